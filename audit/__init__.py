@@ -1,0 +1,1 @@
+"""The audit trail: append to the hash chain, verify it, query and export it."""

@@ -1,0 +1,2 @@
+"""Users, roles, API tokens, login, and the one helper every view uses to check
+role and enterprise scope."""

@@ -1,0 +1,91 @@
+"""API tokens: shown once at creation, stored as SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import ApiToken, User
+from parkgate import clock
+from parkgate.uow import Actor, UnitOfWork
+
+PREFIX = "pgt_"
+_TOUCH_EVERY = timedelta(minutes=1)
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def issue_token(uow: UnitOfWork, user: User, name: str, actor: Actor, *,
+                lane_id: int | None = None, expires_at: datetime | None = None) -> str:
+    raw = PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(name=name, token_hash=_digest(raw), user_id=user.id, lane_id=lane_id,
+                     created_at=clock.now(), expires_at=expires_at)
+    uow.session.add(token)
+    uow.session.flush()
+    uow.audit("token.issue", actor, subject_kind="api_token", subject_id=str(token.id),
+              lane_id=lane_id, payload={"name": name, "user": user.username})
+    return raw
+
+
+def resolve_principal(session: Session, raw: str) -> Any:
+    """The principal a bearer token stands for, in one query (every device request
+    pays for this), or None."""
+    from sqlalchemy import update
+
+    from models import Role, user_roles
+
+    from .principal import Principal
+
+    if not raw.startswith(PREFIX) or len(raw) > 200:
+        return None
+    rows = session.execute(
+        select(ApiToken.id, ApiToken.lane_id, ApiToken.expires_at, ApiToken.revoked_at,
+               ApiToken.last_used_at, User.id, User.username, User.display_name,
+               User.enterprise_id, User.plant_id, User.locale, User.active, Role.name)
+        .join(User, User.id == ApiToken.user_id)
+        .outerjoin(user_roles, user_roles.c.user_id == User.id)
+        .outerjoin(Role, Role.id == user_roles.c.role_id)
+        .where(ApiToken.token_hash == _digest(raw))).all()
+    if not rows:
+        return None
+    first = rows[0]
+    now = clock.now()
+    if first.revoked_at is not None or not first.active or (
+            first.expires_at is not None and first.expires_at <= now):
+        return None
+    if first.last_used_at is None or now - first.last_used_at > _TOUCH_EVERY:
+        session.execute(update(ApiToken).where(ApiToken.id == first[0]).values(last_used_at=now))
+    return Principal(user_id=first[5], username=first.username, display_name=first.display_name,
+                     roles=frozenset(r.name for r in rows if r.name), enterprise_id=first.enterprise_id,
+                     plant_id=first.plant_id, lane_id=first.lane_id, via="token",
+                     locale=first.locale, token_id=first[0])
+
+
+def resolve_token(session: Session, raw: str) -> ApiToken | None:
+    if not raw.startswith(PREFIX) or len(raw) > 200:
+        return None
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(raw)))
+    now = clock.now()
+    if token is None or token.revoked_at is not None:
+        return None
+    if token.expires_at is not None and token.expires_at <= now:
+        return None
+    if not token.user.active:
+        return None
+    if token.last_used_at is None or now - token.last_used_at > _TOUCH_EVERY:
+        # Recorded at most once a minute so a busy lane does not write on every read.
+        token.last_used_at = now
+    return token
+
+
+def revoke_token(uow: UnitOfWork, token: ApiToken, actor: Actor) -> None:
+    token.revoked_at = clock.now()
+    uow.audit("token.revoke", actor, subject_kind="api_token", subject_id=str(token.id),
+              lane_id=token.lane_id, payload={"name": token.name})

@@ -1,0 +1,188 @@
+"""Gate decisions under gunicorn, driven over loopback from a second process, beside a
+baseline that does the least database work a decision could (DOMAIN §8: pre-cleared
+vehicle ≤ 3 s end to end; aim here: p99 ≤ 25 ms at 200 decisions/s).
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1/test python bench/gate_decision.py [--quick]
+
+Population (full): 100k vehicles, 200k persons, 50k bookings, 1M audit events, in a
+database of its own (created and dropped). Reads: 70% hazmat tractors with a booking
+around now (every hazmat rule runs), 20% cars with standing passes, 10% strangers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.population import Sizes, load, throwaway  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def gunicorn(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "docker/gunicorn.conf.py"), app],
+        cwd=ROOT, env={**env, "PARKGATE_BIND": f"127.0.0.1:{port}"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return process
+        except urllib.error.HTTPError:
+            return process  # answering at all (the baseline has no /healthz)
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit(f"{app} did not start")
+
+
+def loadgen(url: str, plan: Path, *, rate: float = 0, concurrency: int = 8,
+            seconds: float) -> dict[str, float]:
+    cmd = [sys.executable, str(ROOT / "bench/loadgen.py"), "--url", url, "--plan", str(plan),
+           "--seconds", str(seconds)]
+    cmd += ["--rate", str(rate)] if rate else ["--concurrency", str(concurrency)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a tenth of the population")
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    admin = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1/test")
+    if not admin.startswith("postgres"):
+        raise SystemExit("this benchmark needs PostgreSQL in DATABASE_URL")
+    seconds = 10.0 if args.quick else args.seconds
+    sizes = Sizes.quick() if args.quick else Sizes()
+
+    from auth.service import create_user
+    from auth.tokens import issue_token
+    from parkgate.database import Database
+    from parkgate.migrate import upgrade
+    from parkgate.uow import Actor, unit_of_work
+
+    url, drop = throwaway(admin, "parkgate_gatebench")
+    processes: list[subprocess.Popen[bytes]] = []
+    folder = Path(tempfile.mkdtemp(prefix="parkgate-gatebench-"))
+    try:
+        upgrade(url)
+        started = time.perf_counter()
+        loaded = load(url, sizes)
+        load_s = time.perf_counter() - started
+        db = Database(url)
+        with unit_of_work(db.session_factory) as uow:
+            device = create_user(uow, Actor.system("bench"), username="bench-device",
+                                 display_name="bench", password=None, roles=["device"])
+            token = issue_token(uow, device, "bench", Actor.system("bench"),
+                                lane_id=loaded.lanes["BP1-IN"])
+            uow.commit()
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE bench_reads (id bigserial PRIMARY KEY, "
+                                 "read_id text UNIQUE, plate text, vehicle_id int, "
+                                 "at timestamptz DEFAULT now())")
+        db.dispose()
+
+        rng = random.Random(5)
+        requests = []
+        for i in range(5000):
+            roll = rng.random()
+            if roll < 0.7:
+                plate = rng.choice(loaded.tractor_plates)
+                body = {"plate": plate, "plate_colour": "yellow",
+                        "trailer_plate": loaded.trailer_of[plate], "trailer_confidence": 0.96}
+            elif roll < 0.9:
+                body = {"plate": rng.choice(loaded.car_plates), "plate_colour": "blue"}
+            else:
+                body = {"plate": f"京Z{i:05d}", "plate_colour": "blue"}
+            body.update(read_id="r{n}", confidence=0.97,
+                        seen_at=datetime.now(UTC).isoformat())
+            requests.append({"method": "POST", "path": "/api/v1/lanes/BP1-IN/reads",
+                             "body": body})
+        plan = folder / "plan.json"
+        plan.write_text(json.dumps({"token": token, "requests": requests}, ensure_ascii=False),
+                        encoding="utf-8")
+        baseline_plan = folder / "baseline.json"
+        baseline_plan.write_text(json.dumps({"requests": [
+            {**r, "path": "/reads", "body": {**r["body"], "read_id": "b{n}"}}
+            for r in requests]}, ensure_ascii=False), encoding="utf-8")
+
+        env = {**os.environ, "DATABASE_URL": url, "PARKGATE_ENV": "production",
+               "PARKGATE_SECRET_KEY": "bench", "PARKGATE_PII_KEY": "bench",
+               "PARKGATE_INSTANCE": str(folder / "instance"), "PARKGATE_WORKERS": "2",
+               "PARKGATE_THREADS": "8", "PYTHONPATH": str(ROOT)}
+        env.pop("REDIS_URL", None)
+        app_port, base_port = free_port(), free_port()
+        processes.append(gunicorn("parkgate.wsgi:app", app_port, env))
+        processes.append(gunicorn("bench.baseline_app:app", base_port, env))
+        app_url, base_url = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{base_port}"
+
+        loadgen(app_url, plan, rate=50, seconds=3)  # warm both up
+        loadgen(base_url, baseline_plan, rate=50, seconds=3)
+        steady = loadgen(app_url, plan, rate=args.rate, seconds=seconds)
+        baseline = loadgen(base_url, baseline_plan, rate=args.rate, seconds=seconds)
+        peak = loadgen(app_url, plan, concurrency=8, seconds=seconds)
+        # The same latency question at a rate this machine sustains (half of peak).
+        sustain_rate = max(10.0, round(peak["per_s"] * 0.5, -1))
+        sustained = loadgen(app_url, plan, rate=sustain_rate, seconds=seconds)
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=10)
+        drop()
+
+    figures = {
+        "bench": "gate_decision",
+        "population": {"vehicles": sizes.vehicles, "persons": sizes.persons,
+                       "bookings": sizes.bookings, "audit_events": sizes.audit_events},
+        "load_seconds": round(load_s, 1),
+        "rate": args.rate,
+        "decisions_per_s": peak["per_s"],
+        "p50_ms": steady["p50_ms"],
+        "p90_ms": steady["p90_ms"],
+        "p99_ms": steady["p99_ms"],
+        "steady_errors": steady["errors"],
+        "baseline_p50_ms": baseline["p50_ms"],
+        "baseline_p99_ms": baseline["p99_ms"],
+        "ratio_p50": round(steady["p50_ms"] / baseline["p50_ms"], 2) if baseline["p50_ms"] else None,
+        "peak_p99_ms": peak["p99_ms"],
+        "peak_errors": peak["errors"],
+        "sustained_rate": sustain_rate,
+        "sustained_p50_ms": sustained["p50_ms"],
+        "sustained_p99_ms": sustained["p99_ms"],
+        "sustained_ratio_p50": round(sustained["p50_ms"] / baseline["p50_ms"], 2)
+        if baseline["p50_ms"] else None,
+    }
+    print(f"population     {figures['population']} loaded in {figures['load_seconds']} s")
+    print(f"at {args.rate:.0f}/s        p50 {steady['p50_ms']} ms, p90 {steady['p90_ms']} ms, "
+          f"p99 {steady['p99_ms']} ms, errors {steady['errors']} (statuses {steady['statuses']})")
+    print(f"baseline       p50 {baseline['p50_ms']} ms, p99 {baseline['p99_ms']} ms "
+          f"→ full/baseline p50 = {figures['ratio_p50']}x")
+    print(f"peak (8 conns) {peak['per_s']} decisions/s, p99 {peak['p99_ms']} ms, "
+          f"errors {peak['errors']}")
+    print(f"at {sustain_rate:.0f}/s        p50 {sustained['p50_ms']} ms, "
+          f"p99 {sustained['p99_ms']} ms (half of peak)")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

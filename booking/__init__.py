@@ -1,0 +1,1 @@
+"""Bookings: enterprise logistics staff book trips; checks run before the truck leaves."""

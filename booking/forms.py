@@ -1,0 +1,184 @@
+"""The booking page's form: plates, ID or certificate numbers and local times in,
+a BookingRequest out (or the fields that are wrong, in the form's own names)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Person, Qualification, Vehicle
+from parkgate.errors import N_
+from registry import lookup
+from rules.documents import PARK_TZ
+from rules.identity import id_problem
+from rules.plates import normalise
+
+from .service import BookingRequest, CargoRequest
+
+CARGO_ROWS = 6
+# Service field names → the form's inputs, so a service error lands on its input.
+FIELD_OF = {"vehicle_id": "vehicle_plate", "trailer_id": "trailer_plate", "driver_id": "driver",
+            "escort_id": "escort", "window_end": "end", "window_start": "start",
+            "plant_id": "plant_id", "cargo": "cargo-0-un"}
+
+
+@dataclass
+class ParsedForm:
+    request: BookingRequest | None
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    submit_anyway: bool = False
+
+
+def form_field(service_field: str) -> str:
+    if service_field.startswith("cargo.") and service_field.count(".") == 2:
+        _, index, name = service_field.split(".")
+        return f"cargo-{index}-{'un' if name == 'un_number' else 'qty'}"
+    return FIELD_OF.get(service_field, service_field)
+
+
+def find_person(session: Session, text: str) -> list[Person]:
+    """By national ID number, qualification certificate number, or exact name of a
+    driver or escort; several people may share a name."""
+    text = (text or "").strip()
+    if not text:
+        return []
+    if id_problem(text.upper()) is None:
+        person = lookup.person_by_national_id(session, text.upper())
+        return [person] if person else []
+    quals = lookup.qualifications_by_cert(session, text)
+    if quals:
+        return [p for p in (session.get(Person, quals[0].person_id),) if p is not None]
+    return list(session.scalars(select(Person).where(
+        Person.name == text[:100], Person.retired_at.is_(None)).order_by(Person.id).limit(5)))
+
+
+def qualifications_of(session: Session, person: Person) -> list[Qualification]:
+    return list(session.scalars(select(Qualification).where(
+        Qualification.person_id == person.id, Qualification.retired_at.is_(None))
+        .order_by(Qualification.expires_on.desc())))
+
+
+def find_vehicle(session: Session, plate: str, colour: str | None) -> list[Vehicle]:
+    stmt = select(Vehicle).where(Vehicle.plate == normalise(plate or ""),
+                                 Vehicle.retired_at.is_(None))
+    if colour:
+        stmt = stmt.where(Vehicle.plate_colour == colour)
+    return list(session.scalars(stmt.limit(3)))
+
+
+def _local(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=PARK_TZ) if value else None
+    except ValueError:
+        return None
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def parse(session: Session, form: Any) -> ParsedForm:
+    errors: dict[str, list[str]] = {}
+
+    def bad(name: str, msgid: str) -> None:
+        errors.setdefault(name, []).append(msgid)
+
+    def vehicle_id(prefix: str, required: bool) -> int | None:
+        plate = (form.get(f"{prefix}_plate") or "").strip()
+        if not plate:
+            if required:
+                bad(f"{prefix}_plate", N_("Enter the plate."))
+            return None
+        found = find_vehicle(session, plate, form.get(f"{prefix}_colour") or None)
+        if len(found) != 1:
+            bad(f"{prefix}_plate", N_("No vehicle with this plate is on record.") if not found
+                else N_("Several vehicles have this plate; choose its colour."))
+            return None
+        return found[0].id
+
+    def person_id(name: str) -> int | None:
+        text = (form.get(name) or "").strip()
+        if not text:
+            return None
+        found = find_person(session, text)
+        if len(found) != 1:
+            bad(name, N_("Nobody on record matches; use the ID or certificate number.")
+                if not found else N_("Several people have this name; use the ID or "
+                                     "certificate number."))
+            return None
+        return found[0].id
+
+    vid = vehicle_id("vehicle", True)
+    tid = vehicle_id("trailer", False)
+    driver, escort = person_id("driver"), person_id("escort")
+    start, end = _local(form.get("start", "")), _local(form.get("end", ""))
+    if start is None:
+        bad("start", N_("Enter the window's start."))
+    if end is None:
+        bad("end", N_("Enter the window's end."))
+    plant_id = _int(form.get("plant_id"))
+    if plant_id is None:
+        bad("plant_id", N_("Choose the plant."))
+    cargo = []
+    for i in range(CARGO_ROWS):
+        un = (form.get(f"cargo-{i}-un") or "").strip()
+        qty = (form.get(f"cargo-{i}-qty") or "").strip()
+        if not un and not qty:
+            continue
+        try:
+            quantity = float(qty)
+        except ValueError:
+            bad(f"cargo-{i}-qty", N_("Enter the quantity as a number."))
+            continue
+        cargo.append(CargoRequest(un, quantity, form.get(f"cargo-{i}-unit") or "kg",
+                                  special_provision=form.get(f"cargo-{i}-provision") or None))
+    if errors or vid is None or start is None or end is None or plant_id is None:
+        return ParsedForm(None, errors)
+    request = BookingRequest(
+        plant_id=plant_id, vehicle_id=vid, window_start=start, window_end=end,
+        direction=form.get("direction") or "deliver", category=form.get("category") or None,
+        trailer_id=tid, driver_id=driver, escort_id=escort,
+        waybill_no=form.get("waybill_no"), waybill_consignor=form.get("waybill_consignor"),
+        waybill_consignee=form.get("waybill_consignee"), manifest_no=form.get("manifest_no"),
+        toxic_pass_no=form.get("toxic_pass_no"), cargo=cargo,
+        enterprise_id=_int(form.get("enterprise_id")))
+    return ParsedForm(request, {}, submit_anyway=form.get("submit_anyway") == "on")
+
+
+def values_of(session: Session, request: BookingRequest) -> dict[str, Any]:
+    """Form values that show an existing booking (the edit form starts from them)."""
+    def plate(vid: int | None) -> tuple[str, str]:
+        v = session.get(Vehicle, vid) if vid else None
+        return (v.plate, v.plate_colour) if v else ("", "")
+
+    def cert(pid: int | None) -> str:
+        person = session.get(Person, pid) if pid else None
+        if person is None:
+            return ""
+        quals = qualifications_of(session, person)
+        return quals[0].cert_no if quals else person.name
+
+    values: dict[str, Any] = {
+        "plant_id": request.plant_id, "direction": request.direction,
+        "category": request.category or "",
+        "start": request.window_start.astimezone(PARK_TZ).strftime("%Y-%m-%dT%H:%M"),
+        "end": request.window_end.astimezone(PARK_TZ).strftime("%Y-%m-%dT%H:%M"),
+        "driver": cert(request.driver_id), "escort": cert(request.escort_id),
+        "waybill_no": request.waybill_no or "", "waybill_consignor": request.waybill_consignor
+        or "", "waybill_consignee": request.waybill_consignee or "",
+        "manifest_no": request.manifest_no or "", "toxic_pass_no": request.toxic_pass_no or ""}
+    values["vehicle_plate"], values["vehicle_colour"] = plate(request.vehicle_id)
+    values["trailer_plate"], values["trailer_colour"] = plate(request.trailer_id)
+    for i, line in enumerate(request.cargo[:CARGO_ROWS]):
+        values[f"cargo-{i}-un"] = line.un_number
+        values[f"cargo-{i}-qty"] = f"{line.quantity:g}"
+        values[f"cargo-{i}-unit"] = line.unit
+        values[f"cargo-{i}-provision"] = line.special_provision or ""
+    return values

@@ -1,0 +1,220 @@
+"""Many bookings from one CSV/XLSX file: every row resolved and checked like a booking
+made on the page, rows booked in order (so two rows for one truck overlap), and the
+whole file saved only if every row passes (nothing half-imported)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from auth.principal import Principal
+from models import Enterprise, Plant
+from parkgate.errors import N_, DomainError, ValidationFailed
+from parkgate.problems import translate_message
+from parkgate.uow import UnitOfWork
+from registry.imports import MAX_REPORTED_ERRORS, RowError
+from rules.documents import PARK_TZ
+
+from . import forms, service
+from .service import BookingRequest, CargoRequest
+
+COLUMNS = ("plate", "plate_colour", "trailer_plate", "driver", "escort", "plant",
+           "window_start", "window_end", "direction", "category", "cargo", "waybill_no",
+           "waybill_consignor", "waybill_consignee", "manifest_no", "toxic_pass_no", "enterprise")
+MAX_ROWS = 50_000
+_CARGO = re.compile(r"^\s*(UN)?\s*(\d{4})\s*[:：]\s*([\d.]+)\s*(kg|t)?\s*$", re.IGNORECASE)
+
+
+@dataclass
+class BookingImportReport:
+    rows: int = 0
+    booked: int = 0
+    pending: int = 0
+    dry_run: bool = False
+    codes: list[str] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0
+
+    def error(self, row: int, name: str, message: Any) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append(RowError(row, name, message))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "booked": self.booked, "pending": self.pending,
+                "dry_run": self.dry_run, "ok": self.ok, "error_count": self.error_count,
+                "codes": self.codes[:MAX_REPORTED_ERRORS],
+                "errors": [{"row": e.row, "field": e.field,
+                            "message": translate_message(e.message)} for e in self.errors]}
+
+
+def parse_cargo(text: str) -> list[CargoRequest] | None:
+    """"UN1203:20t; 1830:500kg" → cargo lines (None if unreadable)."""
+    out = []
+    for part in re.split(r"[;；,，]", text or ""):
+        if not part.strip():
+            continue
+        match = _CARGO.match(part)
+        if match is None:
+            return None
+        out.append(CargoRequest(f"UN{match.group(2)}", float(match.group(3)),
+                                (match.group(4) or "kg").lower()))
+    return out
+
+
+def _when(text: str) -> datetime | None:
+    text = (text or "").strip().replace("T", " ")
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=PARK_TZ)
+
+
+class _Resolver:
+    """Plates, people and plants looked up once per file, not once per row."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._vehicles: dict[tuple[str, str], list[Any]] = {}
+        self._people: dict[str, list[Any]] = {}
+        self._plants = {code: pid for pid, code in session.execute(
+            select(Plant.id, Plant.code).where(Plant.retired_at.is_(None)))}
+        self._enterprises = {code: eid for eid, code in session.execute(
+            select(Enterprise.id, Enterprise.code))}
+
+    def vehicle(self, plate: str, colour: str) -> list[Any]:
+        key = (plate, colour)
+        if key not in self._vehicles:
+            self._vehicles[key] = forms.find_vehicle(self.session, plate, colour or None)
+        return self._vehicles[key]
+
+    def person(self, text: str) -> list[Any]:
+        if text not in self._people:
+            self._people[text] = forms.find_person(self.session, text)
+        return self._people[text]
+
+    def plant(self, code: str) -> int | None:
+        return self._plants.get(code.strip().upper()) or self._plants.get(code.strip())
+
+    def enterprise(self, code: str) -> int | None:
+        return self._enterprises.get(code.strip().upper()) or self._enterprises.get(code.strip())
+
+
+def row_request(resolver: _Resolver, raw: dict[str, str]
+                ) -> tuple[BookingRequest | None, list[tuple[str, str]]]:
+    errors: list[tuple[str, str]] = []
+
+    def one(name: str, found: list[Any], required: bool, text: str) -> int | None:
+        if not text:
+            if required:
+                errors.append((name, N_("Required.")))
+            return None
+        if len(found) != 1:
+            errors.append((name, N_("Nothing on record matches.") if not found
+                           else N_("More than one record matches; be more precise.")))
+            return None
+        return found[0].id
+
+    plate = raw.get("plate", "").strip()
+    vehicle = one("plate", resolver.vehicle(plate, raw.get("plate_colour", "").strip()) if plate
+                  else [], True, plate)
+    trailer_plate = raw.get("trailer_plate", "").strip()
+    trailer = one("trailer_plate", resolver.vehicle(trailer_plate, "") if trailer_plate else [],
+                  False, trailer_plate)
+    crew = {}
+    for name in ("driver", "escort"):
+        text = raw.get(name, "").strip()
+        crew[name] = one(name, resolver.person(text) if text else [], False, text)
+    plant_code = raw.get("plant", "").strip()
+    plant = resolver.plant(plant_code) if plant_code else None
+    if plant is None:
+        errors.append(("plant", N_("No plant has this code.")))
+    start, end = _when(raw.get("window_start", "")), _when(raw.get("window_end", ""))
+    for name, value in (("window_start", start), ("window_end", end)):
+        if value is None:
+            errors.append((name, N_("Write the time as 2026-11-23 08:00.")))
+    cargo = parse_cargo(raw.get("cargo", ""))
+    if cargo is None:
+        errors.append(("cargo", N_("Write cargo as UN1203:20t; UN1830:500kg.")))
+    enterprise_id = None
+    if raw.get("enterprise", "").strip():
+        enterprise_id = resolver.enterprise(raw["enterprise"])
+        if enterprise_id is None:
+            errors.append(("enterprise", N_("No enterprise has this code.")))
+    if errors or vehicle is None or plant is None or start is None or end is None:
+        return None, errors
+    return BookingRequest(
+        plant_id=plant, vehicle_id=vehicle, window_start=start, window_end=end,
+        direction=raw.get("direction", "").strip() or "deliver",
+        category=raw.get("category", "").strip() or None, trailer_id=trailer,
+        driver_id=crew["driver"], escort_id=crew["escort"],
+        waybill_no=raw.get("waybill_no"), waybill_consignor=raw.get("waybill_consignor"),
+        waybill_consignee=raw.get("waybill_consignee"), manifest_no=raw.get("manifest_no"),
+        toxic_pass_no=raw.get("toxic_pass_no"), cargo=cargo or [],
+        enterprise_id=enterprise_id), []
+
+
+def import_bookings(uow: UnitOfWork, principal: Principal, rows: Iterable[dict[str, str]], *,
+                    dry_run: bool, progress: Callable[[int], None] | None = None
+                    ) -> BookingImportReport:
+    report = BookingImportReport(dry_run=dry_run)
+    resolver = _Resolver(uow.session)
+    for number, raw in enumerate(rows, start=1):
+        report.rows = number
+        if number > MAX_ROWS:
+            raise ValidationFailed(N_("A file may hold at most %(n)s bookings."),
+                                   code="FILE_TOO_LONG", params={"n": MAX_ROWS})
+        if progress and number % 100 == 0:
+            progress(number)
+        request, errors = row_request(resolver, raw)
+        for name, message in errors:
+            report.error(number, name, message)
+        if request is None:
+            continue
+        try:
+            prepared = service.prepare(uow.session, principal, request)
+            findings = service.evaluate(uow.session, prepared)
+        except ValidationFailed as exc:
+            for name, messages in exc.fields.items():
+                for message in messages:
+                    report.error(number, name, message)
+            continue
+        except DomainError as exc:
+            report.error(number, "_row", (exc.message, exc.params) if exc.params else exc.message)
+            continue
+        for failure in findings.failures:
+            report.error(number, f"{failure.rule} {failure.code}",
+                         (failure.spec.message, {k: str(v) for k, v in failure.params.items()}))
+        if findings.failures or report.error_count:
+            continue  # nothing will be saved; keep checking the rest
+        # Saved in order inside the transaction, so later rows see earlier ones (B03).
+        trip = service.create_trip(
+            uow, principal.actor, prepared.data, approved=not service.needs_approval(
+                uow.session, prepared, findings), created_by_id=principal.user_ref,
+            findings=findings)
+        report.codes.append(trip.code)
+        report.booked += trip.state == "BOOKED"
+        report.pending += trip.state == "PENDING_APPROVAL"
+    if progress:
+        progress(report.rows)
+    if dry_run or not report.ok:
+        uow.rollback()
+        report.booked = report.pending = 0
+        report.codes = []
+    else:
+        uow.audit("bookings.import", principal.actor, subject_kind="booking_import",
+                  payload={"rows": report.rows, "booked": report.booked,
+                           "pending": report.pending})
+        uow.commit()
+    return report

@@ -1,0 +1,156 @@
+"""Loading what the booking checks need, in a handful of indexed queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
+
+from gateway.repository import bans, park_policy, view_of_person, view_of_vehicle
+from gateway.snapshot import CargoView, PersonView, TripView
+from models import (
+    Enterprise,
+    EnterpriseMaterialScope,
+    Material,
+    Person,
+    Plant,
+    Qualification,
+    Trip,
+    Vehicle,
+)
+from trips.state_machine import OPEN_STATES
+
+from .rules import BookingFacts, Overlap, ScopeLine
+
+
+def by_ids(session: Session, model: Any, ids: Iterable[int | None]) -> dict[int, Any]:
+    """Records by primary key: those the session already holds without a query, the
+    rest in one."""
+    wanted = {i for i in ids if i is not None}
+    out = {i: obj for i in wanted
+           if (obj := session.identity_map.get(identity_key(model, i))) is not None}
+    missing = wanted - out.keys()
+    if missing:
+        out.update({obj.id: obj for obj in session.scalars(select(model).where(
+            model.id.in_(sorted(missing))))})
+    return out
+
+
+def pinned(session: Session, model: Any, pk: int) -> Any:
+    """A record that stays in the session for its whole life (plants and enterprises
+    an import names on row after row): loaded once, then held."""
+    pins = session.info.setdefault("pinned", {})
+    key = (model, pk)
+    if key not in pins:
+        pins[key] = session.get(model, pk)
+    return pins[key]
+
+
+def materials_by_un(session: Session, un_numbers: Iterable[str]) -> dict[str, Material]:
+    """Materials by UN number (the first listed where a UN number has several entries),
+    each read once per session."""
+    cache: dict[str, Material | None] = session.info.setdefault("materials", {})
+    missing = sorted(set(un_numbers) - cache.keys())
+    if missing:
+        found: dict[str, Material] = {}
+        for m in session.scalars(select(Material).where(Material.un_number.in_(missing),
+                                                        Material.retired_at.is_(None))
+                                 .order_by(Material.id)):
+            found.setdefault(m.un_number, m)
+        cache.update({un: found.get(un) for un in missing})
+    return {un: m for un in set(un_numbers) if (m := cache.get(un)) is not None}
+
+
+def overlaps(session: Session, *, start: datetime, end: datetime, names: dict[str, str],
+             vehicle_ids: list[int], person_ids: list[int], exclude_trip_id: int | None
+             ) -> list[Overlap]:
+    """B03: open trips whose window overlaps and that hold any of these vehicles or
+    people. `names` maps "v<id>"/"p<id>" to the plate or name to report."""
+    clauses = []
+    if vehicle_ids:
+        clauses += [Trip.vehicle_id.in_(vehicle_ids), Trip.trailer_id.in_(vehicle_ids)]
+    if person_ids:
+        clauses += [Trip.driver_id.in_(person_ids), Trip.escort_id.in_(person_ids)]
+    if not clauses:
+        return []
+    stmt = select(Trip.code, Trip.vehicle_id, Trip.trailer_id, Trip.driver_id, Trip.escort_id
+                  ).where(Trip.state.in_(OPEN_STATES), Trip.window_start < end,
+                          Trip.window_end > start, or_(*clauses))
+    if exclude_trip_id is not None:
+        stmt = stmt.where(Trip.id != exclude_trip_id)
+    out = set()
+    for code, vid, tid, did, eid in session.execute(stmt.limit(20)):
+        out |= {Overlap(names.get(f"v{v}", str(v)), code) for v in (vid, tid) if v in vehicle_ids}
+        out |= {Overlap(names.get(f"p{p}", str(p)), code) for p in (did, eid) if p in person_ids}
+    return sorted(out, key=lambda o: (o.code, o.who))
+
+
+def scope_lines(session: Session, enterprise_id: int) -> tuple[ScopeLine, ...]:
+    """The enterprise's material scope, read once per session."""
+    cache = session.info.setdefault("scope_lines", {})
+    if enterprise_id not in cache:
+        cache[enterprise_id] = tuple(
+            ScopeLine(s.direction, s.un_number, s.hazard_class, s.max_qty_kg)
+            for s in session.scalars(select(EnterpriseMaterialScope).where(
+                EnterpriseMaterialScope.enterprise_id == enterprise_id)))
+    return cache[enterprise_id]
+
+
+def load_facts(session: Session, draft: TripView, *, exclude_trip_id: int | None = None
+               ) -> BookingFacts:
+    """Views of everything the draft names, judged at the window start (a ban that
+    ends before the trip does not count; one that runs into it does): the records
+    come from the session (prepare() loaded them), then one query each for bans,
+    qualifications, the park's policy, the enterprise's scope and overlapping trips."""
+    at = draft.window_start
+    vehicle = session.get(Vehicle, draft.vehicle_id)
+    assert vehicle is not None  # the service validated every id
+    trailer = session.get(Vehicle, draft.trailer_id) if draft.trailer_id else None
+    person_ids = [i for i in (draft.driver_id, draft.escort_id) if i]
+    persons = {i: p for i in person_ids if (p := session.get(Person, i)) is not None}
+    plant = pinned(session, Plant, draft.plant_id)
+    enterprise = pinned(session, Enterprise, draft.enterprise_id)
+    assert plant is not None and enterprise is not None
+    vehicle_ids = [v.id for v in (vehicle, trailer) if v is not None]
+    banned = bans(session, vehicle_ids, person_ids, at)
+    quals: dict[int, list[Qualification]] = {}
+    if person_ids:
+        for q in session.scalars(select(Qualification).where(
+                Qualification.person_id.in_(person_ids), Qualification.retired_at.is_(None))):
+            quals.setdefault(q.person_id, []).append(q)
+
+    def person(pid: int | None) -> PersonView | None:
+        p = persons.get(pid) if pid else None
+        return view_of_person(p, quals.get(p.id, []), banned.get(("p", p.id)), None) \
+            if p else None
+
+    names = {f"v{v.id}": v.plate for v in (vehicle, trailer) if v is not None}
+    names.update({f"p{p.id}": p.name for p in persons.values()})
+    return BookingFacts(
+        trip=draft,
+        vehicle=view_of_vehicle(vehicle, banned.get(("v", vehicle.id)), None, ()),
+        trailer=view_of_vehicle(trailer, banned.get(("v", trailer.id)), None, ())
+        if trailer else None,
+        driver=person(draft.driver_id), escort=person(draft.escort_id),
+        policy=park_policy(session, enterprise.park_id),
+        plant_enterprise_id=plant.enterprise_id,
+        receiving_hours=dict(plant.receiving_hours or {}),
+        scope=scope_lines(session, draft.enterprise_id),
+        overlaps=tuple(overlaps(session, start=draft.window_start, end=draft.window_end,
+                                names=names, vehicle_ids=vehicle_ids, person_ids=person_ids,
+                                exclude_trip_id=exclude_trip_id)),
+    )
+
+
+def cargo_views(lines: list[tuple[Material, float, int | None, str | None]]
+                ) -> tuple[CargoView, ...]:
+    """(material, kg, packages, special provision) as the rules see cargo."""
+    return tuple(CargoView(m.un_number, m.name_zh, m.hazard_class, tuple(m.subsidiary_risks or ()),
+                           m.highly_toxic, kg, packages, provision)
+                 for m, kg, packages, provision in lines)
+
+

@@ -1,0 +1,1 @@
+"""Where plate reads come from: frame sources, the plate reader, vendor ANPR formats."""

@@ -1,0 +1,2 @@
+"""The embedded demo: a realistic park seeded relative to today, a simulated camera
+and trucks that book, queue and get released."""

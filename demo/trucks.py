@@ -1,0 +1,227 @@
+"""The demo's hazmat trucks: booked by the enterprises' logistics staff through the
+booking service (every check runs), read at the south gate and sent to the lot,
+checked in to a bay by the lot gate, released when their plant frees a dock, through
+the plant gate, unloaded, and out — each step through the same services the real
+gates and the dispatcher use. Only the trucks themselves are simulated."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from parkgate import clock
+
+log = logging.getLogger(__name__)
+
+# Where a truck is, and the lane that moves it on.
+STEPS = ("perimeter_in", "lot_in", "wait_release", "lot_out", "perimeter_again", "plant_in",
+         "unload", "plant_out", "perimeter_out")
+
+
+@dataclass
+class Truck:
+    trip_id: int
+    plate: str
+    trailer_plate: str | None
+    crew: list[str]  # certificate numbers shown at the lot gate
+    plant_gate: str  # e.g. E01
+    step: int = 0
+    due: datetime | None = None
+
+
+class TruckTraffic:
+    def __init__(self, session_factory: Callable[[], Any], bus: Any, runtime: Any, *,
+                 interval_s: float = 30.0, unload_s: float = 120.0, seed: int = 7) -> None:
+        self.session_factory = session_factory
+        self.bus = bus
+        self.runtime = runtime
+        self.interval_s = interval_s
+        self.unload_s = unload_s
+        self.rng = random.Random(seed)
+        self.trucks: list[Truck] = []
+        self.booked = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> TruckTraffic:
+        self._thread = threading.Thread(target=self._run, name="demo-trucks", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        next_booking = clock.now()
+        while not self._stop.wait(2.0):
+            try:
+                if clock.now() >= next_booking and len(self.trucks) < 12:
+                    self.book_one()
+                    next_booking = clock.now() + timedelta(seconds=self.interval_s)
+                self.advance()
+            except Exception:
+                log.exception("demo trucks")
+
+    # --- booking ---------------------------------------------------------------------------
+
+    def book_one(self) -> Truck | None:
+        """An enterprise books a truck for now, through every booking check."""
+        from auth.principal import from_user
+        from booking.service import BookingChecksFailed, BookingRequest, CargoRequest, book
+        from models import (
+            Enterprise,
+            EnterpriseMaterialScope,
+            Gate,
+            Material,
+            Plant,
+            Qualification,
+            Trip,
+            User,
+            Vehicle,
+        )
+        from parkgate.uow import unit_of_work
+        from trips.state_machine import OPEN_STATES
+
+        now = clock.now()
+        with unit_of_work(self.session_factory, self.bus) as uow:
+            s = uow.session
+            busy_vehicles = set(s.scalars(select(Trip.vehicle_id).where(
+                Trip.state.in_(OPEN_STATES), Trip.window_end > now)))
+            busy_people = set(s.scalars(select(Trip.driver_id).where(
+                Trip.state.in_(OPEN_STATES), Trip.window_end > now))) | set(s.scalars(
+                    select(Trip.escort_id).where(Trip.state.in_(OPEN_STATES),
+                                                 Trip.window_end > now)))
+            tractors = [v for v in s.scalars(select(Vehicle).where(
+                Vehicle.kind == "tractor", Vehicle.retired_at.is_(None))) if v.id not in
+                busy_vehicles]
+            trailers = [v for v in s.scalars(select(Vehicle).where(
+                Vehicle.kind == "trailer", Vehicle.retired_at.is_(None))) if v.id not in
+                busy_vehicles]
+            quals = list(s.scalars(select(Qualification).where(
+                Qualification.expires_on > now.date() + timedelta(days=7),
+                Qualification.retired_at.is_(None),
+                or_(Qualification.kind == "driver", Qualification.kind == "escort"))))
+            drivers = [q for q in quals if q.kind == "driver" and q.person_id not in busy_people]
+            escorts = [q for q in quals if q.kind == "escort" and q.person_id not in busy_people]
+            users = {u.enterprise_id: u for u in s.scalars(select(User).where(
+                User.enterprise_id.is_not(None)))}
+            self.rng.shuffle(tractors)
+            self.rng.shuffle(trailers)
+            for attempt in range(6):
+                if not (tractors and trailers and drivers and escorts):
+                    return None
+                gated = dict(s.execute(select(Gate.plant_id, Gate.code).where(
+                    Gate.kind == "plant", Gate.plant_id.is_not(None))).all())
+                plant = self.rng.choice([p for p in s.scalars(select(Plant).where(
+                    Plant.id.in_(list(gated)))) if p.enterprise_id in users])
+                enterprise = s.get(Enterprise, plant.enterprise_id)
+                scope = [x for x in s.scalars(select(EnterpriseMaterialScope).where(
+                    EnterpriseMaterialScope.enterprise_id == enterprise.id,
+                    EnterpriseMaterialScope.direction == "receive"))]
+                line = self.rng.choice(scope)
+                material = s.scalar(select(Material).where(
+                    Material.un_number == line.un_number if line.un_number else
+                    Material.hazard_class == line.hazard_class, Material.highly_toxic.is_(False),
+                    Material.retired_at.is_(None)).limit(1))
+                if material is None:
+                    continue
+                tractor, trailer = tractors[attempt], trailers[attempt]
+                driver, escort = drivers[attempt], escorts[-1 - attempt]
+                request = BookingRequest(
+                    plant_id=plant.id, vehicle_id=tractor.id, trailer_id=trailer.id,
+                    driver_id=driver.person_id, escort_id=escort.person_id,
+                    window_start=now - timedelta(minutes=10), window_end=now + timedelta(hours=3),
+                    waybill_no=f"DEMO{uuid.uuid4().hex[:8].upper()}",
+                    waybill_consignee=enterprise.name,
+                    cargo=[CargoRequest(material.un_number,
+                                        min(line.max_qty_kg or 12000.0, 12000.0))])
+                try:
+                    trip, _ = book(uow, from_user(users[enterprise.id]), request)
+                except BookingChecksFailed as exc:
+                    log.info("demo booking refused: %s",
+                             ", ".join(f["code"] for f in exc.extra["failures"]))
+                    uow.rollback()
+                    continue
+                truck = Truck(trip.id, tractor.plate, trailer.plate,
+                              [driver.cert_no, escort.cert_no], gated[plant.id])
+                self.trucks.append(truck)
+                self.booked += 1
+                log.info("demo: %s booked %s for %s", enterprise.name, tractor.plate,
+                         plant.name)
+                return truck
+        return None
+
+    # --- driving ---------------------------------------------------------------------------
+
+    def read(self, lane: str, truck: Truck, *, crew: bool = False) -> str:
+        from auth.principal import system_principal
+        from gateway.service import ReadRequest, process_read_once
+        from models import Vehicle
+        from parkgate.uow import unit_of_work
+
+        with unit_of_work(self.session_factory, self.bus) as uow:
+            # The positioning platform's feed (G17): the truck reports where it is.
+            vehicle = uow.session.scalar(select(Vehicle).where(Vehicle.plate == truck.plate,
+                                                               Vehicle.kind == "tractor"))
+            if vehicle is not None:
+                vehicle.gps_last_fix_at = clock.now()
+            result = process_read_once(uow, system_principal("demo-trucks"), ReadRequest(
+                lane=lane, read_id=f"demo-{uuid.uuid4().hex[:12]}", plate=truck.plate,
+                colour="yellow", confidence=round(self.rng.uniform(0.9, 0.99), 3),
+                seen_at=clock.now(), trailer_plate=truck.trailer_plate,
+                trailer_confidence=0.95, crew_ids=truck.crew if crew else [], source="camera"),
+                self.runtime)
+            return result.passage.action
+
+    def state(self, truck: Truck) -> str | None:
+        from models import Trip
+
+        with self.session_factory() as s:
+            trip = s.get(Trip, truck.trip_id)
+            return trip.state if trip else None
+
+    def advance(self) -> None:
+        now = clock.now()
+        for truck in list(self.trucks):
+            if truck.due is not None and now < truck.due:
+                continue
+            step = STEPS[truck.step]
+            state = self.state(truck)
+            if state in ("CLOSED", "SENT_AWAY", "CANCELLED", "REJECTED", None):
+                self.trucks.remove(truck)
+                continue
+            moved = True
+            if step == "perimeter_in":
+                self.read("P1-IN", truck)
+            elif step == "lot_in":
+                moved = self.read("L1-IN", truck, crew=True) == "OPEN"
+            elif step == "wait_release":
+                moved = state == "RELEASED"
+            elif step == "lot_out":
+                self.read("L1-OUT", truck)
+            elif step == "perimeter_again":
+                self.read("P1-IN", truck)
+            elif step == "plant_in":
+                moved = self.read(f"{truck.plant_gate}-IN", truck) == "OPEN"
+            elif step == "unload":
+                moved = True
+            elif step == "plant_out":
+                self.read(f"{truck.plant_gate}-OUT", truck)
+            elif step == "perimeter_out":
+                self.read("P1-OUT", truck)
+            if moved:
+                truck.step = min(truck.step + 1, len(STEPS) - 1)
+                pause = self.unload_s if step == "plant_in" else self.rng.uniform(8, 20)
+                truck.due = now + timedelta(seconds=pause)
+            else:
+                truck.due = now + timedelta(seconds=10)

@@ -1,0 +1,1 @@
+"""The hazmat lot: check-in, zoning by hazard class, queues per plant, releases."""

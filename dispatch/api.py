@@ -1,0 +1,228 @@
+"""JSON API of the hazmat lot: the board, check-in by the dispatcher, the dispatcher's
+actions on a trip, docks freed or busy, alarms acknowledged, KPIs."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+
+from apiflask import APIBlueprint
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from auth.access import current_principal, require
+from auth.roles import Role
+from booking.service import trip_by_code
+from models import Dock, Park, Trip
+from parkgate import clock
+from parkgate.database import get_session, get_uow
+from parkgate.errors import N_, Forbidden, NotFound
+from rules.documents import park_date
+from trips.service import get_trip
+
+from . import board as board_mod
+from . import service
+
+bp = APIBlueprint("lot_api", __name__, url_prefix="/api/v1", tag="Hazmat lot")
+
+LOT_STAFF = (Role.ADMIN, Role.DISPATCHER)
+BOARD_READERS = (*LOT_STAFF, Role.AUDITOR, Role.GATE_OPERATOR)
+
+
+class ReasonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ReorderIn(ReasonIn):
+    position: int = Field(ge=1, le=10_000, description="1 = released next")
+
+
+class CheckInIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str | None = Field(default=None, max_length=32, description="Booking code")
+    trip_id: int | None = Field(default=None, ge=1)
+
+
+class KpiQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    day: date | None = None
+
+
+def _principal() -> Any:
+    principal = current_principal()
+    assert principal is not None
+    return principal
+
+
+def _park_id() -> int:
+    park = get_session().scalar(select(Park.id).order_by(Park.id).limit(1))
+    if park is None:
+        raise NotFound(N_("This park has no hazmat lot."), code="LOT_UNKNOWN")
+    return park
+
+
+@bp.get("/lot")
+@require(*BOARD_READERS)
+@bp.doc(summary="The lot board: zones and bays, queues per plant, docks, alarms")
+def lot_board() -> Any:
+    return board_mod.build(get_session(), _park_id(), clock.now()).as_dict()
+
+
+@bp.post("/lot/check-ins")
+@require(*LOT_STAFF)
+@bp.input(CheckInIn, location="json", arg_name="body")
+@bp.doc(summary="Check a trip in to the lot by hand (the lot lane does it on a read)",
+        responses=[404, 409])
+def lot_check_in(body: CheckInIn) -> Any:
+    principal = _principal()
+    uow = get_uow()
+    if body.code:
+        trip = trip_by_code(uow.session, principal, body.code)
+    elif body.trip_id:
+        trip = get_trip(uow.session, principal, body.trip_id, for_update=True)
+    else:
+        raise NotFound(N_("Give the booking code or the trip id."), code="TRIP_REQUIRED")
+    result = service.check_in(uow, trip, principal.actor, clock.now())
+    uow.commit()
+    placed = result.placement
+    return {"trip_id": trip.id, "state": trip.state, "status": result.entry.status,
+            "zone": placed.zone_code if placed else None,
+            "bay": placed.bay_code if placed else None}, 201 if placed else 202
+
+
+def _trip_out(trip: Trip) -> dict[str, Any]:
+    return {"trip_id": trip.id, "code": trip.code, "state": trip.state}
+
+
+@bp.post("/lot/trips/<id:trip_id>/hold")
+@require(*LOT_STAFF)
+@bp.input(ReasonIn, location="json", arg_name="body")
+@bp.doc(summary="Hold a waiting trip (it keeps its place, is not released)")
+def lot_hold(trip_id: int, body: ReasonIn) -> Any:
+    uow = get_uow()
+    entry = service.hold(uow, _principal().actor, trip_id, body.reason, held=True)
+    uow.commit()
+    return {"trip_id": trip_id, "status": entry.status}
+
+
+@bp.post("/lot/trips/<id:trip_id>/unhold")
+@require(*LOT_STAFF)
+@bp.input(ReasonIn, location="json", arg_name="body")
+@bp.doc(summary="Let a held trip wait for its turn again")
+def lot_unhold(trip_id: int, body: ReasonIn) -> Any:
+    uow = get_uow()
+    entry = service.hold(uow, _principal().actor, trip_id, body.reason, held=False)
+    uow.commit()
+    return {"trip_id": trip_id, "status": entry.status}
+
+
+@bp.post("/lot/trips/<id:trip_id>/release")
+@require(*LOT_STAFF)
+@bp.input(ReasonIn, location="json", arg_name="body")
+@bp.doc(summary="Release this trip now, ahead of its turn (needs a free dock)",
+        responses=[409])
+def lot_release(trip_id: int, body: ReasonIn) -> Any:
+    uow = get_uow()
+    release = service.release_now(uow, _principal().actor, trip_id, body.reason)
+    uow.commit()
+    return {"trip_id": trip_id, "deadline": release.deadline.isoformat(),
+            "dock_id": release.dock_id}
+
+
+@bp.post("/lot/trips/<id:trip_id>/reorder")
+@require(*LOT_STAFF)
+@bp.input(ReorderIn, location="json", arg_name="body")
+@bp.doc(summary="Move a trip to a position in its plant's queue")
+def lot_reorder(trip_id: int, body: ReorderIn) -> Any:
+    uow = get_uow()
+    order = service.reorder(uow, _principal().actor, trip_id, body.position, body.reason)
+    uow.commit()
+    return {"order": order}
+
+
+@bp.post("/lot/trips/<id:trip_id>/send-away")
+@require(*LOT_STAFF)
+@bp.input(ReasonIn, location="json", arg_name="body")
+@bp.doc(summary="Send a trip away from the lot")
+def lot_send_away(trip_id: int, body: ReasonIn) -> Any:
+    uow = get_uow()
+    trip = service.send_away(uow, _principal().actor, trip_id, body.reason)
+    uow.commit()
+    return _trip_out(trip)
+
+
+@bp.post("/lot/trips/<id:trip_id>/requeue")
+@require(*LOT_STAFF)
+@bp.input(ReasonIn, location="json", arg_name="body")
+@bp.doc(summary="A released trip that missed its deadline waits again")
+def lot_requeue(trip_id: int, body: ReasonIn) -> Any:
+    uow = get_uow()
+    trip = service.requeue(uow, _principal().actor, trip_id, body.reason)
+    uow.commit()
+    return _trip_out(trip)
+
+
+def _dock_for(principal: Any, dock_id: int) -> Dock:
+    dock = get_session().get(Dock, dock_id)
+    if dock is None:
+        raise NotFound(N_("No such dock."), code="DOCK_UNKNOWN")
+    if principal.has(Role.ADMIN, Role.DISPATCHER):
+        return dock
+    if principal.plant_id != dock.plant_id:
+        raise Forbidden(N_("Only your plant's docks."), code="DOCK_NOT_YOURS")
+    return dock
+
+
+@bp.post("/docks/<id:dock_id>/free")
+@require(*LOT_STAFF, Role.PLANT_RECEIVER)
+@bp.doc(summary="A dock is free: the plant's next truck is released (or proposed)")
+def dock_free(dock_id: int) -> Any:
+    principal = _principal()
+    _dock_for(principal, dock_id)
+    uow = get_uow()
+    release = service.set_dock(uow, principal.actor, dock_id, busy=False, now=clock.now())
+    uow.commit()
+    return {"dock_id": dock_id, "busy": False,
+            "released_trip_id": release.trip_id if release else None}
+
+
+@bp.post("/docks/<id:dock_id>/busy")
+@require(*LOT_STAFF, Role.PLANT_RECEIVER)
+@bp.doc(summary="A dock is busy (out of use): no truck is released to it")
+def dock_busy(dock_id: int) -> Any:
+    principal = _principal()
+    _dock_for(principal, dock_id)
+    uow = get_uow()
+    service.set_dock(uow, principal.actor, dock_id, busy=True, now=clock.now())
+    uow.commit()
+    return {"dock_id": dock_id, "busy": True}
+
+
+@bp.post("/alarms/<id:alarm_id>/acknowledge")
+@require(*LOT_STAFF, Role.GATE_OPERATOR)
+@bp.doc(summary="Acknowledge an alarm")
+def alarm_ack(alarm_id: int) -> Any:
+    principal = _principal()
+    uow = get_uow()
+    alarm = service.acknowledge(uow, principal.actor, alarm_id, principal.user_ref)
+    uow.commit()
+    return {"id": alarm.id, "acknowledged_at": alarm.acknowledged_at.isoformat()
+            if alarm.acknowledged_at else None}
+
+
+@bp.get("/lot/kpis")
+@require(*BOARD_READERS)
+@bp.input(KpiQuery, location="query", arg_name="query")
+@bp.doc(summary="Per plant and park day: lot wait (mean, p90), release-to-arrival, dock "
+                "utilisation, no-shows")
+def lot_kpis(query: KpiQuery) -> Any:
+    day = query.day or park_date(clock.now())
+    return {"day": day.isoformat(), "plants": [
+        {"name": name, **asdict(item)} for name, item in board_mod.kpis_for_day(
+            get_session(), day)]}
+
+
+def init_app(app: Any) -> None:
+    app.register_blueprint(bp)

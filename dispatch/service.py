@@ -1,0 +1,659 @@
+"""The hazmat lot at work (DESIGN §5): check-in to a compatible bay, the queue per
+plant, releases when docks free, the dispatcher's hand, deadlines and dwell alarms.
+
+The database is the source of truth and the lock. Every change to the lot first
+locks the lot's row, so bays, queue and docks change in one order (lot → dock → queue
+entry → trip) and no two changes deadlock; inside, a release takes a free dock and
+the first waiting trip with `FOR UPDATE SKIP LOCKED`, a dock holds one trip (unique),
+and a partial unique index allows one active release per trip — the last guards hold
+even against code that forgets the first. On SQLite a write transaction holds the
+whole database, which serialises the same steps. Every change is audited in its
+transaction; the bus only tells the board and the lanes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, event, func, select
+from sqlalchemy.orm import Session
+
+from gateway import checks
+from gateway.repository import bans, park_policy, trip_view, view_of_person, view_of_vehicle
+from models import (
+    Alarm,
+    Bay,
+    CargoLine,
+    Dock,
+    Gate,
+    Lane,
+    Lot,
+    Person,
+    Plant,
+    Qualification,
+    QueueEntry,
+    Release,
+    Trip,
+    Vehicle,
+    Zone,
+)
+from parkgate import clock
+from parkgate.errors import N_, Conflict, NotFound
+from parkgate.uow import Actor, UnitOfWork
+from trips import state_machine as sm
+
+from . import zoning
+from .alarms import raise_alarm
+
+WAITING, HELD, ENTRANCE, RELEASED, SENT_AWAY, LEFT = (
+    "waiting", "held", "entrance", "released", "sent_away", "left")
+OPEN_ENTRY = (WAITING, HELD, ENTRANCE)
+
+# The SQL twin of ordering.sort_key (tests hold the two to the same order).
+QUEUE_ORDER = (case((QueueEntry.manual_rank.is_(None), 1), else_=0), QueueEntry.manual_rank,
+               QueueEntry.priority.desc(), QueueEntry.window_start, QueueEntry.arrived_at,
+               QueueEntry.trip_id)
+
+
+class LotError(Conflict):
+    code = "LOT_CONFLICT"
+
+
+# --- reading the lot ---------------------------------------------------------------------------
+
+def lot_of_park(session: Session, park_id: int) -> Lot:
+    lot = session.scalar(select(Lot).where(Lot.park_id == park_id, Lot.retired_at.is_(None))
+                         .order_by(Lot.id).limit(1))
+    if lot is None:
+        raise NotFound(N_("This park has no hazmat lot."), code="LOT_UNKNOWN")
+    return lot
+
+
+def zone_views(session: Session, lot_id: int) -> list[zoning.ZoneView]:
+    zones = list(session.scalars(select(Zone).where(Zone.lot_id == lot_id,
+                                                    Zone.retired_at.is_(None))
+                                 .order_by(Zone.code)))
+    bays = list(session.scalars(select(Bay).where(Bay.zone_id.in_([z.id for z in zones]))
+                                .order_by(Bay.code))) if zones else []
+    occupied = {b.trip_id: b.zone_id for b in bays if b.trip_id is not None}
+    cargo: dict[int, list[CargoLine]] = {}
+    if occupied:
+        for line in session.scalars(select(CargoLine).where(
+                CargoLine.trip_id.in_(list(occupied)))):
+            cargo.setdefault(line.trip_id, []).append(line)
+    out = []
+    for z in zones:
+        mine = [b for b in bays if b.zone_id == z.id]
+        out.append(zoning.ZoneView(
+            id=z.id, code=z.code, accepted=frozenset(c.strip().upper()
+                                                     for c in z.accepted_classes or ()),
+            free_bays=tuple((b.id, b.code) for b in mine
+                            if b.trip_id is None and not b.out_of_service),
+            bays=sum(not b.out_of_service for b in mine),
+            occupants=tuple(tuple(cargo.get(tid, ())) for tid, zid in occupied.items()
+                            if zid == z.id)))
+    return out
+
+
+def _lock_lot(session: Session, lot_id: int) -> None:
+    """Changes to one lot are serialised: a zone's mix must be judged with every truck
+    standing in it, and a lot sees a few hundred changes an hour, not a thousand a
+    second. Taken first by every public function; once per transaction."""
+    locked = session.info.setdefault("locked_lots", set())
+    if lot_id not in locked:
+        session.execute(select(Lot.id).where(Lot.id == lot_id).with_for_update())
+        locked.add(lot_id)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_locks(session: Session, transaction: Any) -> None:
+    # Row locks end with the transaction; so must our note of them.
+    if transaction.parent is None:
+        session.info.pop("locked_lots", None)
+
+
+_LOT_OF_PLANT: dict[int, tuple[float, int | None]] = {}
+_LOT_OF_PLANT_TTL_S = 60.0
+
+
+def _lot_of_plant(session: Session, plant_id: int) -> int | None:
+    """Which lot serves a plant: asked on every release, changed once in years, so kept
+    for a minute per process."""
+    import time as _time
+
+    hit = _LOT_OF_PLANT.get(plant_id)
+    if hit is not None and _time.monotonic() - hit[0] < _LOT_OF_PLANT_TTL_S:
+        return hit[1]
+    from models import Enterprise
+
+    lot = session.scalar(
+        select(Lot.id).join(Enterprise, Enterprise.park_id == Lot.park_id)
+        .join(Plant, Plant.enterprise_id == Enterprise.id)
+        .where(Plant.id == plant_id, Lot.retired_at.is_(None)).order_by(Lot.id).limit(1))
+    _LOT_OF_PLANT[plant_id] = (_time.monotonic(), lot)
+    return lot
+
+
+def _lock_lot_of_plant(session: Session, plant_id: int) -> None:
+    lot = _lot_of_plant(session, plant_id)
+    if lot is not None:
+        _lock_lot(session, lot)
+
+
+def _lock_lot_of_trip(session: Session, trip_id: int) -> None:
+    plant_id = session.scalar(select(Trip.plant_id).where(Trip.id == trip_id))
+    if plant_id is None:
+        raise NotFound(N_("No such trip."))
+    _lock_lot_of_plant(session, plant_id)
+
+
+def room_for(session: Session, trip: Trip) -> zoning.Placement | zoning.Refusal:
+    lot = lot_of_park(session, trip.park_id)
+    reserved = session.scalar(select(QueueEntry).where(QueueEntry.trip_id == trip.id,
+                                                       QueueEntry.bay_id.is_not(None)))
+    if reserved is not None and reserved.status in OPEN_ENTRY:
+        bay = session.get(Bay, reserved.bay_id)
+        zone = session.get(Zone, reserved.zone_id)
+        return zoning.Placement(zone.id, bay.id, zone.code, bay.code)  # type: ignore[union-attr]
+    _lock_lot(session, lot.id)
+    return zoning.place(list(trip.cargo), zone_views(session, lot.id))
+
+
+# --- check-in ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CheckIn:
+    entry: QueueEntry
+    placement: zoning.Placement | None
+
+
+def _entry(session: Session, trip: Trip, lot: Lot, now: datetime) -> QueueEntry:
+    entry = session.scalar(select(QueueEntry).where(QueueEntry.trip_id == trip.id))
+    if entry is None:
+        entry = QueueEntry(trip_id=trip.id, lot_id=lot.id, plant_id=trip.plant_id,
+                           priority=trip.priority, window_start=trip.window_start,
+                           arrived_at=now, status=ENTRANCE)
+        session.add(entry)
+    return entry
+
+
+def check_in(uow: UnitOfWork, trip: Trip, actor: Actor, now: datetime, *, lane: Any = None
+             ) -> CheckIn:
+    """The trip enters the lot: a bay in a compatible zone, its place in its plant's
+    queue, and the trip IN_LOT. With no compatible bay it waits at the entrance (the
+    dispatcher is told) and stays ARRIVED."""
+    session = uow.session
+    lot = lot_of_park(session, trip.park_id)
+    _lock_lot(session, lot.id)
+    blocked = zoning.excluded(lot.excluded_classes or (), list(trip.cargo))
+    if blocked:
+        raise LotError(N_("This lot does not admit class %(cls)s."), code="LOT_EXCLUDES_CLASS",
+                       params={"cls": ", ".join(blocked)})
+    outcome = room_for(session, trip)
+    entry = _entry(session, trip, lot, now)
+    if isinstance(outcome, zoning.Refusal):
+        wait_at_entrance(uow, trip, actor, outcome, now)
+        return CheckIn(entry, None)
+    bay = session.get(Bay, outcome.bay_id)
+    assert bay is not None
+    bay.trip_id = trip.id
+    entry.zone_id, entry.bay_id, entry.status = outcome.zone_id, outcome.bay_id, WAITING
+    entry.arrived_at = now
+    policy = park_policy(session, trip.park_id)
+    sm.apply(uow, trip, "check_in_lot", actor, sm.Context(now=now, grace=policy.arrival_grace),
+             payload={"lane": getattr(lane, "code", None), "zone": outcome.zone_code,
+                      "bay": outcome.bay_code})
+    _resolve(session, trip.id, "LOT_NO_BAY", now)
+    uow.publish("lot", "checked_in", {"trip_id": trip.id, "zone": outcome.zone_code,
+                                      "bay": outcome.bay_code})
+    session.flush()
+    release_next(uow, trip.plant_id, Actor.system("dispatch"), now)  # a dock may be free
+    return CheckIn(entry, outcome)
+
+
+def wait_at_entrance(uow: UnitOfWork, trip: Trip, actor: Actor, refusal: zoning.Refusal,
+                     now: datetime) -> None:
+    session = uow.session
+    lot = lot_of_park(session, trip.park_id)
+    entry = _entry(session, trip, lot, now)
+    entry.status = ENTRANCE
+    session.flush()
+    if _open_alarm(session, trip.id, "LOT_NO_BAY") is None:
+        detail = "; ".join(f"{z}: {why}" for z, why in sorted(refusal.reasons.items()))
+        raise_alarm(uow, "LOT_NO_BAY", f"no compatible bay for {trip.code} ({detail})"[:500],
+                    actor=actor, trip_id=trip.id, vehicle_id=trip.vehicle_id)
+    uow.publish("lot", "entrance", {"trip_id": trip.id})
+
+
+# --- releases ----------------------------------------------------------------------------------
+
+def _deadline_min(plant: Plant, policy: Any) -> int:
+    return plant.arrival_deadline_min or policy.release_deadline_min
+
+
+def _recheck(session: Session, trip: Trip, now: datetime) -> list[str]:
+    """L07: the papers again (they can expire while the truck waits)."""
+    view = trip_view(session, trip)
+    vehicles = {v.id: v for v in session.scalars(select(Vehicle).where(
+        Vehicle.id.in_([i for i in (trip.vehicle_id, trip.trailer_id) if i])))}
+    crew_ids = [i for i in (trip.driver_id, trip.escort_id) if i]
+    persons = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(crew_ids)))}
+    quals: dict[int, list[Qualification]] = {}
+    for q in session.scalars(select(Qualification).where(Qualification.person_id.in_(crew_ids),
+                                                         Qualification.retired_at.is_(None))):
+        quals.setdefault(q.person_id, []).append(q)
+    banned = bans(session, list(vehicles), crew_ids, now)
+
+    def v(i: int | None) -> Any:
+        return view_of_vehicle(vehicles[i], banned.get(("v", i)), None, ()) \
+            if i in vehicles else None
+
+    def p(i: int | None) -> Any:
+        return view_of_person(persons[i], quals.get(i, []), banned.get(("p", i)), None) \
+            if i in persons else None
+
+    vehicle = v(trip.vehicle_id)
+    if vehicle is None:
+        return ["VEHICLE_UNKNOWN"]
+    reasons = checks.document_checks(view, vehicle, v(trip.trailer_id), p(trip.driver_id),
+                                     p(trip.escort_id), now)
+    reasons += checks.blacklist_checks(vehicle, v(trip.trailer_id), p(trip.driver_id),
+                                       p(trip.escort_id))
+    return [r.code for r in reasons]
+
+
+def _free_dock(session: Session, plant_id: int) -> Dock | None:
+    return session.scalar(select(Dock).where(
+        Dock.plant_id == plant_id, Dock.busy.is_(False), Dock.trip_id.is_(None),
+        Dock.retired_at.is_(None)).order_by(Dock.code).limit(1)
+        .with_for_update(skip_locked=True))
+
+
+def _next_entry(session: Session, plant_id: int, trip_id: int | None) -> QueueEntry | None:
+    stmt = select(QueueEntry).where(QueueEntry.plant_id == plant_id,
+                                    QueueEntry.status == WAITING)
+    if trip_id is not None:
+        stmt = stmt.where(QueueEntry.trip_id == trip_id)
+    return session.scalar(stmt.order_by(*QUEUE_ORDER).limit(1)
+                          .with_for_update(skip_locked=True))
+
+
+def release_next(uow: UnitOfWork, plant_id: int, actor: Actor, now: datetime, *,
+                 trip_id: int | None = None, reason: str | None = None,
+                 force: bool = False) -> Release | None:
+    """Release the next waiting trip for this plant into a free dock — or `trip_id`,
+    out of order (a dispatcher's early release). Plants set to propose do not release
+    on their own; `force` is the dispatcher confirming. None when no dock is free or
+    nobody waits."""
+    session = uow.session
+    plant = session.get(Plant, plant_id)
+    if plant is None:
+        raise NotFound(N_("No such plant."))
+    _lock_lot_of_plant(session, plant_id)
+    if plant.release_mode == "propose" and not force:
+        if _free_dock_exists(session, plant_id) and _next_entry(session, plant_id, None):
+            uow.publish("lot", "release_proposed", {"plant_id": plant_id})
+        return None
+    dock = _free_dock(session, plant_id)
+    if dock is None:
+        return None
+    while True:
+        entry = _next_entry(session, plant_id, trip_id)
+        if entry is None:
+            return None
+        trip = session.get(Trip, entry.trip_id, with_for_update=True)
+        assert trip is not None
+        failed = _recheck(session, trip, now)
+        if failed:
+            entry.status = HELD
+            entry.note = "L07: " + ", ".join(failed)
+            raise_alarm(uow, "RELEASE_RECHECK_FAILED",
+                        f"{trip.code}: {', '.join(failed)}", actor=actor, trip_id=trip.id,
+                        vehicle_id=trip.vehicle_id)
+            uow.audit("lot.hold", actor, subject_kind="trip", subject_id=str(trip.id),
+                      trip_id=trip.id, vehicle_id=trip.vehicle_id,
+                      payload={"reason": "L07", "failed": failed})
+            session.flush()
+            if trip_id is not None:
+                return None
+            continue
+        return _release(uow, plant, dock, entry, trip, actor, now, reason)
+
+
+def _free_dock_exists(session: Session, plant_id: int) -> bool:
+    return session.scalar(select(Dock.id).where(
+        Dock.plant_id == plant_id, Dock.busy.is_(False), Dock.trip_id.is_(None),
+        Dock.retired_at.is_(None)).limit(1)) is not None
+
+
+def _release(uow: UnitOfWork, plant: Plant, dock: Dock, entry: QueueEntry, trip: Trip,
+             actor: Actor, now: datetime, reason: str | None) -> Release:
+    session = uow.session
+    policy = park_policy(session, trip.park_id)
+    deadline = now + timedelta(minutes=_deadline_min(plant, policy))
+    release = Release(trip_id=trip.id, plant_id=plant.id, dock_id=dock.id,
+                      token=secrets.token_hex(8), released_at=now, deadline=deadline,
+                      released_by=actor.name or actor.kind, status="active")
+    session.add(release)
+    dock.trip_id = trip.id
+    dock.busy = True
+    entry.status = RELEASED
+    if entry.bay_id is not None:
+        bay = session.get(Bay, entry.bay_id)
+        if bay is not None and bay.trip_id == trip.id:
+            bay.trip_id = None  # the truck drives off: its bay is free for the next
+    trip.release_deadline = deadline
+    sm.apply(uow, trip, "release", actor, sm.Context(now=now, reason=reason),
+             payload={"plant_id": plant.id, "dock": dock.code, "deadline": deadline.isoformat(),
+                      "waited_min": round((now - entry.arrived_at).total_seconds() / 60, 1)})
+    session.flush()
+    plate = session.scalar(select(Vehicle.plate).where(Vehicle.id == trip.vehicle_id)) or ""
+    call = {"trip_id": trip.id, "code": trip.code, "plate": plate, "plant": plant.name,
+            "dock": dock.code, "deadline": deadline.isoformat()}
+    uow.publish("lot", "released", call)
+    uow.publish("drivers", "driver.call", call)  # SMS / voice integrations listen here
+    for lane_code in _lot_exit_lanes(session, entry.lot_id):
+        uow.publish(f"lane:{lane_code}", "call", {**call, "led": f"请{plate}前往{plant.name}"})
+    _admit_from_entrance(uow, entry.lot_id, now)
+    return release
+
+
+def _lot_exit_lanes(session: Session, lot_id: int) -> list[str]:
+    cache = session.info.setdefault("lot_exit_lanes", {})
+    if lot_id not in cache:
+        cache[lot_id] = list(session.scalars(select(Lane.code).join(
+            Gate, Gate.id == Lane.gate_id).where(Gate.lot_id == lot_id, Lane.direction == "out",
+                                                 Lane.retired_at.is_(None))))
+    return cache[lot_id]
+
+
+def _admit_from_entrance(uow: UnitOfWork, lot_id: int, now: datetime) -> None:
+    """A bay freed: reserve it for the first truck at the entrance it suits. The lot is
+    read once; each reservation is then made in that picture too."""
+    session = uow.session
+    waiting = list(session.scalars(select(QueueEntry).where(
+        QueueEntry.lot_id == lot_id, QueueEntry.status == ENTRANCE,
+        QueueEntry.bay_id.is_(None)).order_by(QueueEntry.arrived_at, QueueEntry.id)))
+    if not waiting:
+        return
+    views = zone_views(session, lot_id)
+    cargo: dict[int, list[CargoLine]] = {}
+    for line in session.scalars(select(CargoLine).where(
+            CargoLine.trip_id.in_([e.trip_id for e in waiting]))):
+        cargo.setdefault(line.trip_id, []).append(line)
+    for entry in waiting:
+        if not any(v.free_bays for v in views):
+            return
+        lines = cargo.get(entry.trip_id, [])
+        outcome = zoning.place(lines, views)
+        if not isinstance(outcome, zoning.Placement):
+            continue
+        bay = session.get(Bay, outcome.bay_id)
+        assert bay is not None
+        bay.trip_id = entry.trip_id
+        entry.zone_id, entry.bay_id = outcome.zone_id, outcome.bay_id
+        views = [replace(v, free_bays=tuple(b for b in v.free_bays if b[0] != outcome.bay_id),
+                         occupants=(*v.occupants, tuple(lines)))
+                 if v.id == outcome.zone_id else v for v in views]
+        session.flush()
+        uow.publish("lot", "bay_reserved", {"trip_id": entry.trip_id, "bay": outcome.bay_code})
+
+
+# --- docks -------------------------------------------------------------------------------------
+
+def set_dock(uow: UnitOfWork, actor: Actor, dock_id: int, *, busy: bool, now: datetime,
+             plant_id: int | None = None) -> Release | None:
+    """A plant marks a dock busy (out of use) or free; a free dock releases the next."""
+    session = uow.session
+    if plant_id is None:
+        plant_id = session.scalar(select(Dock.plant_id).where(Dock.id == dock_id))
+    if plant_id is None:
+        raise NotFound(N_("No such dock."), code="DOCK_UNKNOWN")
+    _lock_lot_of_plant(session, plant_id)
+    dock = session.get(Dock, dock_id, with_for_update=True)
+    if dock is None or dock.retired_at is not None:
+        raise NotFound(N_("No such dock."), code="DOCK_UNKNOWN")
+    before = {"busy": dock.busy, "trip_id": dock.trip_id}
+    if not busy and dock.trip_id is not None:
+        holder = session.get(Trip, dock.trip_id)
+        if holder is not None and holder.state in ("RELEASED", "OVERDUE"):
+            # A truck is on its way to this dock: freeing it would call a second one.
+            raise LotError(N_("The dock is kept for %(code)s, which is on its way; requeue "
+                              "or send that trip away first."), code="DOCK_RESERVED",
+                           params={"code": holder.code})
+    dock.busy = busy
+    if not busy:
+        dock.trip_id = None
+    uow.audit("dock.busy" if busy else "dock.free", actor, subject_kind="dock",
+              subject_id=str(dock.id), payload={"plant_id": dock.plant_id, "before": before})
+    uow.publish("lot", "dock", {"dock_id": dock.id, "plant_id": dock.plant_id, "busy": busy})
+    session.flush()
+    return None if busy else release_next(uow, dock.plant_id, actor, now)
+
+
+def trip_left_plant(uow: UnitOfWork, trip: Trip, actor: Actor, now: datetime) -> None:
+    """The truck left its plant: the dock it held is free, and the next one is called."""
+    session = uow.session
+    _lock_lot_of_plant(session, trip.plant_id)
+    dock = session.scalar(select(Dock).where(Dock.trip_id == trip.id).with_for_update())
+    entry = session.scalar(select(QueueEntry).where(QueueEntry.trip_id == trip.id))
+    if entry is not None:
+        entry.status = LEFT
+    for release in session.scalars(select(Release).where(
+            Release.trip_id == trip.id, Release.status.in_(("active", "overdue")))):
+        release.status, release.used_at = "used", release.used_at or now
+    if dock is not None:
+        set_dock(uow, actor, dock.id, busy=False, now=now, plant_id=trip.plant_id)
+
+
+# --- the dispatcher's hand ---------------------------------------------------------------------
+
+def _entry_for(session: Session, trip_id: int, *statuses: str) -> QueueEntry:
+    _lock_lot_of_trip(session, trip_id)
+    entry = session.scalar(select(QueueEntry).where(QueueEntry.trip_id == trip_id)
+                           .with_for_update())
+    if entry is None:
+        raise NotFound(N_("This trip is not in the lot."), code="NOT_IN_LOT")
+    if statuses and entry.status not in statuses:
+        raise LotError(N_("The trip is %(status)s in the lot; this cannot be done now."),
+                       code="LOT_STATE", params={"status": entry.status})
+    return entry
+
+
+def _reason(reason: str | None) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise sm.PreconditionFailed(N_("This action needs a reason."),
+                                    extra={"reason": "REASON_REQUIRED"})
+    return text[:500]
+
+
+def hold(uow: UnitOfWork, actor: Actor, trip_id: int, reason: str | None, *, held: bool
+         ) -> QueueEntry:
+    session = uow.session
+    why = _reason(reason)
+    entry = _entry_for(session, trip_id, *((WAITING,) if held else (HELD,)))
+    entry.status = HELD if held else WAITING
+    entry.note = why
+    uow.audit("lot.hold" if held else "lot.unhold", actor, subject_kind="trip",
+              subject_id=str(trip_id), trip_id=trip_id, payload={"reason": why})
+    uow.publish("lot", "queue", {"plant_id": entry.plant_id})
+    session.flush()
+    if not held:
+        release_next(uow, entry.plant_id, actor, clock.now())
+    return entry
+
+
+def release_now(uow: UnitOfWork, actor: Actor, trip_id: int, reason: str | None
+                ) -> Release:
+    """Release this trip ahead of its turn (it still needs a free dock)."""
+    why = _reason(reason)
+    entry = _entry_for(uow.session, trip_id, WAITING, HELD)
+    if entry.status == HELD:
+        entry.status = WAITING
+    released = release_next(uow, entry.plant_id, actor, clock.now(), trip_id=trip_id,
+                            reason=why, force=True)
+    if released is None:
+        raise LotError(N_("No dock of this plant is free."), code="NO_FREE_DOCK")
+    return released
+
+
+def reorder(uow: UnitOfWork, actor: Actor, trip_id: int, position: int, reason: str | None
+            ) -> list[int]:
+    """Put a trip at `position` (1 = next) of its plant's queue; the ones the dispatcher
+    has placed keep their ranks, the rest follow in the rule order."""
+    session = uow.session
+    why = _reason(reason)
+    entry = _entry_for(session, trip_id, WAITING, HELD)
+    queue = list(session.scalars(select(QueueEntry).where(
+        QueueEntry.plant_id == entry.plant_id, QueueEntry.status.in_((WAITING, HELD)))
+        .order_by(*QUEUE_ORDER).with_for_update()))
+    others = [e for e in queue if e.trip_id != trip_id]
+    at = max(0, min(position - 1, len(others)))
+    ordered = [*others[:at], entry, *others[at:]]
+    for rank, e in enumerate(ordered, start=1):
+        e.manual_rank = rank
+    uow.audit("lot.reorder", actor, subject_kind="trip", subject_id=str(trip_id),
+              trip_id=trip_id, payload={"position": at + 1, "reason": why,
+                                        "order": [e.trip_id for e in ordered]})
+    uow.publish("lot", "queue", {"plant_id": entry.plant_id})
+    return [e.trip_id for e in ordered]
+
+
+def send_away(uow: UnitOfWork, actor: Actor, trip_id: int, reason: str | None) -> Trip:
+    session = uow.session
+    why = _reason(reason)
+    entry = _entry_for(session, trip_id, WAITING, HELD, ENTRANCE)
+    trip = session.get(Trip, trip_id, with_for_update=True)
+    assert trip is not None
+    sm.apply(uow, trip, "send_away", actor, sm.Context(now=clock.now(), reason=why))
+    entry.status = SENT_AWAY
+    _free_bay(session, entry, trip_id)
+    uow.publish("lot", "queue", {"plant_id": entry.plant_id})
+    return trip
+
+
+def requeue(uow: UnitOfWork, actor: Actor, trip_id: int, reason: str | None) -> Trip:
+    """A released trip that missed its deadline goes back to wait (its dock freed)."""
+    session = uow.session
+    why = _reason(reason)
+    _lock_lot_of_trip(session, trip_id)
+    trip = session.get(Trip, trip_id, with_for_update=True)
+    if trip is None:
+        raise NotFound(N_("No such trip."))
+    now = clock.now()
+    sm.apply(uow, trip, "requeue", actor, sm.Context(now=now, reason=why))
+    for release in session.scalars(select(Release).where(
+            Release.trip_id == trip_id, Release.status.in_(("active", "overdue")))):
+        release.status = "cancelled"
+    entry = _entry_for(session, trip_id)
+    entry.status, entry.arrived_at, entry.zone_id, entry.bay_id = WAITING, now, None, None
+    lot = session.get(Lot, entry.lot_id)
+    assert lot is not None
+    _lock_lot(session, lot.id)
+    outcome = zoning.place(list(trip.cargo), zone_views(session, lot.id))
+    if isinstance(outcome, zoning.Placement):
+        bay = session.get(Bay, outcome.bay_id)
+        assert bay is not None
+        bay.trip_id = trip.id
+        entry.zone_id, entry.bay_id = outcome.zone_id, outcome.bay_id
+    dock = session.scalar(select(Dock).where(Dock.trip_id == trip_id).with_for_update())
+    session.flush()
+    _resolve(session, trip_id, "RELEASE_DEADLINE_MISSED", now)
+    if dock is not None:
+        set_dock(uow, actor, dock.id, busy=False, now=now)
+    return trip
+
+
+def _free_bay(session: Session, entry: QueueEntry, trip_id: int) -> None:
+    if entry.bay_id is not None:
+        bay = session.get(Bay, entry.bay_id)
+        if bay is not None and bay.trip_id == trip_id:
+            bay.trip_id = None
+
+
+# --- deadlines and dwell -----------------------------------------------------------------------
+
+def _open_alarm(session: Session, trip_id: int, kind: str) -> Alarm | None:
+    return session.scalar(select(Alarm).where(Alarm.trip_id == trip_id, Alarm.kind == kind,
+                                              Alarm.resolved_at.is_(None)).limit(1))
+
+
+def _resolve(session: Session, trip_id: int, kind: str, now: datetime) -> None:
+    alarm = _open_alarm(session, trip_id, kind)
+    if alarm is not None:
+        alarm.resolved_at = now
+
+
+def watch(uow: UnitOfWork, now: datetime) -> dict[str, int]:
+    """L08 deadlines missed, L09 lot waits too long, plant dwell too long: one alarm
+    each (a missed deadline also marks the trip OVERDUE for the dispatcher)."""
+    session = uow.session
+    actor = Actor.system("lot-watch")
+    counts = {"overdue": 0, "lot_wait": 0, "plant_dwell": 0}
+    for lot_id in session.scalars(select(Lot.id).where(Lot.retired_at.is_(None))):
+        _lock_lot(session, lot_id)
+    for release in session.scalars(select(Release).where(
+            Release.status == "active", Release.deadline < now).with_for_update(
+            skip_locked=True)):
+        trip = session.get(Trip, release.trip_id)
+        if trip is None or trip.state != "RELEASED":
+            continue
+        release.status = "overdue"
+        sm.apply(uow, trip, "mark_overdue", actor, sm.Context(now=now))
+        raise_alarm(uow, "RELEASE_DEADLINE_MISSED",
+                    f"{trip.code} did not reach its plant by {release.deadline:%H:%M} UTC",
+                    actor=actor, trip_id=trip.id, vehicle_id=trip.vehicle_id)
+        counts["overdue"] += 1
+    lots = {lot.id: lot for lot in session.scalars(select(Lot))}
+    for entry in session.scalars(select(QueueEntry).where(
+            QueueEntry.status.in_((WAITING, HELD, ENTRANCE)))):
+        lot = lots.get(entry.lot_id)
+        limit = timedelta(minutes=lot.max_wait_min if lot else 480)
+        if now - entry.arrived_at > limit and \
+                _open_alarm(session, entry.trip_id, "LOT_WAIT_EXCEEDED") is None:
+            raise_alarm(uow, "LOT_WAIT_EXCEEDED",
+                        f"waiting {int((now - entry.arrived_at).total_seconds() // 60)} min",
+                        actor=actor, trip_id=entry.trip_id)
+            counts["lot_wait"] += 1
+    plants = {p.id: p for p in session.scalars(select(Plant))}
+    for trip in session.scalars(select(Trip).where(Trip.state == "AT_PLANT",
+                                                   Trip.plant_in_at.is_not(None))):
+        plant = plants.get(trip.plant_id)
+        limit = timedelta(minutes=plant.max_dwell_min if plant else 240)
+        if trip.plant_in_at and now - trip.plant_in_at > limit and \
+                _open_alarm(session, trip.id, "PLANT_DWELL_EXCEEDED") is None:
+            raise_alarm(uow, "PLANT_DWELL_EXCEEDED",
+                        f"{trip.code} in {plant.name if plant else trip.plant_id} for "
+                        f"{int((now - trip.plant_in_at).total_seconds() // 60)} min",
+                        actor=actor, trip_id=trip.id, vehicle_id=trip.vehicle_id)
+            counts["plant_dwell"] += 1
+    uow.commit()
+    return counts
+
+
+def acknowledge(uow: UnitOfWork, actor: Actor, alarm_id: int, user_id: int | None) -> Alarm:
+    alarm = uow.session.get(Alarm, alarm_id)
+    if alarm is None:
+        raise NotFound(N_("No such alarm."), code="ALARM_UNKNOWN")
+    if alarm.acknowledged_at is None:
+        alarm.acknowledged_at = clock.now()
+        alarm.acknowledged_by_id = user_id
+        uow.audit("alarm.acknowledge", actor, subject_kind="alarm", subject_id=str(alarm.id),
+                  trip_id=alarm.trip_id, payload={"kind": alarm.kind})
+        uow.publish("alarms", "acknowledged", {"id": alarm.id})
+    return alarm
+
+
+def queue_positions(session: Session, plant_id: int) -> list[QueueEntry]:
+    return list(session.scalars(select(QueueEntry).where(
+        QueueEntry.plant_id == plant_id, QueueEntry.status.in_((WAITING, HELD)))
+        .order_by(*QUEUE_ORDER)))
+
+
+def counts_by_status(session: Session, lot_id: int) -> dict[str, int]:
+    return dict(session.execute(select(QueueEntry.status, func.count()).where(
+        QueueEntry.lot_id == lot_id).group_by(QueueEntry.status)).all())

@@ -1,0 +1,152 @@
+"""The dispatcher board: the lot map, queues per plant, docks, alarms and the day's
+figures, live over server-sent events, with the dispatcher's actions on each truck."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiflask import APIBlueprint
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+
+from auth.access import current_principal, require
+from auth.roles import Role
+from booking.service import trip_by_code
+from parkgate import clock
+from parkgate.database import get_session, get_uow
+from parkgate.errors import N_, DomainError
+from parkgate.web import register_landing, register_nav
+from rules.documents import park_date
+
+from . import board as board_mod
+from . import service
+from .api import _park_id
+
+bp = APIBlueprint("lot", __name__, url_prefix="/lot", enable_openapi=False)
+
+LOT_STAFF = (Role.ADMIN, Role.DISPATCHER)
+READERS = (*LOT_STAFF, Role.AUDITOR, Role.GATE_OPERATOR, Role.PLANT_RECEIVER)
+CLASS_COLOURS = {"1": "#e4572e", "2": "#4c9a2a", "3": "#d7263d", "4": "#f4a259", "5": "#f6c90e",
+                 "6": "#8d6cab", "7": "#f2e94e", "8": "#2e4057", "9": "#7f8c8d"}
+
+
+def _principal() -> Any:
+    principal = current_principal()
+    assert principal is not None
+    return principal
+
+
+def _context() -> dict[str, Any]:
+    session = get_session()
+    now = clock.now()
+    board = board_mod.build(session, _park_id(), now)
+    figures = board_mod.kpis_for_day(session, park_date(now))
+    principal = _principal()
+    return {"board": board, "figures": figures, "colours": CLASS_COLOURS,
+            "can_act": principal.has(*LOT_STAFF),
+            "my_plant": principal.plant_id if principal.has(Role.PLANT_RECEIVER) else None}
+
+
+@bp.get("")
+@require(*READERS)
+def board_page() -> Any:
+    return render_template("lot/board.html", **_context())
+
+
+@bp.get("/board")
+@require(*READERS)
+def board_partial() -> Any:
+    return render_template("lot/_board.html", **_context())
+
+
+def _done(message: str) -> Any:
+    flash(message)
+    return redirect(url_for("lot.board_page"))
+
+
+def _failed(exc: DomainError) -> Any:
+    flash(gettext(exc.message, **exc.params) if exc.params else gettext(exc.message), "error")
+    return redirect(url_for("lot.board_page"))
+
+
+@bp.post("/trips/<id:trip_id>")
+@require(*LOT_STAFF)
+def trip_action(trip_id: int) -> Any:
+    action = request.form.get("action", "")
+    reason = request.form.get("reason")
+    actor = _principal().actor
+    uow = get_uow()
+    try:
+        if action in ("hold", "unhold"):
+            service.hold(uow, actor, trip_id, reason, held=action == "hold")
+        elif action == "release":
+            service.release_now(uow, actor, trip_id, reason)
+        elif action == "front":
+            service.reorder(uow, actor, trip_id, 1, reason)
+        elif action == "send_away":
+            service.send_away(uow, actor, trip_id, reason)
+        elif action == "requeue":
+            service.requeue(uow, actor, trip_id, reason)
+        else:
+            return _done(gettext("Nothing done."))
+        uow.commit()
+    except DomainError as exc:
+        uow.rollback()
+        return _failed(exc)
+    return _done(gettext("Done."))
+
+
+@bp.post("/docks/<id:dock_id>")
+@require(*LOT_STAFF, Role.PLANT_RECEIVER)
+def dock_action(dock_id: int) -> Any:
+    from .api import _dock_for
+
+    principal = _principal()
+    busy = request.form.get("state") == "busy"
+    uow = get_uow()
+    try:
+        _dock_for(principal, dock_id)
+        service.set_dock(uow, principal.actor, dock_id, busy=busy, now=clock.now())
+        uow.commit()
+    except DomainError as exc:
+        uow.rollback()
+        return _failed(exc)
+    return _done(gettext("Dock marked busy.") if busy else gettext("Dock marked free."))
+
+
+@bp.post("/check-in")
+@require(*LOT_STAFF)
+def check_in_page() -> Any:
+    principal = _principal()
+    uow = get_uow()
+    try:
+        trip = trip_by_code(uow.session, principal, request.form.get("code", ""))
+        result = service.check_in(uow, trip, principal.actor, clock.now())
+        uow.commit()
+    except DomainError as exc:
+        uow.rollback()
+        return _failed(exc)
+    if result.placement is None:
+        return _done(gettext("No compatible bay: %(code)s waits at the entrance.", code=trip.code))
+    return _done(gettext("%(code)s checked in: zone %(zone)s, bay %(bay)s.", code=trip.code,
+                         zone=result.placement.zone_code, bay=result.placement.bay_code))
+
+
+@bp.post("/alarms/<id:alarm_id>")
+@require(*LOT_STAFF, Role.GATE_OPERATOR)
+def alarm_action(alarm_id: int) -> Any:
+    principal = _principal()
+    uow = get_uow()
+    try:
+        service.acknowledge(uow, principal.actor, alarm_id, principal.user_ref)
+        uow.commit()
+    except DomainError as exc:
+        return _failed(exc)
+    return _done(gettext("Acknowledged."))
+
+
+def init_app(app: Any) -> None:
+    app.register_blueprint(bp)
+    register_nav("lot.board_page", N_("Hazmat lot"), READERS, order=35)
+    register_landing(Role.DISPATCHER, "lot.board_page")
+    register_landing(Role.PLANT_RECEIVER, "lot.board_page")

@@ -1,0 +1,94 @@
+"""What a gate-serving process keeps between requests: its lane controllers and a
+short-lived cache of the park's fixed structure (lanes, gates, policy, names).
+
+The structure changes a few times a year and a decision needs it every time; a few
+seconds of staleness after an edit is the price of not reading it on every read.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Enterprise, Lane, Plant
+from parkgate.errors import N_, NotFound
+from rules.policy import ParkPolicy
+
+from .devices import Controllers
+from .snapshot import LaneView
+
+
+@dataclass(frozen=True)
+class LaneInfo:
+    id: int
+    code: str
+    direction: str
+    gate_kind: str
+    park_id: int
+    fold_window_s: int
+    devices: dict[str, Any]
+    view: LaneView
+    policy: ParkPolicy
+
+
+@dataclass
+class _Entry:
+    value: Any
+    expires: float
+
+
+@dataclass
+class GateRuntime:
+    controllers: Controllers = field(default_factory=Controllers)
+    ttl_s: float = 5.0
+    _cache: dict[Any, _Entry] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _cached(self, key: Any, load: Any) -> Any:
+        now = time.monotonic()
+        with self._lock:
+            entry = self._cache.get(key)
+            if entry is not None and entry.expires > now:
+                return entry.value
+        value = load()
+        with self._lock:
+            self._cache[key] = _Entry(value, now + self.ttl_s)
+        return value
+
+    def forget(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def lane(self, session: Session, code: str) -> LaneInfo:
+        code = code.strip().upper()[:32]
+        return self._cached(("lane", code), lambda: _load_lane(session, code, None))
+
+    def lane_by_id(self, session: Session, lane_id: int) -> LaneInfo:
+        return self._cached(("lane_id", lane_id), lambda: _load_lane(session, None, lane_id))
+
+    def names(self, session: Session) -> dict[str, dict[int, str]]:
+        def load() -> dict[str, dict[int, str]]:
+            return {"enterprise": dict(session.execute(select(Enterprise.id, Enterprise.name))
+                                       .all()),
+                    "plant": dict(session.execute(select(Plant.id, Plant.name)).all())}
+        return self._cached("names", load)
+
+
+def _load_lane(session: Session, code: str | None, lane_id: int | None) -> LaneInfo:
+    from . import repository as repo
+
+    stmt = select(Lane).where(Lane.retired_at.is_(None))
+    stmt = stmt.where(Lane.code == code) if code is not None else stmt.where(Lane.id == lane_id)
+    lane = session.scalar(stmt)
+    if lane is None:
+        raise NotFound(N_("No such lane."), code="LANE_UNKNOWN")
+    return LaneInfo(id=lane.id, code=lane.code, direction=lane.direction,
+                    gate_kind=lane.gate.kind, park_id=lane.gate.park_id,
+                    fold_window_s=lane.fold_window_s, devices=dict(lane.devices or {}),
+                    view=repo.lane_view(session, lane),
+                    policy=repo.park_policy(session, lane.gate.park_id))

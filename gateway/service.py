@@ -1,0 +1,514 @@
+"""The gate service: read in → snapshot → decide → passage, trip transition and
+audit event in one transaction → barrier and LED command and a live event to the
+booth after commit (DESIGN §4)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import logging
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from auth.principal import Principal
+from auth.roles import Role
+from models import (
+    Passage,
+    PassageImage,
+    PassageRead,
+    Person,
+    Presence,
+    Release,
+    Trip,
+    Vehicle,
+)
+from parkgate import clock
+from parkgate.errors import N_, Forbidden, NotFound, ValidationFailed
+from parkgate.uow import Actor, UnitOfWork
+from rules.identity import id_problem
+from trips import state_machine as sm
+
+from . import repository as repo
+from .decide import DENY, HOLD, OPEN, Decision, PersonPassage, decide, decide_person
+from .devices import Command
+from .messages import word
+from .reasons import Reason
+from .runtime import GateRuntime, LaneInfo
+from .snapshot import PlateReadIn
+
+log = logging.getLogger(__name__)
+
+MAX_CROP_BYTES = 512 * 1024
+OVERRIDE_ACTIONS = (OPEN, DENY)
+
+
+@dataclass
+class ReadRequest:
+    lane: str
+    read_id: str
+    plate: str
+    colour: str | None
+    confidence: float
+    seen_at: datetime
+    crop_jpeg_b64: str | None = None
+    trailer_plate: str | None = None
+    trailer_confidence: float | None = None
+    crew_ids: list[str] = field(default_factory=list)  # ID or certificate numbers shown
+    source: str = "camera"
+    offline_action: str | None = None  # set when a gate agent decided while cut off
+    offline_reasons: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class GateResult:
+    passage: Passage
+    replayed: bool = False  # the same read id was seen before: its first answer
+    folded: bool = False  # a repeat of the plate within the lane's window
+
+
+def _decode_crop(data: str | None) -> bytes | None:
+    if not data:
+        return None
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationFailed(N_("The crop is not valid base64."), code="CROP_INVALID",
+                               fields={"crop_jpeg_b64": [N_("not base64")]}) from None
+    if len(raw) > MAX_CROP_BYTES:
+        raise ValidationFailed(N_("The crop is larger than 512 KB."), code="CROP_TOO_LARGE",
+                               fields={"crop_jpeg_b64": [N_("too large")]})
+    if not raw.startswith(b"\xff\xd8"):
+        raise ValidationFailed(N_("The crop is not a JPEG image."), code="CROP_NOT_JPEG",
+                               fields={"crop_jpeg_b64": [N_("not a JPEG")]})
+    return raw
+
+
+def authorise_lane(principal: Principal, lane: LaneInfo) -> None:
+    """Devices act on their own lane only; booth staff on any lane (manual entry)."""
+    if principal.has(Role.ADMIN, Role.GATE_OPERATOR):
+        return
+    if principal.has(Role.DEVICE) and principal.lane_id == lane.id:
+        return
+    raise Forbidden(N_("This token is not bound to lane %(lane)s."), code="LANE_NOT_BOUND",
+                    params={"lane": lane.code})
+
+
+def passage_for_read(session: Session, read_id: str) -> Passage | None:
+    row = session.get(PassageRead, read_id)
+    return session.get(Passage, row.passage_id) if row else None
+
+
+def _fold_target(session: Session, lane: LaneInfo, plate: str, seen_at: datetime
+                 ) -> Passage | None:
+    if lane.fold_window_s <= 0:
+        return None
+    window = timedelta(seconds=lane.fold_window_s)
+    return session.scalar(
+        select(Passage).where(Passage.lane_id == lane.id, Passage.plate == plate,
+                              Passage.seen_at >= seen_at - window,
+                              Passage.seen_at <= seen_at + window,
+                              Passage.override_action.is_(None))
+        .order_by(Passage.id.desc()).limit(1))
+
+
+def _crew_presented(session: Session, trip: Trip | None, credentials: list[str]) -> bool:
+    """Whether the IDs shown at the booth are exactly the booked driver and escort."""
+    if trip is None or not credentials or trip.driver_id is None:
+        return False
+    from registry.lookup import person_by_national_id, qualifications_by_cert
+
+    shown: set[int] = set()
+    for raw in credentials:
+        raw = raw.strip()
+        if not raw:
+            continue
+        person = person_by_national_id(session, raw) if id_problem(raw) is None else None
+        if person is None:
+            quals = qualifications_by_cert(session, raw)
+            person = session.get(Person, quals[0].person_id) if quals else None
+        if person is not None:
+            shown.add(person.id)
+    wanted = {trip.driver_id} | ({trip.escort_id} if trip.escort_id else set())
+    return wanted <= shown
+
+
+def process_read(uow: UnitOfWork, principal: Principal, req: ReadRequest,
+                 runtime: GateRuntime) -> GateResult:
+    session = uow.session
+    now = clock.now()
+    earlier = passage_for_read(session, req.read_id)
+    if earlier is not None:
+        return GateResult(earlier, replayed=True)
+    lane = runtime.lane(session, req.lane)
+    authorise_lane(principal, lane)
+    crop = _decode_crop(req.crop_jpeg_b64)
+    read = PlateReadIn(plate=req.plate, colour=req.colour, confidence=req.confidence,
+                       seen_at=req.seen_at, trailer_plate=req.trailer_plate,
+                       trailer_confidence=req.trailer_confidence)
+    snap, vehicle, trip = repo.build_snapshot(session, lane, req.plate, req.colour, now,
+                                              runtime.names(session))
+    plate = vehicle.plate if vehicle else read.plate.strip().upper()[:16]
+
+    target = _fold_target(session, lane, plate, req.seen_at) if req.offline_action is None else None
+    if target is not None:
+        target.read_count += 1
+        session.add(PassageRead(read_id=req.read_id, passage_id=target.id, received_at=now))
+        _commit_read(uow, session, req, target)
+        return GateResult(target, folded=True)
+
+    if _crew_presented(session, trip, req.crew_ids):
+        read = replace(read, crew_presented=True)
+    decision = decide(read, snap, now)
+    if req.offline_action is not None:
+        decision = _offline_decision(req, decision)
+    passage = _record(uow, principal, lane, snap, read, req, decision, vehicle, trip, plate, crop,
+                      now, runtime)
+    _commit_read(uow, session, req, passage)
+    return GateResult(passage)
+
+
+def _commit_read(uow: UnitOfWork, session: Session, req: ReadRequest, passage: Passage) -> None:
+    try:
+        uow.commit()
+    except IntegrityError:
+        # The same read id raced in from another worker: the first one stands.
+        uow.rollback()
+        first = passage_for_read(session, req.read_id)
+        if first is None:
+            raise
+        raise _Replayed(first) from None
+
+
+class _Replayed(Exception):
+    def __init__(self, passage: Passage) -> None:
+        super().__init__(passage.id)
+        self.passage = passage
+
+
+def process_read_once(uow: UnitOfWork, principal: Principal, req: ReadRequest,
+                      runtime: GateRuntime) -> GateResult:
+    """process_read, answering a read that raced in twice with the first answer."""
+    try:
+        return process_read(uow, principal, req, runtime)
+    except _Replayed as replayed:
+        return GateResult(replayed.passage, replayed=True)
+
+
+def _offline_decision(req: ReadRequest, centre: Decision) -> Decision:
+    """What the agent did stands (it happened); the centre's view is kept beside it."""
+    reasons = tuple(Reason(r["code"], dict(r.get("params") or {}))
+                    for r in req.offline_reasons if r.get("code"))
+    return Decision(req.offline_action or HOLD, reasons,
+                    next_trip_action=centre.next_trip_action, category=centre.category)
+
+
+def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Any, read: PlateReadIn,
+            req: ReadRequest, decision: Decision, vehicle: Vehicle | None, trip: Trip | None,
+            plate: str, crop: bytes | None, now: datetime, runtime: GateRuntime) -> Passage:
+    session = uow.session
+    if decision.action == OPEN and decision.next_trip_action == "check_in_lot" and trip:
+        decision = _lot_room(uow, principal, trip, decision, now)
+    wording = word(decision)
+    crop_sha = hashlib.sha256(crop).hexdigest() if crop else None
+    if crop and session.get(PassageImage, crop_sha) is None:
+        session.add(PassageImage(sha256=crop_sha, jpeg=crop, created_at=now))
+    passage = Passage(
+        read_id=req.read_id, lane_id=lane.id, area=snap.lane.area, direction=lane.direction,
+        source=req.source, subject_kind="vehicle", plate=plate,
+        plate_colour=vehicle.plate_colour if vehicle else req.colour,
+        confidence=req.confidence, trailer_plate=req.trailer_plate,
+        vehicle_id=vehicle.id if vehicle else None, trip_id=trip.id if trip else None,
+        seen_at=req.seen_at, decided_at=now, action=decision.action,
+        reasons=wording.reasons, message_zh=wording.message_zh, message_en=wording.message_en,
+        crossed=decision.crossed, offline=req.offline_action is not None, read_count=1,
+        crop_sha256=crop_sha,
+        details={"led": wording.led_zh, "category": decision.category,
+                 "next_trip_action": decision.next_trip_action,
+                 "crew_presented": read.crew_presented})
+    session.add(passage)
+    session.flush()
+    session.add(PassageRead(read_id=req.read_id, passage_id=passage.id, received_at=now))
+    if read.crew_presented and trip is not None and trip.crew_confirmed_at is None:
+        trip.crew_confirmed_at = now
+    uow.audit("gate.decision", principal.actor, subject_kind="passage",
+              subject_id=str(passage.id), lane_id=lane.id, plate=plate,
+              vehicle_id=passage.vehicle_id, trip_id=passage.trip_id,
+              enterprise_id=trip.enterprise_id if trip else None,
+              payload={"action": decision.action, "read_id": req.read_id,
+                       "reasons": [{"code": r["code"], "rule": r["rule"]}
+                                   for r in wording.reasons],
+                       "confidence": req.confidence, "source": req.source,
+                       "offline": passage.offline, "crop_sha256": crop_sha,
+                       "trailer_plate": req.trailer_plate})
+    if decision.crossed or decision.trip_action:
+        _move(uow, principal.actor, lane, snap.lane.area, passage, vehicle, trip,
+              decision.next_trip_action if (decision.crossed or decision.trip_action) else None,
+              now, override=False, crossed=decision.crossed)
+    _after_commit(uow, runtime, lane, passage, wording.led_zh)
+    return passage
+
+
+def _lot_room(uow: UnitOfWork, principal: Principal, trip: Trip, decision: Decision,
+              now: datetime) -> Decision:
+    """L05: the lot gate opens only when a compatible bay is free; otherwise the truck
+    waits at the entrance and the dispatcher is told."""
+    from dispatch import service as lot
+    from dispatch.zoning import Refusal
+
+    outcome = lot.room_for(uow.session, trip)
+    if not isinstance(outcome, Refusal):
+        return decision
+    lot.wait_at_entrance(uow, trip, principal.actor, outcome, now)
+    return Decision(HOLD, (*decision.reasons, Reason("LOT_NO_BAY")), category=decision.category)
+
+
+def _move(uow: UnitOfWork, actor: Actor, lane: LaneInfo, area: str, passage: Passage,
+          vehicle: Vehicle | None, trip: Trip | None, trip_action: str | None, now: datetime,
+          *, override: bool, crossed: bool, reason: str | None = None) -> None:
+    """What a crossing changes: presence in the area, the trip's state, its crew."""
+    session = uow.session
+    if crossed and vehicle is not None:
+        _presence(session, area, lane.direction, f"v:{vehicle.id}", vehicle_id=vehicle.id,
+                  trip_id=trip.id if trip else None, passage_id=passage.id, now=now)
+        if trip is not None:
+            _crew_cross(uow, actor, lane, area, passage, trip, now)
+    if trip is None or trip_action is None:
+        return
+    if trip_action == "check_in_lot":
+        from dispatch.service import check_in
+
+        check_in(uow, trip, actor, now, lane=lane)
+    else:
+        try:
+            grace = lane.policy.arrival_grace
+            sm.apply(uow, trip, trip_action, actor,
+                     sm.Context(now=now, grace=grace, override=override, reason=reason),
+                     payload={"passage_id": passage.id, "lane": lane.code})
+        except (sm.IllegalTransition, sm.PreconditionFailed) as exc:
+            # The crossing stands; the trip's record says why it did not move with it.
+            passage.details = {**passage.details, "trip_not_moved": exc.code}
+            return
+    if trip_action == "leave_plant":
+        from dispatch.service import trip_left_plant
+
+        trip_left_plant(uow, trip, actor, now)  # its dock frees: the next truck is called
+    if trip_action == "enter_plant":
+        release = session.scalar(select(Release).where(Release.trip_id == trip.id,
+                                                       Release.status.in_(("active", "overdue"))))
+        if release is not None:
+            release.status = "used"
+            release.used_at = now
+    if lane.gate_kind == "perimeter" and lane.direction == "in" and trip.entered_park_at is None \
+            and crossed:
+        trip.entered_park_at = now
+
+
+def _presence(session: Session, area: str, direction: str, key: str, *, now: datetime,
+              vehicle_id: int | None = None, person_id: int | None = None,
+              trip_id: int | None = None, passage_id: int | None = None) -> None:
+    row = session.scalar(select(Presence).where(Presence.area == area,
+                                                Presence.subject_key == key))
+    if direction == "in" and row is None:
+        session.add(Presence(area=area, subject_key=key, vehicle_id=vehicle_id,
+                             person_id=person_id, trip_id=trip_id, entered_at=now,
+                             passage_id=passage_id))
+    elif direction == "out" and row is not None:
+        session.delete(row)
+
+
+def _crew_cross(uow: UnitOfWork, actor: Actor, lane: LaneInfo, area: str, vehicle_passage: Passage,
+                trip: Trip, now: datetime) -> None:
+    """The crew passes with their vehicle: a passage each, for the roster."""
+    session = uow.session
+    for person_id in (trip.driver_id, trip.escort_id):
+        if person_id is None:
+            continue
+        key = f"p:{person_id}"
+        inside = repo.is_inside(session, key, area)
+        if (lane.direction == "in") == inside:
+            continue  # already where the crossing would put them
+        crew = Passage(lane_id=lane.id, area=area, direction=lane.direction, source="crew",
+                       subject_kind="person", person_id=person_id, trip_id=trip.id,
+                       seen_at=vehicle_passage.seen_at, decided_at=now, action=OPEN, reasons=[],
+                       crossed=True, offline=vehicle_passage.offline,
+                       details={"with_passage": vehicle_passage.id})
+        session.add(crew)
+        session.flush()
+        _presence(session, area, lane.direction, key, person_id=person_id, trip_id=trip.id,
+                  passage_id=crew.id, now=now)
+
+
+def _after_commit(uow: UnitOfWork, runtime: GateRuntime, lane: LaneInfo, passage: Passage,
+                  led: str) -> None:
+    # An operator's override is what the barrier obeys.
+    action = passage.override_action or passage.action
+    code, devices, pid = lane.code, dict(lane.devices or {}), passage.id
+    uow.publish(f"lane:{code}", "passage", {"passage_id": pid, "action": action,
+                                            "plate": passage.plate})
+    uow.publish("roster", "passage", {"lane": code, "action": action})
+
+    def command() -> None:
+        controller = runtime.controllers.for_lane(code, devices)
+        ok = controller.send(Command(code, action, action == OPEN, led, pid))
+        if not ok and action == OPEN:
+            log.error("barrier of %s did not confirm OPEN for passage %s", code, pid)
+
+    uow.after_commit(command)
+
+
+# --- operators ----------------------------------------------------------------------------
+
+def override(uow: UnitOfWork, principal: Principal, passage_id: int, action: str, reason: str,
+             runtime: GateRuntime) -> Passage:
+    """An operator opens or denies against the engine, with a reason (G03, G06)."""
+    if not principal.has(Role.ADMIN, Role.GATE_OPERATOR):
+        raise Forbidden(N_("Only a gate operator may override."), code="OVERRIDE_NOT_PERMITTED")
+    if action not in OVERRIDE_ACTIONS:
+        raise ValidationFailed(N_("An override opens or denies."), code="OVERRIDE_ACTION",
+                               fields={"action": [N_("OPEN or DENY")]})
+    if not reason or not reason.strip():
+        raise ValidationFailed(N_("An override needs a reason."), code="REASON_REQUIRED",
+                               fields={"reason": [N_("Required.")]})
+    session = uow.session
+    passage = session.get(Passage, passage_id, with_for_update=True)
+    if passage is None:
+        raise NotFound(N_("No such passage."))
+    if passage.override_action is not None:
+        raise ValidationFailed(N_("This passage was already overridden."),
+                               code="ALREADY_OVERRIDDEN")
+    now = clock.now()
+    lane = runtime.lane_by_id(session, passage.lane_id)
+    engine = {"action": passage.action, "reasons": [r.get("code") for r in passage.reasons]}
+    passage.override_action = action
+    passage.override_by_id = principal.user_id
+    passage.override_reason = reason.strip()[:500]
+    passage.override_at = now
+    uow.audit("gate.override", principal.actor, subject_kind="passage",
+              subject_id=str(passage.id), lane_id=passage.lane_id, plate=passage.plate,
+              vehicle_id=passage.vehicle_id, person_id=passage.person_id,
+              trip_id=passage.trip_id,
+              payload={"action": action, "reason": passage.override_reason, "engine": engine,
+                       "plate": passage.plate or "unreadable"})
+    if action == OPEN and not passage.crossed:
+        passage.crossed = True
+        vehicle = session.get(Vehicle, passage.vehicle_id) if passage.vehicle_id else None
+        trip = session.get(Trip, passage.trip_id) if passage.trip_id else None
+        if passage.subject_kind == "person" and passage.person_id:
+            _presence(session, passage.area, lane.direction, f"p:{passage.person_id}",
+                      person_id=passage.person_id, passage_id=passage.id, now=now)
+        else:
+            _move(uow, principal.actor, lane, passage.area, passage, vehicle, trip,
+                  passage.details.get("next_trip_action"), now, override=True, crossed=True,
+                  reason=passage.override_reason)
+    _after_commit(uow, runtime, lane, passage, "人工放行" if action == OPEN else "禁止通行")
+    uow.commit()
+    return passage
+
+
+def confirm_crew(uow: UnitOfWork, principal: Principal, passage_id: int,
+                 runtime: GateRuntime) -> GateResult:
+    """The operator checked the crew's papers: record it and decide again."""
+    if not principal.has(Role.ADMIN, Role.GATE_OPERATOR, Role.DISPATCHER):
+        raise Forbidden(N_("Your role does not allow this."))
+    session = uow.session
+    passage = session.get(Passage, passage_id)
+    if passage is None or passage.trip_id is None or passage.subject_kind != "vehicle":
+        raise NotFound(N_("No such passage."))
+    trip = session.get(Trip, passage.trip_id)
+    lane = runtime.lane_by_id(session, passage.lane_id)
+    now = clock.now()
+    if trip.crew_confirmed_at is None:
+        trip.crew_confirmed_at = now
+        uow.audit("trip.crew_confirmed", principal.actor, subject_kind="trip",
+                  subject_id=str(trip.id), trip_id=trip.id, lane_id=lane.id,
+                  enterprise_id=trip.enterprise_id, payload={"passage_id": passage.id})
+    session.flush()
+    req = ReadRequest(lane=lane.code, read_id=f"{passage.read_id or passage.id}:crew",
+                      plate=passage.plate or "", colour=passage.plate_colour, confidence=1.0,
+                      seen_at=now, trailer_plate=passage.trailer_plate, source="recheck")
+    earlier = passage_for_read(session, req.read_id)
+    if earlier is not None:
+        return GateResult(earlier, replayed=True)
+    snap, vehicle, trip = repo.build_snapshot(session, lane, req.plate, req.colour, now,
+                                              runtime.names(session))
+    read = PlateReadIn(req.plate, req.colour, 1.0, now, trailer_plate=req.trailer_plate)
+    decision = decide(read, snap, now)
+    result = _record(uow, principal, lane, snap, read, req, decision, vehicle, trip,
+                     passage.plate or "", None, now, runtime)
+    uow.commit()
+    return GateResult(result)
+
+
+# --- people on foot -----------------------------------------------------------------------
+
+def process_person(uow: UnitOfWork, principal: Principal, lane_code: str, credential: str,
+                   runtime: GateRuntime, *, read_id: str | None = None) -> GateResult:
+    session = uow.session
+    if read_id:
+        earlier = passage_for_read(session, read_id)
+        if earlier is not None:
+            return GateResult(earlier, replayed=True)
+    lane = runtime.lane(session, lane_code)
+    authorise_lane(principal, lane)
+    now = clock.now()
+    from registry.lookup import person_by_national_id, qualifications_by_cert
+
+    raw = (credential or "").strip()
+    person = person_by_national_id(session, raw) if raw and id_problem(raw) is None else None
+    if person is None and raw:
+        quals = qualifications_by_cert(session, raw)
+        person = session.get(Person, quals[0].person_id) if quals else None
+    view = lane.view
+    pview = repo.person_view(session, person, view, now) if person else None
+    crew_vehicle_inside, crew_trip = _crew_vehicle_state(session, person, view.area)
+    decision = decide_person(PersonPassage(view, pview, crew_vehicle_inside))
+    wording = word(decision)
+    passage = Passage(
+        read_id=read_id, lane_id=lane.id, area=view.area, direction=lane.direction,
+        source="booth", subject_kind="person", person_id=person.id if person else None,
+        trip_id=crew_trip.id if crew_trip else None, seen_at=now, decided_at=now,
+        action=decision.action, reasons=wording.reasons, message_zh=wording.message_zh,
+        message_en=wording.message_en, crossed=decision.crossed,
+        details={"led": wording.led_zh, "credential": "national_id"
+                 if raw and id_problem(raw) is None else "certificate"})
+    session.add(passage)
+    session.flush()
+    if read_id:
+        session.add(PassageRead(read_id=read_id, passage_id=passage.id, received_at=now))
+    uow.audit("gate.person", principal.actor, subject_kind="passage", subject_id=str(passage.id),
+              lane_id=lane.id, person_id=passage.person_id, trip_id=passage.trip_id,
+              payload={"action": decision.action,
+                       "reasons": [{"code": r.code, "rule": r.rule} for r in decision.reasons]})
+    if decision.crossed and person is not None:
+        _presence(session, view.area, lane.direction, f"p:{person.id}", person_id=person.id,
+                  passage_id=passage.id, now=now)
+    if "CREW_APART" in decision.codes and person is not None:
+        from dispatch.alarms import raise_alarm
+
+        raise_alarm(uow, "CREW_APART", N_("Crew member passing apart from their vehicle."),
+                    trip_id=crew_trip.id if crew_trip else None, person_id=person.id,
+                    lane_id=lane.id, actor=principal.actor)
+    _after_commit(uow, runtime, lane, passage, wording.led_zh)
+    uow.commit()
+    return GateResult(passage)
+
+
+def _crew_vehicle_state(session: Session, person: Person | None, area: str
+                        ) -> tuple[bool | None, Trip | None]:
+    if person is None:
+        return None, None
+    trip = session.scalar(select(Trip).where(
+        (Trip.driver_id == person.id) | (Trip.escort_id == person.id),
+        Trip.state.in_(("ARRIVED", "IN_LOT", "RELEASED", "OVERDUE", "AT_PLANT", "LEAVING")))
+        .order_by(Trip.state_changed_at.desc()).limit(1))
+    if trip is None:
+        return None, None
+    return repo.is_inside(session, f"v:{trip.vehicle_id}", area), trip
+
+

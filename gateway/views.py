@@ -1,0 +1,241 @@
+"""The booth console: one page per lane, live, for the gate operator.
+
+The page subscribes to its lane's events; each event makes htmx fetch the current
+passage and the feed again, so a dropped event only delays the screen, and a
+reconnect brings it back to what the database says.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from apiflask import APIBlueprint
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from sqlalchemy import select
+
+from auth.access import current_principal, require
+from auth.roles import Role
+from models import Gate, Lane, Passage, Person, Plant, Qualification, Trip, User, Vehicle
+from parkgate import clock
+from parkgate.database import get_session, get_uow
+from parkgate.errors import N_, DomainError
+from parkgate.web import register_landing, register_nav
+from rules import documents
+from rules.plates import PlateColour
+
+from . import repository as repo
+from . import roster as roster_mod
+from .api import runtime
+from .service import ReadRequest, confirm_crew, override, process_person, process_read_once
+
+bp = APIBlueprint("booth", __name__, enable_openapi=False)
+
+BOOTH_ROLES = (Role.ADMIN, Role.GATE_OPERATOR)
+ROSTER_ROLES = (Role.ADMIN, Role.GATE_OPERATOR, Role.DISPATCHER, Role.AUDITOR)
+
+
+def _lane_or_404(code: str) -> Lane:
+    return repo.lane_by_code(get_session(), code[:32])
+
+
+@bp.get("/booth")
+@require(*BOOTH_ROLES)
+def booth_index() -> Any:
+    session = get_session()
+    gates = list(session.scalars(select(Gate).where(Gate.retired_at.is_(None))
+                                 .order_by(Gate.kind, Gate.code)))
+    return render_template("gate/index.html", gates=gates)
+
+
+@bp.get("/booth/<lane_code>")
+@require(*BOOTH_ROLES)
+def booth(lane_code: str) -> Any:
+    lane = _lane_or_404(lane_code)
+    return render_template("gate/booth.html", lane=lane, colours=[c.value for c in PlateColour])
+
+
+def _docs(vehicle: Vehicle | None, today: date, warn: int) -> list[dict[str, Any]]:
+    if vehicle is None:
+        return []
+    from registry.resources import VEHICLES
+
+    out = []
+    for spec in VEHICLES.document_fields:
+        value = getattr(vehicle, spec.name)
+        if value is None and spec.name == "tank_inspection_expires_on" and not vehicle.is_tank:
+            continue
+        out.append({"label": spec.label, "date": value,
+                    "status": documents.status(value, today, warn).value})
+    return out
+
+
+def _crew(trip: Trip | None, today: date, warn: int) -> list[dict[str, Any]]:
+    if trip is None:
+        return []
+    session = get_session()
+    out = []
+    for role, pid in (("driver", trip.driver_id), ("escort", trip.escort_id)):
+        if pid is None:
+            continue
+        person = session.get(Person, pid)
+        quals = session.scalars(select(Qualification).where(
+            Qualification.person_id == pid, Qualification.retired_at.is_(None)))
+        out.append({"role": role, "person": person,
+                    "quals": [{"q": q, "status": documents.status(q.expires_on, today,
+                                                                  warn).value} for q in quals]})
+    return out
+
+
+@bp.get("/booth/<lane_code>/booking")
+@require(*BOOTH_ROLES)
+def booth_booking(lane_code: str) -> Any:
+    """The trip behind a driver's pass: its code typed, or scanned by a reader that types."""
+    from booking.service import trip_by_code
+
+    _lane_or_404(lane_code)
+    code = (request.args.get("code") or "").strip()
+    session = get_session()
+    principal = current_principal()
+    assert principal is not None
+    trip = vehicle = trailer = plant = None
+    if code:
+        try:
+            trip = trip_by_code(session, principal, code)
+        except DomainError:
+            trip = None
+    if trip is not None:
+        vehicle = session.get(Vehicle, trip.vehicle_id)
+        trailer = session.get(Vehicle, trip.trailer_id) if trip.trailer_id else None
+        plant = session.get(Plant, trip.plant_id)
+    today = documents.park_date(clock.now())
+    return render_template("gate/_booking.html", code=code, trip=trip, vehicle=vehicle,
+                           trailer=trailer, plant=plant, crew=_crew(trip, today, 7))
+
+
+@bp.get("/booth/<lane_code>/current")
+@require(*BOOTH_ROLES)
+def booth_current(lane_code: str) -> Any:
+    session = get_session()
+    lane = _lane_or_404(lane_code)
+    passage = session.scalar(select(Passage).where(Passage.lane_id == lane.id,
+                                                   Passage.source != "crew")
+                             .order_by(Passage.id.desc()).limit(1))
+    today = documents.park_date(clock.now())
+    warn = repo.park_policy(session, lane.gate.park_id).expiry_warning_days
+    vehicle = session.get(Vehicle, passage.vehicle_id) if passage and passage.vehicle_id else None
+    trip = session.get(Trip, passage.trip_id) if passage and passage.trip_id else None
+    trailer = session.get(Vehicle, trip.trailer_id) if trip and trip.trailer_id else None
+    plant = session.get(Plant, trip.plant_id) if trip else None
+    person = session.get(Person, passage.person_id) if passage and passage.person_id else None
+    by = session.get(User, passage.override_by_id) if passage and passage.override_by_id else None
+    return render_template(
+        "gate/_current.html", lane=lane, passage=passage, vehicle=vehicle, trip=trip,
+        trailer=trailer, plant=plant, person=person, override_by=by,
+        docs=_docs(vehicle, today, warn), trailer_docs=_docs(trailer, today, warn),
+        crew=_crew(trip, today, warn),
+        codes=[r["code"] for r in (passage.reasons if passage else [])])
+
+
+@bp.get("/booth/<lane_code>/feed")
+@require(*BOOTH_ROLES)
+def booth_feed(lane_code: str) -> Any:
+    session = get_session()
+    lane = _lane_or_404(lane_code)
+    rows = list(session.scalars(select(Passage).where(Passage.lane_id == lane.id)
+                                .order_by(Passage.id.desc()).limit(20)))
+    return render_template("gate/_feed.html", lane=lane, passages=rows)
+
+
+def _back(lane_code: str) -> Any:
+    return redirect(url_for("booth.booth", lane_code=lane_code))
+
+
+def _flash_error(exc: DomainError) -> None:
+    from parkgate.problems import translate_fields
+
+    if exc.fields:
+        for messages in translate_fields(exc.fields).values():
+            for message in messages:
+                flash(message, "error")
+        return
+    flash(gettext(exc.message, **exc.params) if exc.params else gettext(exc.message), "error")
+
+
+@bp.post("/booth/<lane_code>/manual")
+@require(*BOOTH_ROLES)
+def booth_manual(lane_code: str) -> Any:
+    """The camera failed: the operator types the plate (G06 records who)."""
+    plate = (request.form.get("plate") or "").strip()[:20]
+    colour = request.form.get("plate_colour") or None
+    if colour not in {c.value for c in PlateColour}:
+        colour = None
+    if not plate:
+        flash(gettext("Enter a plate."), "error")
+        return _back(lane_code)
+    req = ReadRequest(lane=lane_code[:32], read_id=f"manual-{uuid.uuid4().hex}", plate=plate,
+                      colour=colour, confidence=1.0, seen_at=clock.now(),
+                      trailer_plate=(request.form.get("trailer_plate") or "").strip()[:20] or None,
+                      crew_ids=[c for c in (request.form.get("crew_ids") or "").split() if c][:6],
+                      source="manual")
+    try:
+        process_read_once(get_uow(), current_principal(), req, runtime())
+    except DomainError as exc:
+        _flash_error(exc)
+    return _back(lane_code)
+
+
+@bp.post("/booth/<lane_code>/person")
+@require(*BOOTH_ROLES)
+def booth_person(lane_code: str) -> Any:
+    credential = (request.form.get("credential") or "").strip()[:64]
+    if not credential:
+        flash(gettext("Enter an ID or certificate number."), "error")
+        return _back(lane_code)
+    try:
+        process_person(get_uow(), current_principal(), lane_code[:32], credential, runtime(),
+                       read_id=f"booth-{uuid.uuid4().hex}")
+    except DomainError as exc:
+        _flash_error(exc)
+    return _back(lane_code)
+
+
+@bp.post("/booth/<lane_code>/passages/<id:passage_id>/override")
+@require(*BOOTH_ROLES)
+def booth_override(lane_code: str, passage_id: int) -> Any:
+    action = request.form.get("action", "")
+    reason = (request.form.get("reason") or "").strip()[:500]
+    try:
+        override(get_uow(), current_principal(), passage_id, action, reason, runtime())
+    except DomainError as exc:
+        _flash_error(exc)
+    else:
+        flash(gettext("Recorded: %(action)s.", action=gettext("Open") if action == "OPEN"
+                      else gettext("Deny")))
+    return _back(lane_code)
+
+
+@bp.post("/booth/<lane_code>/passages/<id:passage_id>/confirm-crew")
+@require(*BOOTH_ROLES)
+def booth_confirm_crew(lane_code: str, passage_id: int) -> Any:
+    try:
+        confirm_crew(get_uow(), current_principal(), passage_id, runtime())
+    except DomainError as exc:
+        _flash_error(exc)
+    return _back(lane_code)
+
+
+@bp.get("/roster")
+@require(*ROSTER_ROLES)
+def roster_page() -> Any:
+    return render_template("gate/roster.html", roster=roster_mod.build(get_session()),
+                           now=clock.now())
+
+
+def init_app(app: Any) -> None:
+    app.register_blueprint(bp)
+    register_nav("booth.booth_index", N_("Booth"), BOOTH_ROLES, order=10)
+    register_nav("booth.roster_page", N_("Who is inside"), ROSTER_ROLES, order=70)
+    register_landing(Role.GATE_OPERATOR, "booth.booth_index")

@@ -1,0 +1,1 @@
+"""Alembic migrations for ParkGate (see parkgate.migrate for the programmatic entry)."""

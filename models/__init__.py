@@ -1,0 +1,65 @@
+"""SQLAlchemy records. Importing this package registers every table on Base.metadata."""
+
+from .audit import AuditEvent, AuditHead
+from .auth import ApiToken, Role, User, user_roles
+from .base import Base, UTCDateTime
+from .lot import Alarm, Bay, Lot, QueueEntry, Release, Zone
+from .park import (
+    Dock,
+    Enterprise,
+    EnterpriseMaterialScope,
+    Gate,
+    Lane,
+    Park,
+    Plant,
+    enterprise_carriers,
+)
+from .passage import Passage, PassageImage, PassageRead, Presence
+from .registry import (
+    BlacklistEntry,
+    Carrier,
+    FixedRegistration,
+    Material,
+    Person,
+    Qualification,
+    Vehicle,
+)
+from .trip import CargoLine, Trip
+
+__all__ = [
+    "Alarm",
+    "ApiToken",
+    "AuditEvent",
+    "AuditHead",
+    "Base",
+    "Bay",
+    "BlacklistEntry",
+    "CargoLine",
+    "Carrier",
+    "Dock",
+    "Enterprise",
+    "EnterpriseMaterialScope",
+    "FixedRegistration",
+    "Gate",
+    "Lane",
+    "Lot",
+    "Material",
+    "Park",
+    "Passage",
+    "PassageImage",
+    "PassageRead",
+    "Person",
+    "Plant",
+    "Presence",
+    "Qualification",
+    "QueueEntry",
+    "Release",
+    "Role",
+    "Trip",
+    "UTCDateTime",
+    "User",
+    "Vehicle",
+    "Zone",
+    "enterprise_carriers",
+    "user_roles",
+]

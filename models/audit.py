@@ -1,0 +1,70 @@
+"""The append-only, hash-chained audit trail (DESIGN §6)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base
+
+
+class AuditEvent(Base):
+    """One audited state change.
+
+    `seq` is the position in the chain (1, 2, …, no gaps); `hash` is SHA-256 over the
+    canonical encoding of every other column plus `prev_hash` (audit.chain). The
+    subject columns are plain values, not foreign keys: the trail outlives records.
+    """
+
+    __tablename__ = "audit_events"
+    # Every index costs each append; most events leave most subject columns empty,
+    # so subject indexes are partial, and time (append-ordered) is a BRIN range index
+    # on PostgreSQL. No unique index on `hash`: verify() already catches duplicates.
+    __table_args__ = (
+        Index("ix_audit_at", "at", postgresql_using="brin"),
+        Index("ix_audit_action_at", "action", "at"),
+        Index("ix_audit_subject_at", "subject_kind", "subject_id", "at",
+              postgresql_where=text("subject_id IS NOT NULL"),
+              sqlite_where=text("subject_id IS NOT NULL")),
+        *(
+            Index(f"ix_audit_{column}_at", column, "at",
+                  postgresql_where=text(f"{column} IS NOT NULL"),
+                  sqlite_where=text(f"{column} IS NOT NULL"))
+            for column in ("plate", "enterprise_id", "person_id", "lane_id")
+        ),
+        Index("ix_audit_trip", "trip_id", "seq", postgresql_where=text("trip_id IS NOT NULL"),
+              sqlite_where=text("trip_id IS NOT NULL")),
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime]
+    actor_kind: Mapped[str] = mapped_column(String(8))  # user | device | system
+    actor_id: Mapped[str | None] = mapped_column(String(64))
+    actor_name: Mapped[str | None] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64))
+    subject_kind: Mapped[str | None] = mapped_column(String(32))
+    subject_id: Mapped[str | None] = mapped_column(String(64))
+    trip_id: Mapped[int | None] = mapped_column(BigInteger)
+    vehicle_id: Mapped[int | None] = mapped_column(BigInteger)
+    person_id: Mapped[int | None] = mapped_column(BigInteger)
+    enterprise_id: Mapped[int | None] = mapped_column(BigInteger)
+    lane_id: Mapped[int | None] = mapped_column(BigInteger)
+    plate: Mapped[str | None] = mapped_column(String(16))
+    payload: Mapped[str] = mapped_column(Text)  # canonical JSON, hashed as stored
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The chain's head, one row (id = 1). Appending locks it (see audit.chain); it is a
+    convenience for linking, never trusted by verification."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+

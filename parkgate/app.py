@@ -1,0 +1,121 @@
+"""The Flask application factory: each subsystem wires itself in through init_app()."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from apiflask import APIFlask
+from flask import g, request
+
+from . import clock
+from .bus import EventBus, make_bus
+from .config import Settings
+from .database import Database
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None,
+               bus: EventBus | None = None) -> APIFlask:
+    settings = settings or Settings.from_env()
+    app = APIFlask(
+        __name__,
+        title="ParkGate API",
+        version="1.0",
+        spec_path="/api/v1/openapi.json",
+        docs_path=None,  # the park network has no CDN for a docs UI; the spec is the doc
+        json_errors=False,  # parkgate.problems answers every error
+        instance_path=str(settings.instance_path.resolve()),
+    )
+    app.config.update(
+        PARKGATE_SETTINGS=settings,
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.env == "production",
+        REMEMBER_COOKIE_SECURE=settings.env == "production",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        MAX_CONTENT_LENGTH=8 * 1024 * 1024,
+        JSON_SORT_KEYS=False,
+        TESTING=settings.env == "test",
+        INFO={"description": "ParkGate: closed-park access control and hazmat logistics."},
+    )
+    if settings.pinned_now is not None:
+        clock.pin(settings.pinned_now, ticking=settings.clock_ticking)
+    from registry import pii
+
+    pii.configure(settings.pii_key)
+
+    from . import database as database_ext
+
+    database_ext.init_app(app, database or Database(settings.database_url),
+                          bus or make_bus(settings.redis_url, settings.redis_prefix))
+
+    from audit import views as audit_views
+    from auth import access
+    from auth import views as auth_views
+    from booking import api as booking_api
+    from booking import views as booking_views
+    from dispatch import api as lot_api
+    from dispatch import views as lot_views
+    from gateway import api as gate_api
+    from gateway import views as gate_views
+    from registry import api as registry_api
+    from registry import views as registry_views
+    from trips import api as trips_api
+    from trips import views as trips_views
+
+    from . import health, i18n, problems, sse, web
+
+    problems.init_app(app)
+    i18n.init_app(app)
+    access.init_app(app)
+    auth_views.init_app(app)
+    health.init_app(app)
+    sse.init_app(app)
+    web.init_app(app)
+    trips_api.init_app(app)
+    trips_views.init_app(app)
+    audit_views.init_app(app)
+    registry_api.init_app(app)
+    registry_views.init_app(app)
+    gate_api.init_app(app)
+    gate_views.init_app(app)
+    booking_api.init_app(app)
+    booking_views.init_app(app)
+    lot_api.init_app(app)
+    lot_views.init_app(app)
+    _init_request_ids(app)
+    _init_security_headers(app)
+    return app
+
+
+def _init_request_ids(app: APIFlask) -> None:
+    @app.before_request
+    def _assign_request_id() -> None:
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() \
+            else uuid.uuid4().hex
+
+    @app.after_request
+    def _echo_request_id(response: Any) -> Any:
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        return response
+
+
+def _init_security_headers(app: APIFlask) -> None:
+    @app.after_request
+    def _headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+        )
+        return response
+
+
+logging.getLogger("werkzeug").setLevel(logging.WARNING)

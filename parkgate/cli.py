@@ -1,0 +1,378 @@
+"""The `parkgate` command: demo, database, audit, records, users and tokens."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup
+
+from .config import Settings
+
+
+def _create_app() -> Any:
+    from .app import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
+def main() -> None:
+    """ParkGate: closed-park access control and hazmat logistics."""
+
+
+def _settings() -> Settings:
+    try:
+        return current_app.config["PARKGATE_SETTINGS"]
+    except RuntimeError:
+        return Settings.from_env()
+
+
+def _session_factory() -> Any:
+    from .database import get_db
+
+    return get_db().session_factory
+
+
+# --- database -----------------------------------------------------------------------------
+
+@main.group()
+def db() -> None:
+    """Schema migrations."""
+
+
+@db.command("upgrade", with_appcontext=False)
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Migrate the database named by DATABASE_URL."""
+    from .migrate import upgrade
+
+    settings = Settings.from_env()
+    upgrade(settings.database_url, revision)
+    click.echo(f"migrated {_safe_url(settings.database_url)} to {revision}")
+
+
+@db.command("check", with_appcontext=False)
+def db_check() -> None:
+    """Fail when the models and the migrated schema differ."""
+    from .migrate import check
+
+    check(Settings.from_env().database_url)
+    click.echo("no drift between models and migrations")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+# --- demo ---------------------------------------------------------------------------------
+
+@main.command("demo", with_appcontext=False)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--keep", is_flag=True, help="Keep an existing demo database instead of re-seeding.")
+@click.option("--no-serve", is_flag=True, help="Prepare the database and exit (for scripts).")
+def demo(host: str, port: int, keep: bool, no_serve: bool) -> None:
+    """Migrate and seed an embedded SQLite demo park, then serve it."""
+    from demo.runner import prepare_demo, serve_demo
+
+    settings = Settings.from_env()
+    prepared = prepare_demo(settings, keep=keep)
+    if no_serve:
+        click.echo(prepared.banner(host, port))
+        return
+    serve_demo(settings, prepared, host=host, port=port)
+
+
+@main.command("seed-demo")
+def seed_demo_command() -> None:
+    """Seed the demo park into the configured database (must be empty)."""
+    from demo.seed import is_seeded, seed_demo
+
+    from .uow import unit_of_work
+
+    with unit_of_work(_session_factory()) as uow:
+        if is_seeded(uow):
+            click.echo("database already holds a park; nothing done")
+            return
+        seeded = seed_demo(uow, pii_key=_settings().pii_key)
+    click.echo(f"seeded {seeded.counts}")
+
+
+@main.command("scheduler")
+def scheduler_command() -> None:
+    """Run the periodic jobs (expiry watch, lot deadlines…) until stopped."""
+    from .jobs import all_jobs
+    from .scheduler import Scheduler
+
+    scheduler = Scheduler(all_jobs(current_app))
+    click.echo("scheduler running: " + ", ".join(j.name for j in scheduler.jobs))
+    scheduler.run()
+
+
+# --- audit --------------------------------------------------------------------------------
+
+@main.group()
+def audit() -> None:
+    """The audit trail."""
+
+
+@audit.command("verify")
+@click.option("--from", "start", default=1, show_default=True, type=int)
+@click.option("--to", "end", default=None, type=int)
+def audit_verify(start: int, end: int | None) -> None:
+    """Recompute the hash chain; exit 1 naming the first bad event."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+    from sqlalchemy import text
+
+    from audit.service import verify_chain
+
+    from .database import get_db
+
+    engine = get_db().engine
+    with engine.connect() as conn:
+        total = conn.execute(text("SELECT count(*) FROM audit_events WHERE seq >= :s"),
+                             {"s": start}).scalar_one()
+    with Progress("[progress.description]{task.description}", BarColumn(),
+                  MofNCompleteColumn(), TimeRemainingColumn(), transient=True) as progress:
+        task = progress.add_task("verifying", total=total if end is None else end - start + 1)
+        result = verify_chain(engine, start_seq=start, end_seq=end,
+                              progress=lambda n: progress.update(task, completed=n))
+    if result.ok:
+        click.echo(f"chain intact: {result.checked} events, head #{result.head_seq} "
+                   f"{result.head_hash}")
+        return
+    click.echo(f"chain BROKEN at event #{result.first_bad_seq}: {result.problem}", err=True)
+    sys.exit(1)
+
+
+# --- records ------------------------------------------------------------------------------
+
+@main.group()
+def records() -> None:
+    """Park records: import, export, the expiry watch."""
+
+
+def _kind(name: str) -> Any:
+    from registry.service import REGISTRY
+
+    if name not in REGISTRY:
+        raise click.BadParameter(f"one of {', '.join(sorted(REGISTRY))}", param_hint="KIND")
+    return REGISTRY[name]
+
+
+def _run_import(path: Path, label: str, run: Any) -> Any:
+    """Run an import over a file with a progress bar; `run(uow, reader, rows, progress)`."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    from registry.imports import HashingReader, read_rows
+
+    from .uow import unit_of_work
+
+    size = path.stat().st_size
+    with path.open("rb") as raw, unit_of_work(_session_factory()) as uow, Progress(
+            "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+            "{task.fields[rows]} rows", TimeRemainingColumn()) as progress:
+        task = progress.add_task(label, total=size, rows=0)
+        reader = HashingReader(raw)
+        report = run(uow, reader, read_rows(reader, path.name),
+                     lambda n: progress.update(task, completed=reader.consumed, rows=n))
+        progress.update(task, completed=size, rows=report.rows)
+    return report
+
+
+def _print_row_errors(report: Any) -> None:
+    from parkgate.problems import translate_message
+
+    for err in report.errors:
+        message = translate_message(err.message, os.environ.get("PARKGATE_CLI_LOCALE", "zh_Hans_CN"))
+        click.echo(f"row {err.row}: {err.field}: {message}", err=True)
+    if report.error_count > len(report.errors):
+        click.echo(f"… and {report.error_count - len(report.errors)} more", err=True)
+
+
+@records.command("import")
+@click.argument("kind")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check every row and report; save nothing.")
+@click.option("--create-only", is_flag=True, help="Rows naming existing records are errors.")
+def records_import(kind: str, path: Path, dry_run: bool, create_only: bool) -> None:
+    """Import KIND (vehicles, persons, materials…) from a CSV or XLSX file, all or nothing."""
+    from auth.principal import system_principal
+    from registry.imports import import_rows
+
+    resource = _kind(kind)
+    report = _run_import(path, kind, lambda uow, reader, rows, progress: import_rows(
+        uow, resource, system_principal("cli"), rows, dry_run=dry_run, create_only=create_only,
+        progress=progress, sha256=lambda: reader.sha256.hexdigest()))
+    _print_row_errors(report)
+    verdict = "dry run, nothing saved" if dry_run else ("saved" if report.ok else "NOTHING saved")
+    click.echo(f"{report.rows} rows: {report.created} new, {report.updated} changed, "
+               f"{report.unchanged} unchanged, {report.error_count} problems — {verdict}")
+    if not report.ok:
+        sys.exit(1)
+
+
+@records.command("export")
+@click.argument("kind")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def records_export(kind: str, fmt: str, output: Path) -> None:
+    """Export every active record of KIND."""
+    from auth.principal import system_principal
+    from registry import service
+    from registry.imports import csv_lines, export_columns, xlsx_bytes
+
+    resource = _kind(kind)
+    session = _session_factory()()
+    try:
+        rows = (service.serialize(session, resource, r)
+                for r in service.iter_records(session, resource, system_principal("cli")))
+        columns = export_columns(resource)
+        if fmt == "xlsx":
+            output.write_bytes(xlsx_bytes(columns, rows, kind))
+        else:
+            with output.open("w", encoding="utf-8", newline="") as f:
+                for piece in csv_lines(columns, rows):
+                    f.write(piece)
+    finally:
+        session.close()
+    click.echo(f"wrote {output}")
+
+
+@records.command("expiry-watch")
+@click.option("--days", default=None, type=int, help="Warning period (default: park policy).")
+def records_expiry_watch(days: int | None) -> None:
+    """The daily job: announce expired and soon-expiring papers on the event bus."""
+    from registry.expiry import run_watch
+    from rules.documents import park_date
+
+    from . import clock
+    from .database import get_bus
+    from .uow import unit_of_work
+
+    with unit_of_work(_session_factory(), get_bus()) as uow:
+        summary = run_watch(uow, park_date(clock.now()), days if days is not None else 30)
+    click.echo(f"{summary['expired']} expired, {summary['expiring']} expiring within "
+               f"{summary['within_days']} days, {summary['enterprises']} enterprises told")
+
+
+# --- users and tokens ---------------------------------------------------------------------
+
+@main.group()
+def users() -> None:
+    """People who sign in."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--name", "display_name", required=True)
+@click.option("--role", "roles", multiple=True, required=True)
+@click.option("--enterprise-id", type=int)
+@click.option("--plant-id", type=int)
+@click.password_option()
+def users_create(username: str, display_name: str, roles: tuple[str, ...],
+                 enterprise_id: int | None, plant_id: int | None, password: str) -> None:
+    from auth.service import create_user
+
+    from .uow import Actor, unit_of_work
+
+    with unit_of_work(_session_factory()) as uow:
+        create_user(uow, Actor.system("cli"), username=username, display_name=display_name,
+                    password=password, roles=list(roles), enterprise_id=enterprise_id,
+                    plant_id=plant_id)
+        uow.commit()
+    click.echo(f"created {username}")
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens for devices and integrations."""
+
+
+@tokens.command("issue")
+@click.option("--user", "username", required=True)
+@click.option("--name", required=True)
+@click.option("--lane", "lane_code", help="Bind the token to one lane (devices).")
+def tokens_issue(username: str, name: str, lane_code: str | None) -> None:
+    """Issue a token; it is printed once and only its hash is stored."""
+    from sqlalchemy import select
+
+    from auth.tokens import issue_token
+    from models import Lane, User
+
+    from .uow import Actor, unit_of_work
+
+    with unit_of_work(_session_factory()) as uow:
+        user = uow.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise click.ClickException(f"no user {username}")
+        lane_id = None
+        if lane_code:
+            lane = uow.session.scalar(select(Lane).where(Lane.code == lane_code))
+            if lane is None:
+                raise click.ClickException(f"no lane {lane_code}")
+            lane_id = lane.id
+        raw = issue_token(uow, user, name, Actor.system("cli"), lane_id=lane_id)
+        uow.commit()
+    click.echo(raw)
+
+
+if __name__ == "__main__":
+    main()
+
+
+# --- bookings -----------------------------------------------------------------------------
+
+@main.group()
+def bookings() -> None:
+    """Bookings: bulk import."""
+
+
+@bookings.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check every row and report; save nothing.")
+@click.option("--as", "username", help="Book as this user (an enterprise's logistics staff); "
+              "default: the park, with the enterprise taken from each row or its plant.")
+def bookings_import(path: Path, dry_run: bool, username: str | None) -> None:
+    """Import bookings from a CSV or XLSX file, all or nothing (see the booking import page
+    for the columns)."""
+    from sqlalchemy import select
+
+    from auth.principal import from_user, system_principal
+    from booking.imports import import_bookings
+    from models import User
+
+    def run(uow: Any, reader: Any, rows: Any, progress: Any) -> Any:
+        principal = system_principal("cli")
+        if username:
+            user = uow.session.scalar(select(User).where(User.username == username))
+            if user is None:
+                raise click.BadParameter(f"no user {username}", param_hint="--as")
+            principal = from_user(user)
+        return import_bookings(uow, principal, rows, dry_run=dry_run, progress=progress)
+
+    report = _run_import(path, "bookings", run)
+    _print_row_errors(report)
+    verdict = "dry run, nothing saved" if dry_run else ("saved" if report.ok else "NOTHING saved")
+    click.echo(f"{report.rows} rows: {report.booked} booked, {report.pending} waiting for "
+               f"approval, {report.error_count} problems — {verdict}")
+    if not report.ok:
+        sys.exit(1)
+
+
+# --- plates (no app needed) ---------------------------------------------------------------
+
+def _add_plates() -> None:
+    from camera_adapters.cli import plates
+
+    main.add_command(plates)
+
+
+_add_plates()

@@ -1,0 +1,50 @@
+"""Liveness and readiness for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiflask import APIBlueprint
+from flask import current_app, jsonify
+from sqlalchemy import text
+
+from auth.access import public
+
+from .database import get_db
+
+bp = APIBlueprint("health", __name__, enable_openapi=False)
+
+
+@bp.get("/healthz")
+@public
+def healthz() -> Any:
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+@public
+def readyz() -> Any:
+    checks: dict[str, str] = {}
+    try:
+        with get_db().engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        checks["database"] = f"error: {type(exc).__name__}"
+    redis_url = current_app.config.get("PARKGATE_SETTINGS").redis_url
+    if redis_url:
+        try:
+            import redis
+
+            redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=2).ping()
+            checks["redis"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["redis"] = f"error: {type(exc).__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    response = jsonify(status="ready" if ready else "not ready", checks=checks)
+    response.status_code = 200 if ready else 503
+    return response
+
+
+def init_app(app: Any) -> None:
+    app.register_blueprint(bp)

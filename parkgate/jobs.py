@@ -1,0 +1,20 @@
+"""Every package's scheduled jobs, bound to one app's database and bus."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from .scheduler import Job
+from .uow import unit_of_work
+
+
+def all_jobs(app: Any) -> list[Job]:
+    from booking import jobs as booking_jobs
+    from dispatch import jobs as lot_jobs
+    from registry import jobs as registry_jobs
+
+    database = app.extensions["parkgate.db"]
+    bus = app.extensions["parkgate.bus"]
+    new_uow = partial(unit_of_work, database.session_factory, bus)
+    return [*registry_jobs.jobs(new_uow), *booking_jobs.jobs(new_uow), *lot_jobs.jobs(new_uow)]

@@ -1,0 +1,160 @@
+"""Errors as application/problem+json for the API and as pages for people.
+
+Every error a client can cause is a 4xx with a stable `code` and a human `detail`;
+anything else is a 500 that says nothing about our internals.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from apiflask.exceptions import HTTPError
+from flask import Flask, Response, g, jsonify, render_template, request
+from flask_babel import gettext
+from werkzeug.exceptions import HTTPException
+
+from .errors import N_, DomainError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+# Plain-language defaults; werkzeug's descriptions are long and English-only.
+HTTP_MESSAGES = {
+    400: N_("The request could not be understood."),
+    401: N_("Sign in, or send a valid API token."),
+    403: N_("Your role does not allow this."),
+    404: N_("No such resource."),
+    405: N_("This method is not allowed here."),
+    413: N_("The request body is too large."),
+    415: N_("This content type is not accepted here."),
+    429: N_("Too many requests; slow down and try again shortly."),
+}
+
+# Stable codes for HTTP errors raised by the framework itself.
+HTTP_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "VALIDATION_FAILED",
+    429: "RATE_LIMITED",
+}
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and not request.accept_mimetypes["text/html"]
+
+
+def problem(status: int, code: str, detail: str, **extra: Any) -> Response:
+    body = {"type": f"https://parkgate.dev/problems/{code.lower()}", "title": code,
+            "status": status, "code": code, "detail": detail}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    request_id = g.get("request_id")
+    if request_id:
+        body["request_id"] = request_id
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_JSON
+    return response
+
+
+def _page(status: int, code: str, detail: str) -> tuple[str, int]:
+    return render_template("error.html", status=status, code=code, detail=detail), status
+
+
+def _respond(status: int, code: str, detail: str, **extra: Any) -> Any:
+    if wants_json():
+        return problem(status, code, detail, **extra)
+    return _page(status, code, detail)
+
+
+def translate_message(message: Any, locale: str | None = None) -> str:
+    """A msgid, or (msgid, params) whose string params may be msgids themselves.
+
+    Without `locale`, the request's language (Flask-Babel); with it, that catalog
+    directly (command line, jobs).
+    """
+    from .i18n import translate
+
+    def tr(text: str) -> str:
+        return translate(text, locale) if locale else gettext(text)
+
+    if isinstance(message, tuple | list) and len(message) == 2 and isinstance(message[1], dict):
+        msgid, params = message
+        return tr(msgid) % {k: tr(v) if isinstance(v, str) else v for k, v in params.items()}
+    return tr(str(message))
+
+
+def translate_fields(fields: dict[str, list[Any]]) -> dict[str, list[str]]:
+    return {name: [translate_message(m) for m in messages] for name, messages in fields.items()}
+
+
+def handle_domain_error(error: DomainError) -> Any:
+    detail = gettext(error.message, **error.params) if error.params else gettext(error.message)
+    fields = translate_fields(error.fields) if error.fields else None
+    return _respond(error.status, error.code, detail, errors=fields, **error.extra)
+
+
+def handle_http_error(error: HTTPException | HTTPError) -> Any:
+    if isinstance(error, HTTPError):  # APIFlask's own (request validation, abort())
+        status = error.status_code
+        message = error.message or gettext(HTTP_MESSAGES.get(status, "Error"))
+        detail_attr = error.detail
+        headers = error.headers
+    else:
+        status = error.code or 500
+        message = error.description or error.name
+        if status in HTTP_MESSAGES and message == type(error).description:
+            message = gettext(HTTP_MESSAGES[status])
+        detail_attr = None
+        headers = error.get_headers()
+    code = HTTP_CODES.get(status, "HTTP_ERROR")
+    fields = None
+    if isinstance(detail_attr, dict) and detail_attr:
+        fields = _flatten_fields(detail_attr)
+    if status == 422 and fields:
+        message = gettext("Some fields are not valid.")
+    if status == 401 and not wants_json():
+        from flask import redirect, url_for
+
+        return redirect(url_for("auth.login", next=request.full_path))
+    response = _respond(status, code, message, errors=fields)
+    if isinstance(response, Response):
+        for k, v in dict(headers or {}).items():
+            if k.lower() != "content-type":
+                response.headers[k] = v
+    return response
+
+
+def handle_unexpected(error: Exception) -> Any:
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return _respond(500, "INTERNAL_ERROR",
+                    gettext("Something went wrong on our side. The error has been logged."))
+
+
+def _flatten_fields(detail: dict[str, Any]) -> dict[str, list[str]]:
+    # APIFlask nests errors by location ({"json": {"field": [...]}}); clients want fields.
+    out: dict[str, list[str]] = {}
+    for location, errors in detail.items():
+        if isinstance(errors, dict):
+            for name, msgs in errors.items():
+                out[str(name)] = [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])]
+        else:
+            out[str(location)] = [str(m) for m in (errors if isinstance(errors, list) else [errors])]
+    return out
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(HTTPError, handle_http_error)
+    app.register_error_handler(Exception, handle_unexpected)

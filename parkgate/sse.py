@@ -1,0 +1,88 @@
+"""Server-sent events: bus events streamed to pages.
+
+Pages subscribe to named channels; the stream carries small JSON notices and the
+page (htmx) re-fetches the fragment it shows, so a missed notice costs nothing
+more than a stale view until the next one. The request's database session is
+closed before streaming so an open page holds no connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from apiflask import APIBlueprint
+from flask import Response, abort, request
+
+from auth.access import current_principal, require
+from auth.principal import Principal
+from auth.roles import Role
+
+from .database import get_bus, release_session
+
+bp = APIBlueprint("sse", __name__, enable_openapi=False)
+
+HEARTBEAT_S = 15.0
+
+# channel prefix -> roles that may listen; "enterprise:<id>" is checked separately.
+CHANNEL_ROLES: dict[str, set[str]] = {
+    "lane": {Role.ADMIN, Role.GATE_OPERATOR, Role.DEVICE},
+    "trips": {Role.ADMIN, Role.DISPATCHER, Role.GATE_OPERATOR},
+    "dispatch": {Role.ADMIN, Role.DISPATCHER, Role.PLANT_RECEIVER},
+    "alarms": {Role.ADMIN, Role.DISPATCHER, Role.GATE_OPERATOR},
+    "audit": {Role.ADMIN, Role.AUDITOR},
+    "roster": {Role.ADMIN, Role.AUDITOR, Role.GATE_OPERATOR, Role.DISPATCHER},
+    "records": {Role.ADMIN},
+    "bookings": {Role.ADMIN},
+    "lot": {Role.ADMIN, Role.DISPATCHER, Role.PLANT_RECEIVER, Role.GATE_OPERATOR, Role.AUDITOR},
+    "drivers": {Role.ADMIN, Role.DISPATCHER, Role.DEVICE},
+}
+
+
+def may_listen(principal: Principal, channel: str) -> bool:
+    head, _, rest = channel.partition(":")
+    if head == "enterprise":
+        if principal.is_admin:
+            return True
+        return rest.isdigit() and principal.enterprise_id == int(rest)
+    allowed = CHANNEL_ROLES.get(head)
+    return allowed is not None and principal.has(*allowed)
+
+
+def format_sse(event_id: str, event_type: str, data: str) -> str:
+    lines = "".join(f"data: {line}\n" for line in data.splitlines() or [""])
+    return f"id: {event_id}\nevent: {event_type}\n{lines}\n"
+
+
+@bp.get("/events")
+@require()
+def stream() -> Any:
+    principal = current_principal()
+    assert principal is not None
+    channels = [c.strip() for c in request.args.get("channels", "").split(",") if c.strip()]
+    if not channels or len(channels) > 20:
+        abort(400)
+    if any(not may_listen(principal, c) or "*" in c or "?" in c for c in channels):
+        abort(403)
+    subscription = get_bus().subscribe(channels)
+    release_session()
+
+    def generate() -> Iterator[str]:
+        try:
+            # Something at once, so reverse proxies start passing the stream through.
+            yield "retry: 3000\n: connected\n\n"
+            while True:
+                event = subscription.get(timeout=HEARTBEAT_S)
+                if event is None:
+                    yield ": heartbeat\n\n"
+                    continue
+                yield format_sse(event.id, event.type, event.to_json())
+        finally:
+            subscription.close()
+
+    return Response(generate(), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def init_app(app: Any) -> None:
+    app.register_blueprint(bp)

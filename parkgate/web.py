@@ -1,0 +1,93 @@
+"""The page shell: home page per role, template filters, URL converters."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from apiflask import APIBlueprint
+from flask import Flask, redirect, render_template, url_for
+from flask_babel import format_datetime, gettext
+from werkzeug.routing import IntegerConverter
+
+from auth.access import current_principal, require
+from auth.roles import ROLE_LABELS, Role
+
+from . import clock
+from .labels import label
+from .problems import translate_message
+
+bp = APIBlueprint("web", __name__, enable_openapi=False)
+
+
+class IdConverter(IntegerConverter):
+    """Record ids in URLs: positive and within a 32-bit integer, so a huge number is a
+    404 rather than an overflow inside the database driver."""
+
+    def __init__(self, map: Any) -> None:
+        super().__init__(map, min=1, max=2_147_483_647)
+
+
+# The page each role lands on, and the navigation; pages register themselves here.
+LANDING: dict[str, str] = {}
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: str  # msgid, translated in the template
+    roles: frozenset[str]
+    order: int
+
+
+NAV: list[NavItem] = []
+
+
+def register_landing(role: str, endpoint: str) -> None:
+    LANDING[role] = endpoint
+
+
+def register_nav(endpoint: str, label: str, roles: tuple[str, ...], order: int = 50) -> None:
+    if not any(item.endpoint == endpoint for item in NAV):
+        NAV.append(NavItem(endpoint, label, frozenset(roles), order))
+        NAV.sort(key=lambda item: item.order)
+
+
+def nav_items() -> list[NavItem]:
+    principal = current_principal()
+    if principal is None:
+        return []
+    return [item for item in NAV if principal.has(*item.roles)]
+
+
+@bp.get("/")
+@require()
+def home() -> Any:
+    principal = current_principal()
+    assert principal is not None
+    for role in Role:
+        endpoint = LANDING.get(role.value)
+        if endpoint and principal.has(role.value):
+            return redirect(url_for(endpoint))
+    return render_template("home.html", role_labels=ROLE_LABELS)
+
+
+def localtime(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    if value is None:
+        return "—"
+    return format_datetime(value, fmt)
+
+
+def init_app(app: Flask) -> None:
+    app.url_map.converters["id"] = IdConverter
+    app.register_blueprint(bp)
+    app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["label"] = lambda code: gettext(label(code)) if code else ""
+    app.jinja_env.filters["fromjson"] = json.loads
+    app.jinja_env.filters["message"] = translate_message
+
+    @app.context_processor
+    def _inject_now() -> dict[str, Any]:
+        return {"now": clock.now(), "role_labels": ROLE_LABELS, "nav_items": nav_items}

@@ -1,0 +1,2 @@
+"""Park records: carriers, vehicles, people, qualifications, enterprises, plants,
+gates and blacklists — their validation, import and expiry watch."""

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Install everything (Chromium included) and run lint and the whole test suite.
+# Tests that need PostgreSQL (127.0.0.1:5432) or Redis (127.0.0.1:6379) skip when
+# those are missing, except with CI=true, where they fail.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh --for-tests
+# shellcheck disable=SC1091
+. .venv/bin/activate
+ruff check .
+python -m pytest -n "${PARKGATE_TEST_WORKERS:-2}" -p no:cacheprovider "$@"

@@ -1,0 +1,120 @@
+"""Booking in a real browser: from an empty form to BOOKED, every failed check shown at
+once, the driver's pass whose QR code reads back as the booking code, and the code
+looked up at the booth."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from models import EnterpriseMaterialScope, Trip
+from tests.e2e.conftest import sign_in
+from tests.factories import PASSWORD, make_world, national_id
+
+
+@pytest.fixture
+def world(session_factory):  # type: ignore[no-untyped-def]
+    world = make_world(session_factory)
+    with session_factory() as s:
+        s.add(EnterpriseMaterialScope(enterprise_id=world.enterprises["E1"].id,
+                                      direction="receive", un_number="UN1203", max_qty_kg=30000))
+        s.commit()
+    return world
+
+
+def fill_booking(page, world, *, escort: str | None) -> None:  # type: ignore[no-untyped-def]
+    page.select_option("#f-plant", str(world.plants["E1"].id))
+    page.fill("#f-vehicle-plate", "苏E12345")
+    page.wait_for_selector("#vehicle-info [data-vehicle]")  # what is on record, shown
+    assert "苏交运危320600000001" in page.locator("#vehicle-info").inner_text()
+    page.fill("#f-trailer-plate", "苏e1234挂")
+    page.fill("#f-driver", "CERT000001")
+    page.wait_for_selector("#driver-info [data-person]")
+    assert "王师傅" in page.locator("#driver-info").inner_text()
+    if escort:
+        page.fill("#f-escort", escort)
+    page.fill("#f-cargo-0-un", "1203")
+    page.locator("#f-cargo-0-un").dispatch_event("change")
+    page.wait_for_selector("#cargo-0-name [data-un=UN1203]")
+    assert "汽油" in page.locator("#cargo-0-name").inner_text()
+    page.fill("#f-cargo-0-qty", "20")
+    page.select_option("select[name=cargo-0-unit]", "t")
+    page.fill("#f-waybill", "WB-E2E-1")
+
+
+@pytest.mark.browser
+def test_from_an_empty_form_to_booked_and_the_pass(page, live_server, session_factory, world):
+    sign_in(page, live_server.url, "logistics_e1", PASSWORD)
+    page.goto(f"{live_server.url}/bookings")
+    page.click("#new-booking")
+    fill_booking(page, world, escort=national_id(2))  # the escort by ID number
+    page.click("#check")
+    page.wait_for_selector("#findings")
+    assert page.locator("#findings").get_attribute("data-failures") == "0"
+    page.click("#book")
+    page.wait_for_selector("#booking-state")
+    assert page.locator("#booking-state").get_attribute("data-state") == "BOOKED"
+    code = page.locator("#booking-code").inner_text().strip()
+    with session_factory() as s:
+        trip = s.scalars(select(Trip)).one()
+    assert trip.code == code and trip.escort_id == world.persons["escort"].id
+
+    page.click("#pass-link")
+    page.wait_for_selector("#pass-qr svg")
+    png = page.locator("#pass-qr").screenshot()
+    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    decoded, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    assert decoded == code  # what a scanner at the booth will type
+
+
+@pytest.mark.browser
+def test_every_failed_check_is_shown_at_once(page, live_server, session_factory, world):
+    sign_in(page, live_server.url, "logistics_e1", PASSWORD)
+    page.goto(f"{live_server.url}/bookings/new")
+    fill_booking(page, world, escort=None)
+    page.fill("#f-waybill", "")
+    page.click("#book")
+    page.wait_for_selector("#findings")
+    codes = page.locator("#findings [data-code]").evaluate_all(
+        "items => items.map(i => i.dataset.code)")
+    assert set(codes) == {"ESCORT_MISSING", "WAYBILL_MISSING"}
+    text = page.locator("#findings").inner_text()
+    assert "G13" in text and "G14" in text and "押运员" in text
+    with session_factory() as s:
+        assert s.scalars(select(Trip)).first() is None
+    # Submitted anyway, it waits for the park.
+    page.check("#submit-anyway")
+    page.click("#book")
+    page.wait_for_selector("#booking-state")
+    assert page.locator("#booking-state").get_attribute("data-state") == "PENDING_APPROVAL"
+
+
+@pytest.mark.browser
+def test_the_park_approves_and_the_booth_finds_the_code(page, live_server, session_factory,
+                                                        world):
+    sign_in(page, live_server.url, "logistics_e1", PASSWORD)
+    page.goto(f"{live_server.url}/bookings/new")
+    fill_booking(page, world, escort=None)
+    page.click("#book")
+    page.check("#submit-anyway")
+    page.click("#book")
+    page.wait_for_selector("#booking-state")
+    code = page.locator("#booking-code").inner_text().strip()
+    page.context.clear_cookies()
+    sign_in(page, live_server.url, "admin", PASSWORD)
+    page.goto(f"{live_server.url}/bookings?state=PENDING_APPROVAL")
+    page.click(f"text={code}")
+    page.fill("#review-reason", "押运员随后补登")
+    page.click("#approve")
+    page.wait_for_selector("#booking-state[data-state=BOOKED]")
+    assert "trip.approve" in page.locator("#timeline").inner_text() or \
+        "批准" in page.locator("#timeline").inner_text()
+    page.context.clear_cookies()
+    sign_in(page, live_server.url, "gate_operator", PASSWORD)
+    page.goto(f"{live_server.url}/booth/P1-IN")
+    page.fill("#b-code", f"{code[:4].lower()}-{code[4:]}")
+    page.click("#booking-submit")
+    page.wait_for_selector("#booking-found")
+    assert "苏E12345" in page.locator("#booking-found").inner_text()

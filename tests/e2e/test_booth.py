@@ -1,0 +1,72 @@
+"""The booth console in a real browser: a read appears live; an override is recorded."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from models import AuditEvent
+from parkgate import clock
+from tests.e2e.conftest import sign_in
+from tests.factories import PASSWORD, auth, book, make_world
+
+
+@pytest.mark.browser
+def test_a_read_appears_live_and_the_operator_overrides(page, live_server, app,
+                                                       session_factory):
+    world = make_world(session_factory)
+    book(session_factory, world, state="IN_LOT")  # waiting in the lot, not released
+    sign_in(page, live_server.url, "gate_operator", PASSWORD)
+    page.goto(f"{live_server.url}/booth/E1-IN")
+    page.wait_for_selector("#current >> text=等待车辆")
+    page.wait_for_selector("body[data-stream=open]", state="attached")  # listening
+    # The camera (a device token, the app's own bus) reports a plate; the page listens.
+    response = app.test_client().post("/api/v1/lanes/E1-IN/reads", headers=auth(
+        world.tokens["gate_operator"]), json={
+        "read_id": "cam-e1-1", "plate": "苏E12345", "plate_colour": "yellow",
+        "confidence": 0.98, "seen_at": clock.now().isoformat(), "trailer_plate": "苏E1234挂",
+        "trailer_confidence": 0.97})
+    assert response.status_code == 201
+    page.wait_for_selector("#current-plate")
+    assert page.locator("#current-plate").inner_text() == "苏E12345"
+    assert page.locator("#decision").get_attribute("data-action") == "DENY"
+    assert "尚未从停车场放行" in page.locator("#reasons").inner_text()
+    assert "苏E12345" in page.locator("#feed-table").inner_text()
+
+    page.fill("#override-reason", "调度员电话确认已放行")
+    page.click("#override-open")
+    page.wait_for_selector("text=已人工处理")
+    assert page.locator("#decision").get_attribute("data-action") == "OPEN"
+    assert app.extensions["parkgate.controllers"].simulated.last("E1-IN").lift is True
+    with session_factory() as s:
+        event = s.scalars(select(AuditEvent).where(AuditEvent.action == "gate.override")).one()
+    payload = json.loads(event.payload)
+    assert payload["reason"] == "调度员电话确认已放行"
+    assert payload["engine"]["action"] == "DENY"
+
+
+@pytest.mark.browser
+def test_manual_plate_entry_when_the_camera_fails(page, live_server, session_factory):
+    make_world(session_factory)
+    sign_in(page, live_server.url, "gate_operator", PASSWORD)
+    page.goto(f"{live_server.url}/booth/P2-IN")
+    page.fill("#m-plate", "苏A88888")
+    page.select_option("#m-colour", "blue")
+    page.click("#manual-submit")
+    page.wait_for_selector("#current-plate")
+    assert page.locator("#current-plate").inner_text() == "苏A88888"
+    assert "值班员录入" in page.locator("#current").inner_text()
+
+
+@pytest.mark.browser
+def test_the_roster_lists_who_is_inside(page, live_server, app, session_factory):
+    world = make_world(session_factory)
+    client = app.test_client()
+    client.post("/api/v1/lanes/P2-IN/persons", json={"credential": "CERT000001"},
+                headers=auth(world.tokens["gate_operator"]))
+    sign_in(page, live_server.url, "gate_operator", PASSWORD)
+    page.goto(f"{live_server.url}/roster")
+    assert page.locator("#person-count").inner_text() == "1"
+    assert "王师傅" in page.locator("#roster-persons").inner_text()

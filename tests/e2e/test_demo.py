@@ -1,0 +1,111 @@
+"""The README's first command: the embedded demo comes up and every role signs in."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from demo.seed import DEMO_PASSWORDS
+from tests.e2e.conftest import sign_in
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    instance = tmp_path_factory.mktemp("demo-instance")
+    port = _free_port()
+    env = {**os.environ, "PARKGATE_INSTANCE": str(instance),
+           "PARKGATE_DEMO_CAMERA_INTERVAL": "1", "PARKGATE_OCR_THREADS": "1",
+           "PARKGATE_DEMO_TRUCK_INTERVAL": "3", "PARKGATE_DEMO_UNLOAD_S": "5"}
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "parkgate.cli", "demo", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    try:
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"demo exited early:\n{process.stdout.read()}")
+            try:
+                with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("demo did not become ready within 120 s")
+                time.sleep(0.25)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("username", list(DEMO_PASSWORDS))
+def test_every_demo_login_works(page, demo_server, username):
+    password = DEMO_PASSWORDS[username][0]
+    sign_in(page, demo_server, username, password)
+    assert "/login" not in page.url, page.content()[:500]
+
+
+@pytest.mark.browser
+def test_demo_park_has_todays_trips(page, demo_server):
+    sign_in(page, demo_server, "admin", DEMO_PASSWORDS["admin"][0])
+    page.goto(f"{demo_server}/trips")
+    rows = page.locator("#trips tbody tr")
+    assert rows.count() > 50
+    assert "危化品" in page.locator("#trips").inner_text()
+
+
+@pytest.mark.browser
+def test_the_simulated_camera_feeds_real_photos_to_a_lane(page, demo_server):
+    import csv
+
+    from demo.paths import plates_dev_dir
+
+    with (plates_dev_dir() / "labels.csv").open(encoding="utf-8") as f:
+        photo_plates = {row["plate"] for row in csv.DictReader(f)}
+    sign_in(page, demo_server, "gate", DEMO_PASSWORDS["gate"][0])
+    page.goto(f"{demo_server}/booth/P2-IN")
+    # The camera reads a photo every second; the booth shows each decision live.
+    page.wait_for_selector("#current-plate", timeout=60_000)
+    page.locator("#feed-table tbody tr[data-passage]").nth(1).wait_for(timeout=60_000)
+    shown = page.locator("#current-plate").inner_text().strip()
+    assert shown in photo_plates, shown  # read from the photo by the plate reader
+
+
+@pytest.mark.browser
+def test_demo_trucks_book_queue_and_get_released(page, demo_server):
+    """Trucks booked by the enterprises reach the lot and are released to their plants."""
+    sign_in(page, demo_server, "dispatch", DEMO_PASSWORDS["dispatch"][0])
+    moved_on = ("RELEASED", "AT_PLANT", "LEAVING", "CLOSED")
+    deadline = time.monotonic() + 90
+    demo_trips: list[dict] = []
+    while time.monotonic() < deadline:
+        # The page's own session asks the API (as the dispatcher's browser would).
+        items = page.request.get(f"{demo_server}/api/v1/bookings?limit=500").json()["items"]
+        demo_trips = [b for b in items if (b["waybill_no"] or "").startswith("DEMO")]
+        if any(b["state"] in moved_on for b in demo_trips):
+            break
+        time.sleep(2)
+    assert any(b["state"] in moved_on for b in demo_trips), demo_trips
+    page.goto(f"{demo_server}/lot")
+    page.wait_for_selector("#lot-map")
+    assert page.locator("#plants .plant").count() >= 1

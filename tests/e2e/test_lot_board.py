@@ -1,0 +1,78 @@
+"""The dispatcher board in a real browser: the lot map with each truck in its bay,
+the queue per plant, an action from the board, and a dock freed elsewhere showing up
+live (server-sent events)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from dispatch import service
+from models import Dock, Trip
+from parkgate import clock
+from parkgate.uow import Actor, unit_of_work
+from tests.e2e.conftest import sign_in
+from tests.factories import PASSWORD, auth, book, make_world
+
+
+def lot_with_two_trucks(session_factory):  # type: ignore[no-untyped-def]
+    world = make_world(session_factory)
+    with session_factory() as s:
+        for dock in s.scalars(select(Dock)):
+            dock.busy = True
+        s.commit()
+    trips = []
+    for priority in (0, 3):
+        trip = book(session_factory, world, state="ARRIVED", priority=priority)
+        with unit_of_work(session_factory) as uow:
+            service.check_in(uow, uow.session.get(Trip, trip.id), Actor.system("t"), clock.now())
+            uow.commit()
+        trips.append(trip.id)
+    return world, trips
+
+
+@pytest.mark.browser
+def test_the_board_shows_the_lot_and_acts(page, live_server, session_factory, app):
+    world, (first, urgent) = lot_with_two_trucks(session_factory)
+    sign_in(page, live_server.url, "dispatcher", PASSWORD)
+    page.goto(f"{live_server.url}/lot")
+    assert page.locator('#lot-map [data-bay][data-trip]:not([data-trip=""])').count() == 2
+    rows = page.locator("#plants tbody tr[data-trip]")
+    assert rows.nth(0).get_attribute("data-trip") == str(urgent)  # priority first
+    page.wait_for_selector("body[data-stream=open]", state="attached")
+
+    # Hold the urgent truck from the board.
+    row = page.locator(f'#plants tr[data-trip="{urgent}"]')
+    row.locator("input[name=reason]").fill("罐体检查")
+    row.locator("button[value=hold]").click()
+    page.wait_for_selector(f'#plants tr[data-trip="{urgent}"][data-status=held]')
+
+    # The plant frees its dock elsewhere: the board updates by itself.
+    with session_factory() as s:
+        dock_id = s.scalar(select(Dock.id).where(Dock.plant_id == world.plants["E1"].id))
+    response = app.test_client().post(f"/api/v1/docks/{dock_id}/free",
+                                      headers=auth(world.tokens["receiver"]))
+    assert response.json["released_trip_id"] == first  # the held one is passed over
+    page.wait_for_selector(f'#plants tr[data-trip="{first}"]', state="detached")
+    assert "苏E12345" in page.locator("#plants").inner_text()  # on its way to the plant
+
+
+@pytest.mark.browser
+def test_a_plant_receiver_sees_the_board_and_frees_only_its_docks(page, live_server,
+                                                                  session_factory, app):
+    world, _ = lot_with_two_trucks(session_factory)
+    sign_in(page, live_server.url, "receiver", PASSWORD)
+    page.goto(f"{live_server.url}/")
+    page.wait_for_selector("#lot-map")  # the receiver lands on the board
+    assert page.locator("#checkin-form").count() == 0  # no dispatcher actions
+    other = page.locator(f'[data-plant="{world.plants["E2"].id}"]')
+    assert other.count() == 1 and other.locator("[data-dock-action]").count() == 0
+    with session_factory() as s:
+        their_dock = s.scalar(select(Dock.id).where(Dock.plant_id == world.plants["E2"].id))
+    refused = app.test_client().post(f"/api/v1/docks/{their_dock}/free",
+                                     headers=auth(world.tokens["receiver"]))
+    assert refused.status_code == 403
+    page.locator("[data-dock-action=free]").first.click()
+    page.wait_for_selector("text=已标记为空闲")
+    with session_factory() as s:
+        assert s.scalar(select(Trip.state).where(Trip.priority == 3)) == "RELEASED"

@@ -1,0 +1,130 @@
+"""Signing in and out, lockout, CSRF, tokens, and the role check on every view."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from auth.tokens import revoke_token
+from models import ApiToken, AuditEvent
+from parkgate import clock
+from parkgate.uow import Actor, unit_of_work
+from tests.factories import PASSWORD, auth, csrf_token, login, make_world
+
+
+def test_login_page_is_chinese_by_default_and_english_on_request(client):
+    assert "登录" in client.get("/login").get_data(as_text=True)
+    english = client.get("/login?lang=en")
+    assert "Sign in" in english.get_data(as_text=True)
+    # The choice sticks for later pages.
+    assert "Sign in" in client.get("/login").get_data(as_text=True)
+
+
+def test_sign_in_and_out(client, session_factory):
+    make_world(session_factory)
+    response = login(client, "admin")
+    assert response.status_code == 302
+    home = client.get("/", follow_redirects=True)
+    assert home.status_code == 200
+    token = csrf_token(client, "/trips")
+    out = client.post("/logout", data={"csrf_token": token})
+    assert out.status_code == 302
+    assert client.get("/trips").status_code == 302  # back to the login page
+    with session_factory() as s:
+        actions = s.scalars(select(AuditEvent.action).where(AuditEvent.action.like("auth.%"))
+                            .order_by(AuditEvent.seq)).all()
+    assert actions == ["auth.login", "auth.logout"]
+
+
+def test_wrong_password_is_refused_and_audited(client, session_factory):
+    make_world(session_factory)
+    response = login(client, "admin", "wrong")
+    assert response.status_code == 401
+    assert "用户名或密码错误" in response.get_data(as_text=True)
+    with session_factory() as s:
+        last = s.scalars(select(AuditEvent.action).order_by(AuditEvent.seq.desc())).first()
+    assert last == "auth.login_failed"
+
+
+def test_unknown_user_gets_the_same_answer_as_a_wrong_password(client, session_factory):
+    make_world(session_factory)
+    a = login(client, "admin", "wrong")
+    b = login(client, "nobody-here", "wrong")
+    assert a.status_code == b.status_code == 401
+
+
+def test_five_failures_lock_the_account(client, session_factory):
+    world = make_world(session_factory)
+    for _ in range(5):
+        login(client, "gate_operator", "wrong")
+    locked = login(client, "gate_operator", PASSWORD)
+    assert locked.status_code == 423
+    clock.pin(clock.now() + timedelta(minutes=16))
+    assert login(client, "gate_operator", PASSWORD).status_code == 302
+    assert world  # the world outlives the lockout
+
+
+def test_login_form_needs_its_csrf_token(client, session_factory):
+    make_world(session_factory)
+    response = client.post("/login", data={"username": "admin", "password": PASSWORD})
+    assert response.status_code == 400
+
+
+def test_session_cookie_posts_need_csrf_but_tokens_do_not(client, session_factory):
+    from tests.factories import book
+
+    world = make_world(session_factory)
+    trip = book(session_factory, world, state="PENDING_APPROVAL")
+    login(client, "admin")
+    no_csrf = client.post(f"/api/v1/trips/{trip.id}/transitions", json={"action": "approve"})
+    assert no_csrf.status_code == 400
+    with_header = client.post(f"/api/v1/trips/{trip.id}/transitions", json={"action": "approve"},
+                              headers={"X-CSRFToken": csrf_token(client, "/trips")})
+    assert with_header.status_code == 200
+    client.delete_cookie("session")
+    by_token = client.post(f"/api/v1/trips/{trip.id}/transitions",
+                           json={"action": "cancel", "reason": "r"},
+                           headers=auth(world.tokens["admin"]))
+    assert by_token.status_code == 200
+
+
+def test_no_open_redirect_after_login(client, session_factory):
+    make_world(session_factory)
+    token = csrf_token(client)
+    response = client.post("/login?next=//evil.example/x",
+                           data={"username": "admin", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+    assert "evil.example" not in response.headers["Location"]
+
+
+def test_revoked_and_expired_tokens_stop_working(client, session_factory):
+    world = make_world(session_factory)
+    headers = auth(world.tokens["auditor"])
+    assert client.get("/api/v1/audit/verify", headers=headers).status_code == 200
+    with unit_of_work(session_factory) as uow:
+        token = uow.session.scalars(select(ApiToken).where(ApiToken.name == "test auditor")).one()
+        revoke_token(uow, token, Actor.system("tests"))
+        uow.commit()
+    assert client.get("/api/v1/audit/verify", headers=headers).status_code == 401
+
+
+def test_auditor_may_verify_but_gate_operator_may_not(client, session_factory):
+    world = make_world(session_factory)
+    ok = client.get("/api/v1/audit/verify", headers=auth(world.tokens["auditor"]))
+    assert ok.status_code == 200 and ok.json["ok"] is True
+    denied = client.get("/api/v1/audit/verify", headers=auth(world.tokens["gate_operator"]))
+    assert denied.status_code == 403
+    assert denied.json["code"] == "FORBIDDEN"
+
+
+def test_every_view_declares_who_may_call_it(app):
+    """A view without require(...) or public would be reachable by anyone."""
+    unguarded = []
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        if rule.endpoint in ("static", "openapi.spec"):
+            continue
+        if not (getattr(view, "public", False) or hasattr(view, "required_roles")):
+            unguarded.append(rule.rule)
+    assert unguarded == []

@@ -1,0 +1,128 @@
+"""Many bookings from one file: every bad row reported, nothing half-imported, rows
+booked in order; the CLI; the daily watch for papers expiring before a trip."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from models import AuditEvent, EnterpriseMaterialScope, Trip, Vehicle
+from parkgate import clock
+from tests.factories import auth, make_world, national_id
+
+HEADER = "plate,plate_colour,trailer_plate,driver,escort,plant,window_start,window_end,cargo," \
+         "waybill_no,waybill_consignee\n"
+
+
+@pytest.fixture
+def world(session_factory):  # type: ignore[no-untyped-def]
+    world = make_world(session_factory)
+    with session_factory() as s:
+        s.add(EnterpriseMaterialScope(enterprise_id=world.enterprises["E1"].id,
+                                      direction="receive", un_number="UN1203", max_qty_kg=30000))
+        s.add(EnterpriseMaterialScope(enterprise_id=world.enterprises["E1"].id,
+                                      direction="receive", hazard_class="8"))
+        s.commit()
+    return world
+
+
+def row(hours: int, *, plate: str = "苏E12345", escort: str = "CERT000002",
+        cargo: str = "UN1203:20t", plant: str = "E1-P") -> str:
+    # Park-local times (UTC+8), as people write them.
+    start = (clock.now() + timedelta(hours=hours + 8)).strftime("%Y-%m-%d %H:%M")
+    end = (clock.now() + timedelta(hours=hours + 11)).strftime("%Y-%m-%d %H:%M")
+    return f"{plate},yellow,苏E1234挂,{national_id(1)},{escort},{plant},{start},{end},{cargo}," \
+           f"WB{hours},企业E1\n"
+
+
+def upload(client, world, text: str, *, dry_run: bool = False):  # type: ignore[no-untyped-def]
+    return client.post(f"/api/v1/bookings/import?dry_run={'true' if dry_run else 'false'}",
+                       data={"file": (io.BytesIO(text.encode()), "bookings.csv")},
+                       headers=auth(world.tokens["logistics_E1"]),
+                       content_type="multipart/form-data")
+
+
+def count(session_factory) -> int:  # type: ignore[no-untyped-def]
+    with session_factory() as s:
+        return s.scalar(select(func.count()).select_from(Trip)) or 0
+
+
+def test_a_good_file_books_every_row(client, world, session_factory):  # type: ignore[no-untyped-def]
+    text = HEADER + row(1) + row(5) + row(9, cargo="1830:500kg; UN1203:1t")
+    r = upload(client, world, text, dry_run=True)
+    assert r.status_code == 200 and r.json["ok"] and r.json["rows"] == 3
+    assert count(session_factory) == 0  # dry run
+    r = upload(client, world, text)
+    assert r.status_code == 200 and r.json["booked"] == 3 and len(r.json["codes"]) == 3
+    assert count(session_factory) == 3
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "trip.book")) == 3
+        assert s.scalar(select(AuditEvent).where(AuditEvent.action == "bookings.import"))
+
+
+def test_bad_rows_are_all_reported_and_nothing_is_saved(client, world, session_factory):  # type: ignore[no-untyped-def]
+    text = HEADER + row(1) + row(2) + row(9, plate="苏Z99999") + row(20, escort="") + \
+        row(30, cargo="UN1203=20t") + row(40, plant="NOPE")
+    r = upload(client, world, text)
+    assert r.status_code == 422 and not r.json["ok"]
+    by_row: dict[int, list[str]] = {}
+    for e in r.json["errors"]:
+        by_row.setdefault(e["row"], []).append(e["field"])
+    # Row 2 overlaps row 1 (the same truck and crew): rows are booked in order.
+    assert any("TRIP_OVERLAP" in f for f in by_row[2])
+    assert by_row[3] == ["plate"]
+    assert by_row[4] == ["G13 ESCORT_MISSING"]
+    assert by_row[5] == ["cargo"] and by_row[6] == ["plant"]
+    assert 1 not in by_row
+    assert all(e["message"] for e in r.json["errors"])
+    assert count(session_factory) == 0
+
+
+def test_a_file_that_is_not_a_table_is_a_clear_error(client, world):  # type: ignore[no-untyped-def]
+    r = client.post("/api/v1/bookings/import", data={"file": (io.BytesIO(b"\xff\xfe\x00"),
+                                                               "x.pdf")},
+                    headers=auth(world.tokens["logistics_E1"]),
+                    content_type="multipart/form-data")
+    assert r.status_code == 422 and r.json["code"] == "FILE_TYPE"
+    r = client.post("/api/v1/bookings/import", headers=auth(world.tokens["logistics_E1"]))
+    assert r.status_code == 422 and r.json["code"] == "FILE_MISSING"
+
+
+def test_the_cli_imports_with_a_progress_bar(app, world, session_factory, tmp_path):  # type: ignore[no-untyped-def]
+    from parkgate.cli import main
+
+    path = tmp_path / "bookings.csv"
+    path.write_text(HEADER + row(1) + row(5), encoding="utf-8")
+    runner = app.test_cli_runner()
+    result = runner.invoke(main, ["bookings", "import", str(path), "--as", "logistics_e1"])
+    assert result.exit_code == 0, result.output
+    assert "2 rows: 2 booked" in result.output
+    assert count(session_factory) == 2
+    path.write_text(HEADER + row(50, plate="苏Z99999"), encoding="utf-8")
+    result = runner.invoke(main, ["bookings", "import", str(path)])
+    assert result.exit_code == 1 and "NOTHING saved" in result.output
+    assert "row 1: plate" in result.output
+
+
+def test_the_watch_flags_bookings_whose_papers_will_have_expired(app, world, session_factory,  # type: ignore[no-untyped-def]
+                                                                  bus, client):
+    from booking.jobs import expiring_papers
+    from parkgate.uow import unit_of_work
+
+    r = upload(client, world, HEADER + row(1))
+    assert r.status_code == 200
+    notices = bus.subscribe([f"enterprise:{world.enterprises['E1'].id}"])
+    with session_factory() as s:  # the trailer's inspection turns out to have lapsed
+        s.get(Vehicle, world.vehicles["trailer"].id).inspection_expires_on = \
+            clock.now().date() - timedelta(days=1)
+        s.commit()
+    with unit_of_work(session_factory, bus) as uow:
+        result = expiring_papers(uow)
+    assert result == {"checked": 1, "flagged": 1}
+    event = notices.get(timeout=1)
+    assert event is not None and event.type == "booking.documents_expiring"
+    assert event.data["failures"] == ["INSPECTION_EXPIRED"]

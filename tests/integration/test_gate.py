@@ -1,0 +1,294 @@
+"""The gate service end to end through the API: a hazmat trip from the perimeter to
+its plant and out again, idempotency, folding, overrides, crops, people on foot."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from audit.service import verify_chain
+from models import Alarm, AuditEvent, Dock, Passage, PassageRead, Presence, Release, Trip
+from parkgate import clock
+from tests.factories import auth, book, make_world, national_id
+
+_ids = itertools.count(1)
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 100 + b"\xff\xd9"
+
+
+def read(client, world, lane, plate="苏E12345", token="gate_operator", **extra):  # type: ignore[no-untyped-def]
+    if extra.pop("later", False):
+        clock.advance(timedelta(minutes=5))  # the truck drives on to the next gate
+    body = {"read_id": extra.pop("read_id", f"r{next(_ids)}"), "plate": plate,
+            "plate_colour": "yellow", "confidence": 0.97,
+            "seen_at": clock.now().isoformat(), "trailer_plate": "苏E1234挂",
+            "trailer_confidence": 0.96, **extra}
+    return client.post(f"/api/v1/lanes/{lane}/reads", json=body, headers=auth(world.tokens[token]))
+
+
+def crew(world) -> list[str]:  # type: ignore[no-untyped-def]
+    return [national_id(1), national_id(2)]
+
+
+def state(session_factory, trip_id):  # type: ignore[no-untyped-def]
+    with session_factory() as s:
+        return s.get(Trip, trip_id).state
+
+
+def inside(session_factory, area):  # type: ignore[no-untyped-def]
+    with session_factory() as s:
+        return sorted(s.scalars(select(Presence.subject_key).where(Presence.area == area)))
+
+
+def release(session_factory, trip_id, plant_id, minutes=30):  # type: ignore[no-untyped-def]
+    """What dispatch does when a dock frees (tested with the lot)."""
+    with session_factory() as s:
+        trip = s.get(Trip, trip_id)
+        trip.state = "RELEASED"
+        trip.release_deadline = clock.now() + timedelta(minutes=minutes)
+        s.add(Release(trip_id=trip_id, plant_id=plant_id, token=f"T{trip_id}",
+                      released_at=clock.now(), deadline=trip.release_deadline,
+                      released_by="tests"))
+        s.commit()
+
+
+def occupy_docks(session_factory, world, busy=True):  # type: ignore[no-untyped-def]
+    """The plant is busy: trucks that reach the lot wait there."""
+    with session_factory() as s:
+        for dock in s.scalars(select(Dock)):
+            dock.busy = busy
+        s.commit()
+
+
+def test_a_hazmat_trip_from_the_perimeter_to_its_plant_and_out(client, app, session_factory,
+                                                               database):
+    world = make_world(session_factory)
+    trip = book(session_factory, world)
+    occupy_docks(session_factory, world)
+    controller = app.extensions["parkgate.controllers"].simulated
+
+    r = read(client, world, "P1-IN")
+    assert r.status_code == 201, r.json
+    assert r.json["action"] == "DIVERT_TO_LOT" and r.json["barrier"] == "shut"
+    assert r.json["reasons"][0]["code"] == "MUST_WAIT_IN_LOT"
+    assert r.json["reasons"][0]["rule"] == "G22"
+    assert "危化品停车场" in r.json["message_zh"] and r.json["led"] == "前往危化品停车场"
+    assert state(session_factory, trip.id) == "ARRIVED"
+    assert inside(session_factory, "park") == []  # diverted: not an entry (DOMAIN §9)
+    assert controller.last("P1-IN").lift is False
+
+    r = read(client, world, "L1-IN", crew_ids=crew(world), later=True)
+    assert r.json["action"] == "OPEN", r.json["reasons"]
+    assert state(session_factory, trip.id) == "IN_LOT"
+    lot_area = r.json["area"]
+    assert inside(session_factory, lot_area) == sorted(
+        [f"v:{world.vehicles['tractor'].id}", f"p:{world.persons['driver'].id}",
+         f"p:{world.persons['escort'].id}"])
+    assert controller.last("L1-IN").lift is True
+
+    early = read(client, world, "E1-IN", later=True)
+    assert early.json["action"] == "DENY" and early.json["reasons"][0]["code"] == "NOT_RELEASED"
+
+    # The plant frees its dock: the lot releases the truck (DESIGN §5).
+    with session_factory() as s:
+        dock_id = s.scalar(select(Dock.id).where(Dock.plant_id == world.plants["E1"].id))
+    r = client.post(f"/api/v1/docks/{dock_id}/free", headers=auth(world.tokens["receiver"]))
+    assert r.status_code == 200, r.json
+    assert state(session_factory, trip.id) == "RELEASED"
+    assert read(client, world, "L1-OUT", later=True).json["action"] == "OPEN"
+    assert inside(session_factory, lot_area) == []
+    assert read(client, world, "P1-IN", later=True).json["action"] == "OPEN"
+    assert f"v:{world.vehicles['tractor'].id}" in inside(session_factory, "park")
+    r = read(client, world, "E1-IN", later=True)
+    assert r.json["action"] == "OPEN", r.json["reasons"]
+    assert state(session_factory, trip.id) == "AT_PLANT"
+    with session_factory() as s:
+        assert s.scalar(select(Release.status).where(Release.trip_id == trip.id)) == "used"
+    assert read(client, world, "E1-OUT", later=True).json["action"] == "OPEN"
+    assert state(session_factory, trip.id) == "LEAVING"
+    assert read(client, world, "P1-OUT", later=True).json["action"] == "OPEN"
+    assert state(session_factory, trip.id) == "CLOSED"
+    assert inside(session_factory, "park") == []
+    assert verify_chain(database.engine).ok
+
+    with session_factory() as s:
+        decisions = s.scalars(select(AuditEvent).where(AuditEvent.action == "gate.decision")
+                              .order_by(AuditEvent.seq)).all()
+        moves = s.scalars(select(AuditEvent.action).where(AuditEvent.trip_id == trip.id)
+                          .where(AuditEvent.action.like("trip.%")).order_by(AuditEvent.seq)).all()
+    assert json.loads(decisions[0].payload)["reasons"] == [{"code": "MUST_WAIT_IN_LOT",
+                                                           "rule": "G22"}]
+    assert moves == ["trip.book", "trip.arrive", "trip.check_in_lot", "trip.release",
+                     "trip.enter_plant", "trip.leave_plant", "trip.exit_park"]
+    with session_factory() as s:  # leaving the plant freed its dock again
+        assert s.scalar(select(Dock.busy).where(Dock.id == dock_id)) is False
+
+
+def test_a_retried_read_gets_its_first_answer_and_records_nothing_twice(client, session_factory):
+    world = make_world(session_factory)
+    book(session_factory, world)
+    first = read(client, world, "P1-IN", read_id="cam1-0001")
+    again = read(client, world, "P1-IN", read_id="cam1-0001", confidence=0.1)
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json["id"] == first.json["id"] and again.json["replayed"] is True
+    assert again.json["action"] == first.json["action"]
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(Passage)) == 1
+        assert s.scalar(select(func.count()).select_from(AuditEvent)
+                        .where(AuditEvent.action == "gate.decision")) == 1
+
+
+def test_repeated_reads_of_a_plate_fold_into_one_passage(client, session_factory):
+    world = make_world(session_factory)
+    book(session_factory, world)
+    first = read(client, world, "P1-IN", read_id="a1")
+    second = read(client, world, "P1-IN", read_id="a2")
+    retry = read(client, world, "P1-IN", read_id="a2")
+    assert second.json["folded"] is True and second.json["id"] == first.json["id"]
+    assert retry.json["replayed"] is True
+    with session_factory() as s:
+        passage = s.get(Passage, first.json["id"])
+        assert passage.read_count == 2
+        assert s.scalar(select(func.count()).select_from(PassageRead)) == 2
+    clock.advance(timedelta(seconds=31))
+    later = read(client, world, "P1-IN", read_id="a3")
+    assert later.json["id"] != first.json["id"]  # outside the window: a new passage
+
+
+def test_device_tokens_are_bound_to_their_lane(client, session_factory):
+    world = make_world(session_factory)
+    ok = read(client, world, "P1-IN", token="device")
+    assert ok.status_code == 201
+    other = read(client, world, "L1-IN", token="device")
+    assert other.status_code == 403 and other.json["code"] == "LANE_NOT_BOUND"
+    assert read(client, world, "P1-IN", token="dispatcher").status_code == 403
+    assert read(client, world, "NOPE-IN").status_code == 404
+
+
+def test_unknown_plates_are_denied_and_recorded(client, session_factory):
+    world = make_world(session_factory)
+    r = read(client, world, "P1-IN", plate="京A00001")
+    assert r.json["action"] == "DENY"
+    assert r.json["reasons"] == [{"code": "VEHICLE_UNKNOWN", "rule": "G02", "severity": "deny",
+                                  "message_zh": "车牌 京A00001 未在园区登记。",
+                                  "message_en": "Plate 京A00001 is not registered in the park.",
+                                  "params": {"plate": "京A00001"}}]
+    with session_factory() as s:
+        passage = s.get(Passage, r.json["id"])
+        assert passage.trip_id is None and passage.vehicle_id is None
+
+
+def test_override_opens_with_a_reason_and_keeps_what_the_engine_said(client, app,
+                                                                    session_factory):
+    world = make_world(session_factory)
+    trip = book(session_factory, world, state="IN_LOT")
+    with session_factory() as s:
+        s.get(Trip, trip.id).crew_confirmed_at = clock.now()
+        s.commit()
+    held = read(client, world, "E1-IN")
+    assert held.json["action"] == "DENY"
+    no_reason = client.post(f"/api/v1/passages/{held.json['id']}/override",
+                            json={"action": "OPEN", "reason": ""},
+                            headers=auth(world.tokens["gate_operator"]))
+    assert no_reason.status_code == 422
+    denied = client.post(f"/api/v1/passages/{held.json['id']}/override",
+                         json={"action": "OPEN", "reason": "调度电话确认"},
+                         headers=auth(world.tokens["dispatcher"]))
+    assert denied.status_code == 403
+    opened = client.post(f"/api/v1/passages/{held.json['id']}/override",
+                         json={"action": "OPEN", "reason": "调度电话确认"},
+                         headers=auth(world.tokens["gate_operator"]))
+    assert opened.status_code == 200, opened.json
+    assert opened.json["barrier"] == "lift"
+    assert opened.json["override"]["by"] == "gate_operator"
+    assert app.extensions["parkgate.controllers"].simulated.last("E1-IN").lift is True
+    with session_factory() as s:
+        event = s.scalars(select(AuditEvent).where(AuditEvent.action == "gate.override")).one()
+    payload = json.loads(event.payload)
+    assert payload["engine"] == {"action": "DENY", "reasons": ["NOT_RELEASED"]}
+    assert payload["reason"] == "调度电话确认" and event.actor_name == "gate_operator"
+    twice = client.post(f"/api/v1/passages/{held.json['id']}/override",
+                        json={"action": "DENY", "reason": "x"},
+                        headers=auth(world.tokens["gate_operator"]))
+    assert twice.status_code == 422
+
+
+def test_crew_confirmed_at_the_booth_then_decided_again(client, session_factory):
+    world = make_world(session_factory)
+    trip = book(session_factory, world, state="ARRIVED")
+    occupy_docks(session_factory, world)
+    held = read(client, world, "L1-IN")
+    assert held.json["action"] == "HOLD_FOR_OPERATOR"
+    assert [r["code"] for r in held.json["reasons"]] == ["CREW_NOT_CONFIRMED"]
+    again = client.post(f"/api/v1/passages/{held.json['id']}/confirm-crew",
+                        headers=auth(world.tokens["gate_operator"]))
+    assert again.status_code == 201, again.json
+    assert again.json["action"] == "OPEN"
+    assert state(session_factory, trip.id) == "IN_LOT"
+
+
+def test_crops_are_kept_apart_and_served(client, session_factory):
+    world = make_world(session_factory)
+    r = read(client, world, "P1-IN", crop_jpeg_b64=base64.b64encode(JPEG).decode())
+    assert r.json["crop"] is True
+    image = client.get(f"/api/v1/passages/{r.json['id']}/crop.jpg",
+                       headers=auth(world.tokens["gate_operator"]))
+    assert image.status_code == 200 and image.mimetype == "image/jpeg" and image.data == JPEG
+    bad = read(client, world, "P1-IN", crop_jpeg_b64=base64.b64encode(b"GIF89a").decode())
+    assert bad.status_code == 422 and bad.json["code"] == "CROP_NOT_JPEG"
+    garbage = read(client, world, "P1-IN", crop_jpeg_b64="%%%not base64")
+    assert garbage.status_code == 422
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"confidence": 1.5}, "confidence"),
+    ({"seen_at": "2026-11-22T09:00:00"}, "seen_at"),  # naive: which time zone?
+    ({"read_id": "a b/c"}, "read_id"),
+    ({"plate_colour": "purple"}, "plate_colour"),
+    ({"plate": ""}, "plate"),
+    ({"surprise": 1}, "surprise"),
+])
+def test_malformed_reads_are_422_with_the_field(client, session_factory, changes, field):
+    world = make_world(session_factory)
+    r = read(client, world, "P1-IN", **changes)
+    assert r.status_code == 422 and field in r.json["errors"], r.json
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(Passage)) == 0
+
+
+def test_people_on_foot_check_in_and_out_with_anti_passback(client, session_factory):
+    world = make_world(session_factory)
+    headers = auth(world.tokens["gate_operator"])
+    body = {"credential": national_id(1)}
+    first = client.post("/api/v1/lanes/P2-IN/persons", json=body, headers=headers)
+    assert first.status_code == 201 and first.json["action"] == "OPEN"
+    second = client.post("/api/v1/lanes/P2-IN/persons", json=body, headers=headers)
+    assert second.json["action"] == "DENY" and second.json["reasons"][0]["rule"] == "G07"
+    out = client.post("/api/v1/lanes/P2-OUT/persons", json={"credential": "CERT000001"},
+                      headers=headers)
+    assert out.json["action"] == "OPEN"
+    assert inside(session_factory, "park") == []
+    stranger = client.post("/api/v1/lanes/P2-IN/persons", json={"credential": national_id(999)},
+                           headers=headers)
+    assert stranger.json["action"] == "HOLD_FOR_OPERATOR"
+
+
+def test_crew_leaving_apart_from_their_vehicle_raises_an_alarm(client, session_factory):
+    world = make_world(session_factory)
+    book(session_factory, world, state="RELEASED")
+    with session_factory() as s:
+        trip = s.scalars(select(Trip)).one()
+        trip.crew_confirmed_at = clock.now()
+        s.commit()
+    assert read(client, world, "P1-IN").json["action"] == "OPEN"  # vehicle and crew in
+    out = client.post("/api/v1/lanes/P2-OUT/persons", json={"credential": national_id(2)},
+                      headers=auth(world.tokens["gate_operator"]))
+    assert out.json["action"] == "OPEN"  # never refused (DOMAIN §9 G24)
+    assert "CREW_APART" in [r["code"] for r in out.json["reasons"]]
+    with session_factory() as s:
+        alarm = s.scalars(select(Alarm)).one()
+    assert alarm.kind == "CREW_APART" and alarm.person_id == world.persons["escort"].id

@@ -1,0 +1,247 @@
+"""The hazmat lot through its API and services: check-in to a compatible bay, release
+in order when docks free, propose mode, the L07 re-check, deadlines, the dispatcher's
+hand, trucks waiting at the entrance — and, on PostgreSQL, a storm of parallel dock
+and dispatcher events that never releases a trip twice nor overfills a plant."""
+
+from __future__ import annotations
+
+import random
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from dispatch import service
+from models import Alarm, AuditEvent, Dock, Plant, QueueEntry, Release, Trip, Vehicle
+from parkgate import clock
+from parkgate.uow import Actor, unit_of_work
+from tests.conftest import PG_PARAM
+from tests.factories import auth, book, make_world
+
+ACTOR = Actor.system("tests")
+
+
+def set_docks(session_factory, world, *, busy: bool, count: int | None = None):  # type: ignore[no-untyped-def]
+    with session_factory() as s:
+        plant_id = world.plants["E1"].id
+        docks = list(s.scalars(select(Dock).where(Dock.plant_id == plant_id)))
+        for i in range(len(docks), count or 0):
+            s.add(Dock(plant_id=plant_id, code=f"D{i + 1}", busy=busy))
+        for d in docks:
+            d.busy = busy
+        s.commit()
+        return [d.id for d in s.scalars(select(Dock).where(Dock.plant_id == plant_id)
+                                        .order_by(Dock.code))]
+
+
+def arrive(session_factory, world, n: int, **kw):  # type: ignore[no-untyped-def]
+    """n booked petrol trips, checked in to the lot one minute apart."""
+    trips = []
+    for i in range(n):
+        trip = book(session_factory, world, state="ARRIVED", **kw.get("each", lambda i: {})(i))
+        with unit_of_work(session_factory) as uow:
+            t = uow.session.get(Trip, trip.id)
+            service.check_in(uow, t, ACTOR, clock.now())
+            uow.commit()
+        clock.advance(timedelta(minutes=1))
+        trips.append(trip.id)
+    return trips
+
+
+def states(session_factory, ids):  # type: ignore[no-untyped-def]
+    with session_factory() as s:
+        return [s.get(Trip, i).state for i in ids]
+
+
+def free(client, world, dock_id, who="receiver"):  # type: ignore[no-untyped-def]
+    return client.post(f"/api/v1/docks/{dock_id}/free", headers=auth(world.tokens[who]))
+
+
+def test_trucks_wait_in_a_compatible_bay_and_leave_in_order(client, session_factory):  # type: ignore[no-untyped-def]
+    world = make_world(session_factory)
+    (dock,) = set_docks(session_factory, world, busy=True)
+    late, early, urgent = arrive(session_factory, world, 3, each=lambda i: [
+        {"start": clock.now() + timedelta(hours=2)}, {}, {"priority": 5}][i])
+    assert states(session_factory, [late, early, urgent]) == ["IN_LOT"] * 3
+    board = client.get("/api/v1/lot", headers=auth(world.tokens["dispatcher"])).json
+    zone_a = next(z for z in board["zones"] if z["code"] == "A")
+    assert zone_a["used"] == 3  # petrol (3) stands in the zone that accepts 3
+    queue = next(p for p in board["plants"] if p["id"] == world.plants["E1"].id)["queue"]
+    assert [q["trip_id"] for q in queue] == [urgent, early, late]  # L06
+    # Each freed dock calls the next truck, in that order.
+    for expected in (urgent, early, late):
+        r = free(client, world, dock)
+        assert r.status_code == 200 and r.json["released_trip_id"] == expected
+        with session_factory() as s:
+            release = s.scalar(select(Release).where(Release.trip_id == expected))
+            assert release.deadline == clock.now() + timedelta(minutes=30)
+            s.get(Trip, expected).state = "CLOSED"
+            s.commit()
+    assert free(client, world, dock).json["released_trip_id"] is None  # nobody waits
+    with session_factory() as s:
+        actions = s.scalars(select(AuditEvent.action).where(AuditEvent.trip_id == urgent)
+                            .order_by(AuditEvent.seq)).all()
+    assert actions == ["trip.book", "trip.check_in_lot", "trip.release"]
+
+
+def test_a_plant_that_proposes_waits_for_the_dispatcher(client, session_factory):  # type: ignore[no-untyped-def]
+    world = make_world(session_factory)
+    with session_factory() as s:
+        s.get(Plant, world.plants["E1"].id).release_mode = "propose"
+        s.commit()
+    (first,) = arrive(session_factory, world, 1)
+    assert states(session_factory, [first]) == ["IN_LOT"]  # dock free, but not released
+    r = client.post(f"/api/v1/lot/trips/{first}/release", json={"reason": "装置确认就绪"},
+                    headers=auth(world.tokens["dispatcher"]))
+    assert r.status_code == 200 and states(session_factory, [first]) == ["RELEASED"]
+    (second,) = arrive(session_factory, world, 1)
+    r = client.post(f"/api/v1/lot/trips/{second}/release", json={"reason": "x"},
+                    headers=auth(world.tokens["dispatcher"]))
+    assert r.status_code == 409 and r.json["code"] == "NO_FREE_DOCK"
+
+
+def test_papers_expired_while_waiting_hold_the_truck_and_the_next_goes(client, session_factory):  # type: ignore[no-untyped-def]
+    world = make_world(session_factory)
+    (dock,) = set_docks(session_factory, world, busy=True)
+    first, second = arrive(session_factory, world, 2, each=lambda i: [
+        {"trailer_id": None}, {}][i])
+    with session_factory() as s:
+        s.get(Vehicle, world.vehicles["tractor"].id).insurance_expires_on = \
+            clock.now().date() - timedelta(days=1)
+        s.commit()
+    r = free(client, world, dock)
+    # Both trips use the tractor: both fail L07 and are held; nothing is released.
+    assert r.json["released_trip_id"] is None
+    with session_factory() as s:
+        entries = {e.trip_id: e for e in s.scalars(select(QueueEntry))}
+        kinds = s.scalars(select(Alarm.kind)).all()
+    assert entries[first].status == entries[second].status == "held"
+    assert "INSURANCE_EXPIRED" in entries[first].note and kinds.count(
+        "RELEASE_RECHECK_FAILED") == 2
+
+
+def test_a_missed_deadline_alarms_and_the_dispatcher_requeues(client, session_factory):  # type: ignore[no-untyped-def]
+    world = make_world(session_factory)
+    (trip,) = arrive(session_factory, world, 1)
+    assert states(session_factory, [trip]) == ["RELEASED"]
+    clock.advance(timedelta(minutes=31))
+    with unit_of_work(session_factory) as uow:
+        counts = service.watch(uow, clock.now())
+    assert counts["overdue"] == 1
+    assert states(session_factory, [trip]) == ["OVERDUE"]
+    board = client.get("/api/v1/lot", headers=auth(world.tokens["dispatcher"])).json
+    assert [a["kind"] for a in board["alarms"]] == ["RELEASE_DEADLINE_MISSED"]
+    with unit_of_work(session_factory) as uow:  # the watch does not alarm twice
+        assert service.watch(uow, clock.now())["overdue"] == 0
+    r = client.post(f"/api/v1/lot/trips/{trip}/requeue", json={"reason": "司机未接电话"},
+                    headers=auth(world.tokens["dispatcher"]))
+    assert r.status_code == 200
+    # Its dock freed and nobody else waits: it is called again at once.
+    assert states(session_factory, [trip]) == ["RELEASED"]
+    with session_factory() as s:
+        statuses = sorted(s.scalars(select(Release.status).where(Release.trip_id == trip)))
+    assert statuses == ["active", "cancelled"]
+
+
+def test_hold_reorder_and_send_away_need_reasons_and_are_audited(client, session_factory):  # type: ignore[no-untyped-def]
+    world = make_world(session_factory)
+    (dock,) = set_docks(session_factory, world, busy=True)
+    a, b, c = arrive(session_factory, world, 3)
+    d = auth(world.tokens["dispatcher"])
+    assert client.post(f"/api/v1/lot/trips/{a}/hold", json={"reason": ""},
+                       headers=d).status_code == 422
+    assert client.post(f"/api/v1/lot/trips/{a}/hold", json={"reason": "罐体渗漏检查"},
+                       headers=d).json["status"] == "held"
+    r = client.post(f"/api/v1/lot/trips/{c}/reorder", json={"reason": "急需", "position": 1},
+                    headers=d)
+    assert r.json["order"] == [c, a, b]
+    r = client.post(f"/api/v1/lot/trips/{b}/send-away", json={"reason": "运单不符"}, headers=d)
+    assert r.json["state"] == "SENT_AWAY"
+    assert free(client, world, dock).json["released_trip_id"] == c  # a is held
+    r = client.post(f"/api/v1/lot/trips/{a}/hold", json={"reason": "x"},
+                    headers=auth(world.tokens["gate_operator"]))
+    assert r.status_code == 403
+    with session_factory() as s:
+        actions = set(s.scalars(select(AuditEvent.action).where(
+            AuditEvent.action.like("lot.%"))))
+        bays = s.scalar(select(func.count()).select_from(QueueEntry).where(
+            QueueEntry.trip_id == b, QueueEntry.status == "sent_away"))
+    assert actions == {"lot.hold", "lot.reorder"} and bays == 1
+
+
+def test_no_compatible_bay_keeps_the_truck_at_the_entrance(client, session_factory):  # type: ignore[no-untyped-def]
+    world = make_world(session_factory)
+    set_docks(session_factory, world, busy=True)
+    arrive(session_factory, world, 3)  # zone A (3 bays) is full of petrol
+    # Another petrol truck: zone B does not accept class 3.
+    trip = book(session_factory, world, state="ARRIVED")
+    r = client.post("/api/v1/lot/check-ins", json={"trip_id": trip.id},
+                    headers=auth(world.tokens["dispatcher"]))
+    assert r.status_code == 202 and r.json["status"] == "entrance"
+    assert states(session_factory, [trip.id]) == ["ARRIVED"]
+    with session_factory() as s:
+        assert s.scalar(select(Alarm.kind).where(Alarm.trip_id == trip.id)) == "LOT_NO_BAY"
+    # At the lot gate the truck is held, with the reason.
+    r = client.post("/api/v1/lanes/L1-IN/reads", headers=auth(world.tokens["gate_operator"]),
+                    json={"read_id": "lot-1", "plate": "苏E12345", "plate_colour": "yellow",
+                          "confidence": 0.97, "seen_at": clock.now().isoformat(),
+                          "trailer_plate": "苏E1234挂", "crew_ids": []})
+    assert r.json["action"] == "HOLD_FOR_OPERATOR"
+
+
+@pytest.mark.parametrize("database", [PG_PARAM], indirect=True)
+def test_parallel_dock_and_dispatcher_events_release_each_trip_once(session_factory, database):  # type: ignore[no-untyped-def]
+    world = make_world(session_factory)
+    docks = set_docks(session_factory, world, busy=True, count=3)
+    with session_factory() as s:  # room for a long queue
+        zone = world.zones["A"]
+        from models import Bay
+        for i in range(4, 40):
+            s.add(Bay(zone_id=zone.id, code=f"A{i}"))
+        s.commit()
+    trips = arrive(session_factory, world, 24)
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def worker(seed: int) -> None:
+        rng = random.Random(seed)
+        barrier.wait()
+        for _ in range(15):
+            try:
+                with unit_of_work(session_factory) as uow:
+                    roll = rng.random()
+                    if roll < 0.35:  # the plant says a dock is free
+                        service.set_dock(uow, ACTOR, rng.choice(docks), busy=False,
+                                         now=clock.now())
+                    elif roll < 0.7:  # a dispatcher clicks "release now"
+                        service.release_now(uow, ACTOR, rng.choice(trips), "并发测试")
+                    else:  # a released truck unloads and leaves its plant
+                        trip = uow.session.scalar(select(Trip).where(
+                            Trip.state == "RELEASED").limit(1))
+                        if trip is not None:
+                            trip.state = "LEAVING"
+                            service.trip_left_plant(uow, trip, ACTOR, clock.now())
+                    uow.commit()
+            except service.LotError:
+                pass  # no free dock / not waiting any more: the right answer
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    with session_factory() as s:
+        per_trip = dict(s.execute(select(Release.trip_id, func.count()).group_by(
+            Release.trip_id)).all())
+        active = s.scalar(select(func.count()).select_from(Release).where(
+            Release.status == "active"))
+        holding = s.scalars(select(Dock.trip_id).where(Dock.trip_id.is_not(None))).all()
+        released = s.scalar(select(func.count()).select_from(Trip).where(
+            Trip.state == "RELEASED"))
+    assert len(per_trip) > 3 and max(per_trip.values()) == 1  # never twice
+    assert active <= 3 and len(holding) == len(set(holding)) <= 3  # never over capacity
+    assert released == active == len(holding)

@@ -1,0 +1,1 @@
+"""The trip, the spine of ParkGate (DESIGN §1)."""
