@@ -22,6 +22,7 @@ from models import (
     Passage,
     PassageImage,
     PassageRead,
+    PassageReason,
     Person,
     Presence,
     Release,
@@ -233,6 +234,7 @@ def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Any, re
                  "crew_presented": read.crew_presented})
     session.add(passage)
     session.flush()
+    _index_reasons(session, passage)
     session.add(PassageRead(read_id=req.read_id, passage_id=passage.id, received_at=now))
     if read.crew_presented and trip is not None and trip.crew_confirmed_at is None:
         trip.crew_confirmed_at = now
@@ -252,6 +254,14 @@ def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Any, re
               now, override=False, crossed=decision.crossed)
     _after_commit(uow, runtime, lane, passage, wording.led_zh)
     return passage
+
+
+def _index_reasons(session: Session, passage: Passage) -> None:
+    """Auditors search decisions by reason code over months; a JSON column cannot be
+    indexed portably, so each code gets its own row."""
+    for code in dict.fromkeys(r["code"] for r in passage.reasons):
+        session.add(PassageReason(passage_id=passage.id, code=code,
+                                  decided_at=passage.decided_at))
 
 
 def _lot_room(uow: UnitOfWork, principal: Principal, trip: Trip, decision: Decision,
@@ -479,6 +489,7 @@ def process_person(uow: UnitOfWork, principal: Principal, lane_code: str, creden
                  if raw and id_problem(raw) is None else "certificate"})
     session.add(passage)
     session.flush()
+    _index_reasons(session, passage)
     if read_id:
         session.add(PassageRead(read_id=read_id, passage_id=passage.id, received_at=now))
     uow.audit("gate.person", principal.actor, subject_kind="passage", subject_id=str(passage.id),

@@ -1,6 +1,6 @@
 """SQLAlchemy records. Importing this package registers every table on Base.metadata."""
 
-from .audit import AuditEvent, AuditHead
+from .audit import AuditCheckpoint, AuditEvent, AuditHead
 from .auth import ApiToken, Role, User, user_roles
 from .base import Base, UTCDateTime
 from .lot import Alarm, Bay, Lot, QueueEntry, Release, Zone
@@ -14,7 +14,7 @@ from .park import (
     Plant,
     enterprise_carriers,
 )
-from .passage import Passage, PassageImage, PassageRead, Presence
+from .passage import Passage, PassageImage, PassageRead, PassageReason, Presence
 from .registry import (
     BlacklistEntry,
     Carrier,
@@ -29,6 +29,7 @@ from .trip import CargoLine, Trip
 __all__ = [
     "Alarm",
     "ApiToken",
+    "AuditCheckpoint",
     "AuditEvent",
     "AuditHead",
     "Base",
@@ -48,6 +49,7 @@ __all__ = [
     "Passage",
     "PassageImage",
     "PassageRead",
+    "PassageReason",
     "Person",
     "Plant",
     "Presence",

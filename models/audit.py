@@ -68,3 +68,15 @@ class AuditHead(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
+
+class AuditCheckpoint(Base):
+    """A signed statement of the chain's head at an instant (seq, hash): anyone with the
+    park's public key can check an export or the live chain against it offline."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    envelope: Mapped[str] = mapped_column(Text)  # the signed JSON, as issued

@@ -100,3 +100,14 @@ class Presence(Base):
     entered_at: Mapped[datetime]
     passage_id: Mapped[int | None] = mapped_column(ForeignKey("passages.id"))
 
+
+class PassageReason(Base):
+    """One reason of one decision, for auditors' look-ups by reason code over time
+    (the decision's reasons are also kept in full on the passage)."""
+
+    __tablename__ = "passage_reasons"
+    __table_args__ = (Index("ix_passage_reasons_code_at", "code", "decided_at"),)
+
+    passage_id: Mapped[int] = mapped_column(ForeignKey("passages.id"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    decided_at: Mapped[datetime]
