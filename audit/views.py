@@ -1,51 +1,139 @@
-"""Audit API and page (the chain's verification; querying grows here)."""
+"""Auditors' pages: search (events and passages), a trip's timeline, verification
+with checkpoints."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from apiflask import APIBlueprint
-from flask import render_template, request
-from pydantic import BaseModel
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from pydantic import ValidationError
+from sqlalchemy import select
 
-from auth.access import require
+from auth.access import current_principal, require
 from auth.roles import Role
-from parkgate.database import get_db
+from models import AuditCheckpoint, Carrier, Enterprise, Gate, Lane
+from parkgate import clock
+from parkgate.database import get_db, get_session, get_uow
 from parkgate.errors import N_
+from parkgate.signing import public_key_b64
 
+from . import checkpoints, timeline
+from .api import ExportIn, PageIn, export_response
+from .query import DECISIONS, events_page, passages_page
 from .service import verify_chain
 
-bp = APIBlueprint("audit", __name__, tag="Audit")
+bp = Blueprint("audit", __name__)
 
 AUDIT_ROLES = (Role.ADMIN, Role.AUDITOR)
+TABS = ("events", "passages")
 
 
-class VerifyOut(BaseModel):
-    ok: bool
-    checked: int
-    head_seq: int
-    head_hash: str
-    first_bad_seq: int | None
-    problem: str | None
+def _choices() -> dict[str, Any]:
+    session = get_session()
+    return {
+        "enterprises": session.execute(select(Enterprise.id, Enterprise.name)
+                                       .order_by(Enterprise.name)).all(),
+        "carriers": session.execute(select(Carrier.id, Carrier.name)
+                                    .order_by(Carrier.name)).all(),
+        "gates": session.execute(select(Gate.id, Gate.name).order_by(Gate.code)).all(),
+        "lanes": session.execute(select(Lane.id, Lane.code).order_by(Lane.code)).all(),
+        "decisions": DECISIONS,
+    }
 
 
-@bp.get("/api/v1/audit/verify")
+def _args(*drop: str) -> dict[str, str]:
+    return {k: v for k, v in request.args.items() if k not in drop and v != ""}
+
+
+def _link(**changes: Any) -> dict[str, Any]:
+    """This search's parameters with some changed (None drops one): tab, page, export."""
+    return {k: v for k, v in (_args("before") | changes).items() if v is not None}
+
+
+@bp.get("/audit")
 @require(*AUDIT_ROLES)
-@bp.output(VerifyOut)
-@bp.doc(summary="Recompute the audit chain and name the first bad event")
-def api_verify() -> Any:
-    return verify_chain(get_db().engine).as_dict()
+def search_page() -> Any:
+    tab = request.args.get("tab", "events")
+    tab = tab if tab in TABS else "events"
+    try:
+        query = PageIn.model_validate(_args("tab"))
+        f = query.to_filter()
+    except (ValidationError, ValueError) as exc:
+        fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()}) \
+            if isinstance(exc, ValidationError) else []
+        return render_template("audit/search.html", tab=tab, rows=[], next_before=None,
+                               args=_args("before"), error=fields or [str(exc)],
+                               link=_link, lane_codes={}, **_choices()), 400
+    session = get_session()
+    page = events_page if tab == "events" else passages_page
+    rows, next_before = page(session, f, before=query.before, limit=query.limit)
+    choices = _choices()
+    return render_template("audit/search.html", tab=tab, rows=rows, next_before=next_before,
+                           args=_args("before"), error=None, link=_link,
+                           lane_codes=dict(choices["lanes"]), **choices)
+
+
+@bp.get("/audit/export")
+@require(*AUDIT_ROLES)
+def export_page() -> Any:
+    try:
+        query = ExportIn.model_validate(_args("tab", "before", "limit"))
+        f = query.to_filter()
+    except (ValidationError, ValueError):
+        flash(N_("The filter is not valid; nothing was exported."), "error")
+        return redirect(url_for("audit.search_page"))
+    return export_response(f, query.format)
+
+
+@bp.get("/audit/trips/<int:trip_id>")
+@require(*AUDIT_ROLES)
+def timeline_page(trip_id: int) -> Any:
+    return render_template("audit/timeline.html", t=timeline.build(get_session(), trip_id))
 
 
 @bp.route("/audit/verify", methods=["GET", "POST"])
 @require(*AUDIT_ROLES)
 def verify_page() -> Any:
-    result = verify_chain(get_db().engine) if request.method == "POST" else None
-    return render_template("audit/verify.html", result=result)
+    session = get_session()
+    result = None
+    if request.method == "POST":
+        engine = get_db().engine
+        checkpoint_id = request.form.get("checkpoint_id", type=int)
+        if checkpoint_id:
+            key = public_key_b64(current_app.extensions["parkgate.snapshot_key"])
+            checkpoint = checkpoints.get(session, checkpoint_id)
+            session.commit()  # verifying reads on its own connection: hold no lock meanwhile
+            result = checkpoints.verify_against(engine, checkpoint, key)
+        else:
+            start = max(1, request.form.get("from", type=int) or 1)
+            end = request.form.get("to", type=int)
+            result = verify_chain(engine, start_seq=start,
+                                  end_seq=end if end and end >= start else None)
+    rows = list(session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc())
+                                .limit(50)))
+    return render_template("audit/verify.html", result=result, checkpoints=rows,
+                           public_key=public_key_b64(
+                               current_app.extensions["parkgate.snapshot_key"]),
+                           can_sign=current_principal().is_admin)
+
+
+@bp.post("/audit/checkpoints")
+@require(Role.ADMIN)
+def checkpoint_now() -> Any:
+    uow = get_uow()
+    issued = checkpoints.issue(uow, current_app.extensions["parkgate.snapshot_key"],
+                               current_principal().actor, clock.now(), force=True)
+    uow.commit()
+    flash(N_("Checkpoint signed.") if issued else N_("The audit trail is empty."),
+          "ok" if issued else "error")
+    return redirect(url_for("audit.verify_page"))
 
 
 def init_app(app: Any) -> None:
     from parkgate.web import register_nav
 
+    from .api import bp as api_bp
+
     app.register_blueprint(bp)
-    register_nav("audit.verify_page", N_("Audit"), AUDIT_ROLES, order=80)
+    app.register_blueprint(api_bp)
+    register_nav("audit.search_page", N_("Audit"), AUDIT_ROLES, order=80)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Carrier, Enterprise, Lot, Person, Plant, Presence, Trip, Vehicle
+from models import Bay, Carrier, Enterprise, Lot, Person, Plant, Presence, Trip, Vehicle, Zone
 
 
 @dataclass
@@ -64,11 +64,26 @@ def _area_names(session: Session) -> dict[str, str]:
     return names
 
 
+def _bays_by_trip(session: Session) -> dict[int, str]:
+    """Where in a lot each parked trip stands ("zone A · bay A-03"), for the fire
+    brigade: a lot holds many classes and the zone is what they need to know."""
+    rows = session.execute(select(Bay.trip_id, Bay.code, Zone.code).join(Zone)
+                           .where(Bay.trip_id.is_not(None)))
+    return {trip_id: f"{zone} · {bay}" for trip_id, bay, zone in rows}
+
+
 def build(session: Session) -> Roster:
     """Everyone inside the perimeter (or in a lot, which may sit outside it), placed
     in the most specific area they are in."""
     rows = list(session.scalars(select(Presence)))
     names = _area_names(session)
+    bays = _bays_by_trip(session)
+
+    def place(row: Presence) -> str:
+        name = names.get(row.area, row.area)
+        if row.area.startswith("lot:") and row.trip_id in bays:
+            return f"{name} · {bays[row.trip_id]}"
+        return name
     places: dict[str, list[Presence]] = defaultdict(list)
     for row in rows:
         places[row.subject_key].append(row)
@@ -84,7 +99,7 @@ def build(session: Session) -> Roster:
             trip = session.get(Trip, specific.trip_id) if specific.trip_id else None
             vehicles.append(RosterVehicle(
                 v.id, v.plate, v.plate_colour, v.category, specific.area,
-                names.get(specific.area, specific.area), entered,
+                place(specific), entered,
                 trip.code if trip else None,
                 [{"un": c.un_number, "name": c.name_zh, "class": c.hazard_class,
                   "quantity_kg": c.quantity_kg} for c in trip.cargo] if trip else []))
@@ -100,8 +115,7 @@ def build(session: Session) -> Roster:
                 carrier = session.get(Carrier, p.carrier_id)
                 employer = carrier.name if carrier else ""
             persons.append(RosterPerson(p.id, p.name, p.id_masked, list(p.kinds or []),
-                                        employer, specific.area,
-                                        names.get(specific.area, specific.area), entered))
+                                        employer, specific.area, place(specific), entered))
     vehicles.sort(key=lambda v: (v.location, v.plate))
     persons.sort(key=lambda p: (p.location, p.employer, p.name))
     return Roster(vehicles, persons)

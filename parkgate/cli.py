@@ -126,30 +126,123 @@ def audit() -> None:
 @audit.command("verify")
 @click.option("--from", "start", default=1, show_default=True, type=int)
 @click.option("--to", "end", default=None, type=int)
-def audit_verify(start: int, end: int | None) -> None:
+@click.option("--checkpoint", "checkpoint_id", default=None, type=int,
+              help="Verify up to this signed checkpoint and check its hash and signature.")
+def audit_verify(start: int, end: int | None, checkpoint_id: int | None) -> None:
     """Recompute the hash chain; exit 1 naming the first bad event."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
     from sqlalchemy import text
 
+    from audit import checkpoints
     from audit.service import verify_chain
 
-    from .database import get_db
+    from .database import get_db, get_session, release_session
+    from .signing import public_key_b64
 
     engine = get_db().engine
+    checkpoint = checkpoints.get(get_session(), checkpoint_id) if checkpoint_id else None
+    release_session()  # verifying reads on a connection of its own; hold no lock meanwhile
+    if checkpoint is not None:
+        start, end = 1, checkpoint.seq
     with engine.connect() as conn:
         total = conn.execute(text("SELECT count(*) FROM audit_events WHERE seq >= :s"),
                              {"s": start}).scalar_one()
     with Progress("[progress.description]{task.description}", BarColumn(),
                   MofNCompleteColumn(), TimeRemainingColumn(), transient=True) as progress:
         task = progress.add_task("verifying", total=total if end is None else end - start + 1)
-        result = verify_chain(engine, start_seq=start, end_seq=end,
-                              progress=lambda n: progress.update(task, completed=n))
+
+        def advance(n: int) -> None:
+            progress.update(task, completed=n)
+
+        if checkpoint is not None:
+            key = public_key_b64(current_app.extensions["parkgate.snapshot_key"])
+            result = checkpoints.verify_against(engine, checkpoint, key, progress=advance)
+        else:
+            result = verify_chain(engine, start_seq=start, end_seq=end, progress=advance)
     if result.ok:
         click.echo(f"chain intact: {result.checked} events, head #{result.head_seq} "
                    f"{result.head_hash}")
         return
     click.echo(f"chain BROKEN at event #{result.first_bad_seq}: {result.problem}", err=True)
     sys.exit(1)
+
+
+@audit.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign a checkpoint of the chain's head now and print it (JSON)."""
+    import json
+
+    from audit import checkpoints
+
+    from . import clock
+    from .database import get_uow
+    from .uow import Actor
+
+    uow = get_uow()
+    issued = checkpoints.issue(uow, current_app.extensions["parkgate.snapshot_key"],
+                               Actor.system("cli"), clock.now(), force=True)
+    uow.commit()
+    if issued is None:
+        raise click.ClickException("the audit trail is empty")
+    click.echo(json.dumps(checkpoints.envelope_of(issued), ensure_ascii=False, indent=1))
+
+
+@audit.command("export")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="A .csv or .xlsx file.")
+@click.option("--plate")
+@click.option("--trip-id", type=int)
+@click.option("--action")
+@click.option("--since", type=click.DateTime(), help="Park time.")
+@click.option("--until", type=click.DateTime(), help="Park time.")
+def audit_export(output: Path, plate: str | None, trip_id: int | None, action: str | None,
+                 since: Any, until: Any) -> None:
+    """Export events (all, or filtered) with their chain positions and hashes."""
+    from audit import export
+    from audit.query import AuditFilter, iter_events
+    from rules.documents import PARK_TZ
+
+    from .database import read_session
+
+    f = AuditFilter(plate=plate, trip_id=trip_id, action=action,
+                    since=since.replace(tzinfo=PARK_TZ) if since else None,
+                    until=until.replace(tzinfo=PARK_TZ) if until else None)
+    session = read_session()
+    count = 0
+
+    def rows() -> Any:
+        nonlocal count
+        for event in iter_events(session, f):
+            count += 1
+            yield export.event_cells(event)
+
+    try:
+        if output.suffix.lower() == ".xlsx":
+            with output.open("wb") as handle:
+                for chunk in export.xlsx_chunks(rows()):
+                    handle.write(chunk)
+        else:
+            with output.open("w", encoding="utf-8", newline="") as handle:
+                handle.writelines(export.csv_chunks(rows()))
+    finally:
+        session.close()
+    click.echo(f"{count} events written to {output}")
+
+
+@audit.command("purge-images")
+@click.option("--days", type=int, default=None, help="Retention in days (default: park policy).")
+def audit_purge_images(days: int | None) -> None:
+    """Delete plate crops older than the retention period (the events stay)."""
+    from audit.retention import purge_images
+
+    from . import clock
+    from .database import get_uow
+    from .uow import Actor
+
+    uow = get_uow()
+    deleted = purge_images(uow, Actor.system("cli"), clock.now(), days)
+    uow.commit()
+    click.echo(f"{deleted} images deleted")
 
 
 # --- records ------------------------------------------------------------------------------

@@ -159,6 +159,9 @@ AUDIT_ACTIONS: dict[str, str] = {
     "record.update": N_("Edited"),
     "record.retire": N_("Retired"),
     "records.import": N_("Imported"),
+    "audit.checkpoint": N_("Checkpoint signed"),
+    "retention.purge_images": N_("Old images purged"),
+    "pii.unmask": N_("Personal data shown in clear"),
 }
 
 

@@ -21,6 +21,7 @@ class ParkPolicy:
     limited_qty_max_kg: float = 8000.0  # G21
     excepted_qty_max_packages: int = 1000  # G21
     lot_before_perimeter: bool = True  # DOMAIN §9 DIVERT_TO_LOT
+    image_retention_days: int = 90  # plate crops; events and passages are kept for years
     # Enterprise logistics staff may register their own carriers' vehicles and crews.
     enterprise_self_service: bool = True
     # Park opening hours per weekday (B04); an empty mapping means always open.

@@ -1,0 +1,246 @@
+"""Auditors' JSON API: search, export, trip timelines, checkpoints, verification,
+retention, and unmasking personal data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from apiflask import APIBlueprint
+from flask import Response, current_app
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from auth.access import current_principal, require
+from auth.roles import Role
+from parkgate import clock
+from parkgate.database import get_db, get_session, get_uow, read_session, release_session
+from parkgate.errors import N_, BadRequest
+from parkgate.signing import public_key_b64
+from rules.documents import PARK_TZ, park_date
+
+from . import checkpoints, export, timeline
+from .query import DECISIONS, AuditFilter, events_page, iter_events, passages_page
+from .retention import purge_images
+from .service import event_dict, verify_chain
+
+bp = APIBlueprint("audit_api", __name__, url_prefix="/api/v1", tag="Audit")
+
+AUDIT_ROLES = (Role.ADMIN, Role.AUDITOR)
+
+
+class FilterIn(BaseModel):
+    """Filters shared by the lists and the export; times without a zone are park time."""
+
+    model_config = ConfigDict(extra="forbid")
+    plate: str | None = Field(default=None, max_length=16)
+    person: str | None = Field(default=None, max_length=40,
+                               description="masked or full national ID, or certificate no.")
+    enterprise_id: int | None = Field(default=None, ge=1)
+    carrier_id: int | None = Field(default=None, ge=1)
+    gate_id: int | None = Field(default=None, ge=1)
+    lane_id: int | None = Field(default=None, ge=1)
+    action: str | None = Field(default=None, max_length=64,
+                               description='an audit action, or a prefix ending in "*"')
+    decision: str | None = Field(default=None, pattern="^(" + "|".join(DECISIONS) + ")$")
+    reason: str | None = Field(default=None, max_length=40, pattern="^[A-Z0-9_]+$")
+    override: bool | None = None
+    offline: bool | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    trip_id: int | None = Field(default=None, ge=1)
+
+    @field_validator("plate", "person", "action", "reason", "decision", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("since", "until")
+    @classmethod
+    def _park_time(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=PARK_TZ)
+        return value
+
+    def to_filter(self) -> AuditFilter:
+        f = AuditFilter.of(self.model_dump())
+        if f.since and f.until and f.until <= f.since:
+            raise BadRequest(N_("The end of the time range is before its start."),
+                             code="TIME_RANGE")
+        return f
+
+
+class PageIn(FilterIn):
+    before: int | None = Field(default=None, ge=1)
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+class ExportIn(FilterIn):
+    format: str = Field(default="csv", pattern="^(csv|xlsx)$")
+
+
+class VerifyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    start: int = Field(default=1, ge=1, alias="from")
+    end: int | None = Field(default=None, ge=1, alias="to")
+    checkpoint_id: int | None = Field(default=None, ge=1)
+
+
+class PurgeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    days: int | None = Field(default=None, ge=1, le=36500)
+
+
+class UnmaskIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@bp.get("/audit/events")
+@require(*AUDIT_ROLES)
+@bp.input(PageIn, location="query", arg_name="query")
+@bp.doc(summary="Audit events, newest first, filtered; page on with next_before")
+def list_events(query: PageIn) -> Any:
+    rows, next_before = events_page(get_session(), query.to_filter(), before=query.before,
+                                    limit=query.limit)
+    return {"items": [event_dict(e) for e in rows], "next_before": next_before}
+
+
+@bp.get("/audit/passages")
+@require(*AUDIT_ROLES)
+@bp.input(PageIn, location="query", arg_name="query")
+@bp.doc(summary="Gate passages and their decisions, newest first, filtered")
+def list_passages(query: PageIn) -> Any:
+    from gateway.api import passage_out
+
+    rows, next_before = passages_page(get_session(), query.to_filter(), before=query.before,
+                                      limit=query.limit)
+    return {"items": [passage_out(p) for p in rows], "next_before": next_before}
+
+
+def export_response(f: AuditFilter, fmt: str) -> Response:
+    """The matching events as a download, streamed from the database in batches."""
+    release_session()
+    session = read_session()
+
+    def rows() -> Any:
+        try:
+            for event in iter_events(session, f):
+                yield export.event_cells(event)
+        finally:
+            session.close()
+
+    name = f"audit-{'filtered-' if not f.is_empty else ''}{park_date(clock.now()).isoformat()}"
+    if fmt == "xlsx":
+        return Response(export.xlsx_chunks(rows()), headers={
+            "Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return Response(export.csv_chunks(rows()), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+@bp.get("/audit/events/export")
+@require(*AUDIT_ROLES)
+@bp.input(ExportIn, location="query", arg_name="query")
+@bp.doc(summary="Export matching events (CSV or XLSX) with each one's chain position and "
+                "hash, for `python -m audit.offline`")
+def export_events(query: ExportIn) -> Any:
+    return export_response(query.to_filter(), query.format)
+
+
+@bp.get("/audit/trips/<int:trip_id>/timeline")
+@require(*AUDIT_ROLES)
+@bp.doc(summary="A trip from booking to exit: every read, decision and action in order",
+        responses=[404])
+def trip_timeline(trip_id: int) -> Any:
+    return timeline.build(get_session(), trip_id).as_dict()
+
+
+@bp.get("/audit/verify")
+@require(*AUDIT_ROLES)
+@bp.input(VerifyIn, location="query", arg_name="query")
+@bp.doc(summary="Recompute the chain (all, a range, or up to a signed checkpoint)")
+def verify(query: VerifyIn) -> Any:
+    engine = get_db().engine
+    if query.checkpoint_id is not None:
+        checkpoint = checkpoints.get(get_session(), query.checkpoint_id)
+        release_session()  # a long read on its own connection: hold no lock meanwhile
+        return checkpoints.verify_against(engine, checkpoint, _public_key()).as_dict()
+    release_session()
+    return verify_chain(engine, start_seq=query.start, end_seq=query.end).as_dict()
+
+
+def _public_key() -> str:
+    return public_key_b64(current_app.extensions["parkgate.snapshot_key"])
+
+
+def checkpoint_out(c: Any) -> dict[str, Any]:
+    return {"id": c.id, "seq": c.seq, "hash": c.hash, "at": c.at.isoformat()}
+
+
+@bp.get("/audit/checkpoints")
+@require(*AUDIT_ROLES)
+@bp.doc(summary="Signed checkpoints, newest first")
+def list_checkpoints() -> Any:
+    from sqlalchemy import select
+
+    from models import AuditCheckpoint
+
+    rows = get_session().scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc())
+                                 .limit(500))
+    return {"items": [checkpoint_out(c) for c in rows], "public_key": _public_key()}
+
+
+@bp.get("/audit/checkpoints/<int:checkpoint_id>")
+@require(*AUDIT_ROLES)
+@bp.doc(summary="One signed checkpoint as issued (download it for the offline verifier)",
+        responses=[404])
+def get_checkpoint(checkpoint_id: int) -> Any:
+    checkpoint = checkpoints.get(get_session(), checkpoint_id)
+    response = current_app.json.response(checkpoints.envelope_of(checkpoint))
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="checkpoint-{checkpoint.seq}.json"')
+    return response
+
+
+@bp.post("/audit/checkpoints")
+@require(Role.ADMIN)
+@bp.doc(summary="Sign a checkpoint of the chain's head now", responses=[403])
+def create_checkpoint() -> Any:
+    uow = get_uow()
+    issued = checkpoints.issue(uow, current_app.extensions["parkgate.snapshot_key"],
+                               current_principal().actor, clock.now(), force=True)
+    uow.commit()
+    if issued is None:
+        raise BadRequest(N_("The audit trail is empty."), code="CHAIN_EMPTY")
+    return checkpoint_out(issued), 201
+
+
+@bp.get("/audit/public-key")
+@require(*AUDIT_ROLES)
+@bp.doc(summary="The park's Ed25519 public key (base64) that signs checkpoints")
+def public_key() -> Any:
+    return {"public_key": _public_key()}
+
+
+@bp.post("/audit/retention/purge")
+@require(Role.ADMIN)
+@bp.input(PurgeIn, arg_name="body")
+@bp.doc(summary="Delete plate crops older than the retention period (events stay)")
+def purge(body: PurgeIn) -> Any:
+    uow = get_uow()
+    deleted = purge_images(uow, current_principal().actor, clock.now(), body.days)
+    uow.commit()
+    return {"images_deleted": deleted}
+
+
+@bp.post("/persons/<int:person_id>/unmask")
+@require(Role.ADMIN, Role.GATE_OPERATOR)
+@bp.input(UnmaskIn, arg_name="body")
+@bp.doc(summary="A person's national ID and phone in clear (audited, with a reason)",
+        responses=[403, 404])
+def unmask_person(person_id: int, body: UnmaskIn) -> Any:
+    from registry.unmask import unmask
+
+    shown = unmask(get_uow(), current_principal(), person_id, body.reason)
+    return {"person_id": shown.person_id, "national_id": shown.national_id,
+            "phone": shown.phone}

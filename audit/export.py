@@ -1,0 +1,118 @@
+"""The export format of audit events: one row per event with everything its hash
+covers, so a file can be checked without the database (audit.offline).
+
+Columns: seq, at (ISO 8601, for people), at_us (what is hashed), BODY_COLUMNS,
+prev_hash, hash. NULL is written `\\N`; a text that itself begins with a backslash
+gets one more, so NULL and the text "\\N" never look alike.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .chain import BODY_COLUMNS, EPOCH, micros
+
+COLUMNS = ("seq", "at", "at_us", *BODY_COLUMNS, "prev_hash", "hash")
+NULL_CELL = "\\N"
+XLSX_MAX_ROWS = 1_048_575  # a sheet's limit, less its header row
+
+
+def encode(value: object) -> str:
+    if value is None:
+        return NULL_CELL
+    text = str(value)
+    return "\\" + text if text.startswith("\\") else text
+
+
+def decode(cell: str) -> str | None:
+    if cell == NULL_CELL:
+        return None
+    return cell[1:] if cell.startswith("\\\\") else cell
+
+
+def instant(at_us: int) -> datetime:
+    return EPOCH + timedelta(microseconds=at_us)
+
+
+def event_cells(event: Any) -> list[str]:
+    """One event (ORM object or row with the same attributes) as export cells."""
+    at = event.at if event.at.tzinfo else event.at.replace(tzinfo=UTC)
+    return [str(event.seq), at.isoformat(), str(micros(at)),
+            *(encode(getattr(event, c)) for c in BODY_COLUMNS),
+            event.prev_hash, event.hash]
+
+
+def csv_chunks(rows: Iterable[list[str]]) -> Iterator[str]:
+    """CSV text in pieces (a BOM first, so spreadsheet programs read the Chinese)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    yield "\ufeff" + buffer.getvalue()
+    for row in rows:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(row)
+        yield buffer.getvalue()
+
+
+def xlsx_chunks(rows: Iterable[list[str]], chunk: int = 256 * 1024) -> Iterator[bytes]:
+    """An XLSX workbook built on disk (write-only mode keeps rows out of memory),
+    then read back in pieces; a new sheet every XLSX_MAX_ROWS events."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet, count, number = None, 0, 0
+    for row in rows:
+        if sheet is None or count == XLSX_MAX_ROWS:
+            number += 1
+            sheet = book.create_sheet(f"audit-{number}")
+            sheet.append(list(COLUMNS))
+            count = 0
+        sheet.append(row)
+        count += 1
+    if sheet is None:
+        book.create_sheet("audit-1").append(list(COLUMNS))
+    with tempfile.TemporaryFile() as spool:
+        book.save(spool)
+        spool.seek(0)
+        while data := spool.read(chunk):
+            yield data
+
+
+def read_rows(path: str) -> Iterator[dict[str, str | None]]:
+    """Rows of a CSV or XLSX export as {column: value} with NULLs restored."""
+    if path.lower().endswith(".xlsx"):
+        yield from _xlsx_rows(path)
+        return
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None or tuple(header) != COLUMNS:
+            raise ValueError("not an audit export: unexpected columns")
+        for line, cells in enumerate(reader, start=2):
+            if len(cells) != len(COLUMNS):
+                raise ValueError(f"line {line}: {len(cells)} cells, expected {len(COLUMNS)}")
+            yield {c: decode(v) for c, v in zip(COLUMNS, cells, strict=True)}
+
+
+def _xlsx_rows(path: str) -> Iterator[dict[str, str | None]]:
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True)
+    try:
+        for sheet in book.worksheets:
+            rows = sheet.iter_rows(values_only=True)
+            header = next(rows, None)
+            if header is None or tuple(header) != COLUMNS:
+                raise ValueError(f"sheet {sheet.title}: not an audit export")
+            for cells in rows:
+                yield {c: decode("" if v is None else str(v))
+                       for c, v in zip(COLUMNS, cells, strict=True)}
+    finally:
+        book.close()
+

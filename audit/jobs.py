@@ -1,0 +1,33 @@
+"""Scheduled jobs of the audit trail: signed checkpoints and image retention."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import time, timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from parkgate import clock
+from parkgate.scheduler import Job
+from parkgate.uow import Actor
+
+from . import checkpoints
+from .retention import purge_images
+
+
+def jobs(new_uow: Callable[[], Any], key: Ed25519PrivateKey) -> list[Job]:
+    def checkpoint() -> dict[str, Any]:
+        with new_uow() as uow:
+            issued = checkpoints.issue(uow, key, Actor.system("audit.checkpoint"), clock.now())
+            uow.commit()
+            return {"seq": issued.seq if issued else None}
+
+    def retention() -> dict[str, Any]:
+        with new_uow() as uow:
+            deleted = purge_images(uow, Actor.system("retention"), clock.now())
+            uow.commit()
+            return {"images_deleted": deleted}
+
+    return [Job("audit.checkpoint", checkpoint, every=timedelta(hours=1), run_at_start=True),
+            Job("audit.retention", retention, daily_at=time(3, 30))]

@@ -1,0 +1,229 @@
+"""Auditors' look-ups over the audit trail and the gate passages.
+
+One filter (`AuditFilter`) serves both lists, the export and the page; each filter
+becomes a condition an index can answer (see models.audit / models.passage), and
+lists page by key (`before` = the last seq / passage id seen), never by offset, so
+page 1000 of a year costs what page 1 does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, String, cast, or_, select
+from sqlalchemy.orm import Session
+
+from models import (
+    AuditEvent,
+    Lane,
+    Passage,
+    PassageReason,
+    Person,
+    Qualification,
+    Trip,
+    Vehicle,
+)
+from registry import pii
+from rules.identity import id_problem, normalise_id
+from rules.plates import normalise
+
+MAX_PAGE = 500
+DECISIONS = ("OPEN", "DENY", "DIVERT_TO_LOT", "HOLD_FOR_OPERATOR")
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    plate: str | None = None
+    person: str | None = None  # masked or full national ID, or a certificate number
+    enterprise_id: int | None = None
+    carrier_id: int | None = None
+    gate_id: int | None = None
+    lane_id: int | None = None
+    action: str | None = None  # "gate.decision", or a prefix ending in "*": "lot.*"
+    decision: str | None = None
+    reason: str | None = None
+    override: bool | None = None
+    offline: bool | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    trip_id: int | None = None
+
+    @classmethod
+    def of(cls, data: Any) -> AuditFilter:
+        """From any object or mapping carrying (some of) the same names."""
+        get = data.get if isinstance(data, dict) else lambda k: getattr(data, k, None)
+        return cls(**{f.name: get(f.name) for f in fields(cls)})
+
+    def as_params(self) -> dict[str, str]:
+        """The filter as query-string parameters (for links and the export)."""
+        out: dict[str, str] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None or value == "":
+                continue
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            elif isinstance(value, datetime):
+                value = value.isoformat()
+            out[f.name] = str(value)
+        return out
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.as_params()
+
+    @property
+    def about_passages(self) -> bool:
+        return any(v is not None for v in (self.decision, self.reason, self.override,
+                                           self.offline))
+
+
+# --- resolving what the auditor typed into ids --------------------------------------
+
+def person_ids(session: Session, text: str) -> Any:
+    """A selectable of the person ids a typed identity names (masked IDs may name
+    several people; an unknown identity names nobody)."""
+    text = text.strip()
+    if "*" in text:
+        return select(Person.id).where(Person.id_masked == text.upper())
+    if id_problem(text) is None:
+        return select(Person.id).where(
+            Person.id_hash == pii.lookup_hash(pii.current_key(), normalise_id(text)))
+    return select(Qualification.person_id).where(Qualification.cert_no == text.upper())
+
+
+def _trips_of_people(ids: Any) -> Any:
+    return select(Trip.id).where(or_(Trip.driver_id.in_(ids), Trip.escort_id.in_(ids)))
+
+
+def _passage_conditions(f: AuditFilter) -> list[Any]:
+    conditions: list[Any] = []
+    if f.decision is not None:
+        conditions.append(Passage.action == f.decision)
+    if f.override is not None:
+        conditions.append(Passage.override_action.is_not(None) if f.override
+                          else Passage.override_action.is_(None))
+    if f.offline is not None:
+        conditions.append(Passage.offline.is_(f.offline))
+    return conditions
+
+
+def _reason_passages(f: AuditFilter) -> Any:
+    stmt = select(PassageReason.passage_id).where(PassageReason.code == f.reason)
+    if f.since is not None:
+        stmt = stmt.where(PassageReason.decided_at >= f.since)
+    if f.until is not None:
+        stmt = stmt.where(PassageReason.decided_at < f.until)
+    return stmt
+
+
+# --- events ----------------------------------------------------------------------------
+
+def events_statement(session: Session, f: AuditFilter) -> Select[Any]:
+    e = AuditEvent
+    stmt = select(e)
+    if f.plate:
+        stmt = stmt.where(e.plate == normalise(f.plate))
+    if f.person:
+        ids = person_ids(session, f.person)
+        stmt = stmt.where(or_(e.person_id.in_(ids), e.trip_id.in_(_trips_of_people(ids))))
+    if f.enterprise_id is not None:
+        stmt = stmt.where(e.enterprise_id == f.enterprise_id)
+    if f.carrier_id is not None:
+        stmt = stmt.where(or_(
+            e.plate.in_(select(Vehicle.plate).where(Vehicle.carrier_id == f.carrier_id)),
+            e.person_id.in_(select(Person.id).where(Person.carrier_id == f.carrier_id))))
+    if f.lane_id is not None:
+        stmt = stmt.where(e.lane_id == f.lane_id)
+    if f.gate_id is not None:
+        stmt = stmt.where(e.lane_id.in_(select(Lane.id).where(Lane.gate_id == f.gate_id)))
+    if f.action:
+        stmt = stmt.where(e.action.startswith(f.action[:-1]) if f.action.endswith("*")
+                          else e.action == f.action)
+    if f.about_passages:
+        passages = select(cast(Passage.id, String)).where(*_passage_conditions(f))
+        if f.reason:
+            passages = passages.where(Passage.id.in_(_reason_passages(f)))
+        stmt = stmt.where(e.subject_kind == "passage", e.subject_id.in_(passages))
+    if f.since is not None:
+        stmt = stmt.where(e.at >= f.since)
+    if f.until is not None:
+        stmt = stmt.where(e.at < f.until)
+    if f.trip_id is not None:
+        stmt = stmt.where(e.trip_id == f.trip_id)
+    return stmt
+
+
+def events_page(session: Session, f: AuditFilter, *, before: int | None = None,
+                limit: int = 50) -> tuple[list[AuditEvent], int | None]:
+    """Newest first; the second value is the `before` of the next page, if any."""
+    limit = max(1, min(limit, MAX_PAGE))
+    stmt = events_statement(session, f)
+    if before is not None:
+        stmt = stmt.where(AuditEvent.seq < before)
+    rows = list(session.scalars(stmt.order_by(AuditEvent.seq.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].seq if more and rows else None)
+
+
+def iter_events(session: Session, f: AuditFilter, batch: int = 2000) -> Iterator[AuditEvent]:
+    """Every matching event in chain order, fetched in key-ordered batches so memory
+    stays flat however many there are."""
+    after = 0
+    stmt = events_statement(session, f).order_by(AuditEvent.seq)
+    while True:
+        rows = list(session.scalars(stmt.where(AuditEvent.seq > after).limit(batch)))
+        yield from rows
+        if len(rows) < batch:
+            return
+        after = rows[-1].seq
+        session.expunge_all()
+
+
+# --- passages --------------------------------------------------------------------------
+
+def passages_statement(session: Session, f: AuditFilter) -> Select[Any]:
+    p = Passage
+    stmt = select(p)
+    if f.plate:
+        stmt = stmt.where(p.plate == normalise(f.plate))
+    if f.person:
+        ids = person_ids(session, f.person)
+        stmt = stmt.where(or_(p.person_id.in_(ids), p.trip_id.in_(_trips_of_people(ids))))
+    if f.enterprise_id is not None:
+        stmt = stmt.where(p.trip_id.in_(select(Trip.id).where(
+            Trip.enterprise_id == f.enterprise_id)))
+    if f.carrier_id is not None:
+        stmt = stmt.where(or_(
+            p.vehicle_id.in_(select(Vehicle.id).where(Vehicle.carrier_id == f.carrier_id)),
+            p.person_id.in_(select(Person.id).where(Person.carrier_id == f.carrier_id))))
+    if f.lane_id is not None:
+        stmt = stmt.where(p.lane_id == f.lane_id)
+    if f.gate_id is not None:
+        stmt = stmt.where(p.lane_id.in_(select(Lane.id).where(Lane.gate_id == f.gate_id)))
+    stmt = stmt.where(*_passage_conditions(f))
+    if f.reason:
+        stmt = stmt.where(p.id.in_(_reason_passages(f)))
+    if f.since is not None:
+        stmt = stmt.where(p.seen_at >= f.since)
+    if f.until is not None:
+        stmt = stmt.where(p.seen_at < f.until)
+    if f.trip_id is not None:
+        stmt = stmt.where(p.trip_id == f.trip_id)
+    return stmt
+
+
+def passages_page(session: Session, f: AuditFilter, *, before: int | None = None,
+                  limit: int = 50) -> tuple[list[Passage], int | None]:
+    limit = max(1, min(limit, MAX_PAGE))
+    stmt = passages_statement(session, f)
+    if before is not None:
+        stmt = stmt.where(Passage.id < before)
+    rows = list(session.scalars(stmt.order_by(Passage.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].id if more and rows else None)

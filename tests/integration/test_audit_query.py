@@ -1,0 +1,452 @@
+"""Auditors: every search filter, a trip's timeline, streamed exports checked offline
+against a signed checkpoint, retention, the roster, unmasking personal data."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import tracemalloc
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from audit import checkpoints as cp
+from audit import export
+from audit.offline import main as offline_main
+from audit.offline import verify_rows
+from audit.query import AuditFilter, iter_events
+from audit.service import verify_chain
+from models import AuditEvent, Carrier, Dock, Passage, PassageImage, Trip
+from parkgate import clock
+from parkgate.signing import public_key_b64
+from parkgate.uow import Actor, unit_of_work
+from tests.factories import auth, book, make_world, national_id
+from tests.integration.test_gate import JPEG, occupy_docks, read
+
+CROP = base64.b64encode(JPEG).decode()
+
+
+def drive(client, world, session_factory) -> dict:  # type: ignore[no-untyped-def]
+    """A hazmat trip from booking to exit, a car turned away and let in by the
+    operator, and a car let in by a gate agent while the centre was unreachable."""
+    trip = book(session_factory, world)
+    occupy_docks(session_factory, world)
+    out = {"trip": trip.id}
+    out["divert"] = read(client, world, "P1-IN", crop_jpeg_b64=CROP).json["id"]
+    assert read(client, world, "L1-IN", crew_ids=[national_id(1), national_id(2)],
+                later=True, crop_jpeg_b64=CROP).json["action"] == "OPEN"
+    with session_factory() as s:
+        dock_id = s.scalar(select(Dock.id).where(Dock.plant_id == world.plants["E1"].id))
+    client.post(f"/api/v1/docks/{dock_id}/free", headers=auth(world.tokens["receiver"]))
+    for lane in ("L1-OUT", "P1-IN", "E1-IN", "E1-OUT", "P1-OUT"):
+        r = read(client, world, lane, later=True)
+        assert r.json["action"] == "OPEN", (lane, r.json["reasons"])
+    denied = read(client, world, "P1-IN", plate="苏A88888", plate_colour="blue",
+                  trailer_plate=None, trailer_confidence=None, later=True)
+    assert denied.json["action"] == "DENY"
+    out["denied"] = denied.json["id"]
+    out["denied_reasons"] = [r["code"] for r in denied.json["reasons"]]
+    r = client.post(f"/api/v1/passages/{out['denied']}/override",
+                    json={"action": "OPEN", "reason": "消防检查车辆"},
+                    headers=auth(world.tokens["gate_operator"]))
+    assert r.status_code == 200, r.json
+    offline = read(client, world, "P2-IN", plate="苏A88888", plate_colour="blue",
+                   trailer_plate=None, trailer_confidence=None, later=True,
+                   offline={"action": "OPEN", "reasons": [],
+                            "decided_at": clock.now().isoformat()})
+    assert offline.status_code == 201, offline.json
+    out["offline"] = offline.json["id"]
+    return out
+
+
+def events(client, world, **params):  # type: ignore[no-untyped-def]
+    r = client.get("/api/v1/audit/events", query_string=params,
+                   headers=auth(world.tokens["auditor"]))
+    assert r.status_code == 200, r.json
+    return r.json
+
+
+def passages(client, world, **params):  # type: ignore[no-untyped-def]
+    r = client.get("/api/v1/audit/passages", query_string=params,
+                   headers=auth(world.tokens["auditor"]))
+    assert r.status_code == 200, r.json
+    return r.json["items"]
+
+
+@pytest.fixture
+def scene(client, session_factory):  # type: ignore[no-untyped-def]
+    world = make_world(session_factory)
+    return world, drive(client, world, session_factory)
+
+
+def test_each_filter_finds_what_it_names_and_nothing_else(client, session_factory, scene):
+    world, s = scene
+    trip = s["trip"]
+    tractor = events(client, world, plate="苏E12345")["items"]
+    assert tractor and {e["plate"] for e in tractor} == {"苏E12345"}
+    assert {e["plate"] for e in events(client, world, plate="苏A88888")["items"]} == {"苏A88888"}
+
+    # A person by certificate number, by full ID and by masked ID: their trip's events.
+    for who in ("CERT000001", national_id(1), world.persons["driver"].id_masked):
+        found = events(client, world, person=who)["items"]
+        assert found and {e["trip_id"] for e in found} <= {trip, None}, who
+        assert any(e["action"] == "gate.decision" for e in found), who
+    assert events(client, world, person="CERT999999")["items"] == []
+
+    e1 = events(client, world, enterprise_id=world.enterprises["E1"].id)["items"]
+    assert e1 and all(e["enterprise_id"] == world.enterprises["E1"].id for e in e1)
+    e2 = events(client, world, enterprise_id=world.enterprises["E2"].id)["items"]
+    assert {e["action"] for e in e2} == {"user.create"}  # its staff account, no trips
+
+    lane = world.lanes["E1-IN"]
+    at_lane = events(client, world, lane_id=lane.id)["items"]
+    assert at_lane and {e["lane_id"] for e in at_lane} == {lane.id}
+    at_gate = events(client, world, gate_id=lane.gate_id)["items"]
+    assert {e["lane_id"] for e in at_gate} == {world.lanes["E1-IN"].id, world.lanes["E1-OUT"].id}
+
+    assert {e["action"] for e in events(client, world, action="gate.override")["items"]} \
+        == {"gate.override"}
+    assert {e["action"] for e in events(client, world, action="trip.*")["items"]} >= {
+        "trip.book", "trip.exit_park"}
+
+    denied = passages(client, world, decision="DENY")
+    assert [p["id"] for p in denied] == [s["denied"]]
+    reason = s["denied_reasons"][0]
+    assert [p["id"] for p in passages(client, world, reason=reason)] == [s["denied"]]
+    assert {e["subject_id"] for e in events(client, world, reason=reason)["items"]} \
+        == {str(s["denied"])}
+    assert [p["id"] for p in passages(client, world, override="true")] == [s["denied"]]
+    assert s["denied"] not in [p["id"] for p in passages(client, world, override="false")]
+    assert [p["id"] for p in passages(client, world, offline="true")] == [s["offline"]]
+    assert s["divert"] in [p["id"] for p in passages(client, world, decision="DIVERT_TO_LOT")]
+
+    # A carrier: its vehicles' events.
+    with session_factory() as db:
+        carrier = Carrier(name="远通运输", credit_code="91320000MA1XXXXX01", licence_no="L1",
+                          licence_scope=["3"])
+        db.add(carrier)
+        db.flush()
+        db.get(type(world.vehicles["tractor"]), world.vehicles["tractor"].id).carrier_id = \
+            carrier.id
+        db.commit()
+        carrier_id = carrier.id
+    by_carrier = events(client, world, carrier_id=carrier_id)["items"]
+    assert by_carrier and {e["plate"] for e in by_carrier} == {"苏E12345"}
+    assert {p["plate"] for p in passages(client, world, carrier_id=carrier_id)} == {"苏E12345"}
+
+    # Time range (park time when no zone is given) and paging by key.
+    now = clock.now()
+    assert events(client, world, since=(now + timedelta(hours=1)).isoformat())["items"] == []
+    everything = events(client, world, limit=500)["items"]
+    page1 = events(client, world, limit=5)
+    page2 = events(client, world, limit=5, before=page1["next_before"])
+    assert [e["seq"] for e in page1["items"] + page2["items"]] == \
+        [e["seq"] for e in everything[:10]]
+
+
+def test_bad_filters_are_clear_400s_and_other_roles_are_refused(client, session_factory):
+    world = make_world(session_factory)
+    for params in ({"decision": "MAYBE"}, {"since": "yesterday"}, {"limit": 0},
+                   {"reason": "x'; drop table audit_events;--"}, {"colour": "red"},
+                   {"since": "2026-11-22T10:00", "until": "2026-11-22T09:00"}):
+        r = client.get("/api/v1/audit/events", query_string=params,
+                       headers=auth(world.tokens["auditor"]))
+        assert r.status_code in (400, 422), (params, r.status_code)
+        assert r.json.get("code"), r.json
+    for role in ("gate_operator", "dispatcher", "logistics_E1", "device"):
+        r = client.get("/api/v1/audit/events", headers=auth(world.tokens[role]))
+        assert r.status_code == 403, role
+
+
+def test_the_timeline_shows_a_trip_from_booking_to_exit(client, session_factory, scene):
+    world, s = scene
+    r = client.get(f"/api/v1/audit/trips/{s['trip']}/timeline",
+                   headers=auth(world.tokens["auditor"]))
+    assert r.status_code == 200
+    entries = r.json["entries"]
+    actions = [e["action"] for e in entries]
+    assert actions[0] == "trip.book" and actions[-1] in ("trip.exit_park", "passage.crew")
+    order = [a for a in actions if a.startswith("trip.")]
+    assert order == ["trip.book", "trip.arrive", "trip.check_in_lot", "trip.release",
+                     "trip.enter_plant", "trip.leave_plant", "trip.exit_park"]
+    decisions = [e for e in entries if e["action"] == "gate.decision"]
+    assert [d["passage"]["lane"] for d in decisions] == [
+        "P1-IN", "L1-IN", "L1-OUT", "P1-IN", "E1-IN", "E1-OUT", "P1-OUT"]
+    assert decisions[0]["passage"]["has_crop"] and decisions[0]["passage"]["action"] \
+        == "DIVERT_TO_LOT"
+    assert any(e["kind"] == "passage" and e["passage"]["subject_kind"] == "person"
+               for e in entries)  # the crew rode along
+    assert all(entries[i]["at"] <= entries[i + 1]["at"] for i in range(len(entries) - 1))
+    page = client.get(f"/audit/trips/{s['trip']}", headers=auth(world.tokens["auditor"]))
+    assert page.status_code == 200 and "trip.release" in page.text
+    missing = client.get("/api/v1/audit/trips/999999/timeline",
+                         headers=auth(world.tokens["auditor"]))
+    assert missing.status_code == 404 and missing.json["code"] == "TRIP_NOT_FOUND"
+
+
+def _export(client, world, fmt="csv", **params) -> bytes:  # type: ignore[no-untyped-def]
+    r = client.get("/api/v1/audit/events/export", query_string={"format": fmt, **params},
+                   headers=auth(world.tokens["auditor"]))
+    assert r.status_code == 200
+    return r.get_data()
+
+
+def _checkpoint(client, world) -> dict:  # type: ignore[no-untyped-def]
+    made = client.post("/api/v1/audit/checkpoints", headers=auth(world.tokens["admin"]))
+    assert made.status_code == 201, made.json
+    got = client.get(f"/api/v1/audit/checkpoints/{made.json['id']}",
+                     headers=auth(world.tokens["auditor"]))
+    return got.json
+
+
+def _rows(data: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+
+
+def _write(tmp_path: Path, rows: list[list[str]]) -> Path:
+    path = tmp_path / "export.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+    return path
+
+
+def test_an_export_checks_offline_against_a_signed_checkpoint(client, app, session_factory,
+                                                               scene, tmp_path):
+    world, _ = scene
+    envelope = _checkpoint(client, world)
+    key = client.get("/api/v1/audit/public-key", headers=auth(world.tokens["auditor"])
+                     ).json["public_key"]
+    (tmp_path / "cp.json").write_text(json.dumps(envelope))
+    rows = _rows(_export(client, world))
+    assert tuple(rows[0]) == export.COLUMNS and len(rows) > 20
+    args = ["--checkpoint", str(tmp_path / "cp.json"), "--public-key", key]
+    assert offline_main([str(_write(tmp_path, rows)), *args]) == 0
+
+    # XLSX carries the same rows.
+    (tmp_path / "e.xlsx").write_bytes(_export(client, world, "xlsx"))
+    assert offline_main([str(tmp_path / "e.xlsx"), *args]) == 0
+
+    header, body = rows[0], rows[1:]
+    plate = header.index("plate")
+    edited = [list(r) for r in body]
+    edited[3][plate] = "苏A00000"
+    payload = header.index("payload")
+    tampered_payload = [list(r) for r in body]
+    diverted = next(r for r in tampered_payload if '"DIVERT_TO_LOT"' in r[payload])
+    diverted[payload] = diverted[payload].replace('"DIVERT_TO_LOT"', '"OPEN"')
+    reordered = [list(r) for r in body]
+    reordered[4], reordered[5] = reordered[5], reordered[4]
+    for bad in (edited, body[:6] + body[7:], reordered, tampered_payload):
+        assert offline_main([str(_write(tmp_path, [header, *bad])), *args]) == 1
+
+    # Re-hashing the whole chain after an edit does not match what the park signed.
+    from audit.chain import GENESIS_HASH, link
+    from audit.chain import body as chain_body
+    rewritten, prev = [], GENESIS_HASH
+    for r in edited:
+        cells = dict(zip(header, r, strict=True))
+        values = [export.decode(cells[c]) for c in export.COLUMNS[3:-2]]
+        digest = link(prev, chain_body(int(cells["seq"]), export.instant(int(cells["at_us"])),
+                                       values))
+        rewritten.append([*r[:-2], prev, digest])
+        prev = digest
+    result = verify_rows(export.read_rows(str(_write(tmp_path, [header, *rewritten]))),
+                         envelope["body"])
+    assert not result.ok and result.problem == "does not match the signed checkpoint"
+
+    # A forged checkpoint (signed by another key) is refused.
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from parkgate.signing import sign
+    forged = sign(Ed25519PrivateKey.generate(), envelope["body"])
+    (tmp_path / "forged.json").write_text(json.dumps(forged))
+    assert offline_main([str(_write(tmp_path, rows)), "--checkpoint",
+                         str(tmp_path / "forged.json"), "--public-key", key]) == 1
+
+    # A filtered export verifies row by row when declared as such.
+    filtered = _rows(_export(client, world, action="trip.*"))
+    path = _write(tmp_path, filtered)
+    assert offline_main([str(path), *args]) == 1  # gaps: not the checkpoint's range
+    assert not verify_rows(export.read_rows(str(path)), None).ok
+    assert verify_rows(export.read_rows(str(path)), None, filtered=True).ok
+
+
+def test_the_live_chain_verifies_against_its_checkpoint(client, app, database, session_factory,
+                                                        scene):
+    world, _ = scene
+    envelope = _checkpoint(client, world)
+    checkpoint_id = client.get("/api/v1/audit/checkpoints", headers=auth(world.tokens["auditor"])
+                               ).json["items"][0]["id"]
+    ok = client.get("/api/v1/audit/verify", query_string={"checkpoint_id": checkpoint_id},
+                    headers=auth(world.tokens["auditor"]))
+    assert ok.json["ok"] is True and ok.json["head_seq"] == envelope["body"]["seq"]
+    ranged = client.get("/api/v1/audit/verify", query_string={"from": 3, "to": 9},
+                        headers=auth(world.tokens["auditor"]))
+    assert ranged.json["ok"] is True and ranged.json["checked"] == 7
+    # A checkpoint whose stored statement was altered no longer verifies.
+    with session_factory() as s:
+        row = cp.get(s, checkpoint_id)
+        forged = json.loads(row.envelope)
+        forged["body"]["hash"] = "0" * 64
+        row.envelope = json.dumps(forged)
+        s.commit()
+    bad = client.get("/api/v1/audit/verify", query_string={"checkpoint_id": checkpoint_id},
+                     headers=auth(world.tokens["auditor"]))
+    assert bad.json["ok"] is False and "signature" in bad.json["problem"]
+
+
+def test_the_checkpoint_job_signs_only_when_the_chain_moved(app, session_factory):
+    make_world(session_factory)
+    key = app.extensions["parkgate.snapshot_key"]
+    with unit_of_work(session_factory) as uow:
+        first = cp.issue(uow, key, Actor.system("t"), clock.now())
+        uow.commit()
+    with unit_of_work(session_factory) as uow:
+        idle = cp.issue(uow, key, Actor.system("t"), clock.now())
+        uow.commit()
+    assert first is not None and idle is None
+    body = json.loads(first.envelope)["body"]
+    assert body["seq"] == first.seq and body["count"] == first.seq
+    from parkgate.signing import verify as verify_signature
+    assert verify_signature(json.loads(first.envelope), public_key_b64(key))["hash"] == first.hash
+
+
+def test_export_memory_stays_flat_however_many_events(app, session_factory, database):
+    """A year of events must stream: the peak for 6000 events is about the peak for
+    600 (batches), not ten times it."""
+    make_world(session_factory)
+
+    def grow_to(n_events: int) -> None:
+        with session_factory() as s:
+            have = s.scalar(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1))
+        while have < n_events:
+            with unit_of_work(session_factory) as uow:
+                for _ in range(min(500, n_events - have)):
+                    uow.audit("record.update", Actor.system("t"), subject_kind="vehicle",
+                              subject_id="1", plate="苏E12345",
+                              payload={"before": {"note": "x" * 80}, "after": {"note": "y"}})
+                    have += 1
+                uow.commit()
+
+    def peak(n_events: int) -> int:
+        grow_to(n_events)
+        tracemalloc.start()
+        with session_factory() as s:
+            rows = (export.event_cells(e) for e in iter_events(s, AuditFilter(), batch=500))
+            total = sum(len(chunk) for chunk in export.csv_chunks(rows))
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert total > n_events * 100
+        return top
+
+    small = peak(600)
+    large = peak(6000)
+    assert large < small * 2, (small, large)
+
+
+def test_retention_purges_old_crops_and_the_chain_stays_valid(client, database, session_factory,
+                                                              scene):
+    world, s = scene
+    with session_factory() as db:
+        assert db.scalar(select(PassageImage.sha256)) is not None
+    clock.advance(timedelta(days=91))
+    r = client.post("/api/v1/audit/retention/purge", json={},
+                    headers=auth(world.tokens["admin"]))
+    assert r.status_code == 200 and r.json["images_deleted"] == 1
+    with session_factory() as db:
+        assert db.scalar(select(PassageImage.sha256)) is None
+        passage = db.get(Passage, s["divert"])
+        assert passage.crop_sha256 is not None  # the hash stays on record
+        purge = db.scalar(select(AuditEvent).where(AuditEvent.action == "retention.purge_images"))
+        assert json.loads(purge.payload)["deleted"] == 1
+    assert verify_chain(database.engine).ok
+    crop = client.get(f"/api/v1/passages/{s['divert']}/crop.jpg",
+                      headers=auth(world.tokens["auditor"]))
+    assert crop.status_code == 404
+    timeline = client.get(f"/api/v1/audit/trips/{s['trip']}/timeline",
+                          headers=auth(world.tokens["auditor"])).json
+    first = next(e for e in timeline["entries"] if e["action"] == "gate.decision")
+    assert first["passage"]["has_crop"] is False and first["passage"]["crop_sha256"]
+    assert client.post("/api/v1/audit/retention/purge", json={},
+                       headers=auth(world.tokens["auditor"])).status_code == 403
+
+
+def test_the_roster_after_entries_and_exits_including_offline_ones(client, session_factory):
+    world = make_world(session_factory)
+    trip = book(session_factory, world)
+    occupy_docks(session_factory, world)
+    read(client, world, "P1-IN")
+    read(client, world, "L1-IN", crew_ids=[national_id(1), national_id(2)], later=True)
+    read(client, world, "P2-IN", plate="苏A88888", plate_colour="blue", trailer_plate=None,
+         trailer_confidence=None, later=True,
+         offline={"action": "OPEN", "reasons": [], "decided_at": clock.now().isoformat()})
+    roster = client.get("/api/v1/roster", headers=auth(world.tokens["auditor"])).json
+    where = {v["plate"]: v for v in roster["vehicles"]}
+    assert set(where) == {"苏E12345", "苏A88888"}
+    assert where["苏E12345"]["location"].startswith("lot:")
+    assert "A区" in where["苏E12345"]["location_name"] or " · A" in where["苏E12345"][
+        "location_name"]  # its lot zone and bay
+    assert where["苏E12345"]["cargo"] and where["苏E12345"]["cargo"][0]["quantity_kg"] > 0
+    assert where["苏A88888"]["location"] == "park"
+    assert {p["name"] for p in roster["persons"]} == {"王师傅", "李押运"}
+    assert all("*" in p["id_masked"] for p in roster["persons"])
+    read(client, world, "P2-OUT", plate="苏A88888", plate_colour="blue", trailer_plate=None,
+         trailer_confidence=None, later=True,
+         offline={"action": "OPEN", "reasons": [], "decided_at": clock.now().isoformat()})
+    roster = client.get("/api/v1/roster", headers=auth(world.tokens["auditor"])).json
+    assert {v["plate"] for v in roster["vehicles"]} == {"苏E12345"}
+    with session_factory() as s:
+        assert s.get(Trip, trip.id).state == "IN_LOT"
+
+
+def test_unmasking_is_for_roles_that_need_it_and_is_audited(client, session_factory):
+    world = make_world(session_factory)
+    driver = world.persons["driver"]
+    page = client.get(f"/api/v1/persons/{driver.id}", headers=auth(world.tokens["admin"]))
+    assert national_id(1) not in page.text and "*" in page.json["id_masked"]
+    for role in ("auditor", "dispatcher", "logistics_E1"):
+        r = client.post(f"/api/v1/persons/{driver.id}/unmask", json={"reason": "核对"},
+                        headers=auth(world.tokens[role]))
+        assert r.status_code == 403, role
+    no_reason = client.post(f"/api/v1/persons/{driver.id}/unmask", json={"reason": ""},
+                            headers=auth(world.tokens["admin"]))
+    assert no_reason.status_code in (400, 422)
+    r = client.post(f"/api/v1/persons/{driver.id}/unmask", json={"reason": "公安协查"},
+                    headers=auth(world.tokens["gate_operator"]))
+    assert r.status_code == 200 and r.json["national_id"] == national_id(1)
+    with session_factory() as s:
+        events_ = s.scalars(select(AuditEvent).where(AuditEvent.action == "pii.unmask")).all()
+    assert len(events_) == 1 and events_[0].person_id == driver.id
+    assert json.loads(events_[0].payload)["reason"] == "公安协查"
+    assert events_[0].actor_name == "gate_operator"
+    assert national_id(1) not in events_[0].payload
+
+
+def test_the_audit_cli_signs_exports_verifies_and_purges(app, client, session_factory, scene,
+                                                         tmp_path):
+    from parkgate.cli import main
+
+    world, _ = scene
+    runner = app.test_cli_runner()
+    signed = runner.invoke(main, ["audit", "checkpoint"])
+    assert signed.exit_code == 0, signed.output
+    (tmp_path / "cp.json").write_text(signed.output)
+    out = tmp_path / "all.xlsx"
+    exported = runner.invoke(main, ["audit", "export", "-o", str(out)])
+    assert exported.exit_code == 0 and "events written" in exported.output
+    key = public_key_b64(app.extensions["parkgate.snapshot_key"])
+    assert offline_main([str(out), "--checkpoint", str(tmp_path / "cp.json"),
+                         "--public-key", key]) == 0
+    checkpoint_id = client.get("/api/v1/audit/checkpoints", headers=auth(world.tokens["auditor"])
+                               ).json["items"][0]["id"]
+    verified = runner.invoke(main, ["audit", "verify", "--checkpoint", str(checkpoint_id)])
+    assert verified.exit_code == 0 and "chain intact" in verified.output
+    kept = runner.invoke(main, ["audit", "purge-images"])
+    assert kept.exit_code == 0 and kept.output.startswith("0 images")  # within 90 days
+    clock.advance(timedelta(days=2))
+    purged = runner.invoke(main, ["audit", "purge-images", "--days", "1"])
+    assert purged.exit_code == 0 and purged.output.startswith("1 images")
