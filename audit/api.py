@@ -48,6 +48,8 @@ class FilterIn(BaseModel):
     since: datetime | None = None
     until: datetime | None = None
     trip_id: int | None = Field(default=None, ge=1)
+    seq_from: int | None = Field(default=None, ge=1, description="events from this chain position")
+    seq_to: int | None = Field(default=None, ge=1, description="events up to this chain position")
 
     @field_validator("plate", "person", "action", "reason", "decision", mode="before")
     @classmethod

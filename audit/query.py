@@ -50,6 +50,8 @@ class AuditFilter:
     since: datetime | None = None
     until: datetime | None = None
     trip_id: int | None = None
+    seq_from: int | None = None  # chain positions (events only): export up to a checkpoint
+    seq_to: int | None = None
 
     @classmethod
     def of(cls, data: Any) -> AuditFilter:
@@ -154,6 +156,10 @@ def events_statement(session: Session, f: AuditFilter) -> Select[Any]:
         stmt = stmt.where(e.at < f.until)
     if f.trip_id is not None:
         stmt = stmt.where(e.trip_id == f.trip_id)
+    if f.seq_from is not None:
+        stmt = stmt.where(e.seq >= f.seq_from)
+    if f.seq_to is not None:
+        stmt = stmt.where(e.seq <= f.seq_to)
     return stmt
 
 

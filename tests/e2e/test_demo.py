@@ -109,3 +109,19 @@ def test_demo_trucks_book_queue_and_get_released(page, demo_server):
     page.goto(f"{demo_server}/lot")
     page.wait_for_selector("#lot-map")
     assert page.locator("#plants .plant").count() >= 1
+
+
+@pytest.mark.browser
+def test_the_demo_auditor_finds_camera_reads_and_a_signed_checkpoint(page, demo_server):
+    """The scheduler signs a checkpoint at start; the camera's reads are searchable."""
+    sign_in(page, demo_server, "auditor", DEMO_PASSWORDS["auditor"][0])
+    page.goto(f"{demo_server}/audit/verify")
+    assert page.locator("#checkpoints tbody tr[data-checkpoint]").count() >= 1
+    assert page.locator("#public-key").inner_text().strip()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        page.goto(f"{demo_server}/audit?tab=passages&lane_id=&action=")
+        if page.locator("#audit-passages tbody tr[data-passage]").count():
+            break
+        time.sleep(2)
+    assert page.locator("#audit-passages tbody tr[data-passage]").count() >= 1

@@ -226,6 +226,11 @@ def test_an_export_checks_offline_against_a_signed_checkpoint(client, app, sessi
     args = ["--checkpoint", str(tmp_path / "cp.json"), "--public-key", key]
     assert offline_main([str(_write(tmp_path, rows)), *args]) == 0
 
+    # The events a checkpoint covers, as linked from the verify page.
+    up_to = _rows(_export(client, world, seq_to=envelope["body"]["seq"]))
+    assert int(up_to[-1][0]) == envelope["body"]["seq"]
+    assert offline_main([str(_write(tmp_path, up_to)), *args]) == 0
+
     # XLSX carries the same rows.
     (tmp_path / "e.xlsx").write_bytes(_export(client, world, "xlsx"))
     assert offline_main([str(tmp_path / "e.xlsx"), *args]) == 0
