@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -126,6 +125,15 @@ def time_queries(url: str, n: int, plates: list[str], enterprises: list[int],
     return figures
 
 
+def _status_mb(field: str) -> float:
+    """VmRSS / VmHWM of this process (ru_maxrss would carry the parent's peak over exec)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def export_child(url: str, first: int, last: int) -> None:
     from sqlalchemy.orm import Session
 
@@ -135,7 +143,7 @@ def export_child(url: str, first: int, last: int) -> None:
 
     engine = read_only(make_engine(url))
     session = Session(bind=engine)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    base = _status_mb("VmRSS")
     t = time.perf_counter()
     rows = 0
     size = 0
@@ -151,7 +159,7 @@ def export_child(url: str, first: int, last: int) -> None:
             size += len(chunk)
             sink.write(chunk)
     seconds = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _status_mb("VmHWM")
     print(json.dumps({"rows": rows, "seconds": round(seconds, 2),
                       "rows_per_s": round(rows / seconds), "mb": round(size / 2**20),
                       "peak_mb": round(peak), "growth_mb": round(peak - base)}))

@@ -36,7 +36,10 @@ class PipelineStats:
 
 def observe(reader: PlateReader, frame: Frame, lane: str, *, source: str = "camera"
             ) -> Observation | None:
-    best = reader.read(frame.image).best
+    from parkgate.metrics import OCR_SECONDS
+
+    with OCR_SECONDS.time():
+        best = reader.read(frame.image).best
     if best is None or not best.valid or best.confidence < MIN_FRAME_CONFIDENCE:
         return None
     return Observation(lane=lane, plate=best.plate, confidence=best.confidence,

@@ -73,6 +73,14 @@ def lane_view(session: Session, lane: Lane) -> LaneView:
         confidence_threshold=lane.confidence_threshold, antipassback=lane.antipassback)
 
 
+def lock_lane(session: Session, lane_id: int) -> None:
+    """One read at a time per lane, whichever worker or process took it: folding a
+    repeated read and anti-passback both look at the lane's last passage. SQLite
+    already runs one write transaction at a time."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Lane.id).where(Lane.id == lane_id).with_for_update())
+
+
 def park_policy(session: Session, park_id: int) -> ParkPolicy:
     """The park's policy, read once per session (a request, a job run, an import)."""
     cache = session.info.setdefault("park_policy", {})

@@ -8,6 +8,7 @@ import base64
 import binascii
 import hashlib
 import logging
+import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -149,6 +150,10 @@ def process_read(uow: UnitOfWork, principal: Principal, req: ReadRequest,
     lane = runtime.lane(session, req.lane)
     authorise_lane(principal, lane)
     crop = _decode_crop(req.crop_jpeg_b64)
+    repo.lock_lane(session, lane.id)
+    earlier = passage_for_read(session, req.read_id)  # it may have landed while we waited
+    if earlier is not None:
+        return GateResult(earlier, replayed=True)
     read = PlateReadIn(plate=req.plate, colour=req.colour, confidence=req.confidence,
                        seen_at=req.seen_at, trailer_plate=req.trailer_plate,
                        trailer_confidence=req.trailer_confidence)
@@ -195,10 +200,17 @@ class _Replayed(Exception):
 def process_read_once(uow: UnitOfWork, principal: Principal, req: ReadRequest,
                       runtime: GateRuntime) -> GateResult:
     """process_read, answering a read that raced in twice with the first answer."""
+    from parkgate.metrics import DECISION_SECONDS, DECISIONS
+
+    started = time.perf_counter()
     try:
-        return process_read(uow, principal, req, runtime)
+        result = process_read(uow, principal, req, runtime)
     except _Replayed as replayed:
         return GateResult(replayed.passage, replayed=True)
+    if not (result.replayed or result.folded):
+        DECISION_SECONDS.observe(time.perf_counter() - started)
+        DECISIONS.labels(result.passage.action, str(result.passage.offline).lower()).inc()
+    return result
 
 
 def _offline_decision(req: ReadRequest, centre: Decision) -> Decision:

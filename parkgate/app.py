@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     from . import health, i18n, problems, sse, web
 
+    _init_request_ids(app)  # first: every later hook and log line may use the id
     problems.init_app(app)
     i18n.init_app(app)
     access.init_app(app)
@@ -86,7 +87,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     booking_views.init_app(app)
     lot_api.init_app(app)
     lot_views.init_app(app)
-    _init_request_ids(app)
+    from . import logs, metrics, ratelimit
+
+    ratelimit.init_app(app)  # after access: the limit is per caller
+    metrics.init_app(app)
+    logs.log_requests(app)
     _init_security_headers(app)
     return app
 

@@ -68,3 +68,8 @@ class BadRequest(DomainError):
 class PayloadTooLarge(DomainError):
     status = 413
     code = "PAYLOAD_TOO_LARGE"
+
+
+class TooManyRequests(DomainError):
+    status = 429
+    code = "RATE_LIMITED"

@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from apiflask.exceptions import HTTPError
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, make_response, render_template, request
 from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
@@ -101,7 +101,11 @@ def translate_fields(fields: dict[str, list[Any]]) -> dict[str, list[str]]:
 def handle_domain_error(error: DomainError) -> Any:
     detail = gettext(error.message, **error.params) if error.params else gettext(error.message)
     fields = translate_fields(error.fields) if error.fields else None
-    return _respond(error.status, error.code, detail, errors=fields, **error.extra)
+    response = _respond(error.status, error.code, detail, errors=fields, **error.extra)
+    if "retry_after" in error.extra:
+        response = make_response(response)
+        response.headers["Retry-After"] = str(error.extra["retry_after"])
+    return response
 
 
 def handle_http_error(error: HTTPException | HTTPError) -> Any:

@@ -35,7 +35,14 @@ def main() -> None:
     args = parser.parse_args()
     if not args.lane or not args.token:
         parser.error("--lane and --token are required (or PARKGATE_LANE, PARKGATE_AGENT_TOKEN)")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    from parkgate.logs import configure_logging
+
+    configure_logging()
+    metrics_port = os.environ.get("PARKGATE_AGENT_METRICS_PORT")
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(int(metrics_port), addr="127.0.0.1")
     controller = HttpRelayController(args.barrier_url) if args.barrier_url \
         else SimulatedController()
     agent = Agent(CentreClient(args.centre, args.token), args.lane, args.state_dir,

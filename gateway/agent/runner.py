@@ -103,8 +103,21 @@ class Agent:
 
     # --- reads ------------------------------------------------------------------------------
 
+    def report(self) -> None:
+        """The link and the backlog, for the agent's /metrics (see gateway.agent)."""
+        from parkgate.metrics import AGENT_LINK_UP, AGENT_OUTBOX
+
+        AGENT_LINK_UP.labels(self.lane).set(1 if self.online else 0)
+        AGENT_OUTBOX.labels(self.lane).set(self.outbox.backlog())
+
     def handle(self, read: Any) -> Outcome:
         """Take one PlateRead (camera_adapters) through the centre or the offline path."""
+        try:
+            return self._handle(read)
+        finally:
+            self.report()
+
+    def _handle(self, read: Any) -> Outcome:
         body = read.to_api()
         seq = self.outbox.add(read.read_id, body)
         with self._send_lock:
@@ -194,6 +207,7 @@ class Agent:
                 backoff = min(backoff * 2, 10.0)
             else:
                 backoff = self.replay_backoff_s
+            self.report()
 
     def _refresher(self) -> None:
         while not self._stop.wait(self.refresh_s):
