@@ -42,10 +42,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
+class RequestIdFilter(logging.Filter):
+    """Stamps the request id when the line is logged (a handler may format it later,
+    outside the request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None:
+            record.request_id = _request_id()
+        return True
+
+
 class _TextWithRequestId(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
-        request_id = _request_id()
+        request_id = getattr(record, "request_id", None)
         return f"{text} [{request_id}]" if request_id else text
 
 
@@ -54,6 +64,7 @@ def configure_logging(fmt: str | None = None, level: str | None = None) -> None:
     fmt = fmt or os.environ.get("PARKGATE_LOG_FORMAT") or (
         "json" if os.environ.get("PARKGATE_ENV") == "production" else "text")
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RequestIdFilter())
     handler.setFormatter(JsonFormatter() if fmt == "json" else
                          _TextWithRequestId("%(asctime)s %(levelname)s %(name)s %(message)s"))
     root = logging.getLogger()
@@ -78,7 +89,8 @@ def log_requests(app: Any) -> None:
         started = g.pop("log_started", None)
         if started is not None and request.endpoint != "health.healthz":
             log.info("%s %s %s", request.method, request.path, response.status_code,
-                     extra={"method": request.method, "path": request.path,
+                     extra={"request_id": g.get("request_id"),
+                            "method": request.method, "path": request.path,
                             "status": response.status_code,
                             "ms": round((time.perf_counter() - started) * 1000, 1)})
         return response
