@@ -14,6 +14,7 @@ from auth.access import current_principal, require, scoped
 from auth.roles import Role
 from models import Trip, Vehicle
 from parkgate.database import get_session, get_uow
+from parkgate.errors import N_, BadRequest
 from registry.imports import uploaded_rows
 from rules.documents import PARK_TZ
 from rules.plates import normalise
@@ -78,8 +79,14 @@ def check_booking(body: BookingBody) -> Any:
                     "submit_anyway, which saves it PENDING_APPROVAL for the park admin.",
         responses=[403, 422])
 def create_booking(body: BookingBody) -> Any:
+    key = request.headers.get("Idempotency-Key", "").strip() or None
+    if key is not None and (len(key) > 64 or not key.isprintable()):
+        raise BadRequest(N_("An Idempotency-Key is 1 to 64 printable characters."),
+                         code="IDEMPOTENCY_KEY")
     trip, findings = service.book(get_uow(), _principal(), body.to_request(),
-                                  submit_anyway=body.submit_anyway)
+                                  submit_anyway=body.submit_anyway, client_key=key)
+    if findings is None:  # a retry of a request that already booked
+        return booking_out(trip, service.current_findings(get_session(), _principal(), trip)), 200
     return booking_out(trip, findings), 201
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from auth.principal import Principal
@@ -138,7 +139,8 @@ def _booking_payload(data: BookingIn) -> dict[str, Any]:
 
 
 def create_trip(uow: UnitOfWork, actor: Actor, data: BookingIn, *, approved: bool,
-                created_by_id: int | None = None, findings: Findings | None = None) -> Trip:
+                created_by_id: int | None = None, findings: Findings | None = None,
+                client_key: str | None = None) -> Trip:
     """Record a booking as a trip, BOOKED or PENDING_APPROVAL, with its audit event."""
     now = clock.now()
     state = TripState.BOOKED if approved else TripState.PENDING_APPROVAL
@@ -151,7 +153,7 @@ def create_trip(uow: UnitOfWork, actor: Actor, data: BookingIn, *, approved: boo
         waybill_consignor=data.waybill_consignor, waybill_consignee=data.waybill_consignee,
         manifest_no=data.manifest_no, toxic_pass_no=data.toxic_pass_no, state=state.value,
         state_changed_at=now, created_at=now, created_by_id=created_by_id,
-        cargo=_cargo_lines(data),
+        cargo=_cargo_lines(data), client_key=client_key,
     )
     uow.session.add(trip)
     uow.session.flush()
@@ -320,16 +322,37 @@ def check(session: Session, principal: Principal, req: BookingRequest) -> Findin
 
 
 def book(uow: UnitOfWork, principal: Principal, req: BookingRequest, *,
-         submit_anyway: bool = False) -> tuple[Trip, Findings]:
+         submit_anyway: bool = False, client_key: str | None = None
+         ) -> tuple[Trip, Findings | None]:
+    """Book a trip. With a client key, a request retried after a lost answer gets the
+    trip it made the first time (findings None) rather than a second booking."""
     prepared = prepare(uow.session, principal, req)
+    if client_key is not None:
+        earlier = _booked_with(uow.session, prepared.data.enterprise_id, client_key)
+        if earlier is not None:
+            return earlier, None
     findings = evaluate(uow.session, prepared)
     if findings.failures and not submit_anyway:
         raise _refuse(findings)
     trip = create_trip(uow, principal.actor, prepared.data,
                        approved=not needs_approval(uow.session, prepared, findings),
-                       created_by_id=principal.user_ref, findings=findings)
-    uow.commit()
+                       created_by_id=principal.user_ref, findings=findings,
+                       client_key=client_key)
+    try:
+        uow.commit()
+    except IntegrityError:
+        uow.rollback()
+        earlier = _booked_with(uow.session, prepared.data.enterprise_id, client_key) \
+            if client_key is not None else None
+        if earlier is None:
+            raise
+        return earlier, None  # the same request raced in twice: the first one stands
     return trip, findings
+
+
+def _booked_with(session: Session, enterprise_id: int, client_key: str) -> Trip | None:
+    return session.scalar(select(Trip).where(Trip.enterprise_id == enterprise_id,
+                                             Trip.client_key == client_key))
 
 
 def amend(uow: UnitOfWork, principal: Principal, trip_id: int, req: BookingRequest, *,

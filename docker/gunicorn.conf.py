@@ -11,6 +11,15 @@ threads = int(os.environ.get("PARKGATE_THREADS", 32))
 timeout = 60
 graceful_timeout = 20
 keepalive = 5
-accesslog = "-"
+# ParkGate writes one JSON line per request itself (parkgate.logs), with its id.
+accesslog = None
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def child_exit(server, worker):
+    # A dead worker's gauges must not linger in the shared metrics files.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -4,7 +4,6 @@ the crop images; the roster; the agents' permit snapshot."""
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Literal
 
 from apiflask import APIBlueprint
@@ -366,7 +365,6 @@ def init_app(app: Any) -> None:
     # Tests and the demo reach the simulated barriers through here.
     app.extensions["parkgate.controllers"] = app.extensions["parkgate.gate"].controllers
     settings = app.config["PARKGATE_SETTINGS"]
-    configured = settings.extra.get("snapshot_key_file")
-    key_file = Path(configured) if configured else settings.instance_path / "snapshot_ed25519.pem"
-    app.extensions["parkgate.snapshot_key"] = permits.load_or_create_key(key_file)
+    app.extensions["parkgate.snapshot_key"] = permits.load_or_create_key(
+        settings.signing_key_path)
     app.register_blueprint(bp)

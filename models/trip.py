@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
@@ -25,10 +25,13 @@ class Trip(Base):
         Index("ix_trips_escort_state", "escort_id", "state"),
         Index("ix_trips_enterprise_window", "enterprise_id", "window_start"),
         Index("ix_trips_plant_state", "plant_id", "state"),
+        # A client's Idempotency-Key: a retried booking request finds the first one.
+        UniqueConstraint("enterprise_id", "client_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)  # on the driver's pass
+    client_key: Mapped[str | None] = mapped_column(String(64))
     park_id: Mapped[int] = mapped_column(ForeignKey("parks.id"))
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
     plant_id: Mapped[int] = mapped_column(ForeignKey("plants.id"))

@@ -56,6 +56,24 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"migrated {_safe_url(settings.database_url)} to {revision}")
 
 
+@db.command("create-if-missing", with_appcontext=False)
+def db_create_if_missing() -> None:
+    """Create DATABASE_URL's PostgreSQL database if the server lacks it (first start)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(_settings().database_url)
+    if url.get_backend_name() != "postgresql":
+        return
+    import psycopg
+
+    admin = url.set(database="postgres", drivername="postgresql")
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                        (url.database,)).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{url.database}"')  # a name from our own config
+            click.echo(f"created database {url.database}")
+
+
 @db.command("check", with_appcontext=False)
 def db_check() -> None:
     """Fail when the models and the migrated schema differ."""
@@ -114,6 +132,19 @@ def scheduler_command() -> None:
     scheduler = Scheduler(all_jobs(current_app))
     click.echo("scheduler running: " + ", ".join(j.name for j in scheduler.jobs))
     scheduler.run()
+
+
+@main.group()
+def keys() -> None:
+    """The park's signing key (permit snapshots, audit checkpoints)."""
+
+
+@keys.command("ensure", with_appcontext=False)
+def keys_ensure() -> None:
+    """Make the signing key if there is none; print its public half."""
+    from .signing import load_or_create_key, public_key_b64
+
+    click.echo(public_key_b64(load_or_create_key(_settings().signing_key_path)))
 
 
 # --- audit --------------------------------------------------------------------------------

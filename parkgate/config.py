@@ -55,6 +55,12 @@ class Settings:
         settings = replace(settings, **overrides)
         return settings.with_secrets()
 
+    @property
+    def signing_key_path(self) -> Path:
+        """The park's Ed25519 key (permit snapshots, audit checkpoints)."""
+        configured = self.extra.get("snapshot_key_file")
+        return Path(configured) if configured else self.instance_path / "snapshot_ed25519.pem"
+
     def with_secrets(self) -> Settings:
         """Fill missing secrets for development; production must bring its own."""
         if self.env == "production":

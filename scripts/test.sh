@@ -8,4 +8,4 @@ bash scripts/install.sh --for-tests
 # shellcheck disable=SC1091
 . .venv/bin/activate
 ruff check .
-python -m pytest -n "${PARKGATE_TEST_WORKERS:-2}" -p no:cacheprovider "$@"
+python -m pytest -n "${PARKGATE_TEST_WORKERS:-2}" --dist loadgroup -p no:cacheprovider "$@"

@@ -195,3 +195,22 @@ def test_a_trip_under_way_cannot_be_amended(client, world, session_factory):  # 
     r = client.put(f"/api/v1/bookings/{trip.id}", json=body(world),
                    headers=auth(world.tokens["logistics_E1"]))
     assert r.status_code == 409
+
+
+def test_a_retried_booking_with_its_idempotency_key_books_once(client, world, session_factory):  # type: ignore[no-untyped-def]
+    headers = {**auth(world.tokens["logistics_E1"]), "Idempotency-Key": "erp-4711"}
+    first = client.post("/api/v1/bookings", json=body(world), headers=headers)
+    again = client.post("/api/v1/bookings", json=body(world), headers=headers)
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json["id"] == first.json["id"] and again.json["code"] == first.json["code"]
+    with session_factory() as s:
+        assert len(s.scalars(select(Trip)).all()) == 1
+    assert audit_actions(session_factory, first.json["id"]).count("trip.book") == 1
+    # The same key from another enterprise is its own booking.
+    other = client.post("/api/v1/bookings", json=body(world, "E2", hours_ahead=30),
+                        headers={**auth(world.tokens["logistics_E2"]), "Idempotency-Key":
+                                 "erp-4711"})
+    assert other.status_code == 201 and other.json["id"] != first.json["id"]
+    bad = client.post("/api/v1/bookings", json=body(world, hours_ahead=30),
+                      headers={**auth(world.tokens["logistics_E1"]), "Idempotency-Key": "x" * 65})
+    assert bad.status_code == 400 and bad.json["code"] == "IDEMPOTENCY_KEY"
