@@ -1,0 +1,65 @@
+"""The deployment files: the compose file is valid Compose and runs the same roles as
+scripts/prod.sh; the image is slim, non-root, health-checked and fetches no models;
+gunicorn's settings suit open live-update streams."""
+
+from __future__ import annotations
+
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKER = ROOT / "docker"
+
+
+def test_the_compose_file_is_valid_compose():
+    out = subprocess.run([str(Path(sys.executable).parent / "check-jsonschema"),
+                          "--builtin-schema", "vendor.compose-spec",
+                          str(DOCKER / "compose.yaml")], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_compose_runs_the_production_roles_with_their_dependencies():
+    compose = yaml.safe_load((DOCKER / "compose.yaml").read_text())
+    services = compose["services"]
+    assert set(services) == {"postgres", "redis", "migrate", "web", "scheduler", "agent"}
+    entrypoint = (DOCKER / "entrypoint.sh").read_text()
+    for name in ("web", "migrate", "scheduler", "agent"):
+        assert services[name]["command"][0] in entrypoint
+    assert services["web"]["depends_on"]["migrate"]["condition"] == \
+        "service_completed_successfully"
+    for name in ("postgres", "redis"):
+        assert "healthcheck" in services[name]
+    declared = set(compose["volumes"])
+    for service in services.values():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            assert source.startswith(("$", ".", "/")) or source in declared, source
+    # The web workers, the scheduler and migrate share the one signing key.
+    for name in ("migrate", "web", "scheduler"):
+        assert "instance:/app/instance" in services[name]["volumes"]
+    prod = (ROOT / "scripts/prod.sh").read_text()
+    for process in ("gunicorn", "parkgate.cli scheduler", "gateway.agent", "db upgrade",
+                    "keys ensure"):
+        assert process in prod
+
+
+def test_the_image_is_slim_non_root_health_checked_and_offline():
+    dockerfile = (DOCKER / "Dockerfile").read_text()
+    assert "-slim" in dockerfile.splitlines()[1]
+    assert "\nUSER parkgate" in dockerfile and "HEALTHCHECK" in dockerfile
+    # Model weights come from the installed wheel, never from the network.
+    assert "rapidocr-onnxruntime==1.4.4" in dockerfile
+    for fetch in ("curl ", "wget ", "hf_hub", "huggingface"):
+        assert fetch not in dockerfile
+
+
+def test_gunicorn_threads_carry_streams_and_workers_scale():
+    settings = runpy.run_path(str(DOCKER / "gunicorn.conf.py"))
+    assert settings["worker_class"] == "gthread" and settings["threads"] >= 8
+    assert settings["workers"] >= 2 and 30 <= settings["timeout"] <= 120
+    assert settings["accesslog"] is None  # ParkGate logs each request as JSON itself
+    assert callable(settings["child_exit"])
