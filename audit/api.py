@@ -16,6 +16,7 @@ from parkgate import clock
 from parkgate.database import get_db, get_session, get_uow, read_session, release_session
 from parkgate.errors import N_, BadRequest
 from parkgate.signing import public_key_b64
+from parkgate.types import ChainPosition, RecordId
 from rules.documents import PARK_TZ, park_date
 
 from . import checkpoints, export, timeline
@@ -35,10 +36,10 @@ class FilterIn(BaseModel):
     plate: str | None = Field(default=None, max_length=16)
     person: str | None = Field(default=None, max_length=40,
                                description="masked or full national ID, or certificate no.")
-    enterprise_id: int | None = Field(default=None, ge=1)
-    carrier_id: int | None = Field(default=None, ge=1)
-    gate_id: int | None = Field(default=None, ge=1)
-    lane_id: int | None = Field(default=None, ge=1)
+    enterprise_id: RecordId | None = None
+    carrier_id: RecordId | None = None
+    gate_id: RecordId | None = None
+    lane_id: RecordId | None = None
     action: str | None = Field(default=None, max_length=64,
                                description='an audit action, or a prefix ending in "*"')
     decision: str | None = Field(default=None, pattern="^(" + "|".join(DECISIONS) + ")$")
@@ -47,9 +48,9 @@ class FilterIn(BaseModel):
     offline: bool | None = None
     since: datetime | None = None
     until: datetime | None = None
-    trip_id: int | None = Field(default=None, ge=1)
-    seq_from: int | None = Field(default=None, ge=1, description="events from this chain position")
-    seq_to: int | None = Field(default=None, ge=1, description="events up to this chain position")
+    trip_id: RecordId | None = None
+    seq_from: ChainPosition | None = Field(default=None, description="events from this position")
+    seq_to: ChainPosition | None = Field(default=None, description="events up to this position")
 
     @field_validator("plate", "person", "action", "reason", "decision", mode="before")
     @classmethod
@@ -72,7 +73,7 @@ class FilterIn(BaseModel):
 
 
 class PageIn(FilterIn):
-    before: int | None = Field(default=None, ge=1)
+    before: ChainPosition | None = None
     limit: int = Field(default=50, ge=1, le=500)
 
 
@@ -82,9 +83,9 @@ class ExportIn(FilterIn):
 
 class VerifyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    start: int = Field(default=1, ge=1, alias="from")
-    end: int | None = Field(default=None, ge=1, alias="to")
-    checkpoint_id: int | None = Field(default=None, ge=1)
+    start: ChainPosition = Field(default=1, alias="from")
+    end: ChainPosition | None = Field(default=None, alias="to")
+    checkpoint_id: RecordId | None = None
 
 
 class PurgeIn(BaseModel):
@@ -149,7 +150,7 @@ def export_events(query: ExportIn) -> Any:
     return export_response(query.to_filter(), query.format)
 
 
-@bp.get("/audit/trips/<int:trip_id>/timeline")
+@bp.get("/audit/trips/<id:trip_id>/timeline")
 @require(*AUDIT_ROLES)
 @bp.doc(summary="A trip from booking to exit: every read, decision and action in order",
         responses=[404])
@@ -192,7 +193,7 @@ def list_checkpoints() -> Any:
     return {"items": [checkpoint_out(c) for c in rows], "public_key": _public_key()}
 
 
-@bp.get("/audit/checkpoints/<int:checkpoint_id>")
+@bp.get("/audit/checkpoints/<id:checkpoint_id>")
 @require(*AUDIT_ROLES)
 @bp.doc(summary="One signed checkpoint as issued (download it for the offline verifier)",
         responses=[404])
@@ -235,7 +236,7 @@ def purge(body: PurgeIn) -> Any:
     return {"images_deleted": deleted}
 
 
-@bp.post("/persons/<int:person_id>/unmask")
+@bp.post("/persons/<id:person_id>/unmask")
 @require(Role.ADMIN, Role.GATE_OPERATOR)
 @bp.input(UnmaskIn, arg_name="body")
 @bp.doc(summary="A person's national ID and phone in clear (audited, with a reason)",

@@ -85,7 +85,7 @@ def export_page() -> Any:
     return export_response(f, query.format)
 
 
-@bp.get("/audit/trips/<int:trip_id>")
+@bp.get("/audit/trips/<id:trip_id>")
 @require(*AUDIT_ROLES)
 def timeline_page(trip_id: int) -> Any:
     return render_template("audit/timeline.html", t=timeline.build(get_session(), trip_id))

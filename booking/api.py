@@ -101,7 +101,7 @@ def list_bookings(query: BookingQuery) -> Any:
     if query.state:
         stmt = stmt.where(Trip.state == query.state.upper())
     if query.day:
-        start = datetime.combine(datetime.fromisoformat(query.day).date(), time(0), PARK_TZ)
+        start = datetime.combine(query.day, time(0), PARK_TZ)
         stmt = stmt.where(Trip.window_start < start + timedelta(days=1), Trip.window_end > start)
     if query.q:
         stmt = stmt.where(or_(Trip.code == normalise_code(query.q),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from parkgate.types import MAX_ID, RecordId
 
 from .service import BookingRequest, CargoRequest
 
@@ -24,11 +26,11 @@ class CargoLineIn(BaseModel):
 
 class BookingBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    plant_id: int = Field(ge=1)
-    vehicle_id: int = Field(ge=1)
-    trailer_id: int | None = Field(default=None, ge=1)
-    driver_id: int | None = Field(default=None, ge=1)
-    escort_id: int | None = Field(default=None, ge=1)
+    plant_id: RecordId
+    vehicle_id: RecordId
+    trailer_id: RecordId | None = None
+    driver_id: RecordId | None = None
+    escort_id: RecordId | None = None
     window_start: AwareDatetime
     window_end: AwareDatetime
     direction: Literal["deliver", "collect"] = "deliver"
@@ -40,7 +42,7 @@ class BookingBody(BaseModel):
     toxic_pass_no: str | None = Text64
     priority: int = Field(default=0, ge=0, le=9)
     cargo: list[CargoLineIn] = Field(default_factory=list, max_length=20)
-    enterprise_id: int | None = Field(default=None, ge=1,
+    enterprise_id: int | None = Field(default=None, ge=1, le=MAX_ID,
                                       description="Park staff only: the booking enterprise")
     submit_anyway: bool = Field(default=False, description=(
         "Save a booking that fails checks, for the park admin to approve or reject"))
@@ -115,11 +117,10 @@ class BookingList(BaseModel):
 class BookingQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     state: str | None = Field(default=None, max_length=20)
-    day: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$",
-                            description="Park-local date the window touches")
+    day: date | None = Field(default=None, description="Park-local date the window touches")
     q: str | None = Field(default=None, max_length=20, description="Plate or booking code")
     limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_ID)
 
 
 class ReviewIn(BaseModel):

@@ -18,6 +18,7 @@ from models import Dock, Park, Trip
 from parkgate import clock
 from parkgate.database import get_session, get_uow
 from parkgate.errors import N_, Forbidden, NotFound
+from parkgate.types import RecordId
 from rules.documents import park_date
 from trips.service import get_trip
 
@@ -42,7 +43,7 @@ class ReorderIn(ReasonIn):
 class CheckInIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     code: str | None = Field(default=None, max_length=32, description="Booking code")
-    trip_id: int | None = Field(default=None, ge=1)
+    trip_id: RecordId | None = None
 
 
 class KpiQuery(BaseModel):

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from apiflask import APIBlueprint
 from flask import Response, current_app, request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
 from auth.access import current_principal, query_token, require
@@ -17,6 +17,8 @@ from camera_adapters import vendors
 from models import Passage, PassageImage, Trip, User
 from parkgate.database import get_session, get_uow
 from parkgate.errors import N_, BadRequest, NotFound, PayloadTooLarge
+from parkgate.inputs import raw_body
+from rules.plates import foreign_characters
 
 from . import repository as repo
 from .runtime import GateRuntime
@@ -63,6 +65,16 @@ class ReadIn(BaseModel):
     crew_ids: list[str] = Field(default_factory=list, max_length=6)
     source: Literal["camera", "manual", "vendor", "agent"] = "camera"
     offline: OfflineIn | None = None
+
+    @field_validator("plate", "trailer_plate")
+    @classmethod
+    def _plate_characters(cls, value: str | None) -> str | None:
+        # A misread plate is still a read (the engine holds or denies it); text with
+        # characters no plate has did not come from a plate.
+        if value is not None and (foreign := foreign_characters(value)):
+            raise ValueError(f"no plate holds {foreign!r}: provinces, A-Z, 0-9 and "
+                             "挂学警港澳领使应急 only")
+        return value
 
 
 class PersonIn(BaseModel):
@@ -210,6 +222,7 @@ def _vendor_body() -> bytes:
 
 
 @bp.post("/lanes/<lane_code>/anpr/<vendor>")
+@raw_body
 @query_token
 @require(Role.DEVICE, *GATE_STAFF)
 @bp.doc(summary="A plate event pushed by a vendor ANPR camera (hikvision, dahua)",

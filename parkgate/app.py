@@ -70,6 +70,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     _init_request_ids(app)  # first: every later hook and log line may use the id
     problems.init_app(app)
+    from . import inputs
+
+    inputs.init_app(app)
     i18n.init_app(app)
     access.init_app(app)
     auth_views.init_app(app)

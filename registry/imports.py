@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import IO, Any
 
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from pydantic import ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -394,6 +395,10 @@ def export_columns(resource: Resource) -> list[str]:
 
 
 def cell(value: Any) -> Any:
+    if isinstance(value, str):
+        # Records written before the edge refused control characters may hold some;
+        # a spreadsheet cannot.
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
     if isinstance(value, list):
         return ";".join(str(v) for v in value)
     if isinstance(value, dict):

@@ -83,6 +83,17 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "").translate(_DROP).upper()
 
 
+# Every character any plate may hold (I and O included: readers confuse them with 1/0
+# and repair() maps them back). A look-alike from another script (Cyrillic А, Greek Α)
+# is not among them.
+PLATE_CHARACTERS = frozenset(PROVINCES + LETTERS + "IO" + DIGITS + SUFFIXES + "使应急")
+
+
+def foreign_characters(text: str) -> str:
+    """The characters of `text` (normalised) that no plate has, in order, once each."""
+    return "".join(dict.fromkeys(c for c in normalise(text) if c not in PLATE_CHARACTERS))
+
+
 @dataclass(frozen=True)
 class PlateCheck:
     text: str  # normalised
