@@ -145,6 +145,29 @@ def handle_unexpected(error: Exception) -> Any:
                     gettext("Something went wrong on our side. The error has been logged."))
 
 
+def handle_database_unavailable(error: Exception) -> Any:
+    """The database went away (restart, failover, network): the pool has been
+    invalidated and the next request reconnects, so this one is worth retrying."""
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(error, DBAPIError) and not error.connection_invalidated and \
+            not _looks_like_disconnect(error):
+        return handle_unexpected(error)
+    log.warning("database unavailable on %s %s: %s", request.method, request.path,
+                type(getattr(error, "orig", error)).__name__)
+    response = make_response(_respond(503, "DATABASE_UNAVAILABLE", gettext(
+        "The database is not reachable right now; try again in a moment.")))
+    response.headers["Retry-After"] = "1"
+    return response
+
+
+def _looks_like_disconnect(error: Exception) -> bool:
+    import psycopg
+
+    orig = getattr(error, "orig", None)
+    return isinstance(orig, (psycopg.OperationalError, psycopg.errors.AdminShutdown))
+
+
 def _flatten_fields(detail: dict[str, Any]) -> dict[str, list[str]]:
     # APIFlask nests errors by location ({"json": {"field": [...]}}); clients want fields.
     out: dict[str, list[str]] = {}
@@ -161,4 +184,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(HTTPError, handle_http_error)
+    from sqlalchemy.exc import OperationalError
+
+    app.register_error_handler(OperationalError, handle_database_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

@@ -15,7 +15,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,52 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+class PrivatePostgres:
+    """A PostgreSQL cluster of the test's own (initdb, a free port), so the fault test
+    may restart it without touching the machine's shared server."""
+
+    def __init__(self) -> None:
+        import glob
+        import tempfile
+
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+        if not bins or os.geteuid() != 0:
+            from tests.services import unavailable
+
+            unavailable("a private PostgreSQL cluster", RuntimeError(
+                "needs the server binaries and root (to run them as the postgres user)"))
+        self.bin = Path(bins[-1])
+        self.base = Path(tempfile.mkdtemp(prefix="parkgate-pg-"))
+        self.port = _free_port()
+        os.chmod(self.base, 0o755)
+        subprocess.run(["chown", "postgres", str(self.base)], check=True)
+        self._as_postgres("initdb", "-D", str(self.base / "data"), "-A", "trust",
+                          "-U", "postgres", "--no-sync")
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/parkgate"
+        self.start()
+
+    def _as_postgres(self, tool: str, *args: str) -> None:
+        subprocess.run(["runuser", "-u", "postgres", "--", str(self.bin / tool), *args],
+                       check=True, capture_output=True)
+
+    def start(self) -> None:
+        self._as_postgres("pg_ctl", "-D", str(self.base / "data"), "-l",
+                          str(self.base / "log"), "-w", "-o",
+                          f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 "
+                          "-c fsync=off", "start")
+
+    def restart(self) -> None:
+        # Stop and start rather than `pg_ctl restart`, which forgets the log file and
+        # would leave the server writing to (and holding open) our captured pipe.
+        self._as_postgres("pg_ctl", "-D", str(self.base / "data"), "-m", "fast", "-w",
+                          "stop")
+        self.start()
+
+    def stop(self) -> None:
+        self._as_postgres("pg_ctl", "-D", str(self.base / "data"), "-m", "immediate",
+                          "stop")
+
+
 @dataclass
 class Topology:
     url: str
@@ -40,6 +85,8 @@ class Topology:
     process: subprocess.Popen[str]
     redis_port: int
     redis: subprocess.Popen[bytes] | None = None
+    postgres: PrivatePostgres | None = None
+    instance: Path | None = None
     tokens: dict[str, str] = field(default_factory=dict)
 
     def start_redis(self) -> None:
@@ -133,12 +180,9 @@ def call(top: Topology, method: str, path: str, body: Any = None, *, token: str 
 
 
 @pytest.fixture(scope="module")
-def topology(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
-    import psycopg
-
-    name = f"parkgate_topo_{uuid.uuid4().hex[:8]}"
-    admin = postgres_url.replace("postgresql+psycopg://", "postgresql://")
-    database_url = admin.rsplit("/", 1)[0] + "/" + name
+def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
+    postgres = PrivatePostgres()
+    database_url = postgres.url
     port, redis_port = _free_port(), _free_port()
     instance = tmp_path_factory.mktemp("prod-instance")
     env = {**os.environ, "DATABASE_URL": database_url,
@@ -146,7 +190,8 @@ def topology(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
            "PARKGATE_INSTANCE": str(instance), "PARKGATE_BIND": f"127.0.0.1:{port}",
            "PARKGATE_WORKERS": "4", "PARKGATE_THREADS": "8", "PARKGATE_AGENT_INTERVAL": "1",
            "PARKGATE_OCR_THREADS": "1", "PARKGATE_LOG_LEVEL": "WARNING"}
-    top = Topology(f"http://127.0.0.1:{port}", env, None, redis_port)  # type: ignore[arg-type]
+    top = Topology(f"http://127.0.0.1:{port}", env, None, redis_port,  # type: ignore[arg-type]
+                   postgres=postgres, instance=instance)
     top.start_redis()
     log = (instance / "prod.log").open("w")
     top.process = subprocess.Popen(["bash", str(ROOT / "scripts/prod.sh"), "--seed-demo"],
@@ -165,8 +210,10 @@ def topology(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         if top.redis is not None and top.redis.poll() is None:
             top.redis.kill()
         log.close()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        postgres.stop()
+        import shutil
+
+        shutil.rmtree(postgres.base, ignore_errors=True)
 
 
 def _ready(top: Topology) -> bool:
@@ -227,8 +274,10 @@ def test_a_live_page_gets_every_event_exactly_once_whichever_worker_wrote_it(top
 
 
 def test_faults_lose_nothing_and_double_nothing(topology):
-    """A worker killed mid-stream, Redis stopped and restarted: every read and every
-    booking is stored exactly once, and the audit chain verifies."""
+    """A worker killed mid-stream, Redis stopped and restarted, PostgreSQL restarted:
+    every read and every booking is stored exactly once (the gate agent's too: it
+    decides alone while the centre cannot answer, then replays), and the audit chain
+    verifies."""
     gate, logistics = topology.token("gate"), topology.token("e01")
     auditor = topology.token("auditor")
     reads: dict[str, int] = {}
@@ -276,6 +325,9 @@ def test_faults_lose_nothing_and_double_nothing(topology):
             topology.stop_redis()
         if n == 15:
             topology.start_redis()
+        if n == 17:
+            assert topology.postgres is not None
+            topology.postgres.restart()
     _wait(lambda: len(topology.workers()) == 4, 30, "the replacement worker")
     _wait(lambda: _ready(topology), 30, "readiness after Redis came back")
     assert errors == []
@@ -284,7 +336,7 @@ def test_faults_lose_nothing_and_double_nothing(topology):
         n = int(read_id.split("-")[1])
         status, body = call(topology, "POST", "/api/v1/lanes/P1-IN/reads", {
             "read_id": read_id, "plate": f"苏F{80000 + n}", "plate_colour": "blue",
-            "confidence": 0.5, "seen_at": "2026-01-01T00:00:00+00:00"}, token=gate)
+            "confidence": 0.5, "seen_at": "2026-01-01T00:00:00+00:00"}, token=gate, retries=20)
         assert status == 200 and body["id"] == passage_id and body["replayed"] is True
     status, page = call(topology, "GET", "/api/v1/audit/passages?limit=500&lane_id="
                         + str(_lane_id(topology, "P1-IN")), token=auditor)
@@ -295,6 +347,7 @@ def test_faults_lose_nothing_and_double_nothing(topology):
     assert sorted(b["waybill_no"] for b in fault_bookings) == sorted(
         f"FAULT-{n}" for n in range(10))  # each once
     assert sorted(b["id"] for b in fault_bookings) == sorted(booked.values())
+    _agent_replayed_everything(topology)
     status, chain = call(topology, "GET", "/api/v1/audit/verify", token=auditor)
     assert chain["ok"] is True, chain
 
@@ -302,3 +355,26 @@ def test_faults_lose_nothing_and_double_nothing(topology):
 def _lane_id(top: Topology, code: str) -> int:
     _, body = call(top, "GET", f"/api/v1/lanes?q={code}", token=top.token("admin"))
     return next(item["id"] for item in body["items"] if item["code"] == code)
+
+
+def _agent_replayed_everything(top: Topology) -> None:
+    """The agent's outbox drains, and each read it took is in the centre exactly once."""
+    import sqlite3
+
+    import psycopg
+
+    assert top.instance is not None and top.postgres is not None
+    outbox = top.instance / "agent-p2-in" / "outbox.sqlite3"
+
+    def pending() -> int:
+        with sqlite3.connect(f"file:{outbox}?mode=ro", uri=True) as db:
+            return db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
+
+    _wait(lambda: pending() == 0, 60, "the agent's replay")
+    with sqlite3.connect(f"file:{outbox}?mode=ro", uri=True) as db:
+        taken = [r[0] for r in db.execute("SELECT read_id FROM outbox")]
+    assert taken  # the simulated camera kept reading throughout
+    with psycopg.connect(top.postgres.url) as conn:
+        stored = dict(conn.execute("SELECT read_id, count(*) FROM passage_reads "
+                                   "WHERE read_id = ANY(%s) GROUP BY read_id", (taken,)).fetchall())
+    assert set(stored) == set(taken) and set(stored.values()) == {1}
