@@ -183,6 +183,7 @@ def _seed_materials(uow: UnitOfWork, actor: Actor) -> None:
         raise ValueError(f"seed materials have errors: {report.errors[:3]}")
 
 
+DAY_SHIFT_PLANTS = frozenset({"E01-PK", "E04-WT"})
 ENTERPRISES = [
     # code, name, plants [(code, name, docks)], receive scope [(class|UN, cap_kg)]
     ("E01", "滨江石化有限公司", [("E01-TF", "滨江石化 罐区", 3), ("E01-PK", "滨江石化 包装车间", 2)],
@@ -199,8 +200,14 @@ ENTERPRISES = [
 
 
 def _seed_enterprises(uow: UnitOfWork, seeded: Seeded) -> None:
+    # Tank farms, the chlor-alkali unit and warehouses receive around the clock (so the
+    # demo's trucks move at any hour); the packaging shop and the incinerator keep day
+    # hours, so bookings outside them show the receiving-hours check.
     weekday_hours = {d: [["07:00", "20:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
     weekend_hours = {d: [["08:00", "16:00"]] for d in ("sat", "sun")}
+    day_shift = {**weekday_hours, **weekend_hours}
+    around_the_clock = {d: [["00:00", "24:00"]] for d in
+                        ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
     for i, (code, name, plants, scope) in enumerate(ENTERPRISES, start=1):
         ent = Enterprise(park_id=seeded.park.id, code=code, name=name,
                          credit_code=_credit_code(f"91320600MA1E{i:05d}"))
@@ -213,7 +220,8 @@ def _seed_enterprises(uow: UnitOfWork, seeded: Seeded) -> None:
         seeded.enterprises[code] = ent
         for pcode, pname, docks in plants:
             plant = Plant(enterprise_id=ent.id, code=pcode, name=pname,
-                          receiving_hours={**weekday_hours, **weekend_hours},
+                          receiving_hours=day_shift if pcode in DAY_SHIFT_PLANTS
+                          else around_the_clock,
                           release_mode="auto", arrival_deadline_min=30)
             uow.session.add(plant)
             uow.session.flush()

@@ -18,8 +18,24 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from parkgate import clock
+from rules.hours import window_within
 
 log = logging.getLogger(__name__)
+
+
+def _fitting(material: Any, until: Any) -> Callable[[Any], bool]:
+    """Whether a vehicle's papers let it carry `material` past `until`."""
+    cls = material.hazard_class
+
+    def fits(v: Any) -> bool:
+        scope = {c.split(".")[0] for c in v.permit_scope or []}
+        papers = (v.permit_expires_on, v.review_expires_on, v.inspection_expires_on,
+                  v.insurance_expires_on) + ((v.tank_inspection_expires_on,) if v.is_tank
+                                             else ())
+        return (cls.split(".")[0] in scope and all(d is None or d > until for d in papers)
+                and (not v.is_tank or material.un_number in (v.tank_media or [])))
+
+    return fits
 
 # Where a truck is, and the lane that moves it on.
 STEPS = ("perimeter_in", "lot_in", "wait_release", "lot_out", "perimeter_again", "plant_in",
@@ -117,13 +133,20 @@ class TruckTraffic:
                 User.enterprise_id.is_not(None)))}
             self.rng.shuffle(tractors)
             self.rng.shuffle(trailers)
-            for attempt in range(6):
+            for _attempt in range(6):
                 if not (tractors and trailers and drivers and escorts):
                     return None
                 gated = dict(s.execute(select(Gate.plant_id, Gate.code).where(
                     Gate.kind == "plant", Gate.plant_id.is_not(None))).all())
-                plant = self.rng.choice([p for p in s.scalars(select(Plant).where(
-                    Plant.id.in_(list(gated)))) if p.enterprise_id in users])
+                start, end = now - timedelta(minutes=10), now + timedelta(hours=2)
+                # Only plants receiving for the whole window: a demo truck that would be
+                # refused for the hour of day teaches nothing.
+                open_now = [p for p in s.scalars(select(Plant).where(Plant.id.in_(list(gated))))
+                            if p.enterprise_id in users
+                            and window_within(p.receiving_hours, start, end)]
+                if not open_now:
+                    return None
+                plant = self.rng.choice(open_now)
                 enterprise = s.get(Enterprise, plant.enterprise_id)
                 scope = [x for x in s.scalars(select(EnterpriseMaterialScope).where(
                     EnterpriseMaterialScope.enterprise_id == enterprise.id,
@@ -135,12 +158,25 @@ class TruckTraffic:
                     Material.retired_at.is_(None)).limit(1))
                 if material is None:
                     continue
-                tractor, trailer = tractors[attempt], trailers[attempt]
-                driver, escort = drivers[attempt], escorts[-1 - attempt]
+                # Pick rigs and crew whose papers fit this load (the demo shows trucks
+                # moving; the refusals are shown by the seeded bookings and the camera).
+                fit = _fitting(material, now.date() + timedelta(days=1))
+                rigs = [v for v in tractors if fit(v)]
+                tails = [v for v in trailers if fit(v)]
+                crew_d = [q for q in drivers if material.hazard_class.split(".")[0] in
+                          {c.split(".")[0] for c in q.classes or []}]
+                crew_e = [q for q in escorts if material.hazard_class.split(".")[0] in
+                          {c.split(".")[0] for c in q.classes or []}]
+                if not (rigs and tails and crew_d and crew_e):
+                    continue
+                tractor, trailer = self.rng.choice(rigs), self.rng.choice(tails)
+                driver, escort = self.rng.choice(crew_d), self.rng.choice(crew_e)
+                if driver.person_id == escort.person_id:
+                    continue
                 request = BookingRequest(
                     plant_id=plant.id, vehicle_id=tractor.id, trailer_id=trailer.id,
                     driver_id=driver.person_id, escort_id=escort.person_id,
-                    window_start=now - timedelta(minutes=10), window_end=now + timedelta(hours=3),
+                    window_start=start, window_end=end,
                     waybill_no=f"DEMO{uuid.uuid4().hex[:8].upper()}",
                     waybill_consignee=enterprise.name,
                     cargo=[CargoRequest(material.un_number,
