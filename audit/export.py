@@ -25,8 +25,8 @@ XLSX_MAX_ROWS = 1_048_575  # a sheet's limit, less its header row
 def encode(value: object) -> str:
     if value is None:
         return NULL_CELL
-    text = str(value)
-    return "\\" + text if text.startswith("\\") else text
+    text = value if isinstance(value, str) else str(value)
+    return "\\" + text if text[:1] == "\\" else text
 
 
 def decode(cell: str) -> str | None:
@@ -39,24 +39,35 @@ def instant(at_us: int) -> datetime:
     return EPOCH + timedelta(microseconds=at_us)
 
 
-def event_cells(event: Any) -> list[str]:
-    """One event (ORM object or row with the same attributes) as export cells."""
-    at = event.at if event.at.tzinfo else event.at.replace(tzinfo=UTC)
-    return [str(event.seq), at.isoformat(), str(micros(at)),
-            *(encode(getattr(event, c)) for c in BODY_COLUMNS),
-            event.prev_hash, event.hash]
+def event_cells(row: Any) -> list[str]:
+    """One event as export cells, from a tuple (seq, at, BODY_COLUMNS…, prev_hash, hash)
+    as audit.query.iter_events yields them."""
+    seq, at, *body, prev_hash, event_hash = row
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return [str(seq), at.isoformat(), str(micros(at)),
+            *[encode(v) for v in body], prev_hash, event_hash]
 
 
-def csv_chunks(rows: Iterable[list[str]]) -> Iterator[str]:
-    """CSV text in pieces (a BOM first, so spreadsheet programs read the Chinese)."""
+def csv_chunks(rows: Iterable[list[str]], batch: int = 1000) -> Iterator[str]:
+    """CSV text in pieces of `batch` rows (a BOM first, so spreadsheet programs read
+    the Chinese)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
     yield "\ufeff" + buffer.getvalue()
+    pending: list[list[str]] = []
     for row in rows:
+        pending.append(row)
+        if len(pending) == batch:
+            buffer.seek(0)
+            buffer.truncate()
+            writer.writerows(pending)
+            pending.clear()
+            yield buffer.getvalue()
+    if pending:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow(row)
+        writer.writerows(pending)
         yield buffer.getvalue()
 
 

@@ -177,18 +177,23 @@ def events_page(session: Session, f: AuditFilter, *, before: int | None = None,
 
 
 def iter_events(session: Session, f: AuditFilter, batch: int = 5000) -> Iterator[Any]:
-    """Every matching event in chain order as plain rows (attribute access by column
-    name, no ORM objects: an export of millions is mostly this loop), fetched in
-    key-ordered batches so memory stays flat however many there are."""
+    """Every matching event in chain order as plain tuples (seq, at, the hashed body
+    columns in chain order, prev_hash, hash; no ORM objects: an export of millions is
+    mostly this loop), fetched in key-ordered batches so memory stays flat."""
+    from .chain import BODY_COLUMNS
+
+    columns = AuditEvent.__table__.c
     after = 0
-    stmt = (events_statement(session, f).with_only_columns(*AuditEvent.__table__.c)
+    stmt = (events_statement(session, f)
+            .with_only_columns(columns.seq, columns.at, *(columns[c] for c in BODY_COLUMNS),
+                               columns.prev_hash, columns.hash)
             .order_by(AuditEvent.seq))
     while True:
         rows = session.execute(stmt.where(AuditEvent.seq > after).limit(batch)).all()
         yield from rows
         if len(rows) < batch:
             return
-        after = rows[-1].seq
+        after = rows[-1][0]
 
 
 # --- passages --------------------------------------------------------------------------
