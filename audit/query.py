@@ -189,7 +189,9 @@ def iter_events(session: Session, f: AuditFilter, batch: int = 5000) -> Iterator
                                columns.prev_hash, columns.hash)
             .order_by(AuditEvent.seq))
     while True:
-        rows = session.execute(stmt.where(AuditEvent.seq > after).limit(batch)).all()
+        # On the connection, not the session: plain rows without the ORM's loading step.
+        rows = session.connection().execute(stmt.where(AuditEvent.seq > after)
+                                            .limit(batch)).all()
         yield from rows
         if len(rows) < batch:
             return
