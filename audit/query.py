@@ -122,26 +122,52 @@ def _reason_passages(f: AuditFilter) -> Any:
     return stmt
 
 
+def _shared_conditions(session: Session, f: AuditFilter, *, plate: Any, person: Any,
+                       trip: Any, lane: Any, at: Any) -> list[Any]:
+    """The filters events and passages answer the same way, given their columns."""
+    out: list[Any] = []
+    if f.plate:
+        out.append(plate == normalise(f.plate))
+    if f.person:
+        ids = person_ids(session, f.person)
+        out.append(or_(person.in_(ids), trip.in_(_trips_of_people(ids))))
+    if f.lane_id is not None:
+        out.append(lane == f.lane_id)
+    if f.gate_id is not None:
+        out.append(lane.in_(select(Lane.id).where(Lane.gate_id == f.gate_id)))
+    if f.since is not None:
+        out.append(at >= f.since)
+    if f.until is not None:
+        out.append(at < f.until)
+    if f.trip_id is not None:
+        out.append(trip == f.trip_id)
+    return out
+
+
+def _keyset_page(session: Session, stmt: Select[Any], key: Any, before: int | None,
+                 limit: int) -> tuple[list[Any], int | None]:
+    """Newest first by `key`; the second value is the `before` of the next page."""
+    limit = max(1, min(limit, MAX_PAGE))
+    if before is not None:
+        stmt = stmt.where(key < before)
+    rows = list(session.scalars(stmt.order_by(key.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (getattr(rows[-1], key.key) if more and rows else None)
+
+
 # --- events ----------------------------------------------------------------------------
 
 def events_statement(session: Session, f: AuditFilter) -> Select[Any]:
     e = AuditEvent
-    stmt = select(e)
-    if f.plate:
-        stmt = stmt.where(e.plate == normalise(f.plate))
-    if f.person:
-        ids = person_ids(session, f.person)
-        stmt = stmt.where(or_(e.person_id.in_(ids), e.trip_id.in_(_trips_of_people(ids))))
+    stmt = select(e).where(*_shared_conditions(session, f, plate=e.plate, person=e.person_id,
+                                               trip=e.trip_id, lane=e.lane_id, at=e.at))
     if f.enterprise_id is not None:
         stmt = stmt.where(e.enterprise_id == f.enterprise_id)
     if f.carrier_id is not None:
         stmt = stmt.where(or_(
             e.plate.in_(select(Vehicle.plate).where(Vehicle.carrier_id == f.carrier_id)),
             e.person_id.in_(select(Person.id).where(Person.carrier_id == f.carrier_id))))
-    if f.lane_id is not None:
-        stmt = stmt.where(e.lane_id == f.lane_id)
-    if f.gate_id is not None:
-        stmt = stmt.where(e.lane_id.in_(select(Lane.id).where(Lane.gate_id == f.gate_id)))
     if f.action:
         stmt = stmt.where(e.action.startswith(f.action[:-1]) if f.action.endswith("*")
                           else e.action == f.action)
@@ -150,12 +176,6 @@ def events_statement(session: Session, f: AuditFilter) -> Select[Any]:
         if f.reason:
             passages = passages.where(Passage.id.in_(_reason_passages(f)))
         stmt = stmt.where(e.subject_kind == "passage", e.subject_id.in_(passages))
-    if f.since is not None:
-        stmt = stmt.where(e.at >= f.since)
-    if f.until is not None:
-        stmt = stmt.where(e.at < f.until)
-    if f.trip_id is not None:
-        stmt = stmt.where(e.trip_id == f.trip_id)
     if f.seq_from is not None:
         stmt = stmt.where(e.seq >= f.seq_from)
     if f.seq_to is not None:
@@ -166,14 +186,7 @@ def events_statement(session: Session, f: AuditFilter) -> Select[Any]:
 def events_page(session: Session, f: AuditFilter, *, before: int | None = None,
                 limit: int = 50) -> tuple[list[AuditEvent], int | None]:
     """Newest first; the second value is the `before` of the next page, if any."""
-    limit = max(1, min(limit, MAX_PAGE))
-    stmt = events_statement(session, f)
-    if before is not None:
-        stmt = stmt.where(AuditEvent.seq < before)
-    rows = list(session.scalars(stmt.order_by(AuditEvent.seq.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (rows[-1].seq if more and rows else None)
+    return _keyset_page(session, events_statement(session, f), AuditEvent.seq, before, limit)
 
 
 def iter_events(session: Session, f: AuditFilter, batch: int = 5000) -> Iterator[Any]:
@@ -202,12 +215,8 @@ def iter_events(session: Session, f: AuditFilter, batch: int = 5000) -> Iterator
 
 def passages_statement(session: Session, f: AuditFilter) -> Select[Any]:
     p = Passage
-    stmt = select(p)
-    if f.plate:
-        stmt = stmt.where(p.plate == normalise(f.plate))
-    if f.person:
-        ids = person_ids(session, f.person)
-        stmt = stmt.where(or_(p.person_id.in_(ids), p.trip_id.in_(_trips_of_people(ids))))
+    stmt = select(p).where(*_shared_conditions(session, f, plate=p.plate, person=p.person_id,
+                                               trip=p.trip_id, lane=p.lane_id, at=p.seen_at))
     if f.enterprise_id is not None:
         stmt = stmt.where(p.trip_id.in_(select(Trip.id).where(
             Trip.enterprise_id == f.enterprise_id)))
@@ -215,29 +224,12 @@ def passages_statement(session: Session, f: AuditFilter) -> Select[Any]:
         stmt = stmt.where(or_(
             p.vehicle_id.in_(select(Vehicle.id).where(Vehicle.carrier_id == f.carrier_id)),
             p.person_id.in_(select(Person.id).where(Person.carrier_id == f.carrier_id))))
-    if f.lane_id is not None:
-        stmt = stmt.where(p.lane_id == f.lane_id)
-    if f.gate_id is not None:
-        stmt = stmt.where(p.lane_id.in_(select(Lane.id).where(Lane.gate_id == f.gate_id)))
     stmt = stmt.where(*_passage_conditions(f))
     if f.reason:
         stmt = stmt.where(p.id.in_(_reason_passages(f)))
-    if f.since is not None:
-        stmt = stmt.where(p.seen_at >= f.since)
-    if f.until is not None:
-        stmt = stmt.where(p.seen_at < f.until)
-    if f.trip_id is not None:
-        stmt = stmt.where(p.trip_id == f.trip_id)
     return stmt
 
 
 def passages_page(session: Session, f: AuditFilter, *, before: int | None = None,
                   limit: int = 50) -> tuple[list[Passage], int | None]:
-    limit = max(1, min(limit, MAX_PAGE))
-    stmt = passages_statement(session, f)
-    if before is not None:
-        stmt = stmt.where(Passage.id < before)
-    rows = list(session.scalars(stmt.order_by(Passage.id.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (rows[-1].id if more and rows else None)
+    return _keyset_page(session, passages_statement(session, f), Passage.id, before, limit)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -105,6 +106,7 @@ def _init_request_ids(app: APIFlask) -> None:
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() \
             else uuid.uuid4().hex
+        g.request_started = time.perf_counter()  # for the request log and metrics
 
     @app.after_request
     def _echo_request_id(response: Any) -> Any:

@@ -80,13 +80,9 @@ def log_requests(app: Any) -> None:
 
     log = logging.getLogger("parkgate.request")
 
-    @app.before_request
-    def _mark() -> None:
-        g.log_started = time.perf_counter()
-
     @app.after_request
     def _line(response: Any) -> Any:
-        started = g.pop("log_started", None)
+        started = g.get("request_started")
         if started is not None and request.endpoint != "health.healthz":
             log.info("%s %s %s", request.method, request.path, response.status_code,
                      extra={"request_id": g.get("request_id"),

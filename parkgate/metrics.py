@@ -106,13 +106,9 @@ def init_app(app: Flask) -> None:
 
     app.add_url_rule("/metrics", "metrics", metrics)
 
-    @app.before_request
-    def _start_timer() -> None:
-        g.metrics_started = time.perf_counter()
-
     @app.after_request
     def _count(response: Any) -> Any:
-        started = g.pop("metrics_started", None)
+        started = g.get("request_started")
         if started is not None and request.endpoint not in ("sse.stream", "metrics"):
             REQUEST_SECONDS.labels(request.method).observe(time.perf_counter() - started)
             REQUESTS.labels(request.method, str(response.status_code)).inc()

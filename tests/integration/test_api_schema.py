@@ -10,26 +10,19 @@ from schemathesis.checks import not_a_server_error, response_schema_conformance
 
 from parkgate.app import create_app
 from parkgate.bus import InProcessBus
-from parkgate.database import Database
 from tests.conftest import make_settings
 from tests.factories import auth, make_world
 
 
-@pytest.fixture(scope="module")
-def fuzz_app(tmp_path_factory, sqlite_template):  # type: ignore[no-untyped-def]
-    import shutil
-
-    tmp = tmp_path_factory.mktemp("schemathesis")
-    path = tmp / "parkgate.db"
-    shutil.copy(sqlite_template, path)
-    database = Database(f"sqlite:///{path}")
+@pytest.fixture
+def fuzz_app(database, tmp_path):  # type: ignore[no-untyped-def]
+    """The app on SQLite and on PostgreSQL: each fails differently on bad values."""
     world = make_world(database.session_factory)
-    app = create_app(make_settings(database, tmp), database=database, bus=InProcessBus())
+    app = create_app(make_settings(database, tmp_path), database=database, bus=InProcessBus())
     app.config["RATE_LIMITS_OFF"] = True  # the fuzzer calls far faster than any client
     app.config["PROPAGATE_EXCEPTIONS"] = False  # a crash must be the 500 a client sees
     app.config["TEST_TOKEN"] = world.tokens["admin"]
-    yield app
-    database.dispose()
+    return app
 
 
 def test_no_server_errors_and_responses_match_the_spec(fuzz_app):  # type: ignore[no-untyped-def]

@@ -259,8 +259,7 @@ def test_a_live_page_gets_every_event_exactly_once_whichever_worker_wrote_it(top
 
     listener = threading.Thread(target=listen, daemon=True)
     listener.start()
-    assert opened.wait(10)
-    time.sleep(0.5)
+    assert opened.wait(10)  # subscribed before the stream's first line is sent
     posted = []
     for n in range(40):
         status, body = call(topology, "POST", "/api/v1/lanes/P1-IN/reads", {
