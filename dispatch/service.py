@@ -14,15 +14,23 @@ transaction; the bus only tells the board and the lanes.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, event, func, select
+from sqlalchemy import case, event, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from gateway import checks
-from gateway.repository import bans, park_policy, trip_view, view_of_person, view_of_vehicle
+from gateway.repository import (
+    bans,
+    park_policy,
+    people_with_papers,
+    trip_view,
+    view_of_person,
+    view_of_vehicle,
+)
 from models import (
     Alarm,
     Bay,
@@ -31,9 +39,7 @@ from models import (
     Gate,
     Lane,
     Lot,
-    Person,
     Plant,
-    Qualification,
     QueueEntry,
     Release,
     Trip,
@@ -41,6 +47,7 @@ from models import (
     Zone,
 )
 from parkgate import clock
+from parkgate.cache import TtlCache
 from parkgate.errors import N_, Conflict, NotFound
 from parkgate.uow import Actor, UnitOfWork
 from trips import state_machine as sm
@@ -72,12 +79,16 @@ def lot_of_park(session: Session, park_id: int) -> Lot:
     return lot
 
 
-def zone_views(session: Session, lot_id: int) -> list[zoning.ZoneView]:
-    zones = list(session.scalars(select(Zone).where(Zone.lot_id == lot_id,
-                                                    Zone.retired_at.is_(None))
-                                 .order_by(Zone.code)))
-    bays = list(session.scalars(select(Bay).where(Bay.zone_id.in_([z.id for z in zones]))
-                                .order_by(Bay.code))) if zones else []
+def zone_views(session: Session, lot_id: int, *, zone_id: int | None = None
+               ) -> list[zoning.ZoneView]:
+    """The lot's zones as zoning sees them (or just one of them)."""
+    stmt = select(Zone, Bay).outerjoin(Bay, Bay.zone_id == Zone.id).where(
+        Zone.lot_id == lot_id, Zone.retired_at.is_(None))
+    if zone_id is not None:
+        stmt = stmt.where(Zone.id == zone_id)
+    rows = session.execute(stmt.order_by(Zone.code, Bay.code)).all()
+    zones = list({z.id: z for z, _ in rows}.values())
+    bays = [b for _, b in rows if b is not None]
     occupied = {b.trip_id: b.zone_id for b in bays if b.trip_id is not None}
     cargo: dict[int, list[CargoLine]] = {}
     if occupied:
@@ -115,26 +126,18 @@ def _forget_locks(session: Session, transaction: Any) -> None:
         session.info.pop("locked_lots", None)
 
 
-_LOT_OF_PLANT: dict[int, tuple[float, int | None]] = {}
-_LOT_OF_PLANT_TTL_S = 60.0
+# Which lot serves a plant and which lanes leave a lot: asked on every release,
+# changed once in years, so kept for a minute per process (per database).
+_STRUCTURE = TtlCache(60.0)
 
 
 def _lot_of_plant(session: Session, plant_id: int) -> int | None:
-    """Which lot serves a plant: asked on every release, changed once in years, so kept
-    for a minute per process."""
-    import time as _time
-
-    hit = _LOT_OF_PLANT.get(plant_id)
-    if hit is not None and _time.monotonic() - hit[0] < _LOT_OF_PLANT_TTL_S:
-        return hit[1]
     from models import Enterprise
 
-    lot = session.scalar(
+    return _STRUCTURE.get((session.get_bind().url, "lot_of_plant", plant_id), lambda: session.scalar(
         select(Lot.id).join(Enterprise, Enterprise.park_id == Lot.park_id)
         .join(Plant, Plant.enterprise_id == Enterprise.id)
-        .where(Plant.id == plant_id, Lot.retired_at.is_(None)).order_by(Lot.id).limit(1))
-    _LOT_OF_PLANT[plant_id] = (_time.monotonic(), lot)
-    return lot
+        .where(Plant.id == plant_id, Lot.retired_at.is_(None)).order_by(Lot.id).limit(1)))
 
 
 def _lock_lot_of_plant(session: Session, plant_id: int) -> None:
@@ -236,15 +239,11 @@ def _deadline_min(plant: Plant, policy: Any) -> int:
 
 def _recheck(session: Session, trip: Trip, now: datetime) -> list[str]:
     """L07: the papers again (they can expire while the truck waits)."""
-    view = trip_view(session, trip)
     vehicles = {v.id: v for v in session.scalars(select(Vehicle).where(
         Vehicle.id.in_([i for i in (trip.vehicle_id, trip.trailer_id) if i])))}
+    view = trip_view(session, trip)  # its trailer is in the session now
     crew_ids = [i for i in (trip.driver_id, trip.escort_id) if i]
-    persons = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(crew_ids)))}
-    quals: dict[int, list[Qualification]] = {}
-    for q in session.scalars(select(Qualification).where(Qualification.person_id.in_(crew_ids),
-                                                         Qualification.retired_at.is_(None))):
-        quals.setdefault(q.person_id, []).append(q)
+    persons, quals = people_with_papers(session, crew_ids)
     banned = bans(session, list(vehicles), crew_ids, now)
 
     def v(i: int | None) -> Any:
@@ -272,40 +271,51 @@ def _free_dock(session: Session, plant_id: int) -> Dock | None:
         .with_for_update(skip_locked=True))
 
 
-def _next_entry(session: Session, plant_id: int, trip_id: int | None) -> QueueEntry | None:
-    stmt = select(QueueEntry).where(QueueEntry.plant_id == plant_id,
-                                    QueueEntry.status == WAITING)
+@dataclass(frozen=True)
+class _Next:
+    entry: QueueEntry
+    trip: Trip
+    plate: str
+
+
+def _next_in_queue(session: Session, plant_id: int, trip_id: int | None) -> _Next | None:
+    """The first waiting trip for the plant (or `trip_id`), its entry and trip locked,
+    with its plate for the driver's call."""
+    stmt = (select(QueueEntry, Trip, Vehicle.plate)
+            .join(Trip, Trip.id == QueueEntry.trip_id)
+            .join(Vehicle, Vehicle.id == Trip.vehicle_id)
+            .where(QueueEntry.plant_id == plant_id, QueueEntry.status == WAITING))
     if trip_id is not None:
         stmt = stmt.where(QueueEntry.trip_id == trip_id)
-    return session.scalar(stmt.order_by(*QUEUE_ORDER).limit(1)
-                          .with_for_update(skip_locked=True))
+    row = session.execute(stmt.order_by(*QUEUE_ORDER).limit(1).with_for_update(
+        skip_locked=True, of=(QueueEntry.__table__, Trip.__table__))).first()
+    return _Next(row[0], row[1], row[2]) if row else None
 
 
 def release_next(uow: UnitOfWork, plant_id: int, actor: Actor, now: datetime, *,
                  trip_id: int | None = None, reason: str | None = None,
-                 force: bool = False) -> Release | None:
+                 force: bool = False, freed: Dock | None = None) -> Release | None:
     """Release the next waiting trip for this plant into a free dock — or `trip_id`,
     out of order (a dispatcher's early release). Plants set to propose do not release
     on their own; `force` is the dispatcher confirming. None when no dock is free or
-    nobody waits."""
+    nobody waits. `freed` is a dock this transaction has just freed (and locked)."""
     session = uow.session
     plant = session.get(Plant, plant_id)
     if plant is None:
         raise NotFound(N_("No such plant."))
     _lock_lot_of_plant(session, plant_id)
     if plant.release_mode == "propose" and not force:
-        if _free_dock_exists(session, plant_id) and _next_entry(session, plant_id, None):
+        if _free_dock_exists(session, plant_id) and _next_in_queue(session, plant_id, None):
             uow.publish("lot", "release_proposed", {"plant_id": plant_id})
         return None
-    dock = _free_dock(session, plant_id)
+    dock = freed if freed is not None else _free_dock(session, plant_id)
     if dock is None:
         return None
     while True:
-        entry = _next_entry(session, plant_id, trip_id)
-        if entry is None:
+        found = _next_in_queue(session, plant_id, trip_id)
+        if found is None:
             return None
-        trip = session.get(Trip, entry.trip_id, with_for_update=True)
-        assert trip is not None
+        entry, trip = found.entry, found.trip
         failed = _recheck(session, trip, now)
         if failed:
             entry.status = HELD
@@ -320,7 +330,7 @@ def release_next(uow: UnitOfWork, plant_id: int, actor: Actor, now: datetime, *,
             if trip_id is not None:
                 return None
             continue
-        return _release(uow, plant, dock, entry, trip, actor, now, reason)
+        return _release(uow, plant, dock, found, actor, now, reason)
 
 
 def _free_dock_exists(session: Session, plant_id: int) -> bool:
@@ -329,9 +339,10 @@ def _free_dock_exists(session: Session, plant_id: int) -> bool:
         Dock.retired_at.is_(None)).limit(1)) is not None
 
 
-def _release(uow: UnitOfWork, plant: Plant, dock: Dock, entry: QueueEntry, trip: Trip,
-             actor: Actor, now: datetime, reason: str | None) -> Release:
+def _release(uow: UnitOfWork, plant: Plant, dock: Dock, found: _Next, actor: Actor,
+             now: datetime, reason: str | None) -> Release:
     session = uow.session
+    entry, trip, plate = found.entry, found.trip, found.plate
     policy = park_policy(session, trip.park_id)
     deadline = now + timedelta(minutes=_deadline_min(plant, policy))
     release = Release(trip_id=trip.id, plant_id=plant.id, dock_id=dock.id,
@@ -341,55 +352,62 @@ def _release(uow: UnitOfWork, plant: Plant, dock: Dock, entry: QueueEntry, trip:
     dock.trip_id = trip.id
     dock.busy = True
     entry.status = RELEASED
-    if entry.bay_id is not None:
-        bay = session.get(Bay, entry.bay_id)
-        if bay is not None and bay.trip_id == trip.id:
-            bay.trip_id = None  # the truck drives off: its bay is free for the next
+    if entry.bay_id is not None:  # the truck drives off: its bay is free for the next
+        session.execute(update(Bay).where(Bay.id == entry.bay_id, Bay.trip_id == trip.id)
+                        .values(trip_id=None))
     trip.release_deadline = deadline
     sm.apply(uow, trip, "release", actor, sm.Context(now=now, reason=reason),
              payload={"plant_id": plant.id, "dock": dock.code, "deadline": deadline.isoformat(),
                       "waited_min": round((now - entry.arrived_at).total_seconds() / 60, 1)})
     session.flush()
-    plate = session.scalar(select(Vehicle.plate).where(Vehicle.id == trip.vehicle_id)) or ""
     call = {"trip_id": trip.id, "code": trip.code, "plate": plate, "plant": plant.name,
             "dock": dock.code, "deadline": deadline.isoformat()}
     uow.publish("lot", "released", call)
     uow.publish("drivers", "driver.call", call)  # SMS / voice integrations listen here
     for lane_code in _lot_exit_lanes(session, entry.lot_id):
         uow.publish(f"lane:{lane_code}", "call", {**call, "led": f"请{plate}前往{plant.name}"})
-    _admit_from_entrance(uow, entry.lot_id, now)
+    _admit_from_entrance(uow, entry.lot_id, now, zone_id=entry.zone_id)
     return release
 
 
 def _lot_exit_lanes(session: Session, lot_id: int) -> list[str]:
-    cache = session.info.setdefault("lot_exit_lanes", {})
-    if lot_id not in cache:
-        cache[lot_id] = list(session.scalars(select(Lane.code).join(
-            Gate, Gate.id == Lane.gate_id).where(Gate.lot_id == lot_id, Lane.direction == "out",
-                                                 Lane.retired_at.is_(None))))
-    return cache[lot_id]
+    return _STRUCTURE.get((session.get_bind().url, "lot_exit_lanes", lot_id), lambda: list(
+        session.scalars(select(Lane.code).join(Gate, Gate.id == Lane.gate_id).where(
+            Gate.lot_id == lot_id, Lane.direction == "out", Lane.retired_at.is_(None)))))
 
 
-def _admit_from_entrance(uow: UnitOfWork, lot_id: int, now: datetime) -> None:
-    """A bay freed: reserve it for the first truck at the entrance it suits. The lot is
-    read once; each reservation is then made in that picture too."""
+def _admit_from_entrance(uow: UnitOfWork, lot_id: int, now: datetime, *,
+                         zone_id: int | None) -> None:
+    """A bay freed in `zone_id`: keep it for the first truck at the entrance it suits.
+
+    Every truck at the entrance was refused by every zone when it last looked, and only
+    this zone has changed since, so only this zone is asked (None: all of them, after a
+    change to the lot's layout). Trucks carrying a class the zone does not take are
+    passed over in the database; a load refused once stays refused for everyone
+    carrying the same (filling the zone only adds neighbours and takes bays). So a long
+    entrance queue costs one zoning judgement per kind of load, not one per truck.
+    """
     session = uow.session
-    waiting = list(session.scalars(select(QueueEntry).where(
-        QueueEntry.lot_id == lot_id, QueueEntry.status == ENTRANCE,
-        QueueEntry.bay_id.is_(None)).order_by(QueueEntry.arrived_at, QueueEntry.id)))
-    if not waiting:
-        return
-    views = zone_views(session, lot_id)
-    cargo: dict[int, list[CargoLine]] = {}
-    for line in session.scalars(select(CargoLine).where(
-            CargoLine.trip_id.in_([e.trip_id for e in waiting]))):
-        cargo.setdefault(line.trip_id, []).append(line)
-    for entry in waiting:
+    classes = set(session.scalars(
+        select(CargoLine.hazard_class).select_from(QueueEntry)
+        .outerjoin(CargoLine, CargoLine.trip_id == QueueEntry.trip_id)
+        .where(*_AT_ENTRANCE, QueueEntry.lot_id == lot_id).distinct()))
+    if not classes:
+        return  # the usual case: nobody at the entrance, no need to look at the zones
+    views = zone_views(session, lot_id, zone_id=zone_id)
+    unfit = [c for c in classes if c is not None and not any(
+        zoning.accepts(v.accepted, c.strip().upper()) for v in views)]
+    refused: set[tuple[tuple[str, str, tuple[str, ...]], ...]] = set()
+    for entry, lines in _entrance_waiters(session, lot_id, unfit):
         if not any(v.free_bays for v in views):
             return
-        lines = cargo.get(entry.trip_id, [])
+        load = tuple(sorted((c.un_number, c.hazard_class, tuple(c.subsidiary_risks or ()))
+                            for c in lines))
+        if load in refused:
+            continue
         outcome = zoning.place(lines, views)
         if not isinstance(outcome, zoning.Placement):
+            refused.add(load)
             continue
         bay = session.get(Bay, outcome.bay_id)
         assert bay is not None
@@ -400,6 +418,39 @@ def _admit_from_entrance(uow: UnitOfWork, lot_id: int, now: datetime) -> None:
                  if v.id == outcome.zone_id else v for v in views]
         session.flush()
         uow.publish("lot", "bay_reserved", {"trip_id": entry.trip_id, "bay": outcome.bay_code})
+
+
+_AT_ENTRANCE = (QueueEntry.status == ENTRANCE, QueueEntry.bay_id.is_(None))
+_WAITER_PAGE = 50
+
+
+def _entrance_waiters(session: Session, lot_id: int, unfit: list[str]
+                      ) -> Iterator[tuple[QueueEntry, list[Any]]]:
+    """Trucks at the entrance without a bay and carrying none of the `unfit` classes,
+    first come first, with their cargo; a page at a time, as most admissions stop at
+    the first few."""
+    base = select(QueueEntry).where(*_AT_ENTRANCE, QueueEntry.lot_id == lot_id)
+    if unfit:
+        base = base.where(~select(CargoLine.id).where(
+            CargoLine.trip_id == QueueEntry.trip_id, CargoLine.hazard_class.in_(unfit)).exists())
+    after: tuple[datetime, int] | None = None
+    while True:
+        stmt = base if after is None else base.where(
+            tuple_(QueueEntry.arrived_at, QueueEntry.id) > after)
+        page = list(session.scalars(stmt.order_by(QueueEntry.arrived_at, QueueEntry.id)
+                                    .limit(_WAITER_PAGE)))
+        if not page:
+            return
+        cargo: dict[int, list[Any]] = {}
+        for line in session.execute(select(CargoLine.trip_id, CargoLine.un_number,
+                                           CargoLine.hazard_class, CargoLine.subsidiary_risks)
+                                    .where(CargoLine.trip_id.in_([e.trip_id for e in page]))):
+            cargo.setdefault(line.trip_id, []).append(line)
+        for entry in page:
+            yield entry, cargo.get(entry.trip_id, [])
+        if len(page) < _WAITER_PAGE:
+            return
+        after = (page[-1].arrived_at, page[-1].id)
 
 
 # --- docks -------------------------------------------------------------------------------------
@@ -416,6 +467,13 @@ def set_dock(uow: UnitOfWork, actor: Actor, dock_id: int, *, busy: bool, now: da
     dock = session.get(Dock, dock_id, with_for_update=True)
     if dock is None or dock.retired_at is not None:
         raise NotFound(N_("No such dock."), code="DOCK_UNKNOWN")
+    return _set_dock(uow, actor, dock, busy=busy, now=now)
+
+
+def _set_dock(uow: UnitOfWork, actor: Actor, dock: Dock, *, busy: bool, now: datetime
+              ) -> Release | None:
+    """set_dock on a dock this transaction holds locked."""
+    session = uow.session
     before = {"busy": dock.busy, "trip_id": dock.trip_id}
     if not busy and dock.trip_id is not None:
         holder = session.get(Trip, dock.trip_id)
@@ -431,7 +489,7 @@ def set_dock(uow: UnitOfWork, actor: Actor, dock_id: int, *, busy: bool, now: da
               subject_id=str(dock.id), payload={"plant_id": dock.plant_id, "before": before})
     uow.publish("lot", "dock", {"dock_id": dock.id, "plant_id": dock.plant_id, "busy": busy})
     session.flush()
-    return None if busy else release_next(uow, dock.plant_id, actor, now)
+    return None if busy else release_next(uow, dock.plant_id, actor, now, freed=dock)
 
 
 def trip_left_plant(uow: UnitOfWork, trip: Trip, actor: Actor, now: datetime) -> None:
@@ -445,8 +503,10 @@ def trip_left_plant(uow: UnitOfWork, trip: Trip, actor: Actor, now: datetime) ->
     for release in session.scalars(select(Release).where(
             Release.trip_id == trip.id, Release.status.in_(("active", "overdue")))):
         release.status, release.used_at = "used", release.used_at or now
-    if dock is not None:
-        set_dock(uow, actor, dock.id, busy=False, now=now, plant_id=trip.plant_id)
+    if dock is not None and dock.retired_at is None:
+        _set_dock(uow, actor, dock, busy=False, now=now)
+    elif dock is not None:
+        dock.trip_id = None  # retired while the truck stood at it: nobody is called to it
 
 
 # --- the dispatcher's hand ---------------------------------------------------------------------
@@ -531,7 +591,9 @@ def send_away(uow: UnitOfWork, actor: Actor, trip_id: int, reason: str | None) -
     assert trip is not None
     sm.apply(uow, trip, "send_away", actor, sm.Context(now=clock.now(), reason=why))
     entry.status = SENT_AWAY
-    _free_bay(session, entry, trip_id)
+    if _free_bay(session, entry, trip_id):
+        session.flush()
+        _admit_from_entrance(uow, entry.lot_id, clock.now(), zone_id=entry.zone_id)
     uow.publish("lot", "queue", {"plant_id": entry.plant_id})
     return trip
 
@@ -568,11 +630,14 @@ def requeue(uow: UnitOfWork, actor: Actor, trip_id: int, reason: str | None) -> 
     return trip
 
 
-def _free_bay(session: Session, entry: QueueEntry, trip_id: int) -> None:
+def _free_bay(session: Session, entry: QueueEntry, trip_id: int) -> bool:
+    """Give up the bay the trip holds; whether there was one."""
     if entry.bay_id is not None:
         bay = session.get(Bay, entry.bay_id)
         if bay is not None and bay.trip_id == trip_id:
             bay.trip_id = None
+            return True
+    return False
 
 
 # --- deadlines and dwell -----------------------------------------------------------------------

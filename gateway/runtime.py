@@ -7,8 +7,6 @@ seconds of staleness after an edit is the price of not reading it on every read.
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Enterprise, Lane, Plant
+from parkgate.cache import TtlCache
 from parkgate.errors import N_, NotFound
 from rules.policy import ParkPolicy
 
@@ -37,32 +36,19 @@ class LaneInfo:
 
 
 @dataclass
-class _Entry:
-    value: Any
-    expires: float
-
-
-@dataclass
 class GateRuntime:
     controllers: Controllers = field(default_factory=Controllers)
     ttl_s: float = 5.0
-    _cache: dict[Any, _Entry] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _cache: TtlCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._cache = TtlCache(self.ttl_s)
 
     def _cached(self, key: Any, load: Any) -> Any:
-        now = time.monotonic()
-        with self._lock:
-            entry = self._cache.get(key)
-            if entry is not None and entry.expires > now:
-                return entry.value
-        value = load()
-        with self._lock:
-            self._cache[key] = _Entry(value, now + self.ttl_s)
-        return value
+        return self._cache.get(key, load)
 
     def forget(self) -> None:
-        with self._lock:
-            self._cache.clear()
+        self._cache.clear()
 
     def lane(self, session: Session, code: str) -> LaneInfo:
         code = code.strip().upper()[:32]

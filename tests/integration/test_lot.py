@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from booking.service import CargoIn
 from dispatch import service
 from models import Alarm, AuditEvent, Dock, Plant, QueueEntry, Release, Trip, Vehicle
 from parkgate import clock
@@ -188,6 +189,53 @@ def test_no_compatible_bay_keeps_the_truck_at_the_entrance(client, session_facto
                           "confidence": 0.97, "seen_at": clock.now().isoformat(),
                           "trailer_plate": "苏E1234挂", "crew_ids": []})
     assert r.json["action"] == "HOLD_FOR_OPERATOR"
+
+
+LPG = [CargoIn(un_number="UN1075", name_zh="液化石油气", hazard_class="2.1", quantity=10000)]
+
+
+def at_entrance(session_factory, world, **kw):  # type: ignore[no-untyped-def]
+    trip = book(session_factory, world, state="ARRIVED", **kw)
+    with unit_of_work(session_factory) as uow:
+        result = service.check_in(uow, uow.session.get(Trip, trip.id), ACTOR, clock.now())
+        uow.commit()
+    assert result.placement is None
+    clock.advance(timedelta(minutes=1))
+    return trip.id
+
+
+def kept_bays(session_factory, ids):  # type: ignore[no-untyped-def]
+    with session_factory() as s:
+        return [s.scalar(select(QueueEntry.bay_id).where(QueueEntry.trip_id == i)) for i in ids]
+
+
+def test_a_freed_bay_goes_to_the_first_truck_at_the_entrance_it_suits(client, session_factory):  # type: ignore[no-untyped-def]
+    world = make_world(session_factory)
+    (dock,) = set_docks(session_factory, world, busy=True)
+    first, _, _ = arrive(session_factory, world, 3)  # zone A: three petrol, full
+    arrive(session_factory, world, 2, each=lambda i: {"cargo": LPG})  # zone B: full of LPG
+    gas = at_entrance(session_factory, world, cargo=LPG)  # waits for zone B
+    petrol_1 = at_entrance(session_factory, world)
+    petrol_2 = at_entrance(session_factory, world)
+    assert free(client, world, dock).json["released_trip_id"] == first  # a bay in A frees
+    # The LPG truck came first but cannot stand in A; the first petrol truck can.
+    assert kept_bays(session_factory, [gas, petrol_1, petrol_2])[0] is None
+    assert kept_bays(session_factory, [petrol_1])[0] is not None
+    assert kept_bays(session_factory, [petrol_2])[0] is None
+
+
+def test_sending_a_truck_away_gives_its_bay_to_the_entrance(client, session_factory):  # type: ignore[no-untyped-def]
+    world = make_world(session_factory)
+    set_docks(session_factory, world, busy=True)
+    a, _, _ = arrive(session_factory, world, 3)
+    waiting = at_entrance(session_factory, world)
+    r = client.post(f"/api/v1/lot/trips/{a}/send-away", json={"reason": "运单不符"},
+                    headers=auth(world.tokens["dispatcher"]))
+    assert r.status_code == 200
+    (kept,) = kept_bays(session_factory, [waiting])
+    with session_factory() as s:
+        from models import Bay
+        assert s.get(Bay, kept).trip_id == waiting
 
 
 @pytest.mark.parametrize("database", [PG_PARAM], indirect=True)
