@@ -3,10 +3,11 @@
     python bench/loadgen.py --url URL --plan plan.json [--rate R | --concurrency C] --seconds S
 
 plan.json: {"token": …, "requests": [{"method": "POST", "path": …, "body": {…}}, …]} —
-requests are sent in order, cycling; bodies may hold "{n}" which becomes the request's
-index (unique read ids). Open loop measures latency from each request's scheduled
-time, so a slow server cannot hide its queue (no coordinated omission). Prints one
-JSON object: sent, ok, errors, status counts, seconds, per_s, p50_ms, p90_ms, p99_ms.
+a request may carry its own "token"; requests are sent in order, cycling; bodies may
+hold "{n}", which becomes the request's index (unique read ids). Open loop measures
+latency from each request's scheduled time, so a slow server cannot hide its queue (no
+coordinated omission). Prints one JSON object: sent, ok, errors, status counts, seconds,
+per_s, p50_ms, p90_ms, p99_ms.
 """
 
 from __future__ import annotations
@@ -67,8 +68,8 @@ def main() -> None:
             body = json.dumps(render(req.get("body"), n), ensure_ascii=False).encode() \
                 if req.get("body") is not None else None
             headers = {"Content-Type": "application/json"}
-            if token:
-                headers["Authorization"] = f"Bearer {token}"
+            if req.get("token") or token:  # a request's own token (its lane's device)
+                headers["Authorization"] = f"Bearer {req.get('token') or token}"
             try:
                 conn.request(req.get("method", "POST"), req["path"], body=body, headers=headers)
                 response = conn.getresponse()

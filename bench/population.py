@@ -108,9 +108,11 @@ def load(url: str, sizes: Sizes, *, now: datetime | None = None, seed: int = 11)
                              "excluded_classes) VALUES (%s, 'BLOT', '基准停车场', 480, "
                              "'[\"1\", \"7\"]') RETURNING id", (park_id,)).fetchone()[0]
         lanes: dict[str, int] = {}
+        # A big park's perimeter: eight gates, each with an entry and an exit lane.
+        perimeter = [(f"BP{g}", "perimeter", ["hazmat", "hazwaste", "goods", "small"], None,
+                      None) for g in range(1, 9)]
         for code, kind, admits, plant_id, lot in (
-                ("BP1", "perimeter", ["hazmat", "hazwaste", "goods", "small"], None, None),
-                ("BL1", "lot", ["hazmat", "hazwaste"], None, lot_id)):
+                *perimeter, ("BL1", "lot", ["hazmat", "hazwaste"], None, lot_id)):
             gid = cur.execute("INSERT INTO gates (park_id, code, name, kind, admits, plant_id, "
                               "lot_id) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
                               (park_id, code, code, kind, json.dumps(admits), plant_id, lot)

@@ -72,6 +72,9 @@ class GateResult:
     passage: Passage
     replayed: bool = False  # the same read id was seen before: its first answer
     folded: bool = False  # a repeat of the plate within the lane's window
+    # Held so the answer can name the trip without reading it again (the session's
+    # identity map keeps only what someone still holds).
+    trip: Trip | None = None
 
 
 def _decode_crop(data: str | None) -> bytes | None:
@@ -166,7 +169,7 @@ def process_read(uow: UnitOfWork, principal: Principal, req: ReadRequest,
         target.read_count += 1
         session.add(PassageRead(read_id=req.read_id, passage_id=target.id, received_at=now))
         _commit_read(uow, session, req, target)
-        return GateResult(target, folded=True)
+        return GateResult(target, folded=True, trip=trip)
 
     if _crew_presented(session, trip, req.crew_ids):
         read = replace(read, crew_presented=True)
@@ -176,7 +179,7 @@ def process_read(uow: UnitOfWork, principal: Principal, req: ReadRequest,
     passage = _record(uow, principal, lane, snap, read, req, decision, vehicle, trip, plate, crop,
                       now, runtime)
     _commit_read(uow, session, req, passage)
-    return GateResult(passage)
+    return GateResult(passage, trip=trip)
 
 
 def _commit_read(uow: UnitOfWork, session: Session, req: ReadRequest, passage: Passage) -> None:
