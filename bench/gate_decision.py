@@ -57,10 +57,14 @@ def gunicorn(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes
     raise SystemExit(f"{app} did not start")
 
 
+_runs = iter(range(1, 1000))
+
+
 def loadgen(url: str, plan: Path, *, rate: float = 0, concurrency: int = 8,
             seconds: float) -> dict[str, float]:
+    """One load run; each run's read ids are its own (a repeated id is only a replay)."""
     cmd = [sys.executable, str(ROOT / "bench/loadgen.py"), "--url", url, "--plan", str(plan),
-           "--seconds", str(seconds)]
+           "--seconds", str(seconds), "--first", str(next(_runs) * 10_000_000)]
     cmd += ["--rate", str(rate)] if rate else ["--concurrency", str(concurrency)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -186,7 +190,7 @@ def main() -> None:
     print(f"baseline       p50 {baseline['p50_ms']} ms, p99 {baseline['p99_ms']} ms "
           f"→ full/baseline p50 = {figures['ratio_p50']}x")
     print(f"peak (8 conns) {peak['per_s']} decisions/s, p99 {peak['p99_ms']} ms, "
-          f"errors {peak['errors']}")
+          f"errors {peak['errors']} (statuses {peak['statuses']})")
     print(f"at {sustain_rate:.0f}/s        p50 {sustained['p50_ms']} ms, "
           f"p99 {sustained['p99_ms']} ms (half of peak)")
     print(json.dumps(figures))

@@ -38,6 +38,9 @@ def main() -> None:
     parser.add_argument("--plan", required=True)
     parser.add_argument("--rate", type=float, default=0.0, help="requests/s (open loop)")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--first", type=int, default=0,
+                        help="index of the first request: runs against one server take "
+                             "disjoint ranges, so a read id is never sent twice")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--threads", type=int, default=16)
     args = parser.parse_args()
@@ -57,8 +60,9 @@ def main() -> None:
         conn = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
         while True:
             with lock:
-                n = next(counter)
-            scheduled = start + n / args.rate if open_loop else time.perf_counter()
+                i = next(counter)
+            n = args.first + i
+            scheduled = start + i / args.rate if open_loop else time.perf_counter()
             if scheduled >= stop_at or (not open_loop and time.perf_counter() >= stop_at):
                 break
             delay = scheduled - time.perf_counter()
