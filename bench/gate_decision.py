@@ -57,6 +57,28 @@ def gunicorn(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes
     raise SystemExit(f"{app} did not start")
 
 
+def cpu_seconds(app_pid: int) -> tuple[float, float]:
+    """CPU time so far of the app (gunicorn master and workers) and of PostgreSQL (every
+    postgres process on this machine), from /proc."""
+    app = db = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        rest = stat[stat.rindex(")") + 2:].split()
+        ticks = int(rest[11]) + int(rest[12])  # utime + stime
+        if int(entry) == app_pid or int(rest[1]) == app_pid:
+            app += ticks
+        elif comm.startswith("postgres"):
+            db += ticks
+    hz = os.sysconf("SC_CLK_TCK")
+    return app / hz, db / hz
+
+
 _runs = iter(range(1, 1000))
 
 
@@ -152,7 +174,12 @@ def main() -> None:
         loadgen(base_url, baseline_plan, rate=50, seconds=3)
         steady = loadgen(app_url, plan, rate=args.rate, seconds=seconds)
         baseline = loadgen(base_url, baseline_plan, rate=args.rate, seconds=seconds)
+        app_cpu, db_cpu = cpu_seconds(processes[0].pid)
         peak = loadgen(app_url, plan, concurrency=8, seconds=seconds)
+        app_cpu2, db_cpu2 = cpu_seconds(processes[0].pid)
+        decided = peak["per_s"] * peak["seconds"]
+        cpu_app_ms = round((app_cpu2 - app_cpu) * 1000 / decided, 2) if decided else None
+        cpu_db_ms = round((db_cpu2 - db_cpu) * 1000 / decided, 2) if decided else None
         # The same latency question at a rate this machine sustains (half of peak).
         sustain_rate = max(10.0, round(peak["per_s"] * 0.5, -1))
         sustained = loadgen(app_url, plan, rate=sustain_rate, seconds=seconds)
@@ -177,6 +204,12 @@ def main() -> None:
         "baseline_p99_ms": baseline["p99_ms"],
         "ratio_p50": round(steady["p50_ms"] / baseline["p50_ms"], 2) if baseline["p50_ms"] else None,
         "peak_p99_ms": peak["p99_ms"],
+        "cpu_app_ms_per_decision": cpu_app_ms,
+        "cpu_db_ms_per_decision": cpu_db_ms,
+        # Cores a park needs for `rate` decisions/s with the CPUs half busy (so queues
+        # stay short): the app scales out by workers, PostgreSQL by its own cores.
+        "cores_for_rate": round(args.rate * ((cpu_app_ms or 0) + (cpu_db_ms or 0)) / 1000 / 0.5,
+                                1),
         "peak_errors": peak["errors"],
         "sustained_rate": sustain_rate,
         "sustained_p50_ms": sustained["p50_ms"],
@@ -191,6 +224,8 @@ def main() -> None:
           f"→ full/baseline p50 = {figures['ratio_p50']}x")
     print(f"peak (8 conns) {peak['per_s']} decisions/s, p99 {peak['p99_ms']} ms, "
           f"errors {peak['errors']} (statuses {peak['statuses']})")
+    print(f"CPU per decision: app {cpu_app_ms} ms, PostgreSQL {cpu_db_ms} ms → "
+          f"{figures['cores_for_rate']} cores for {args.rate:.0f}/s at half load")
     print(f"at {sustain_rate:.0f}/s        p50 {sustained['p50_ms']} ms, "
           f"p99 {sustained['p99_ms']} ms (half of peak)")
     print(json.dumps(figures))
