@@ -24,6 +24,7 @@ per-field work of its own. (PostgreSQL 14 or newer: `extract(epoch …)` is exac
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterable
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -125,27 +126,39 @@ def _rest(row: dict[str, Any]) -> str:
     return SEP.join((str(micros(row["at"])), *(_text(row[c]) for c in BODY_COLUMNS)))
 
 
-_PG_APPEND = text(
+# Casts for the values of one event: in a UNION a NULL has no type of its own, and
+# none is narrowed (CAST to varchar(8) would silently cut; the column refuses).
+_PG_CASTS = {"at": "TIMESTAMPTZ", "trip_id": "BIGINT", "vehicle_id": "BIGINT",
+             "person_id": "BIGINT", "enterprise_id": "BIGINT", "lane_id": "BIGINT"}
+_PG_CHUNK = 32  # events per statement
+
+
+@functools.lru_cache(maxsize=_PG_CHUNK)
+def _pg_append(n: int) -> TextClause:
+    """One statement that appends n events: lock the head, link e1…en in SQL (each
+    hash over the previous one, as verify() recomputes), insert them, move the head.
+
+    The head is locked with FOR UPDATE; under READ COMMITTED a writer that waited for
+    it reads the head as the other writer committed it, so two transactions can
+    never link to the same event. The lock is held until COMMIT.
     """
-    WITH head AS (
-        UPDATE audit_head
-           SET seq = seq + 1,
-               prev_hash = hash,
-               hash = encode(sha256(convert_to(
-                   hash || CAST(seq + 1 AS TEXT) || E'\\x1f' || :rest, 'UTF8')), 'hex')
-         WHERE id = 1
-     RETURNING seq, prev_hash, hash
-    )
-    INSERT INTO audit_events (seq, at, actor_kind, actor_id, actor_name, action, subject_kind,
-                              subject_id, trip_id, vehicle_id, person_id, enterprise_id, lane_id,
-                              plate, payload, prev_hash, hash)
-    SELECT head.seq, :at, :actor_kind, :actor_id, :actor_name, :action, :subject_kind,
-           :subject_id, :trip_id, :vehicle_id, :person_id, :enterprise_id, :lane_id, :plate,
-           :payload, head.prev_hash, head.hash
-      FROM head
-    RETURNING seq, hash
-    """
-)
+    link = ("e{i} AS (SELECT seq + 1 AS seq, hash AS prev_hash, encode(sha256(convert_to("
+            "hash || CAST(seq + 1 AS TEXT) || E'\\x1f' || CAST(:rest_{i} AS TEXT), 'UTF8')), "
+            "'hex') AS hash FROM {before})")
+    links = ["h0 AS (SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE)"]
+    links += [link.format(i=i, before="h0" if i == 1 else f"e{i - 1}") for i in range(1, n + 1)]
+    last = f"e{n}"
+    links.append(f"moved AS (UPDATE audit_head SET seq = {last}.seq, "  # noqa: S608  # nosec B608
+                 f"prev_hash = {last}.prev_hash, hash = {last}.hash FROM {last} "
+                 "WHERE audit_head.id = 1)")
+    columns = ("at", *BODY_COLUMNS)
+    values = ", ".join(f"CAST(:{c}_{{i}} AS {_PG_CASTS.get(c, 'TEXT')})" for c in columns)
+    row = "SELECT e{i}.seq, " + values + ", e{i}.prev_hash, e{i}.hash FROM e{i}"  # noqa: S608  # nosec B608
+    rows = [row.format(i=i) for i in range(1, n + 1)]
+    return text(  # built only from this module's constants; values travel as parameters
+        "WITH " + ",\n".join(links)
+        + f"\nINSERT INTO audit_events (seq, {', '.join(columns)}, prev_hash, hash)\n"
+        + "\nUNION ALL\n".join(rows) + "\nRETURNING seq, hash")
 
 
 def _ensure_head(session: Session) -> None:
@@ -166,14 +179,17 @@ def append_events(session: Session, pending: Iterable[Any]) -> list[dict[str, An
 
 
 def _append_postgres(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    for row in rows:
-        row["rest"] = _rest(row)
-        linked = session.execute(_PG_APPEND, row).first()
-        if linked is None:  # no head row (a database truncated by hand)
+    for first in range(0, len(rows), _PG_CHUNK):
+        chunk = rows[first:first + _PG_CHUNK]
+        params = {f"{key}_{i}": value for i, row in enumerate(chunk, 1)
+                  for key, value in (*row.items(), ("rest", _rest(row)))}
+        statement = _pg_append(len(chunk))
+        linked = session.execute(statement, params).all()
+        if not linked:  # no head row (a database truncated by hand)
             _ensure_head(session)
-            linked = session.execute(_PG_APPEND, row).first()
-        row["seq"], row["hash"] = linked
-        del row["rest"]
+            linked = session.execute(statement, params).all()
+        for row, (seq, hash_) in zip(chunk, sorted(linked), strict=True):
+            row["seq"], row["hash"] = seq, hash_
     return rows
 
 

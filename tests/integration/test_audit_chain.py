@@ -150,7 +150,8 @@ def test_verify_a_range(database):
     assert result.ok and result.checked == 4 and result.head_seq == 7
 
 
-def _concurrent_writers(database, writers: int, events_each: int) -> list[BaseException]:
+def _concurrent_writers(database, writers: int, events_each: int, per_commit: int = 1
+                        ) -> list[BaseException]:
     errors: list[BaseException] = []
     barrier = threading.Barrier(writers)
 
@@ -159,8 +160,10 @@ def _concurrent_writers(database, writers: int, events_each: int) -> list[BaseEx
             barrier.wait()
             for i in range(events_each):
                 with unit_of_work(database.session_factory) as uow:
-                    uow.audit("test.concurrent", ACTOR, subject_kind="writer",
-                              subject_id=str(w), payload={"i": i})
+                    for k in range(per_commit):
+                        uow.audit("test.concurrent", ACTOR, subject_kind="writer",
+                                  subject_id=str(w), trip_id=k or None,
+                                  payload={"i": i, "k": k})
                     uow.commit()
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
@@ -179,6 +182,16 @@ def test_eight_concurrent_writers_leave_one_valid_chain_on_postgres(pg_database)
     result = verify_chain(pg_database.engine)
     assert result.ok, result
     assert result.checked == 8 * 40
+
+
+def test_writers_of_several_events_each_leave_one_valid_chain_on_postgres(pg_database):
+    # 3 events per transaction in one statement; 40 more than a statement takes.
+    errors = _concurrent_writers(pg_database, writers=6, events_each=10, per_commit=3)
+    errors += _concurrent_writers(pg_database, writers=2, events_each=2, per_commit=40)
+    assert errors == []
+    result = verify_chain(pg_database.engine)
+    assert result.ok, result
+    assert result.checked == 6 * 10 * 3 + 2 * 2 * 40
 
 
 def test_concurrent_writers_on_sqlite(sqlite_database):
