@@ -209,7 +209,9 @@ def kept_bays(session_factory, ids):  # type: ignore[no-untyped-def]
         return [s.scalar(select(QueueEntry.bay_id).where(QueueEntry.trip_id == i)) for i in ids]
 
 
-def test_a_freed_bay_goes_to_the_first_truck_at_the_entrance_it_suits(client, session_factory):  # type: ignore[no-untyped-def]
+def test_a_freed_bay_goes_to_the_first_truck_at_the_entrance_it_suits(client, session_factory,  # type: ignore[no-untyped-def]
+                                                                     monkeypatch):
+    monkeypatch.setattr(service, "_WAITER_PAGE", 1)  # the waiters come a page at a time
     world = make_world(session_factory)
     (dock,) = set_docks(session_factory, world, busy=True)
     first, _, _ = arrive(session_factory, world, 3)  # zone A: three petrol, full
