@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from models import ApiToken, User
@@ -34,25 +34,32 @@ def issue_token(uow: UnitOfWork, user: User, name: str, actor: Actor, *,
     return raw
 
 
+def _principal_statement() -> Any:
+    from models import Role, user_roles
+
+    return (select(ApiToken.id, ApiToken.lane_id, ApiToken.expires_at, ApiToken.revoked_at,
+                   ApiToken.last_used_at, User.id, User.username, User.display_name,
+                   User.enterprise_id, User.plant_id, User.locale, User.active, Role.name)
+            .join(User, User.id == ApiToken.user_id)
+            .outerjoin(user_roles, user_roles.c.user_id == User.id)
+            .outerjoin(Role, Role.id == user_roles.c.role_id)
+            .where(ApiToken.token_hash == bindparam("token_hash")))
+
+
+# Every device request asks this; built once (building costs about what answering does).
+_PRINCIPAL = _principal_statement()
+_TOUCH = update(ApiToken).where(ApiToken.id == bindparam("token_id")).values(
+    last_used_at=bindparam("now"))
+
+
 def resolve_principal(session: Session, raw: str) -> Any:
     """The principal a bearer token stands for, in one query (every device request
     pays for this), or None."""
-    from sqlalchemy import update
-
-    from models import Role, user_roles
-
     from .principal import Principal
 
     if not raw.startswith(PREFIX) or len(raw) > 200:
         return None
-    rows = session.execute(
-        select(ApiToken.id, ApiToken.lane_id, ApiToken.expires_at, ApiToken.revoked_at,
-               ApiToken.last_used_at, User.id, User.username, User.display_name,
-               User.enterprise_id, User.plant_id, User.locale, User.active, Role.name)
-        .join(User, User.id == ApiToken.user_id)
-        .outerjoin(user_roles, user_roles.c.user_id == User.id)
-        .outerjoin(Role, Role.id == user_roles.c.role_id)
-        .where(ApiToken.token_hash == _digest(raw))).all()
+    rows = session.execute(_PRINCIPAL, {"token_hash": _digest(raw)}).all()
     if not rows:
         return None
     first = rows[0]
@@ -61,7 +68,7 @@ def resolve_principal(session: Session, raw: str) -> Any:
             first.expires_at is not None and first.expires_at <= now):
         return None
     if first.last_used_at is None or now - first.last_used_at > _TOUCH_EVERY:
-        session.execute(update(ApiToken).where(ApiToken.id == first[0]).values(last_used_at=now))
+        session.execute(_TOUCH, {"token_id": first[0], "now": now})
     return Principal(user_id=first[5], username=first.username, display_name=first.display_name,
                      roles=frozenset(r.name for r in rows if r.name), enterprise_id=first.enterprise_id,
                      plant_id=first.plant_id, lane_id=first.lane_id, via="token",

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, cast, literal, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import String, and_, bindparam, cast, literal, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from models import (
     BlacklistEntry,
@@ -73,12 +73,15 @@ def lane_view(session: Session, lane: Lane) -> LaneView:
         confidence_threshold=lane.confidence_threshold, antipassback=lane.antipassback)
 
 
+_LOCK_LANE = select(Lane.id).where(Lane.id == bindparam("id")).with_for_update()
+
+
 def lock_lane(session: Session, lane_id: int) -> None:
     """One read at a time per lane, whichever worker or process took it: folding a
     repeated read and anti-passback both look at the lane's last passage. SQLite
     already runs one write transaction at a time."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(Lane.id).where(Lane.id == lane_id).with_for_update())
+        session.execute(_LOCK_LANE, {"id": lane_id})
 
 
 def park_policy(session: Session, park_id: int) -> ParkPolicy:
@@ -165,6 +168,15 @@ def build_snapshot(session: Session, lane: Any, plate: str, colour: str | None,
     return snap, vehicle, trip
 
 
+# The read path's statements are built once: building one costs about as much as
+# the database takes to answer it (and an alias rebuilds all its columns).
+_PEOPLE_WITH_PAPERS = (
+    select(Person, Qualification).outerjoin(Qualification, and_(
+        Qualification.person_id == Person.id, Qualification.retired_at.is_(None)))
+    .where(Person.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Person.id, Qualification.id))
+
+
 def people_with_papers(session: Session, person_ids: list[int]
                        ) -> tuple[dict[int, Person], dict[int, list[Qualification]]]:
     """Persons and their current qualifications, in one query."""
@@ -172,45 +184,50 @@ def people_with_papers(session: Session, person_ids: list[int]
     quals: dict[int, list[Qualification]] = {}
     if not person_ids:
         return persons, quals
-    for person, qual in session.execute(
-            select(Person, Qualification).outerjoin(Qualification, and_(
-                Qualification.person_id == Person.id, Qualification.retired_at.is_(None)))
-            .where(Person.id.in_(person_ids)).order_by(Person.id, Qualification.id)):
+    for person, qual in session.execute(_PEOPLE_WITH_PAPERS, {"ids": person_ids}):
         persons[person.id] = person
         if qual is not None:
             quals.setdefault(person.id, []).append(qual)
     return persons, quals
 
 
+_VEHICLE_INSIDE = (
+    select(Vehicle, select(Presence.id).where(
+        Presence.area == bindparam("area"),
+        Presence.subject_key == literal("v:") + cast(Vehicle.id, String)).exists())
+    .where(Vehicle.plate == bindparam("plate"), Vehicle.retired_at.is_(None)).limit(3))
+_VEHICLE_OF_COLOUR_INSIDE = _VEHICLE_INSIDE.where(Vehicle.plate_colour == bindparam("colour"))
+
+
 def _vehicle_inside(session: Session, plate: str, colour: str | None, area: str
                     ) -> tuple[Vehicle | None, int, bool]:
     """find_vehicle, with whether that vehicle is inside `area` (anti-passback) asked in
     the same statement."""
-    inside = select(Presence.id).where(
-        Presence.area == area,
-        Presence.subject_key == literal("v:") + cast(Vehicle.id, String)).exists()
-    stmt = select(Vehicle, inside).where(Vehicle.plate == normalise(plate),
-                                         Vehicle.retired_at.is_(None))
+    params = {"plate": normalise(plate), "area": area}
     if colour:
-        stmt = stmt.where(Vehicle.plate_colour == colour)
-    found = session.execute(stmt.limit(3)).all()
+        found = session.execute(_VEHICLE_OF_COLOUR_INSIDE, {**params, "colour": colour}).all()
+    else:
+        found = session.execute(_VEHICLE_INSIDE, params).all()
     if len(found) == 1:
         return found[0][0], 1, bool(found[0][1])
     return None, len(found), False
+
+
+_TRAILER = aliased(Vehicle, name="trailer")
+_TRIPS_OF_VEHICLE = (
+    select(Trip, _TRAILER).outerjoin(_TRAILER, _TRAILER.id == Trip.trailer_id)
+    .options(selectinload(Trip.cargo))
+    .where(Trip.vehicle_id == bindparam("vehicle_id"), Trip.state.in_(OPEN_STATES),
+           Trip.window_start <= bindparam("until"), Trip.window_end >= bindparam("since")))
 
 
 def _current_trip(session: Session, vehicle_id: int, now: datetime
                   ) -> tuple[Trip | None, Vehicle | None]:
     """The trip this vehicle is on (under way, else the booking nearest now), with
     its trailer."""
-    from sqlalchemy.orm import aliased, selectinload
-
-    trailer = aliased(Vehicle)
-    rows = session.execute(select(Trip, trailer).outerjoin(trailer, trailer.id == Trip.trailer_id)
-                           .options(selectinload(Trip.cargo)).where(
-        Trip.vehicle_id == vehicle_id, Trip.state.in_(OPEN_STATES),
-        Trip.window_start <= now + timedelta(hours=36),
-        Trip.window_end >= now - timedelta(hours=36))).all()
+    rows = session.execute(_TRIPS_OF_VEHICLE, {
+        "vehicle_id": vehicle_id, "until": now + timedelta(hours=36),
+        "since": now - timedelta(hours=36)}).all()
     if not rows:
         return None, None
     under_way = [r for r in rows if r[0].state not in ("BOOKED", "PENDING_APPROVAL")]
@@ -221,19 +238,21 @@ def _current_trip(session: Session, vehicle_id: int, now: datetime
     return chosen[0], chosen[1]
 
 
+_BANS = select(BlacklistEntry).where(
+    or_(BlacklistEntry.vehicle_id.in_(bindparam("vehicle_ids", expanding=True)),
+        BlacklistEntry.person_id.in_(bindparam("person_ids", expanding=True))),
+    BlacklistEntry.lifted_at.is_(None),
+    or_(BlacklistEntry.until_on.is_(None), BlacklistEntry.until_on >= bindparam("today"))
+).order_by(BlacklistEntry.id)
+
+
 def bans(session: Session, vehicle_ids: list[int], person_ids: list[int], now: datetime
           ) -> dict[tuple[str, int], BlacklistView]:
-    today = documents.park_date(now)
-    clauses = []
-    if vehicle_ids:
-        clauses.append(BlacklistEntry.vehicle_id.in_(vehicle_ids))
-    if person_ids:
-        clauses.append(BlacklistEntry.person_id.in_(person_ids))
     out: dict[tuple[str, int], BlacklistView] = {}
-    for entry in session.scalars(select(BlacklistEntry).where(
-            or_(*clauses), BlacklistEntry.lifted_at.is_(None),
-            or_(BlacklistEntry.until_on.is_(None), BlacklistEntry.until_on >= today))
-            .order_by(BlacklistEntry.id)):
+    if not (vehicle_ids or person_ids):
+        return out
+    for entry in session.scalars(_BANS, {"vehicle_ids": vehicle_ids, "person_ids": person_ids,
+                                         "today": documents.park_date(now)}):
         key = ("v", entry.vehicle_id) if entry.vehicle_id else ("p", entry.person_id)
         out[key] = BlacklistView(entry.reason, entry.until_on)  # type: ignore[index]
     return out

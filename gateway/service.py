@@ -147,14 +147,13 @@ def process_read(uow: UnitOfWork, principal: Principal, req: ReadRequest,
                  runtime: GateRuntime) -> GateResult:
     session = uow.session
     now = clock.now()
-    earlier = passage_for_read(session, req.read_id)
-    if earlier is not None:
-        return GateResult(earlier, replayed=True)
     lane = runtime.lane(session, req.lane)
     authorise_lane(principal, lane)
     crop = _decode_crop(req.crop_jpeg_b64)
     repo.lock_lane(session, lane.id)
-    earlier = passage_for_read(session, req.read_id)  # it may have landed while we waited
+    # Asked under the lane's lock, so a retry cannot slip in while the first is decided
+    # (a retry is rare; one look-up on every read is the price, not two).
+    earlier = passage_for_read(session, req.read_id)
     if earlier is not None:
         return GateResult(earlier, replayed=True)
     read = PlateReadIn(plate=req.plate, colour=req.colour, confidence=req.confidence,
