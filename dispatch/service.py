@@ -8,18 +8,22 @@ the first waiting trip with `FOR UPDATE SKIP LOCKED`, a dock holds one trip (uni
 and a partial unique index allows one active release per trip — the last guards hold
 even against code that forgets the first. On SQLite a write transaction holds the
 whole database, which serialises the same steps. Every change is audited in its
-transaction; the bus only tells the board and the lanes.
+transaction; the bus only tells the board and the lanes. A bay freed by a release
+goes to a truck at the entrance in a transaction of its own, right after the
+release commits (the minute watch catches one that did not happen).
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, event, func, select, tuple_, update
+from sqlalchemy import bindparam, case, event, func, select, tuple_, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from gateway import checks
@@ -63,6 +67,9 @@ OPEN_ENTRY = (WAITING, HELD, ENTRANCE)
 QUEUE_ORDER = (case((QueueEntry.manual_rank.is_(None), 1), else_=0), QueueEntry.manual_rank,
                QueueEntry.priority.desc(), QueueEntry.window_start, QueueEntry.arrived_at,
                QueueEntry.trip_id)
+
+
+log = logging.getLogger(__name__)
 
 
 class LotError(Conflict):
@@ -115,8 +122,11 @@ def _lock_lot(session: Session, lot_id: int) -> None:
     second. Taken first by every public function; once per transaction."""
     locked = session.info.setdefault("locked_lots", set())
     if lot_id not in locked:
-        session.execute(select(Lot.id).where(Lot.id == lot_id).with_for_update())
+        session.execute(_LOCK_LOT, {"id": lot_id})
         locked.add(lot_id)
+
+
+_LOCK_LOT = select(Lot.id).where(Lot.id == bindparam("id")).with_for_update()
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -233,14 +243,20 @@ def wait_at_entrance(uow: UnitOfWork, trip: Trip, actor: Actor, refusal: zoning.
 
 # --- releases ----------------------------------------------------------------------------------
 
-def _deadline_min(plant: Plant, policy: Any) -> int:
-    return plant.arrival_deadline_min or policy.release_deadline_min
+def _deadline_min(session: Session, plant: Plant, park_id: int) -> int:
+    # The park's policy is read only for a plant without a deadline of its own.
+    return plant.arrival_deadline_min or park_policy(session, park_id).release_deadline_min
+
+
+# The release path's statements are built once: building one costs about as much as
+# the database takes to answer it, and a release is timed.
+_VEHICLES = select(Vehicle).where(Vehicle.id.in_(bindparam("ids", expanding=True)))
 
 
 def _recheck(session: Session, trip: Trip, now: datetime) -> list[str]:
     """L07: the papers again (they can expire while the truck waits)."""
-    vehicles = {v.id: v for v in session.scalars(select(Vehicle).where(
-        Vehicle.id.in_([i for i in (trip.vehicle_id, trip.trailer_id) if i])))}
+    vehicles = {v.id: v for v in session.scalars(
+        _VEHICLES, {"ids": [i for i in (trip.vehicle_id, trip.trailer_id) if i]})}
     view = trip_view(session, trip)  # its trailer is in the session now
     crew_ids = [i for i in (trip.driver_id, trip.escort_id) if i]
     persons, quals = people_with_papers(session, crew_ids)
@@ -278,17 +294,23 @@ class _Next:
     plate: str
 
 
+_WAITING_FOR_PLANT = (
+    select(QueueEntry, Trip, Vehicle.plate)
+    .join(Trip, Trip.id == QueueEntry.trip_id).join(Vehicle, Vehicle.id == Trip.vehicle_id)
+    .where(QueueEntry.plant_id == bindparam("plant_id"), QueueEntry.status == WAITING))
+_NEXT_IN_QUEUE = _WAITING_FOR_PLANT.order_by(*QUEUE_ORDER).limit(1).with_for_update(
+    skip_locked=True, of=(QueueEntry.__table__, Trip.__table__))
+_THIS_IN_QUEUE = _WAITING_FOR_PLANT.where(QueueEntry.trip_id == bindparam("trip_id")) \
+    .limit(1).with_for_update(skip_locked=True, of=(QueueEntry.__table__, Trip.__table__))
+
+
 def _next_in_queue(session: Session, plant_id: int, trip_id: int | None) -> _Next | None:
     """The first waiting trip for the plant (or `trip_id`), its entry and trip locked,
     with its plate for the driver's call."""
-    stmt = (select(QueueEntry, Trip, Vehicle.plate)
-            .join(Trip, Trip.id == QueueEntry.trip_id)
-            .join(Vehicle, Vehicle.id == Trip.vehicle_id)
-            .where(QueueEntry.plant_id == plant_id, QueueEntry.status == WAITING))
-    if trip_id is not None:
-        stmt = stmt.where(QueueEntry.trip_id == trip_id)
-    row = session.execute(stmt.order_by(*QUEUE_ORDER).limit(1).with_for_update(
-        skip_locked=True, of=(QueueEntry.__table__, Trip.__table__))).first()
+    if trip_id is None:
+        row = session.execute(_NEXT_IN_QUEUE, {"plant_id": plant_id}).first()
+    else:
+        row = session.execute(_THIS_IN_QUEUE, {"plant_id": plant_id, "trip_id": trip_id}).first()
     return _Next(row[0], row[1], row[2]) if row else None
 
 
@@ -299,12 +321,24 @@ def release_next(uow: UnitOfWork, plant_id: int, actor: Actor, now: datetime, *,
     out of order (a dispatcher's early release). Plants set to propose do not release
     on their own; `force` is the dispatcher confirming. None when no dock is free or
     nobody waits. `freed` is a dock this transaction has just freed (and locked)."""
+    if freed is None:
+        return _release_next(uow, plant_id, actor, now, trip_id, reason, force, None)
+    # Nothing below asks the database about the freed dock, so it is written once
+    # (taken again) rather than twice (freed, then taken): a release is timed.
+    with uow.session.no_autoflush:
+        return _release_next(uow, plant_id, actor, now, trip_id, reason, force, freed)
+
+
+def _release_next(uow: UnitOfWork, plant_id: int, actor: Actor, now: datetime,
+                  trip_id: int | None, reason: str | None, force: bool, freed: Dock | None
+                  ) -> Release | None:
     session = uow.session
     plant = session.get(Plant, plant_id)
     if plant is None:
         raise NotFound(N_("No such plant."))
     _lock_lot_of_plant(session, plant_id)
     if plant.release_mode == "propose" and not force:
+        session.flush()  # the freed dock counts as free
         if _free_dock_exists(session, plant_id) and _next_in_queue(session, plant_id, None):
             uow.publish("lot", "release_proposed", {"plant_id": plant_id})
         return None
@@ -343,8 +377,7 @@ def _release(uow: UnitOfWork, plant: Plant, dock: Dock, found: _Next, actor: Act
              now: datetime, reason: str | None) -> Release:
     session = uow.session
     entry, trip, plate = found.entry, found.trip, found.plate
-    policy = park_policy(session, trip.park_id)
-    deadline = now + timedelta(minutes=_deadline_min(plant, policy))
+    deadline = now + timedelta(minutes=_deadline_min(session, plant, trip.park_id))
     release = Release(trip_id=trip.id, plant_id=plant.id, dock_id=dock.id,
                       token=secrets.token_hex(8), released_at=now, deadline=deadline,
                       released_by=actor.name or actor.kind, status="active")
@@ -355,6 +388,7 @@ def _release(uow: UnitOfWork, plant: Plant, dock: Dock, found: _Next, actor: Act
     if entry.bay_id is not None:  # the truck drives off: its bay is free for the next
         session.execute(update(Bay).where(Bay.id == entry.bay_id, Bay.trip_id == trip.id)
                         .values(trip_id=None))
+        _admit_after_commit(uow, entry.lot_id, now, zone_id=entry.zone_id)
     trip.release_deadline = deadline
     sm.apply(uow, trip, "release", actor, sm.Context(now=now, reason=reason),
              payload={"plant_id": plant.id, "dock": dock.code, "deadline": deadline.isoformat(),
@@ -366,7 +400,6 @@ def _release(uow: UnitOfWork, plant: Plant, dock: Dock, found: _Next, actor: Act
     uow.publish("drivers", "driver.call", call)  # SMS / voice integrations listen here
     for lane_code in _lot_exit_lanes(session, entry.lot_id):
         uow.publish(f"lane:{lane_code}", "call", {**call, "led": f"请{plate}前往{plant.name}"})
-    _admit_from_entrance(uow, entry.lot_id, now, zone_id=entry.zone_id)
     return release
 
 
@@ -374,6 +407,31 @@ def _lot_exit_lanes(session: Session, lot_id: int) -> list[str]:
     return _STRUCTURE.get((session.get_bind().url, "lot_exit_lanes", lot_id), lambda: list(
         session.scalars(select(Lane.code).join(Gate, Gate.id == Lane.gate_id).where(
             Gate.lot_id == lot_id, Lane.direction == "out", Lane.retired_at.is_(None)))))
+
+
+def _admit_after_commit(uow: UnitOfWork, lot_id: int, now: datetime, *,
+                        zone_id: int | None) -> None:
+    """A bay in `zone_id` was freed: once this transaction has committed, give it to a
+    truck at the entrance, in a transaction of its own.
+
+    The release that freed the bay is a decision of its own and must not wait for it
+    (a driver is being called; the lot lock is held): admission reads the entrance
+    queue and the zone and is most of a release's work on a busy day. Should it fail
+    or the process stop in between, the bay stays free and the minute watch admits.
+    """
+    session, bus = uow.session, uow.bus
+
+    def admit() -> None:
+        try:
+            with UnitOfWork(session, bus) as follow:
+                _lock_lot(session, lot_id)
+                _admit_from_entrance(follow, lot_id, now, zone_id=zone_id)
+                follow.commit()
+        except SQLAlchemyError:
+            log.exception("admission from the entrance of lot %s failed; the watch retries",
+                          lot_id)
+
+    uow.after_commit(admit)
 
 
 def _admit_from_entrance(uow: UnitOfWork, lot_id: int, now: datetime, *,
@@ -488,21 +546,29 @@ def _set_dock(uow: UnitOfWork, actor: Actor, dock: Dock, *, busy: bool, now: dat
     uow.audit("dock.busy" if busy else "dock.free", actor, subject_kind="dock",
               subject_id=str(dock.id), payload={"plant_id": dock.plant_id, "before": before})
     uow.publish("lot", "dock", {"dock_id": dock.id, "plant_id": dock.plant_id, "busy": busy})
-    session.flush()
-    return None if busy else release_next(uow, dock.plant_id, actor, now, freed=dock)
+    if busy:
+        session.flush()
+        return None
+    return release_next(uow, dock.plant_id, actor, now, freed=dock)
+
+
+_DOCK_OF_TRIP = select(Dock).where(Dock.trip_id == bindparam("trip_id")).with_for_update()
+_LEFT_LOT = update(QueueEntry).where(QueueEntry.trip_id == bindparam("of_trip")).values(
+    status=LEFT)
+_RELEASE_USED = update(Release).where(
+    Release.trip_id == bindparam("of_trip"), Release.status.in_(("active", "overdue"))
+).values(status="used", used_at=func.coalesce(Release.used_at, bindparam("now")))
 
 
 def trip_left_plant(uow: UnitOfWork, trip: Trip, actor: Actor, now: datetime) -> None:
     """The truck left its plant: the dock it held is free, and the next one is called."""
     session = uow.session
     _lock_lot_of_plant(session, trip.plant_id)
-    dock = session.scalar(select(Dock).where(Dock.trip_id == trip.id).with_for_update())
-    entry = session.scalar(select(QueueEntry).where(QueueEntry.trip_id == trip.id))
-    if entry is not None:
-        entry.status = LEFT
-    for release in session.scalars(select(Release).where(
-            Release.trip_id == trip.id, Release.status.in_(("active", "overdue")))):
-        release.status, release.used_at = "used", release.used_at or now
+    dock = session.scalar(_DOCK_OF_TRIP, {"trip_id": trip.id})
+    # Written without reading them first: a release is timed, and nothing here needs
+    # more of the rows than their key.
+    session.execute(_LEFT_LOT, {"of_trip": trip.id})
+    session.execute(_RELEASE_USED, {"of_trip": trip.id, "now": now})
     if dock is not None and dock.retired_at is None:
         _set_dock(uow, actor, dock, busy=False, now=now)
     elif dock is not None:
@@ -592,8 +658,7 @@ def send_away(uow: UnitOfWork, actor: Actor, trip_id: int, reason: str | None) -
     sm.apply(uow, trip, "send_away", actor, sm.Context(now=clock.now(), reason=why))
     entry.status = SENT_AWAY
     if _free_bay(session, entry, trip_id):
-        session.flush()
-        _admit_from_entrance(uow, entry.lot_id, clock.now(), zone_id=entry.zone_id)
+        _admit_after_commit(uow, entry.lot_id, clock.now(), zone_id=entry.zone_id)
     uow.publish("lot", "queue", {"plant_id": entry.plant_id})
     return trip
 
@@ -659,8 +724,11 @@ def watch(uow: UnitOfWork, now: datetime) -> dict[str, int]:
     session = uow.session
     actor = Actor.system("lot-watch")
     counts = {"overdue": 0, "lot_wait": 0, "plant_dwell": 0}
-    for lot_id in session.scalars(select(Lot.id).where(Lot.retired_at.is_(None))):
+    lot_ids = list(session.scalars(select(Lot.id).where(Lot.retired_at.is_(None))))
+    for lot_id in lot_ids:
         _lock_lot(session, lot_id)
+    for lot_id in lot_ids:  # a bay freed while its own admission failed or was cut off
+        _admit_from_entrance(uow, lot_id, now, zone_id=None)
     for release in session.scalars(select(Release).where(
             Release.status == "active", Release.deadline < now).with_for_update(
             skip_locked=True)):

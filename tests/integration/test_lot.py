@@ -240,6 +240,33 @@ def test_sending_a_truck_away_gives_its_bay_to_the_entrance(client, session_fact
         assert s.get(Bay, kept).trip_id == waiting
 
 
+def test_a_release_stands_when_admission_fails_and_the_watch_admits(client, session_factory,  # type: ignore[no-untyped-def]
+                                                                     monkeypatch, caplog):
+    from sqlalchemy.exc import OperationalError
+
+    world = make_world(session_factory)
+    (dock,) = set_docks(session_factory, world, busy=True)
+    first, _, _ = arrive(session_factory, world, 3)
+    waiting = at_entrance(session_factory, world)
+    real = service._admit_from_entrance
+
+    def cut_off(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OperationalError("SELECT …", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(service, "_admit_from_entrance", cut_off)
+    r = free(client, world, dock)
+    # The driver was called: the release does not depend on the admission after it.
+    assert r.status_code == 200 and r.json["released_trip_id"] == first
+    assert states(session_factory, [first]) == ["RELEASED"]
+    assert kept_bays(session_factory, [waiting]) == [None]
+    assert "admission from the entrance" in caplog.text
+    monkeypatch.setattr(service, "_admit_from_entrance", real)
+    with unit_of_work(session_factory) as uow:
+        service.watch(uow, clock.now())
+    (kept,) = kept_bays(session_factory, [waiting])
+    assert kept is not None
+
+
 @pytest.mark.parametrize("database", [PG_PARAM], indirect=True)
 def test_parallel_dock_and_dispatcher_events_release_each_trip_once(session_factory, database):  # type: ignore[no-untyped-def]
     world = make_world(session_factory)
