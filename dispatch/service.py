@@ -24,11 +24,12 @@ from typing import Any
 
 from sqlalchemy import bindparam, case, event, func, select, tuple_, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from gateway import checks
 from gateway.repository import (
     bans,
+    park_names,
     park_policy,
     people_with_papers,
     trip_view,
@@ -136,8 +137,9 @@ def _forget_locks(session: Session, transaction: Any) -> None:
         session.info.pop("locked_lots", None)
 
 
-# Which lot serves a plant and which lanes leave a lot: asked on every release,
-# changed once in years, so kept for a minute per process (per database).
+# Which lot serves a plant, which lanes leave a lot, the names of enterprises and
+# plants (the L07 waybill check): asked on every release, changed once in years, so
+# kept for a minute per process (per database), as the gate keeps them.
 _STRUCTURE = TtlCache(60.0)
 
 
@@ -253,11 +255,15 @@ def _deadline_min(session: Session, plant: Plant, park_id: int) -> int:
 _VEHICLES = select(Vehicle).where(Vehicle.id.in_(bindparam("ids", expanding=True)))
 
 
-def _recheck(session: Session, trip: Trip, now: datetime) -> list[str]:
-    """L07: the papers again (they can expire while the truck waits)."""
-    vehicles = {v.id: v for v in session.scalars(
-        _VEHICLES, {"ids": [i for i in (trip.vehicle_id, trip.trailer_id) if i]})}
-    view = trip_view(session, trip)  # its trailer is in the session now
+def _recheck(session: Session, trip: Trip, now: datetime,
+             vehicles: dict[int, Vehicle] | None = None) -> list[str]:
+    """L07: the papers again (they can expire while the truck waits). `vehicles`: the
+    trip's vehicle and trailer, when the caller has them."""
+    if vehicles is None:
+        vehicles = {v.id: v for v in session.scalars(
+            _VEHICLES, {"ids": [i for i in (trip.vehicle_id, trip.trailer_id) if i]})}
+    names = _STRUCTURE.get((session.get_bind().url, "names"), lambda: park_names(session))
+    view = trip_view(session, trip, names)  # its trailer is in the session now
     crew_ids = [i for i in (trip.driver_id, trip.escort_id) if i]
     persons, quals = people_with_papers(session, crew_ids)
     banned = bans(session, list(vehicles), crew_ids, now)
@@ -291,12 +297,18 @@ def _free_dock(session: Session, plant_id: int) -> Dock | None:
 class _Next:
     entry: QueueEntry
     trip: Trip
-    plate: str
+    vehicles: dict[int, Vehicle]  # the truck and its trailer
+
+    @property
+    def plate(self) -> str:
+        return self.vehicles[self.trip.vehicle_id].plate
 
 
+_TRAILER = aliased(Vehicle, name="trailer")
 _WAITING_FOR_PLANT = (
-    select(QueueEntry, Trip, Vehicle.plate)
+    select(QueueEntry, Trip, Vehicle, _TRAILER)
     .join(Trip, Trip.id == QueueEntry.trip_id).join(Vehicle, Vehicle.id == Trip.vehicle_id)
+    .outerjoin(_TRAILER, _TRAILER.id == Trip.trailer_id)
     .where(QueueEntry.plant_id == bindparam("plant_id"), QueueEntry.status == WAITING))
 _NEXT_IN_QUEUE = _WAITING_FOR_PLANT.order_by(*QUEUE_ORDER).limit(1).with_for_update(
     skip_locked=True, of=(QueueEntry.__table__, Trip.__table__))
@@ -306,12 +318,14 @@ _THIS_IN_QUEUE = _WAITING_FOR_PLANT.where(QueueEntry.trip_id == bindparam("trip_
 
 def _next_in_queue(session: Session, plant_id: int, trip_id: int | None) -> _Next | None:
     """The first waiting trip for the plant (or `trip_id`), its entry and trip locked,
-    with its plate for the driver's call."""
+    with its vehicles (the re-check reads their papers, the driver's call the plate)."""
     if trip_id is None:
         row = session.execute(_NEXT_IN_QUEUE, {"plant_id": plant_id}).first()
     else:
         row = session.execute(_THIS_IN_QUEUE, {"plant_id": plant_id, "trip_id": trip_id}).first()
-    return _Next(row[0], row[1], row[2]) if row else None
+    if row is None:
+        return None
+    return _Next(row[0], row[1], {v.id: v for v in row[2:] if v is not None})
 
 
 def release_next(uow: UnitOfWork, plant_id: int, actor: Actor, now: datetime, *,
@@ -350,7 +364,7 @@ def _release_next(uow: UnitOfWork, plant_id: int, actor: Actor, now: datetime,
         if found is None:
             return None
         entry, trip = found.entry, found.trip
-        failed = _recheck(session, trip, now)
+        failed = _recheck(session, trip, now, found.vehicles)
         if failed:
             entry.status = HELD
             entry.note = "L07: " + ", ".join(failed)

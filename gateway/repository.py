@@ -17,6 +17,7 @@ from models import (
     Lane,
     Lot,
     Park,
+    PassageRead,
     Person,
     Plant,
     Presence,
@@ -73,15 +74,19 @@ def lane_view(session: Session, lane: Lane) -> LaneView:
         confidence_threshold=lane.confidence_threshold, antipassback=lane.antipassback)
 
 
-_LOCK_LANE = select(Lane.id).where(Lane.id == bindparam("id")).with_for_update()
+_LOCK_LANE = select(Lane.id, select(PassageRead.passage_id).where(
+    PassageRead.read_id == bindparam("read_id")).scalar_subquery()).where(
+    Lane.id == bindparam("id")).with_for_update(of=Lane.__table__)
 
 
-def lock_lane(session: Session, lane_id: int) -> None:
+def lock_lane(session: Session, lane_id: int, read_id: str) -> int | None:
     """One read at a time per lane, whichever worker or process took it: folding a
-    repeated read and anti-passback both look at the lane's last passage. SQLite
-    already runs one write transaction at a time."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(_LOCK_LANE, {"id": lane_id})
+    repeated read and anti-passback both look at the lane's last passage. Returns the
+    passage `read_id` already landed in, asked under the lock so a retry cannot slip
+    in while the first is decided (and in the same round trip). SQLite has no row
+    locks; it runs one write transaction at a time."""
+    row = session.execute(_LOCK_LANE, {"id": lane_id, "read_id": read_id}).one()
+    return row[1]
 
 
 def park_policy(session: Session, park_id: int) -> ParkPolicy:
@@ -117,9 +122,18 @@ def person_view(session: Session, person: Person, lane: LaneView | None, now: da
                         is_inside(session, f"p:{person.id}", lane.area) if lane else None)
 
 
-def trip_view(session: Session, trip: Trip) -> TripView:
+def trip_view(session: Session, trip: Trip, names: dict[str, dict[int, str]] | None = None
+              ) -> TripView:
+    """`names` as park_names() gives them (a cached copy); read from the database if None."""
     trailer = session.get(Vehicle, trip.trailer_id) if trip.trailer_id else None
-    return _trip_view(session, trip, {trailer.id: trailer} if trailer else {}, None)
+    return _trip_view(session, trip, {trailer.id: trailer} if trailer else {}, names)
+
+
+def park_names(session: Session) -> dict[str, dict[int, str]]:
+    """Every enterprise's and plant's name by id: a few hundred rows that change once in
+    years, which the gate and the lot keep a copy of."""
+    return {"enterprise": dict(session.execute(select(Enterprise.id, Enterprise.name)).all()),
+            "plant": dict(session.execute(select(Plant.id, Plant.name)).all())}
 
 
 def build_snapshot(session: Session, lane: Any, plate: str, colour: str | None,
@@ -288,7 +302,8 @@ def _trip_view(session: Session, trip: Trip, vehicles: dict[int, Vehicle],
         release = session.scalar(select(Release).where(
             Release.trip_id == trip.id, Release.status.in_(("active", "overdue")))
             .order_by(Release.id.desc()).limit(1))
-    if names is None:
+    if names is None or trip.enterprise_id not in names["enterprise"] \
+            or trip.plant_id not in names["plant"]:  # none given, or newer than the copy
         enterprise = session.get(Enterprise, trip.enterprise_id)
         plant = session.get(Plant, trip.plant_id)
         enterprise_name = enterprise.name if enterprise else ""

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Enterprise, Lane, Plant
+from models import Lane
 from parkgate.cache import TtlCache
 from parkgate.errors import N_, NotFound
 from rules.policy import ParkPolicy
@@ -58,11 +58,9 @@ class GateRuntime:
         return self._cached(("lane_id", lane_id), lambda: _load_lane(session, None, lane_id))
 
     def names(self, session: Session) -> dict[str, dict[int, str]]:
-        def load() -> dict[str, dict[int, str]]:
-            return {"enterprise": dict(session.execute(select(Enterprise.id, Enterprise.name))
-                                       .all()),
-                    "plant": dict(session.execute(select(Plant.id, Plant.name)).all())}
-        return self._cached("names", load)
+        from .repository import park_names
+
+        return self._cached("names", lambda: park_names(session))
 
 
 def _load_lane(session: Session, code: str | None, lane_id: int | None) -> LaneInfo:

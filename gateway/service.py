@@ -150,12 +150,9 @@ def process_read(uow: UnitOfWork, principal: Principal, req: ReadRequest,
     lane = runtime.lane(session, req.lane)
     authorise_lane(principal, lane)
     crop = _decode_crop(req.crop_jpeg_b64)
-    repo.lock_lane(session, lane.id)
-    # Asked under the lane's lock, so a retry cannot slip in while the first is decided
-    # (a retry is rare; one look-up on every read is the price, not two).
-    earlier = passage_for_read(session, req.read_id)
+    earlier = repo.lock_lane(session, lane.id, req.read_id)
     if earlier is not None:
-        return GateResult(earlier, replayed=True)
+        return GateResult(session.get_one(Passage, earlier), replayed=True)
     read = PlateReadIn(plate=req.plate, colour=req.colour, confidence=req.confidence,
                        seen_at=req.seen_at, trailer_plate=req.trailer_plate,
                        trailer_confidence=req.trailer_confidence)

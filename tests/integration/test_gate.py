@@ -292,3 +292,20 @@ def test_crew_leaving_apart_from_their_vehicle_raises_an_alarm(client, session_f
     with session_factory() as s:
         alarm = s.scalars(select(Alarm)).one()
     assert alarm.kind == "CREW_APART" and alarm.person_id == world.persons["escort"].id
+
+
+def test_a_trip_of_an_enterprise_newer_than_the_cached_names_is_named(session_factory):  # type: ignore[no-untyped-def]
+    # The gate and the lot keep a copy of the names; a waybill check against a name
+    # missing from the copy would hold a good truck, so such a trip is named from the
+    # database.
+    from gateway.repository import park_names, trip_view
+
+    world = make_world(session_factory)
+    with session_factory() as s:
+        stale = park_names(s)
+    trip = book(session_factory, world)
+    stale["enterprise"].pop(trip.enterprise_id)
+    with session_factory() as s:
+        view = trip_view(s, s.get(Trip, trip.id), stale)
+    assert view.enterprise_name == world.enterprises["E1"].name
+    assert view.plant_name
