@@ -387,6 +387,10 @@ def _free_dock_exists(session: Session, plant_id: int) -> bool:
         Dock.retired_at.is_(None)).limit(1)) is not None
 
 
+_VACATE_BAY = update(Bay).where(Bay.id == bindparam("bay"), Bay.trip_id == bindparam("of_trip")
+                                ).values(trip_id=None)
+
+
 def _release(uow: UnitOfWork, plant: Plant, dock: Dock, found: _Next, actor: Actor,
              now: datetime, reason: str | None) -> Release:
     session = uow.session
@@ -400,8 +404,7 @@ def _release(uow: UnitOfWork, plant: Plant, dock: Dock, found: _Next, actor: Act
     dock.busy = True
     entry.status = RELEASED
     if entry.bay_id is not None:  # the truck drives off: its bay is free for the next
-        session.execute(update(Bay).where(Bay.id == entry.bay_id, Bay.trip_id == trip.id)
-                        .values(trip_id=None))
+        session.execute(_VACATE_BAY, {"bay": entry.bay_id, "of_trip": trip.id})
         _admit_after_commit(uow, entry.lot_id, now, zone_id=entry.zone_id)
     trip.release_deadline = deadline
     sm.apply(uow, trip, "release", actor, sm.Context(now=now, reason=reason),
@@ -566,7 +569,9 @@ def _set_dock(uow: UnitOfWork, actor: Actor, dock: Dock, *, busy: bool, now: dat
     return release_next(uow, dock.plant_id, actor, now, freed=dock)
 
 
-_DOCK_OF_TRIP = select(Dock).where(Dock.trip_id == bindparam("trip_id")).with_for_update()
+# The dock comes with its plant, which the release after it reads.
+_DOCK_OF_TRIP = select(Dock, Plant).join(Plant, Plant.id == Dock.plant_id).where(
+    Dock.trip_id == bindparam("trip_id")).with_for_update(of=Dock.__table__)
 _LEFT_LOT = update(QueueEntry).where(QueueEntry.trip_id == bindparam("of_trip")).values(
     status=LEFT)
 _RELEASE_USED = update(Release).where(
@@ -578,11 +583,13 @@ def trip_left_plant(uow: UnitOfWork, trip: Trip, actor: Actor, now: datetime) ->
     """The truck left its plant: the dock it held is free, and the next one is called."""
     session = uow.session
     _lock_lot_of_plant(session, trip.plant_id)
-    dock = session.scalar(_DOCK_OF_TRIP, {"trip_id": trip.id})
-    # Written without reading them first: a release is timed, and nothing here needs
-    # more of the rows than their key.
-    session.execute(_LEFT_LOT, {"of_trip": trip.id})
-    session.execute(_RELEASE_USED, {"of_trip": trip.id, "now": now})
+    row = session.execute(_DOCK_OF_TRIP, {"trip_id": trip.id}).first()
+    dock = row[0] if row else None
+    # Written without reading them first (a release is timed): nothing here needs
+    # more of the rows than their key, and nothing before loaded them to keep in step.
+    plain = {"synchronize_session": False}
+    session.execute(_LEFT_LOT, {"of_trip": trip.id}, execution_options=plain)
+    session.execute(_RELEASE_USED, {"of_trip": trip.id, "now": now}, execution_options=plain)
     if dock is not None and dock.retired_at is None:
         _set_dock(uow, actor, dock, busy=False, now=now)
     elif dock is not None:
