@@ -25,6 +25,9 @@ def world(session_factory):  # type: ignore[no-untyped-def]
 
 
 def fill_booking(page, world, *, escort: str | None) -> None:  # type: ignore[no-untyped-def]
+    # The fields exist before htmx has bound its look-ups to them (it does so once the
+    # document has loaded); typing earlier than any person could would go unseen.
+    page.wait_for_load_state("load")
     page.select_option("#f-plant", str(world.plants["E1"].id))
     page.fill("#f-vehicle-plate", "苏E12345")
     page.wait_for_selector("#vehicle-info [data-vehicle]")  # what is on record, shown
