@@ -309,3 +309,26 @@ def test_a_trip_of_an_enterprise_newer_than_the_cached_names_is_named(session_fa
         view = trip_view(s, s.get(Trip, trip.id), stale)
     assert view.enterprise_name == world.enterprises["E1"].name
     assert view.plant_name
+
+
+def test_a_plate_two_vehicles_share_is_held_and_one_truck_with_two_bookings_is_known(  # type: ignore[no-untyped-def]
+        client, session_factory):
+    from models import Vehicle
+
+    world = make_world(session_factory)
+    now_trip = book(session_factory, world)
+    book(session_factory, world, start=clock.now() + timedelta(hours=6))
+    # Two bookings near now are one truck, not two: it is decided on the nearer trip.
+    r = read(client, world, "P1-IN", plate_colour=None)
+    assert "PLATE_AMBIGUOUS" not in [x["code"] for x in r.json["reasons"]]
+    assert r.json["trip"]["id"] == now_trip.id
+    with session_factory() as s:
+        s.add(Vehicle(plate="苏E12345", plate_colour="blue", kind="car", category="small",
+                      created_at=clock.now()))
+        s.commit()
+    r = read(client, world, "P1-IN", plate_colour=None, later=True)
+    assert r.json["action"] == "HOLD_FOR_OPERATOR"
+    assert [x["code"] for x in r.json["reasons"]] == ["PLATE_AMBIGUOUS"]
+    # With its colour read, the plate is the truck's again.
+    r = read(client, world, "P1-IN", later=True)
+    assert "PLATE_AMBIGUOUS" not in [x["code"] for x in r.json["reasons"]]
