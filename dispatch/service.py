@@ -24,10 +24,11 @@ from typing import Any
 
 from sqlalchemy import bindparam, case, event, func, select, tuple_, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from gateway import checks
 from gateway.repository import (
+    TRAILER,
     bans,
     park_names,
     park_policy,
@@ -250,18 +251,10 @@ def _deadline_min(session: Session, plant: Plant, park_id: int) -> int:
     return plant.arrival_deadline_min or park_policy(session, park_id).release_deadline_min
 
 
-# The release path's statements are built once: building one costs about as much as
-# the database takes to answer it, and a release is timed.
-_VEHICLES = select(Vehicle).where(Vehicle.id.in_(bindparam("ids", expanding=True)))
-
-
-def _recheck(session: Session, trip: Trip, now: datetime,
-             vehicles: dict[int, Vehicle] | None = None) -> list[str]:
+def _recheck(session: Session, trip: Trip, now: datetime, vehicles: dict[int, Vehicle]
+             ) -> list[str]:
     """L07: the papers again (they can expire while the truck waits). `vehicles`: the
-    trip's vehicle and trailer, when the caller has them."""
-    if vehicles is None:
-        vehicles = {v.id: v for v in session.scalars(
-            _VEHICLES, {"ids": [i for i in (trip.vehicle_id, trip.trailer_id) if i]})}
+    trip's vehicle and trailer, read with its queue entry."""
     names = _STRUCTURE.get((session.get_bind().url, "names"), lambda: park_names(session))
     view = trip_view(session, trip, names)  # its trailer is in the session now
     crew_ids = [i for i in (trip.driver_id, trip.escort_id) if i]
@@ -304,11 +297,12 @@ class _Next:
         return self.vehicles[self.trip.vehicle_id].plate
 
 
-_TRAILER = aliased(Vehicle, name="trailer")
+# The release path's statements are built once: building one costs about as much as
+# the database takes to answer it, and a release is timed.
 _WAITING_FOR_PLANT = (
-    select(QueueEntry, Trip, Vehicle, _TRAILER)
+    select(QueueEntry, Trip, Vehicle, TRAILER)
     .join(Trip, Trip.id == QueueEntry.trip_id).join(Vehicle, Vehicle.id == Trip.vehicle_id)
-    .outerjoin(_TRAILER, _TRAILER.id == Trip.trailer_id)
+    .outerjoin(TRAILER, TRAILER.id == Trip.trailer_id)
     .where(QueueEntry.plant_id == bindparam("plant_id"), QueueEntry.status == WAITING))
 _NEXT_IN_QUEUE = _WAITING_FOR_PLANT.order_by(*QUEUE_ORDER).limit(1).with_for_update(
     skip_locked=True, of=(QueueEntry.__table__, Trip.__table__))

@@ -227,9 +227,10 @@ def _vehicle_inside(session: Session, plate: str, colour: str | None, area: str
     return None, len(found), False
 
 
-_TRAILER = aliased(Vehicle, name="trailer")
+# A trip's trailer beside its truck in one statement (the gate and the lot's re-check).
+TRAILER = aliased(Vehicle, name="trailer")
 _TRIPS_OF_VEHICLE = (
-    select(Trip, _TRAILER).outerjoin(_TRAILER, _TRAILER.id == Trip.trailer_id)
+    select(Trip, TRAILER).outerjoin(TRAILER, TRAILER.id == Trip.trailer_id)
     .options(selectinload(Trip.cargo))
     .where(Trip.vehicle_id == bindparam("vehicle_id"), Trip.state.in_(OPEN_STATES),
            Trip.window_start <= bindparam("until"), Trip.window_end >= bindparam("since")))
