@@ -122,10 +122,14 @@ def _lock_lot(session: Session, lot_id: int) -> None:
     """Changes to one lot are serialised: a zone's mix must be judged with every truck
     standing in it, and a lot sees a few hundred changes an hour, not a thousand a
     second. Taken first by every public function; once per transaction."""
-    locked = session.info.setdefault("locked_lots", set())
+    locked = _locked_lots(session)
     if lot_id not in locked:
         session.execute(_LOCK_LOT, {"id": lot_id})
         locked.add(lot_id)
+
+
+def _locked_lots(session: Session) -> set[int]:
+    return session.info.setdefault("locked_lots", set())
 
 
 _LOCK_LOT = select(Lot.id).where(Lot.id == bindparam("id")).with_for_update()
@@ -563,31 +567,61 @@ def _set_dock(uow: UnitOfWork, actor: Actor, dock: Dock, *, busy: bool, now: dat
     return release_next(uow, dock.plant_id, actor, now, freed=dock)
 
 
-# The dock comes with its plant, which the release after it reads.
+# The lot and the leaving truck's dock are locked by one statement, lot first (rows are
+# locked in the order FOR UPDATE OF names them), and the dock comes with its plant,
+# which the release after it reads.
 _DOCK_OF_TRIP = select(Dock, Plant).join(Plant, Plant.id == Dock.plant_id).where(
     Dock.trip_id == bindparam("trip_id")).with_for_update(of=Dock.__table__)
+_LOT_AND_DOCK_OF_TRIP = select(Dock, Plant).select_from(Lot).join(
+    Dock, Dock.trip_id == bindparam("trip_id")).join(Plant, Plant.id == Dock.plant_id).where(
+    Lot.id == bindparam("lot_id")).with_for_update(of=(Lot.__table__, Dock.__table__))
 _LEFT_LOT = update(QueueEntry).where(QueueEntry.trip_id == bindparam("of_trip")).values(
     status=LEFT)
 _RELEASE_USED = update(Release).where(
     Release.trip_id == bindparam("of_trip"), Release.status.in_(("active", "overdue"))
 ).values(status="used", used_at=func.coalesce(Release.used_at, bindparam("now")))
+# Written without reading them first: nothing here needs more of the rows than their
+# key, and nothing before loaded them to keep in step.
+_PLAIN = {"synchronize_session": False}
+
+
+def after_transition(uow: UnitOfWork, trip: Trip, action: str, actor: Actor, now: datetime
+                     ) -> None:
+    """What a trip's move means for the lot, whoever moved it (a plant gate's camera, a
+    plant receiver's click): entering its plant uses its release; leaving frees its
+    dock, and the next truck is called."""
+    if action == "enter_plant":
+        uow.session.execute(_RELEASE_USED, {"of_trip": trip.id, "now": now},
+                            execution_options=_PLAIN)
+    elif action == "leave_plant":
+        trip_left_plant(uow, trip, actor, now)
 
 
 def trip_left_plant(uow: UnitOfWork, trip: Trip, actor: Actor, now: datetime) -> None:
     """The truck left its plant: the dock it held is free, and the next one is called."""
     session = uow.session
-    _lock_lot_of_plant(session, trip.plant_id)
-    row = session.execute(_DOCK_OF_TRIP, {"trip_id": trip.id}).first()
-    dock = row[0] if row else None
-    # Written without reading them first (a release is timed): nothing here needs
-    # more of the rows than their key, and nothing before loaded them to keep in step.
-    plain = {"synchronize_session": False}
-    session.execute(_LEFT_LOT, {"of_trip": trip.id}, execution_options=plain)
-    session.execute(_RELEASE_USED, {"of_trip": trip.id, "now": now}, execution_options=plain)
+    dock = _lock_lot_and_dock(session, trip)
+    session.execute(_LEFT_LOT, {"of_trip": trip.id}, execution_options=_PLAIN)
     if dock is not None and dock.retired_at is None:
         _set_dock(uow, actor, dock, busy=False, now=now)
     elif dock is not None:
         dock.trip_id = None  # retired while the truck stood at it: nobody is called to it
+
+
+def _lock_lot_and_dock(session: Session, trip: Trip) -> Dock | None:
+    """_lock_lot_of_plant, then the trip's dock locked; in one round trip when both are
+    there (a release is timed)."""
+    lot_id = _lot_of_plant(session, trip.plant_id)
+    locked = _locked_lots(session)
+    if lot_id is not None and lot_id not in locked:
+        row = session.execute(_LOT_AND_DOCK_OF_TRIP, {"lot_id": lot_id, "trip_id": trip.id}
+                              ).first()
+        if row is not None:
+            locked.add(lot_id)
+            return row[0]
+        _lock_lot(session, lot_id)  # no dock (or it changed while we waited for the lot)
+    row = session.execute(_DOCK_OF_TRIP, {"trip_id": trip.id}).first()
+    return row[0] if row else None
 
 
 # --- the dispatcher's hand ---------------------------------------------------------------------

@@ -26,7 +26,6 @@ from models import (
     PassageReason,
     Person,
     Presence,
-    Release,
     Trip,
     Vehicle,
 )
@@ -315,16 +314,9 @@ def _move(uow: UnitOfWork, actor: Actor, lane: LaneInfo, area: str, passage: Pas
             # The crossing stands; the trip's record says why it did not move with it.
             passage.details = {**passage.details, "trip_not_moved": exc.code}
             return
-    if trip_action == "leave_plant":
-        from dispatch.service import trip_left_plant
+    from dispatch.service import after_transition
 
-        trip_left_plant(uow, trip, actor, now)  # its dock frees: the next truck is called
-    if trip_action == "enter_plant":
-        release = session.scalar(select(Release).where(Release.trip_id == trip.id,
-                                                       Release.status.in_(("active", "overdue"))))
-        if release is not None:
-            release.status = "used"
-            release.used_at = now
+    after_transition(uow, trip, trip_action, actor, now)  # a dock frees, a release is used
     if lane.gate_kind == "perimeter" and lane.direction == "in" and trip.entered_park_at is None \
             and crossed:
         trip.entered_park_at = now

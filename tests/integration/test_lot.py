@@ -86,6 +86,30 @@ def test_trucks_wait_in_a_compatible_bay_and_leave_in_order(client, session_fact
     assert actions == ["trip.book", "trip.check_in_lot", "trip.release"]
 
 
+def test_a_receiver_marking_trucks_in_and_out_moves_the_lot(client, session_factory):  # type: ignore[no-untyped-def]
+    """A plant without cameras: the receiver's clicks use the release and free the dock,
+    as the plant gate's reads do."""
+    world = make_world(session_factory)
+    (dock,) = set_docks(session_factory, world, busy=True)
+    first, second = arrive(session_factory, world, 2)
+    assert free(client, world, dock).json["released_trip_id"] == first
+
+    def move(trip_id, action):  # type: ignore[no-untyped-def]
+        r = client.post(f"/api/v1/trips/{trip_id}/transitions", json={"action": action},
+                        headers=auth(world.tokens["receiver"]))
+        assert r.status_code == 200, r.json
+
+    move(first, "enter_plant")
+    with session_factory() as s:
+        assert s.scalar(select(Release.status).where(Release.trip_id == first)) == "used"
+    assert states(session_factory, [second]) == ["IN_LOT"]  # the dock is still taken
+    move(first, "leave_plant")
+    assert states(session_factory, [first, second]) == ["LEAVING", "RELEASED"]
+    with session_factory() as s:
+        assert s.get(Dock, dock).trip_id == second
+        assert s.scalar(select(QueueEntry.status).where(QueueEntry.trip_id == first)) == "left"
+
+
 def test_a_plant_that_proposes_waits_for_the_dispatcher(client, session_factory):  # type: ignore[no-untyped-def]
     world = make_world(session_factory)
     with session_factory() as s:
@@ -297,8 +321,10 @@ def test_parallel_dock_and_dispatcher_events_release_each_trip_once(session_fact
                         trip = uow.session.scalar(select(Trip).where(
                             Trip.state == "RELEASED").limit(1))
                         if trip is not None:
-                            trip.state = "LEAVING"
-                            service.trip_left_plant(uow, trip, ACTOR, clock.now())
+                            for action, state in (("enter_plant", "AT_PLANT"),
+                                                  ("leave_plant", "LEAVING")):
+                                trip.state = state
+                                service.after_transition(uow, trip, action, ACTOR, clock.now())
                     uow.commit()
             except service.LotError:
                 pass  # no free dock / not waiting any more: the right answer
@@ -322,3 +348,51 @@ def test_parallel_dock_and_dispatcher_events_release_each_trip_once(session_fact
     assert len(per_trip) > 3 and max(per_trip.values()) == 1  # never twice
     assert active <= 3 and len(holding) == len(set(holding)) <= 3  # never over capacity
     assert released == active == len(holding)
+
+
+@pytest.mark.parametrize("database", [PG_PARAM], indirect=True)
+def test_a_truck_leaving_its_plant_waits_for_the_lot_before_taking_its_dock(  # type: ignore[no-untyped-def]
+        session_factory, database):
+    """Lot first, then dock, as every change to the lot takes them: a leaving truck that
+    waits for the lot must not sit on its dock meanwhile, or two changes deadlock."""
+    from sqlalchemy import text
+
+    from models import Lot
+
+    world = make_world(session_factory)
+    (dock,) = set_docks(session_factory, world, busy=True)
+    (trip_id,) = arrive(session_factory, world, 1)
+    with session_factory() as s:
+        s.get(Dock, dock).trip_id = trip_id
+        s.get(Trip, trip_id).state = "LEAVING"
+        s.commit()
+    dispatcher = session_factory()
+    dispatcher.execute(select(Lot.id).with_for_update())  # a change to the lot under way
+    leaving: list[object] = []
+
+    def leave() -> None:
+        with unit_of_work(session_factory) as uow:
+            uow.session.execute(text("SET application_name = 'leaving-truck'"))
+            service.trip_left_plant(uow, uow.session.get(Trip, trip_id), ACTOR, clock.now())
+            uow.commit()
+            leaving.append("done")
+
+    thread = threading.Thread(target=leave)
+    thread.start()
+    try:
+        with session_factory() as watcher:
+            while not watcher.scalar(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                    "'leaving-truck' AND wait_event_type = 'Lock'")):
+                watcher.rollback()  # a fresh snapshot of the activity view
+        # The dispatcher's change goes on to the dock: it is not held by the waiting truck.
+        dispatcher.execute(text("SET LOCAL lock_timeout = '5s'"))
+        assert dispatcher.scalar(select(Dock.id).where(Dock.id == dock).with_for_update(
+            nowait=True)) == dock
+    finally:
+        dispatcher.rollback()
+        dispatcher.close()
+        thread.join()
+    assert leaving == ["done"]
+    with session_factory() as s:
+        assert s.get(Dock, dock).trip_id is None
