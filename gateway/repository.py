@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, cast, literal, or_, select
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy import String, and_, bindparam, cast, func, insert, literal, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session, aliased, make_transient_to_detached, selectinload
 
 from models import (
     BlacklistEntry,
@@ -17,7 +18,9 @@ from models import (
     Lane,
     Lot,
     Park,
+    Passage,
     PassageRead,
+    PassageReason,
     Person,
     Plant,
     Presence,
@@ -327,3 +330,48 @@ def _trip_view(session: Session, trip: Trip, vehicles: dict[int, Vehicle],
         waybill_consignee=trip.waybill_consignee, manifest_no=trip.manifest_no,
         toxic_pass_no=trip.toxic_pass_no, crew_confirmed=trip.crew_confirmed_at is not None,
         release=ReleaseView(release.plant_id, release.deadline, release.status) if release else None)
+
+
+# --- writing a passage -------------------------------------------------------------------------
+
+_PASSAGE_COLUMNS = [c.key for c in Passage.__table__.columns if c.key != "id"]
+_PASSAGE_DEFAULTS = {c.key: c.default for c in Passage.__table__.columns if c.default is not None}
+_NEW_PASSAGE = insert(Passage).values(
+    {c.key: bindparam(c.key, type_=c.type) for c in Passage.__table__.columns if c.key != "id"}
+).returning(Passage.id).cte("new_passage")
+_FIRST_READ = insert(PassageRead).from_select(
+    ["read_id", "passage_id", "received_at"],
+    select(bindparam("first_read", type_=String), _NEW_PASSAGE.c.id,
+           bindparam("decided_at", type_=Passage.decided_at.type))
+    .where(bindparam("first_read", type_=String).is_not(None))).cte("first_read")
+_REASON_CODES = insert(PassageReason).from_select(
+    ["passage_id", "code", "decided_at"],
+    select(_NEW_PASSAGE.c.id, func.unnest(bindparam("codes", type_=ARRAY(String))),
+           bindparam("decided_at", type_=Passage.decided_at.type))).cte("reason_codes")
+_WRITE_PASSAGE = select(_NEW_PASSAGE.c.id).add_cte(_FIRST_READ, _REASON_CODES)
+
+
+def record_passage(session: Session, passage: Passage, read_id: str | None) -> None:
+    """Write a new passage (its id is set), the read id it answers and its reason codes,
+    one row each (auditors search by code; a JSON column cannot be indexed portably).
+    On PostgreSQL in one round trip: every read at every gate pays for it."""
+    codes = list(dict.fromkeys(r["code"] for r in passage.reasons))
+    if session.get_bind().dialect.name != "postgresql":
+        session.add(passage)
+        session.flush()
+        session.add_all(PassageReason(passage_id=passage.id, code=code,
+                                      decided_at=passage.decided_at) for code in codes)
+        if read_id:
+            session.add(PassageRead(read_id=read_id, passage_id=passage.id,
+                                    received_at=passage.decided_at))
+        return
+    values = {key: getattr(passage, key) for key in _PASSAGE_COLUMNS}
+    for key, default in _PASSAGE_DEFAULTS.items():
+        if values[key] is None:
+            values[key] = default.arg(None) if default.is_callable else default.arg
+    for key, value in values.items():
+        setattr(passage, key, value)  # every column known: nothing is loaded again later
+    passage.id = session.execute(_WRITE_PASSAGE, {**values, "first_read": read_id or None,
+                                                  "codes": codes}).scalar_one()
+    make_transient_to_detached(passage)
+    session.add(passage)  # as if loaded: later changes are written as updates

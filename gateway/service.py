@@ -23,7 +23,6 @@ from models import (
     Passage,
     PassageImage,
     PassageRead,
-    PassageReason,
     Person,
     Presence,
     Trip,
@@ -242,10 +241,7 @@ def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Any, re
         details={"led": wording.led_zh, "category": decision.category,
                  "next_trip_action": decision.next_trip_action,
                  "crew_presented": read.crew_presented})
-    session.add(passage)
-    session.flush()
-    _index_reasons(session, passage)
-    session.add(PassageRead(read_id=req.read_id, passage_id=passage.id, received_at=now))
+    repo.record_passage(session, passage, req.read_id)
     if read.crew_presented and trip is not None and trip.crew_confirmed_at is None:
         trip.crew_confirmed_at = now
     uow.audit("gate.decision", principal.actor, subject_kind="passage",
@@ -264,14 +260,6 @@ def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Any, re
               now, override=False, crossed=decision.crossed)
     _after_commit(uow, runtime, lane, passage, wording.led_zh)
     return passage
-
-
-def _index_reasons(session: Session, passage: Passage) -> None:
-    """Auditors search decisions by reason code over months; a JSON column cannot be
-    indexed portably, so each code gets its own row."""
-    for code in dict.fromkeys(r["code"] for r in passage.reasons):
-        session.add(PassageReason(passage_id=passage.id, code=code,
-                                  decided_at=passage.decided_at))
 
 
 def _lot_room(uow: UnitOfWork, principal: Principal, trip: Trip, decision: Decision,
@@ -351,8 +339,7 @@ def _crew_cross(uow: UnitOfWork, actor: Actor, lane: LaneInfo, area: str, vehicl
                        seen_at=vehicle_passage.seen_at, decided_at=now, action=OPEN, reasons=[],
                        crossed=True, offline=vehicle_passage.offline,
                        details={"with_passage": vehicle_passage.id})
-        session.add(crew)
-        session.flush()
+        repo.record_passage(session, crew, None)
         _presence(session, area, lane.direction, key, person_id=person_id, trip_id=trip.id,
                   passage_id=crew.id, now=now)
 
@@ -490,11 +477,7 @@ def process_person(uow: UnitOfWork, principal: Principal, lane_code: str, creden
         message_en=wording.message_en, crossed=decision.crossed,
         details={"led": wording.led_zh, "credential": "national_id"
                  if raw and id_problem(raw) is None else "certificate"})
-    session.add(passage)
-    session.flush()
-    _index_reasons(session, passage)
-    if read_id:
-        session.add(PassageRead(read_id=read_id, passage_id=passage.id, received_at=now))
+    repo.record_passage(session, passage, read_id)
     uow.audit("gate.person", principal.actor, subject_kind="passage", subject_id=str(passage.id),
               lane_id=lane.id, person_id=passage.person_id, trip_id=passage.trip_id,
               payload={"action": decision.action,
