@@ -24,12 +24,13 @@ from typing import Any
 
 from sqlalchemy import bindparam, case, event, func, select, tuple_, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from gateway import checks
 from gateway.repository import (
     TRAILER,
-    bans,
+    ban_id,
+    ban_views,
     park_names,
     park_policy,
     people_with_papers,
@@ -40,6 +41,7 @@ from gateway.repository import (
 from models import (
     Alarm,
     Bay,
+    BlacklistEntry,
     CargoLine,
     Dock,
     Gate,
@@ -56,6 +58,7 @@ from parkgate import clock
 from parkgate.cache import TtlCache
 from parkgate.errors import N_, Conflict, NotFound
 from parkgate.uow import Actor, UnitOfWork
+from rules import documents
 from trips import state_machine as sm
 
 from . import zoning
@@ -255,15 +258,15 @@ def _deadline_min(session: Session, plant: Plant, park_id: int) -> int:
     return plant.arrival_deadline_min or park_policy(session, park_id).release_deadline_min
 
 
-def _recheck(session: Session, trip: Trip, now: datetime, vehicles: dict[int, Vehicle]
-             ) -> list[str]:
-    """L07: the papers again (they can expire while the truck waits). `vehicles`: the
-    trip's vehicle and trailer, read with its queue entry."""
+def _recheck(session: Session, found: _Next, now: datetime) -> list[str]:
+    """L07: the papers again (they can expire while the truck waits), of the trip as
+    read with its queue entry (its vehicles, and the ids of bans on them)."""
+    trip, vehicles = found.trip, found.vehicles
     names = _STRUCTURE.get((session.get_bind().url, "names"), lambda: park_names(session))
     view = trip_view(session, trip, names)  # its trailer is in the session now
     crew_ids = [i for i in (trip.driver_id, trip.escort_id) if i]
-    persons, quals = people_with_papers(session, crew_ids)
-    banned = bans(session, list(vehicles), crew_ids, now)
+    persons, quals, ban_ids = people_with_papers(session, crew_ids, now)
+    banned = ban_views(session, {**ban_ids, **found.ban_ids})
 
     def v(i: int | None) -> Any:
         return view_of_vehicle(vehicles[i], banned.get(("v", i)), None, ()) \
@@ -295,6 +298,7 @@ class _Next:
     entry: QueueEntry
     trip: Trip
     vehicles: dict[int, Vehicle]  # the truck and its trailer
+    ban_ids: dict[tuple[str, int], int | None]  # bans on them (gateway.repository.ban_id)
 
     @property
     def plate(self) -> str:
@@ -304,26 +308,33 @@ class _Next:
 # The release path's statements are built once: building one costs about as much as
 # the database takes to answer it, and a release is timed.
 _WAITING_FOR_PLANT = (
-    select(QueueEntry, Trip, Vehicle, TRAILER)
+    select(QueueEntry, Trip, Vehicle, TRAILER, ban_id(BlacklistEntry.vehicle_id, Vehicle.id),
+           ban_id(BlacklistEntry.vehicle_id, TRAILER.id))
     .join(Trip, Trip.id == QueueEntry.trip_id).join(Vehicle, Vehicle.id == Trip.vehicle_id)
     .outerjoin(TRAILER, TRAILER.id == Trip.trailer_id)
-    .where(QueueEntry.plant_id == bindparam("plant_id"), QueueEntry.status == WAITING))
+    .where(QueueEntry.plant_id == bindparam("plant_id"), QueueEntry.status == WAITING)
+    .options(joinedload(Trip.cargo)))  # the re-check reads it
 _NEXT_IN_QUEUE = _WAITING_FOR_PLANT.order_by(*QUEUE_ORDER).limit(1).with_for_update(
     skip_locked=True, of=(QueueEntry.__table__, Trip.__table__))
 _THIS_IN_QUEUE = _WAITING_FOR_PLANT.where(QueueEntry.trip_id == bindparam("trip_id")) \
     .limit(1).with_for_update(skip_locked=True, of=(QueueEntry.__table__, Trip.__table__))
 
 
-def _next_in_queue(session: Session, plant_id: int, trip_id: int | None) -> _Next | None:
+def _next_in_queue(session: Session, plant_id: int, trip_id: int | None, now: datetime
+                   ) -> _Next | None:
     """The first waiting trip for the plant (or `trip_id`), its entry and trip locked,
     with its vehicles (the re-check reads their papers, the driver's call the plate)."""
+    params = {"plant_id": plant_id, "today": documents.park_date(now)}
     if trip_id is None:
-        row = session.execute(_NEXT_IN_QUEUE, {"plant_id": plant_id}).first()
+        row = session.execute(_NEXT_IN_QUEUE, params).unique().first()
     else:
-        row = session.execute(_THIS_IN_QUEUE, {"plant_id": plant_id, "trip_id": trip_id}).first()
+        row = session.execute(_THIS_IN_QUEUE, {**params, "trip_id": trip_id}).unique().first()
     if row is None:
         return None
-    return _Next(row[0], row[1], {v.id: v for v in row[2:] if v is not None})
+    entry, trip, vehicle, trailer, vehicle_ban, trailer_ban = row
+    vehicles = {v.id: v for v in (vehicle, trailer) if v is not None}
+    bans = {("v", vehicle.id): vehicle_ban} | ({("v", trailer.id): trailer_ban} if trailer else {})
+    return _Next(entry, trip, vehicles, bans)
 
 
 def release_next(uow: UnitOfWork, plant_id: int, actor: Actor, now: datetime, *,
@@ -351,18 +362,18 @@ def _release_next(uow: UnitOfWork, plant_id: int, actor: Actor, now: datetime,
     _lock_lot_of_plant(session, plant_id)
     if plant.release_mode == "propose" and not force:
         session.flush()  # the freed dock counts as free
-        if _free_dock_exists(session, plant_id) and _next_in_queue(session, plant_id, None):
+        if _free_dock_exists(session, plant_id) and _next_in_queue(session, plant_id, None, now):
             uow.publish("lot", "release_proposed", {"plant_id": plant_id})
         return None
     dock = freed if freed is not None else _free_dock(session, plant_id)
     if dock is None:
         return None
     while True:
-        found = _next_in_queue(session, plant_id, trip_id)
+        found = _next_in_queue(session, plant_id, trip_id, now)
         if found is None:
             return None
         entry, trip = found.entry, found.trip
-        failed = _recheck(session, trip, now, found.vehicles)
+        failed = _recheck(session, found, now)
         if failed:
             entry.status = HELD
             entry.note = "L07: " + ", ".join(failed)

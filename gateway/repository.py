@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import String, and_, bindparam, cast, func, insert, literal, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session, aliased, make_transient_to_detached, selectinload
+from sqlalchemy.orm import Session, aliased, joinedload, make_transient_to_detached
 
 from models import (
     BlacklistEntry,
@@ -142,24 +142,29 @@ def park_names(session: Session) -> dict[str, dict[int, str]]:
 def build_snapshot(session: Session, lane: Any, plate: str, colour: str | None,
                    now: datetime, names: dict[str, dict[int, str]] | None = None
                    ) -> tuple[Snapshot, Vehicle | None, Trip | None]:
-    """Everything decide() needs for one read, in five indexed queries for a booked
-    truck (vehicle and presence; trips with trailer; cargo; crew with papers; bans):
-    every read pays for each statement, so related rows come joined.
+    """Everything decide() needs for one read, in three indexed queries for a booked
+    truck (vehicle with presence and ban; trips with trailer, its ban and cargo; crew
+    with papers and bans; the details of a ban only when there is one): every read
+    pays for each statement, so related rows come joined.
 
     `lane` is a runtime.LaneInfo (cached structure); `names` maps enterprise and
     plant ids to names (cached too).
     """
     view, policy = lane.view, lane.policy
-    vehicle, matches, inside = _vehicle_inside(session, plate, colour, view.area)
+    vehicle, matches, inside, vehicle_ban = _vehicle_inside(session, plate, colour, view.area,
+                                                            now)
     if vehicle is None:
         return Snapshot(lane=view, policy=policy, plate_matches=matches), None, None
-    trip, trailer = _current_trip(session, vehicle.id, now)
+    trip, trailer, trailer_ban = _current_trip(session, vehicle.id, now)
     related_vehicles = {vehicle.id: vehicle}
     if trailer is not None:
         related_vehicles[trailer.id] = trailer
-    persons, quals = people_with_papers(
-        session, [p for p in (trip.driver_id, trip.escort_id) if p] if trip else [])
-    banned = bans(session, list(related_vehicles), list(persons), now)
+    persons, quals, ban_ids = people_with_papers(
+        session, [p for p in (trip.driver_id, trip.escort_id) if p] if trip else [], now)
+    ban_ids[("v", vehicle.id)] = vehicle_ban
+    if trailer is not None:
+        ban_ids[("v", trailer.id)] = trailer_ban
+    banned = ban_views(session, ban_ids)
     passes: tuple[int, ...] = ()
     if trip is None:
         today = documents.park_date(now)
@@ -187,81 +192,110 @@ def build_snapshot(session: Session, lane: Any, plate: str, colour: str | None,
 
 # The read path's statements are built once: building one costs about as much as
 # the database takes to answer it (and an alias rebuilds all its columns).
+
+_BAN_IN_FORCE = (BlacklistEntry.lifted_at.is_(None), or_(
+    BlacklistEntry.until_on.is_(None), BlacklistEntry.until_on >= bindparam("today")))
+
+
+def ban_id(subject: Any, subject_id: Any) -> Any:
+    """The ban in force on a vehicle or person, as a column of the statement that reads
+    them (`subject`: BlacklistEntry.vehicle_id or .person_id). Almost nobody is banned,
+    so its details are read only when there is one (ban_views)."""
+    return select(BlacklistEntry.id).where(subject == subject_id, *_BAN_IN_FORCE).order_by(
+        BlacklistEntry.id.desc()).limit(1).scalar_subquery()
+
+
+def ban_views(session: Session, ban_ids: dict[tuple[str, int], int | None]
+              ) -> dict[tuple[str, int], BlacklistView]:
+    """bans() for subjects read with their ban_id column."""
+    wanted = {i: key for key, i in ban_ids.items() if i is not None}
+    if not wanted:
+        return {}
+    return {wanted[e.id]: BlacklistView(e.reason, e.until_on) for e in session.scalars(
+        select(BlacklistEntry).where(BlacklistEntry.id.in_(list(wanted))))}
+
+
 _PEOPLE_WITH_PAPERS = (
-    select(Person, Qualification).outerjoin(Qualification, and_(
+    select(Person, Qualification, ban_id(BlacklistEntry.person_id, Person.id))
+    .outerjoin(Qualification, and_(
         Qualification.person_id == Person.id, Qualification.retired_at.is_(None)))
     .where(Person.id.in_(bindparam("ids", expanding=True)))
     .order_by(Person.id, Qualification.id))
 
 
-def people_with_papers(session: Session, person_ids: list[int]
-                       ) -> tuple[dict[int, Person], dict[int, list[Qualification]]]:
-    """Persons and their current qualifications, in one query."""
+def people_with_papers(session: Session, person_ids: list[int], now: datetime
+                       ) -> tuple[dict[int, Person], dict[int, list[Qualification]],
+                                  dict[tuple[str, int], int | None]]:
+    """Persons, their current qualifications and the ids of bans on them (for
+    ban_views), in one query."""
     persons: dict[int, Person] = {}
     quals: dict[int, list[Qualification]] = {}
+    banned: dict[tuple[str, int], int | None] = {}
     if not person_ids:
-        return persons, quals
-    for person, qual in session.execute(_PEOPLE_WITH_PAPERS, {"ids": person_ids}):
+        return persons, quals, banned
+    for person, qual, ban in session.execute(_PEOPLE_WITH_PAPERS, {
+            "ids": person_ids, "today": documents.park_date(now)}):
         persons[person.id] = person
+        banned[("p", person.id)] = ban
         if qual is not None:
             quals.setdefault(person.id, []).append(qual)
-    return persons, quals
+    return persons, quals, banned
 
 
 _VEHICLE_INSIDE = (
     select(Vehicle, select(Presence.id).where(
         Presence.area == bindparam("area"),
-        Presence.subject_key == literal("v:") + cast(Vehicle.id, String)).exists())
+        Presence.subject_key == literal("v:") + cast(Vehicle.id, String)).exists(),
+        ban_id(BlacklistEntry.vehicle_id, Vehicle.id))
     .where(Vehicle.plate == bindparam("plate"), Vehicle.retired_at.is_(None)).limit(3))
 _VEHICLE_OF_COLOUR_INSIDE = _VEHICLE_INSIDE.where(Vehicle.plate_colour == bindparam("colour"))
 
 
-def _vehicle_inside(session: Session, plate: str, colour: str | None, area: str
-                    ) -> tuple[Vehicle | None, int, bool]:
-    """find_vehicle, with whether that vehicle is inside `area` (anti-passback) asked in
-    the same statement."""
-    params = {"plate": normalise(plate), "area": area}
+def _vehicle_inside(session: Session, plate: str, colour: str | None, area: str,
+                    now: datetime) -> tuple[Vehicle | None, int, bool, int | None]:
+    """find_vehicle, with whether that vehicle is inside `area` (anti-passback) and the
+    id of a ban on it asked in the same statement."""
+    params = {"plate": normalise(plate), "area": area, "today": documents.park_date(now)}
     if colour:
         found = session.execute(_VEHICLE_OF_COLOUR_INSIDE, {**params, "colour": colour}).all()
     else:
         found = session.execute(_VEHICLE_INSIDE, params).all()
     if len(found) == 1:
-        return found[0][0], 1, bool(found[0][1])
-    return None, len(found), False
+        return found[0][0], 1, bool(found[0][1]), found[0][2]
+    return None, len(found), False, None
 
 
 # A trip's trailer beside its truck in one statement (the gate and the lot's re-check).
 TRAILER = aliased(Vehicle, name="trailer")
 _TRIPS_OF_VEHICLE = (
-    select(Trip, TRAILER).outerjoin(TRAILER, TRAILER.id == Trip.trailer_id)
-    .options(selectinload(Trip.cargo))
+    select(Trip, TRAILER, ban_id(BlacklistEntry.vehicle_id, TRAILER.id))
+    .outerjoin(TRAILER, TRAILER.id == Trip.trailer_id)
+    .options(joinedload(Trip.cargo))
     .where(Trip.vehicle_id == bindparam("vehicle_id"), Trip.state.in_(OPEN_STATES),
            Trip.window_start <= bindparam("until"), Trip.window_end >= bindparam("since")))
 
 
 def _current_trip(session: Session, vehicle_id: int, now: datetime
-                  ) -> tuple[Trip | None, Vehicle | None]:
+                  ) -> tuple[Trip | None, Vehicle | None, int | None]:
     """The trip this vehicle is on (under way, else the booking nearest now), with
-    its trailer."""
+    its trailer and the id of a ban on the trailer."""
     rows = session.execute(_TRIPS_OF_VEHICLE, {
         "vehicle_id": vehicle_id, "until": now + timedelta(hours=36),
-        "since": now - timedelta(hours=36)}).all()
+        "since": now - timedelta(hours=36), "today": documents.park_date(now)}).unique().all()
     if not rows:
-        return None, None
+        return None, None, None
     under_way = [r for r in rows if r[0].state not in ("BOOKED", "PENDING_APPROVAL")]
     if under_way:
         chosen = max(under_way, key=lambda r: r[0].state_changed_at)
     else:
         chosen = min(rows, key=lambda r: abs((r[0].window_start - now).total_seconds()))
-    return chosen[0], chosen[1]
+    return chosen[0], chosen[1], chosen[2]
 
 
 _BANS = select(BlacklistEntry).where(
     or_(BlacklistEntry.vehicle_id.in_(bindparam("vehicle_ids", expanding=True)),
         BlacklistEntry.person_id.in_(bindparam("person_ids", expanding=True))),
-    BlacklistEntry.lifted_at.is_(None),
-    or_(BlacklistEntry.until_on.is_(None), BlacklistEntry.until_on >= bindparam("today"))
-).order_by(BlacklistEntry.id)
+    *_BAN_IN_FORCE).order_by(BlacklistEntry.id)
 
 
 def bans(session: Session, vehicle_ids: list[int], person_ids: list[int], now: datetime

@@ -332,3 +332,31 @@ def test_a_plate_two_vehicles_share_is_held_and_one_truck_with_two_bookings_is_k
     # With its colour read, the plate is the truck's again.
     r = read(client, world, "P1-IN", later=True)
     assert "PLATE_AMBIGUOUS" not in [x["code"] for x in r.json["reasons"]]
+
+
+def ban(session_factory, world, who, **kw):  # type: ignore[no-untyped-def]
+    from models import BlacklistEntry
+
+    kind = "vehicle" if who in ("tractor", "trailer") else "person"
+    subject = {"vehicle_id": world.vehicles[who].id} if kind == "vehicle" else \
+        {"person_id": world.persons[who].id}
+    with session_factory() as s:
+        s.add(BlacklistEntry(subject_kind=kind, reason=kw.pop("reason", "违规运输"),
+                             created_at=clock.now(), **subject, **kw))
+        s.commit()
+
+
+@pytest.mark.parametrize("who", ["tractor", "trailer", "driver", "escort"])
+def test_a_ban_on_the_truck_its_trailer_or_its_crew_shuts_the_gate(client, session_factory,  # type: ignore[no-untyped-def]
+                                                                   who):
+    world = make_world(session_factory)
+    book(session_factory, world)
+    ban(session_factory, world, who, reason="旧案", lifted_at=clock.now())  # lifted
+    ban(session_factory, world, who, reason="过期", until_on=clock.now().date() - timedelta(days=1))
+    r = read(client, world, "P1-IN")
+    assert "BLACKLISTED" not in [x["code"] for x in r.json["reasons"]]
+    ban(session_factory, world, who, until_on=clock.now().date() + timedelta(days=30))
+    r = read(client, world, "P1-IN", plate_colour=None, later=True)  # not folded into the first
+    assert r.json["action"] == "DENY", r.json["reasons"]
+    (banned,) = [x for x in r.json["reasons"] if x["code"] == "BLACKLISTED"]
+    assert banned["rule"] == "G04" and "违规运输" in r.json["message_zh"]

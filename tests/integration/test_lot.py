@@ -146,6 +146,19 @@ def test_papers_expired_while_waiting_hold_the_truck_and_the_next_goes(client, s
         "RELEASE_RECHECK_FAILED") == 2
 
 
+def test_a_ban_placed_while_waiting_holds_the_truck(client, session_factory):  # type: ignore[no-untyped-def]
+    from tests.integration.test_gate import ban
+
+    world = make_world(session_factory)
+    (dock,) = set_docks(session_factory, world, busy=True)
+    (first,) = arrive(session_factory, world, 1)
+    ban(session_factory, world, "trailer", reason="挂车违规")
+    assert free(client, world, dock).json["released_trip_id"] is None
+    with session_factory() as s:
+        entry = s.scalar(select(QueueEntry).where(QueueEntry.trip_id == first))
+    assert entry.status == "held" and "BLACKLISTED" in entry.note
+
+
 def test_a_missed_deadline_alarms_and_the_dispatcher_requeues(client, session_factory):  # type: ignore[no-untyped-def]
     world = make_world(session_factory)
     (trip,) = arrive(session_factory, world, 1)
