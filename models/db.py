@@ -30,7 +30,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_pre_ping", False)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _keep_prepared_statements(engine)
+    return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -56,6 +58,37 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN")
         else:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _keep_prepared_statements(engine: Engine) -> None:
+    """A transaction that only read ends with COMMIT, not ROLLBACK.
+
+    psycopg prepares a statement on the server after its fifth run on a connection
+    and forgets every prepared statement on each ROLLBACK. A session that read after
+    its last commit (a page, a lookup, the gate's response) is closed with a ROLLBACK,
+    so nothing stayed prepared and every statement was parsed and planned anew: the
+    lot's release decision took twice as long. For a transaction that ran nothing but
+    SELECTs the two endings are the same; anything else (a write, a data-modifying
+    WITH, a failed statement) still rolls back.
+    """
+
+    @event.listens_for(engine, "begin")
+    def _reads_only(conn: Any) -> None:
+        conn.info["wrote"] = False
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _note_write(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip()[:6].upper() != "SELECT":
+            conn.info["wrote"] = True
+
+    @event.listens_for(engine, "rollback")
+    def _commit_reads(conn: Any) -> None:
+        from psycopg.pq import TransactionStatus
+
+        dbapi_conn = conn.connection.dbapi_connection
+        if not conn.info.get("wrote", True) and dbapi_conn is not None and \
+                dbapi_conn.pgconn.transaction_status == TransactionStatus.INTRANS:
+            dbapi_conn.commit()  # the ROLLBACK that follows finds nothing to undo
 
 
 def read_only(engine: Engine) -> Engine:

@@ -1,0 +1,49 @@
+"""The PostgreSQL engine: statements stay prepared; a transaction that wrote still rolls back."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from models import Park
+from models.db import make_engine
+
+pytestmark = pytest.mark.postgres
+
+_PREPARED = text("SELECT count(*) FROM pg_prepared_statements")
+
+
+def _one_connection(url: str):  # type: ignore[no-untyped-def]
+    return make_engine(url, pool_size=1, max_overflow=0)
+
+
+def test_statements_stay_prepared_across_sessions_that_only_read(pg_database):  # type: ignore[no-untyped-def]
+    engine = _one_connection(pg_database.engine.url.render_as_string(hide_password=False))
+    try:
+        # Each session reads and is closed without a commit, as a page or a lookup is.
+        for park_id in range(8):
+            with Session(engine) as session:
+                session.execute(select(Park.id).where(Park.id == park_id)).all()
+        with Session(engine) as session:
+            assert session.scalar(_PREPARED) >= 1  # psycopg prepares on the fifth run
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("write", [
+    "INSERT INTO parks (code, name, timezone, policy) VALUES ('X', 'x', 'UTC', '{}')",
+    "WITH p AS (INSERT INTO parks (code, name, timezone, policy) "
+    "VALUES ('X', 'x', 'UTC', '{}') RETURNING id) SELECT id FROM p",
+])
+def test_a_session_that_wrote_and_did_not_commit_leaves_nothing(pg_database, write):  # type: ignore[no-untyped-def]
+    engine = _one_connection(pg_database.engine.url.render_as_string(hide_password=False))
+    try:
+        with Session(engine) as session:
+            session.execute(select(Park.id)).all()
+            session.execute(text(write))
+            session.execute(select(Park.id)).all()
+        with Session(engine) as session:
+            assert session.scalars(select(Park.code)).all() == []
+    finally:
+        engine.dispose()
