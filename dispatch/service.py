@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, case, event, func, select, tuple_, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from gateway import checks
 from gateway.repository import (
@@ -580,12 +580,14 @@ def _set_dock(uow: UnitOfWork, actor: Actor, dock: Dock, *, busy: bool, now: dat
 
 # The lot and the leaving truck's dock are locked by one statement, lot first (rows are
 # locked in the order FOR UPDATE OF names them), and the dock comes with its plant,
-# which the release after it reads.
-_DOCK_OF_TRIP = select(Dock, Plant).join(Plant, Plant.id == Dock.plant_id).where(
+# which the release after it reads: held by the dock, as the session's identity map
+# holds only weakly what nobody changed, and a plant read beside it would be gone.
+_DOCK_OF_TRIP = select(Dock).join(Dock.plant).options(contains_eager(Dock.plant)).where(
     Dock.trip_id == bindparam("trip_id")).with_for_update(of=Dock.__table__)
-_LOT_AND_DOCK_OF_TRIP = select(Dock, Plant).select_from(Lot).join(
-    Dock, Dock.trip_id == bindparam("trip_id")).join(Plant, Plant.id == Dock.plant_id).where(
-    Lot.id == bindparam("lot_id")).with_for_update(of=(Lot.__table__, Dock.__table__))
+_LOT_AND_DOCK_OF_TRIP = select(Dock).select_from(Lot).join(
+    Dock, Dock.trip_id == bindparam("trip_id")).join(Dock.plant).options(
+    contains_eager(Dock.plant)).where(Lot.id == bindparam("lot_id")).with_for_update(
+    of=(Lot.__table__, Dock.__table__))
 _LEFT_LOT = update(QueueEntry).where(QueueEntry.trip_id == bindparam("of_trip")).values(
     status=LEFT)
 _RELEASE_USED = update(Release).where(
