@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -83,11 +84,17 @@ def _keep_prepared_statements(engine: Engine) -> None:
 
     @event.listens_for(engine, "rollback")
     def _commit_reads(conn: Any) -> None:
+        import psycopg
         from psycopg.pq import TransactionStatus
 
+        if conn.invalidated or conn.info.get("wrote", True):
+            return  # a lost connection is SQLAlchemy's to clean up, as before
         dbapi_conn = conn.connection.dbapi_connection
-        if not conn.info.get("wrote", True) and dbapi_conn is not None and \
-                dbapi_conn.pgconn.transaction_status == TransactionStatus.INTRANS:
+        if dbapi_conn is None or \
+                dbapi_conn.pgconn.transaction_status != TransactionStatus.INTRANS:
+            return
+        # If the server went away meanwhile, the ROLLBACK that follows reports it as usual.
+        with contextlib.suppress(psycopg.Error):
             dbapi_conn.commit()  # the ROLLBACK that follows finds nothing to undo
 
 

@@ -47,3 +47,21 @@ def test_a_session_that_wrote_and_did_not_commit_leaves_nothing(pg_database, wri
             assert session.scalars(select(Park.code)).all() == []
     finally:
         engine.dispose()
+
+
+def test_a_read_session_whose_server_connection_died_closes_cleanly(pg_database):  # type: ignore[no-untyped-def]
+    from sqlalchemy.exc import OperationalError
+
+    engine = _one_connection(pg_database.engine.url.render_as_string(hide_password=False))
+    try:
+        session = Session(engine)
+        pid = session.scalar(text("SELECT pg_backend_pid()"))
+        with pg_database.engine.connect() as admin:
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(OperationalError):
+            session.execute(select(Park.id)).all()
+        session.close()  # a request's teardown: must not raise on the lost connection
+        with Session(engine) as fresh:
+            assert fresh.execute(select(Park.id)).all() == []
+    finally:
+        engine.dispose()
