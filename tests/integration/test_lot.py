@@ -159,6 +159,23 @@ def test_a_ban_placed_while_waiting_holds_the_truck(client, session_factory):  #
     assert entry.status == "held" and "BLACKLISTED" in entry.note
 
 
+def test_a_qualification_withdrawn_while_waiting_holds_the_truck(client, session_factory):  # type: ignore[no-untyped-def]
+    from models import Qualification
+
+    world = make_world(session_factory)
+    (dock,) = set_docks(session_factory, world, busy=True)
+    (first,) = arrive(session_factory, world, 1)
+    with session_factory() as s:  # the escort's certificate is withdrawn, kept as history
+        for qual in s.scalars(select(Qualification).where(
+                Qualification.person_id == world.persons["escort"].id)):
+            qual.retired_at = clock.now()
+        s.commit()
+    assert free(client, world, dock).json["released_trip_id"] is None
+    with session_factory() as s:
+        entry = s.scalar(select(QueueEntry).where(QueueEntry.trip_id == first))
+    assert entry.status == "held" and "ESCORT_NOT_QUALIFIED" in entry.note
+
+
 def test_a_missed_deadline_alarms_and_the_dispatcher_requeues(client, session_factory):  # type: ignore[no-untyped-def]
     world = make_world(session_factory)
     (trip,) = arrive(session_factory, world, 1)
