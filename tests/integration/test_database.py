@@ -1,9 +1,10 @@
-"""The PostgreSQL engine: statements stay prepared; a transaction that wrote still rolls back."""
+"""The PostgreSQL engine: statements stay prepared, a transaction that wrote still rolls
+back, and a session whose connection was lost still closes."""
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from models import Park
@@ -14,7 +15,8 @@ pytestmark = pytest.mark.postgres
 _PREPARED = text("SELECT count(*) FROM pg_prepared_statements")
 
 
-def _one_connection(url: str):  # type: ignore[no-untyped-def]
+def _one_connection(url: str) -> Engine:
+    """An engine of one connection, so every session in a test uses the same one."""
     return make_engine(url, pool_size=1, max_overflow=0)
 
 
