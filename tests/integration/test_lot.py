@@ -146,34 +146,36 @@ def test_papers_expired_while_waiting_hold_the_truck_and_the_next_goes(client, s
         "RELEASE_RECHECK_FAILED") == 2
 
 
-def test_a_ban_placed_while_waiting_holds_the_truck(client, session_factory):  # type: ignore[no-untyped-def]
+def _ban_the_trailer(session_factory, world):  # type: ignore[no-untyped-def]
     from tests.integration.test_gate import ban
 
-    world = make_world(session_factory)
-    (dock,) = set_docks(session_factory, world, busy=True)
-    (first,) = arrive(session_factory, world, 1)
     ban(session_factory, world, "trailer", reason="挂车违规")
-    assert free(client, world, dock).json["released_trip_id"] is None
-    with session_factory() as s:
-        entry = s.scalar(select(QueueEntry).where(QueueEntry.trip_id == first))
-    assert entry.status == "held" and "BLACKLISTED" in entry.note
 
 
-def test_a_qualification_withdrawn_while_waiting_holds_the_truck(client, session_factory):  # type: ignore[no-untyped-def]
+def _withdraw_the_escorts_papers(session_factory, world):  # type: ignore[no-untyped-def]
     from models import Qualification
 
-    world = make_world(session_factory)
-    (dock,) = set_docks(session_factory, world, busy=True)
-    (first,) = arrive(session_factory, world, 1)
-    with session_factory() as s:  # the escort's certificate is withdrawn, kept as history
+    with session_factory() as s:  # the certificate is withdrawn, kept as history
         for qual in s.scalars(select(Qualification).where(
                 Qualification.person_id == world.persons["escort"].id)):
             qual.retired_at = clock.now()
         s.commit()
+
+
+@pytest.mark.parametrize(("change", "code"), [
+    (_ban_the_trailer, "BLACKLISTED"),
+    (_withdraw_the_escorts_papers, "ESCORT_NOT_QUALIFIED"),
+], ids=["a ban on the trailer", "the escort's papers withdrawn"])
+def test_what_changes_while_the_truck_waits_holds_it_at_release(  # type: ignore[no-untyped-def]
+        client, session_factory, change, code):
+    world = make_world(session_factory)
+    (dock,) = set_docks(session_factory, world, busy=True)
+    (first,) = arrive(session_factory, world, 1)
+    change(session_factory, world)
     assert free(client, world, dock).json["released_trip_id"] is None
     with session_factory() as s:
         entry = s.scalar(select(QueueEntry).where(QueueEntry.trip_id == first))
-    assert entry.status == "held" and "ESCORT_NOT_QUALIFIED" in entry.note
+    assert entry.status == "held" and code in entry.note
 
 
 def test_a_missed_deadline_alarms_and_the_dispatcher_requeues(client, session_factory):  # type: ignore[no-untyped-def]
