@@ -82,5 +82,15 @@ def sign_in(page, base_url: str, username: str, password: str) -> None:  # type:
     page.goto(f"{base_url}/login")
     page.fill("#username", username)
     page.fill("#password", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
+    submit(page, "button[type=submit]")
+
+
+def submit(page, selector: str) -> None:  # type: ignore[no-untyped-def]
+    """Click a button that posts a form and wait for the page the server answers with.
+
+    A bare click followed by ``wait_for_load_state`` can return before the post has
+    even started (the old page is still "loaded"), so the next ``goto`` could cancel
+    the post: a sign-in whose cookie never arrived.
+    """
+    with page.expect_navigation():
+        page.click(selector)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import sign_in, submit
 from tests.factories import PASSWORD, make_world
 
 
@@ -22,8 +22,7 @@ def test_add_a_vehicle_with_an_expired_permit_and_see_it_flagged(page, live_serv
     page.fill("#f-road_permit_no", "苏交运危320600777")
     page.fill("#f-permit_scope", "3; 8")
     page.fill("#f-permit_expires_on", "2026-11-01")
-    page.click("#save")
-    page.wait_for_load_state()
+    submit(page, "#save")
     assert "已保存" in page.content()
     flag = page.locator('[data-field="permit_expires_on"] [data-flag]')
     assert flag.get_attribute("data-flag") == "expired"
@@ -44,8 +43,7 @@ def test_form_shows_field_errors_in_chinese(page, live_server, session_factory):
     page.select_option("#f-plate_colour", "yellow")
     page.select_option("#f-kind", "tractor")
     page.select_option("#f-category", "small")
-    page.click("#save")
-    page.wait_for_load_state()
+    submit(page, "#save")
     errors = page.locator('[data-field="plate"] .field-error').all_inner_texts()
     assert any("I 或 O" in e for e in errors), errors
     assert page.locator("#f-plate").input_value() == "苏EO1234"  # what was typed stays
@@ -60,8 +58,7 @@ def test_import_dry_run_from_the_page(page, live_server, session_factory, tmp_pa
     sign_in(page, live_server.url, "admin", PASSWORD)
     page.goto(f"{live_server.url}/records/vehicles/import")
     page.set_input_files("input[type=file]", str(csv_file))
-    page.click("#upload")
-    page.wait_for_load_state()
+    submit(page, "#upload")
     report = page.locator("#import-report").inner_text()
     assert "未保存任何数据" in report
     assert "2" in page.locator("#import-report tbody tr").first.inner_text()

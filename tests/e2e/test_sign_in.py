@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import sign_in, submit
 from tests.factories import PASSWORD, book, make_world
 
 ROLES = ["admin", "gate_operator", "dispatcher", "auditor", "logistics_e1", "receiver"]
@@ -43,7 +43,6 @@ def test_admin_approves_a_pending_trip_from_its_page(page, live_server, session_
     sign_in(page, live_server.url, "admin", PASSWORD)
     page.goto(f"{live_server.url}/trips/{trip.id}")
     assert page.locator("#trip-state").inner_text() == "待审批"
-    page.click("button[data-action=approve]")
-    page.wait_for_load_state()
+    submit(page, "button[data-action=approve]")
     assert page.locator("#trip-state").inner_text() == "已预约"
     assert "已批准" in page.locator("#timeline").inner_text()
