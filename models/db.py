@@ -61,6 +61,9 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+PREPARED_MAX = 1000  # statements prepared per connection (psycopg's default: 100)
+
+
 def _keep_prepared_statements(engine: Engine) -> None:
     """A transaction that only read ends with COMMIT, not ROLLBACK.
 
@@ -72,6 +75,14 @@ def _keep_prepared_statements(engine: Engine) -> None:
     SELECTs the two endings are the same; anything else (a write, a data-modifying
     WITH, a failed statement) still rolls back.
     """
+
+    @event.listens_for(engine, "connect")
+    def _room_for_every_statement(dbapi_conn: Any, _record: Any) -> None:
+        # psycopg keeps 100 by default and evicts the least recently used: the lot's
+        # day alone runs about 110 distinct statements on one connection (IN lists of
+        # each length are statements of their own), so some were always being thrown
+        # away and planned anew. A prepared plan costs the server a few kB.
+        dbapi_conn.prepared_max = PREPARED_MAX
 
     @event.listens_for(engine, "begin")
     def _reads_only(conn: Any) -> None:

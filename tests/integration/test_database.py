@@ -4,7 +4,7 @@ back, and a session whose connection was lost still closes."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from models import Park
@@ -65,5 +65,18 @@ def test_a_read_session_whose_server_connection_died_closes_cleanly(pg_database)
         session.close()  # a request's teardown: must not raise on the lost connection
         with Session(engine) as fresh:
             assert fresh.execute(select(Park.id)).all() == []
+    finally:
+        engine.dispose()
+
+
+def test_more_statements_stay_prepared_than_psycopg_keeps_by_default(pg_database):  # type: ignore[no-untyped-def]
+    engine = _one_connection(pg_database.engine.url.render_as_string(hide_password=False))
+    distinct = 150  # psycopg alone would keep the last 100
+    try:
+        with Session(engine) as session:
+            for _ in range(6):  # prepared on the fifth run
+                for n in range(distinct):
+                    session.execute(select(Park.id, literal_column(str(n)))).all()  # n-th text
+            assert session.scalar(_PREPARED) >= distinct
     finally:
         engine.dispose()
