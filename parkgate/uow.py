@@ -72,8 +72,12 @@ class UnitOfWork:
 
     def commit(self) -> None:
         from audit.chain import append_events  # the chain lives in its own package
+        from models.flush_as_one import flush_as_one
 
         if self._audit:
+            # A decision's few rows go in one round trip (a gate crossing: the trip
+            # and who is inside), then the chain head is locked only for its append.
+            flush_as_one(self.session)
             self.appended = append_events(self.session, self._audit)
             self._audit = []
         self.session.commit()
