@@ -10,11 +10,11 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from booking.service import CargoIn
 from dispatch import service
-from models import Alarm, AuditEvent, Dock, Plant, QueueEntry, Release, Trip, Vehicle
+from models import Alarm, AuditEvent, Dock, Lot, Plant, QueueEntry, Release, Trip, Vehicle
 from parkgate import clock
 from parkgate.uow import Actor, unit_of_work
 from tests.conftest import PG_PARAM
@@ -59,6 +59,12 @@ def free(client, world, dock_id, who="receiver"):  # type: ignore[no-untyped-def
     return client.post(f"/api/v1/docks/{dock_id}/free", headers=auth(world.tokens[who]))
 
 
+def move(client, world, trip_id, action):  # type: ignore[no-untyped-def]
+    r = client.post(f"/api/v1/trips/{trip_id}/transitions", json={"action": action},
+                    headers=auth(world.tokens["receiver"]))
+    assert r.status_code == 200, r.json
+
+
 def test_trucks_wait_in_a_compatible_bay_and_leave_in_order(client, session_factory):  # type: ignore[no-untyped-def]
     world = make_world(session_factory)
     (dock,) = set_docks(session_factory, world, busy=True)
@@ -94,16 +100,11 @@ def test_a_receiver_marking_trucks_in_and_out_moves_the_lot(client, session_fact
     first, second = arrive(session_factory, world, 2)
     assert free(client, world, dock).json["released_trip_id"] == first
 
-    def move(trip_id, action):  # type: ignore[no-untyped-def]
-        r = client.post(f"/api/v1/trips/{trip_id}/transitions", json={"action": action},
-                        headers=auth(world.tokens["receiver"]))
-        assert r.status_code == 200, r.json
-
-    move(first, "enter_plant")
+    move(client, world, first, "enter_plant")
     with session_factory() as s:
         assert s.scalar(select(Release.status).where(Release.trip_id == first)) == "used"
     assert states(session_factory, [second]) == ["IN_LOT"]  # the dock is still taken
-    move(first, "leave_plant")
+    move(client, world, first, "leave_plant")
     assert states(session_factory, [first, second]) == ["LEAVING", "RELEASED"]
     with session_factory() as s:
         assert s.get(Dock, dock).trip_id == second
@@ -199,6 +200,57 @@ def test_a_missed_deadline_alarms_and_the_dispatcher_requeues(client, session_fa
     with session_factory() as s:
         statuses = sorted(s.scalars(select(Release.status).where(Release.trip_id == trip)))
     assert statuses == ["active", "cancelled"]
+
+
+def test_a_long_wait_in_the_lot_and_a_long_stay_in_the_plant_each_alarm_once(  # type: ignore[no-untyped-def]
+        client, session_factory):
+    world = make_world(session_factory)
+    (dock,) = set_docks(session_factory, world, busy=True)
+    inside, waiting = arrive(session_factory, world, 2)
+    with session_factory() as s:
+        s.get(Plant, world.plants["E1"].id).max_dwell_min = 30
+        s.execute(update(Lot).values(max_wait_min=60))
+        s.commit()
+    free(client, world, dock)
+    move(client, world, inside, "enter_plant")
+    with unit_of_work(session_factory) as uow:  # nothing is late yet
+        assert service.watch(uow, clock.now()) == {"overdue": 0, "lot_wait": 0,
+                                                   "plant_dwell": 0}
+    clock.advance(timedelta(minutes=61))
+    with unit_of_work(session_factory) as uow:
+        assert service.watch(uow, clock.now()) == {"overdue": 0, "lot_wait": 1,
+                                                   "plant_dwell": 1}
+    with unit_of_work(session_factory) as uow:  # still late, but already told
+        assert service.watch(uow, clock.now())["lot_wait"] == 0
+    board = client.get("/api/v1/lot", headers=auth(world.tokens["dispatcher"])).json
+    assert sorted((a["kind"], a["trip_id"]) for a in board["alarms"]) == [
+        ("LOT_WAIT_EXCEEDED", waiting), ("PLANT_DWELL_EXCEEDED", inside)]
+    with session_factory() as s:
+        audited = s.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "alarm.raise"))
+    assert audited == 2
+
+
+def test_the_days_figures_per_plant_come_from_the_api(client, session_factory):  # type: ignore[no-untyped-def]
+    world = make_world(session_factory)
+    (dock,) = set_docks(session_factory, world, busy=True)
+    first, _ = arrive(session_factory, world, 2)  # checked in a minute apart
+    free(client, world, dock)  # first waited 2 min, second still waits
+    clock.advance(timedelta(minutes=10))
+    move(client, world, first, "enter_plant")
+    headers = auth(world.tokens["dispatcher"])
+    r = client.get("/api/v1/lot/kpis", headers=headers)
+    assert r.status_code == 200
+    (plant,) = r.json["plants"]
+    assert plant["name"] == world.plants["E1"].name
+    assert (plant["trips"], plant["mean_wait_min"], plant["mean_release_to_arrival_min"],
+            plant["no_shows"]) == (2, 2.0, 10.0, 0)
+    assert 0 < plant["dock_utilisation"] <= 1
+    r = client.get("/api/v1/lot/kpis?day=tomorrow", headers=headers)
+    assert r.status_code in (400, 422) and r.json["code"]
+    other_day = (clock.now() + timedelta(days=3)).date().isoformat()
+    assert client.get(f"/api/v1/lot/kpis?day={other_day}", headers=headers
+                      ).json["plants"] == []
 
 
 def test_hold_reorder_and_send_away_need_reasons_and_are_audited(client, session_factory):  # type: ignore[no-untyped-def]
