@@ -44,8 +44,8 @@ def flush_as_one(session: Session, *, also: Sequence[Also] = ()) -> None:
     once with bound parameters, given with their values), in one statement on
     PostgreSQL; elsewhere, or for changes that are not plain, flush and run `also`
     one by one as usual."""
-    rows = _plain_rows(session)
-    if rows is None or session.get_bind().dialect.name != "postgresql":
+    rows = _plain_rows(session) if session.get_bind().dialect.name == "postgresql" else None
+    if rows is None:
         session.flush()
         for stmt, params in also:
             session.execute(stmt, params)
@@ -177,17 +177,13 @@ def _build(updated: list[_Row], added: list[_Row], also: list[Update]) -> Any:
     for n, row in enumerate(updated):
         pk = row.state.mapper.primary_key[0]
         stmt: Insert | Update = update(row.table).where(
-            pk == bindparam(f"fa_u{n}_k", type_=pk.type)).values(
-            {row.columns[k].name: bindparam(f"fa_u{n}_{j}", type_=row.columns[k].type)
-             for j, k in enumerate(row.values)})
+            pk == bindparam(f"fa_u{n}_k", type_=pk.type)).values(_bound(row, f"fa_u{n}"))
         clauses.append(stmt.cte(f"fa_u{n}"))
     clauses += [stmt.cte(f"fa_a{n}") for n, stmt in enumerate(also)]
     inserts = []
     for n, row in enumerate(added):
         pk = row.state.mapper.primary_key[0]
-        stmt = insert(row.table).values(
-            {row.columns[k].name: bindparam(f"fa_i{n}_{j}", type_=row.columns[k].type)
-             for j, k in enumerate(row.values)}).returning(pk)
+        stmt = insert(row.table).values(_bound(row, f"fa_i{n}")).returning(pk)
         inserts.append(stmt.cte(f"fa_i{n}"))
     if not inserts:
         return select(literal(1)).add_cte(*clauses)
@@ -195,13 +191,23 @@ def _build(updated: list[_Row], added: list[_Row], also: list[Update]) -> Any:
     return select(*(select(c.c[0]).scalar_subquery() for c in inserts)).add_cte(*clauses)
 
 
+def _bound(row: _Row, prefix: str) -> dict[str, Any]:
+    """The row's columns, each set from a parameter named `prefix`_j (see _named)."""
+    return {row.columns[k].name: bindparam(f"{prefix}_{j}", type_=row.columns[k].type)
+            for j, k in enumerate(row.values)}
+
+
+def _named(row: _Row, prefix: str) -> dict[str, Any]:
+    return {f"{prefix}_{j}": v for j, v in enumerate(row.values.values())}
+
+
 def _params(updated: list[_Row], added: list[_Row]) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for n, row in enumerate(updated):
         params[f"fa_u{n}_k"] = row.state.key[1][0]  # type: ignore[index]
-        params.update((f"fa_u{n}_{j}", v) for j, v in enumerate(row.values.values()))
+        params.update(_named(row, f"fa_u{n}"))
     for n, row in enumerate(added):
-        params.update((f"fa_i{n}_{j}", v) for j, v in enumerate(row.values.values()))
+        params.update(_named(row, f"fa_i{n}"))
     return params
 
 
