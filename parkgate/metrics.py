@@ -4,6 +4,7 @@ client library keeps the figures in files there and /metrics adds them up."""
 
 from __future__ import annotations
 
+import glob
 import ipaddress
 import os
 import time
@@ -67,12 +68,33 @@ class LotCollector:
         yield family
 
 
-def _exposition(app: Flask) -> bytes:
-    from prometheus_client import REGISTRY, multiprocess
+class WorkerFiles:
+    """The workers' figures from their files, as MultiProcessCollector adds them up,
+    without the files a worker is still creating: such a file is empty for a moment,
+    and reading it fails the whole scrape (prometheus/client_python#1199)."""
 
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def collect(self) -> Any:
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        files = []
+        for name in sorted(glob.glob(os.path.join(self.path, "*.db"))):
+            try:
+                if os.path.getsize(name) > 0:
+                    files.append(name)
+            except OSError:
+                continue  # a dead worker's file, removed meanwhile
+        return MultiProcessCollector.merge(files, accumulate=True)
+
+
+def _exposition(app: Flask) -> bytes:
+    from prometheus_client import REGISTRY
+
+    if path := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         workers = CollectorRegistry()
-        multiprocess.MultiProcessCollector(workers)
+        workers.register(WorkerFiles(path))  # type: ignore[arg-type]
     else:
         workers = REGISTRY
     lot = CollectorRegistry()
