@@ -37,18 +37,22 @@ def issue_token(uow: UnitOfWork, user: User, name: str, actor: Actor, *,
 def _principal_statement() -> Any:
     from models import Role, user_roles
 
-    return (select(ApiToken.id, ApiToken.lane_id, ApiToken.expires_at, ApiToken.revoked_at,
-                   ApiToken.last_used_at, User.id, User.username, User.display_name,
-                   User.enterprise_id, User.plant_id, User.locale, User.active, Role.name)
-            .join(User, User.id == ApiToken.user_id)
-            .outerjoin(user_roles, user_roles.c.user_id == User.id)
-            .outerjoin(Role, Role.id == user_roles.c.role_id)
-            .where(ApiToken.token_hash == bindparam("token_hash")))
+    # Over tables, not mapped classes: the ORM's compile step would cost more than the
+    # answer, on every device request.
+    tokens, users, roles = ApiToken.__table__, User.__table__, Role.__table__
+    return (select(tokens.c.id, tokens.c.lane_id, tokens.c.expires_at, tokens.c.revoked_at,
+                   tokens.c.last_used_at, users.c.id.label("user_id"), users.c.username,
+                   users.c.display_name, users.c.enterprise_id, users.c.plant_id,
+                   users.c.locale, users.c.active, roles.c.name)
+            .select_from(tokens.join(users, users.c.id == tokens.c.user_id)
+                         .outerjoin(user_roles, user_roles.c.user_id == users.c.id)
+                         .outerjoin(roles, roles.c.id == user_roles.c.role_id))
+            .where(tokens.c.token_hash == bindparam("token_hash")))
 
 
 # Every device request asks this; built once (building costs about what answering does).
 _PRINCIPAL = _principal_statement()
-_TOUCH = update(ApiToken).where(ApiToken.id == bindparam("token_id")).values(
+_TOUCH = update(ApiToken.__table__).where(ApiToken.__table__.c.id == bindparam("token_id")).values(
     last_used_at=bindparam("now"))
 
 
@@ -68,11 +72,11 @@ def resolve_principal(session: Session, raw: str) -> Any:
             first.expires_at is not None and first.expires_at <= now):
         return None
     if first.last_used_at is None or now - first.last_used_at > _TOUCH_EVERY:
-        session.execute(_TOUCH, {"token_id": first[0], "now": now})
-    return Principal(user_id=first[5], username=first.username, display_name=first.display_name,
+        session.execute(_TOUCH, {"token_id": first.id, "now": now})
+    return Principal(user_id=first.user_id, username=first.username, display_name=first.display_name,
                      roles=frozenset(r.name for r in rows if r.name), enterprise_id=first.enterprise_id,
                      plant_id=first.plant_id, lane_id=first.lane_id, via="token",
-                     locale=first.locale, token_id=first[0])
+                     locale=first.locale, token_id=first.id)
 
 
 def resolve_token(session: Session, raw: str) -> ApiToken | None:
