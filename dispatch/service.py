@@ -24,11 +24,10 @@ from typing import Any
 
 from sqlalchemy import bindparam, case, event, func, select, tuple_, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, contains_eager, joinedload
+from sqlalchemy.orm import Session, aliased, contains_eager, joinedload
 
 from gateway import checks
 from gateway.repository import (
-    TRAILER,
     ban_id,
     ban_views,
     park_names,
@@ -307,7 +306,9 @@ class _Next:
 
 
 # The release path's statements are built once: building one costs about as much as
-# the database takes to answer it, and a release is timed.
+# the database takes to answer it, and a release is timed. The trip's trailer comes
+# beside its truck in the same statement.
+TRAILER = aliased(Vehicle, name="trailer")
 _WAITING_FOR_PLANT = (
     select(QueueEntry, Trip, Vehicle, TRAILER, ban_id(BlacklistEntry.vehicle_id, Vehicle.id),
            ban_id(BlacklistEntry.vehicle_id, TRAILER.id))

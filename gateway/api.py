@@ -155,11 +155,14 @@ def runtime() -> GateRuntime:
     return current_app.extensions["parkgate.gate"]
 
 
-def passage_out(passage: Passage, *, replayed: bool = False, folded: bool = False
-                ) -> dict[str, Any]:
+def passage_out(passage: Passage, *, replayed: bool = False, folded: bool = False,
+                trip: Any = None) -> dict[str, Any]:
+    """`trip`: the passage's trip as the caller holds it (anything with id, code and
+    state); read if not given."""
     session = get_session()
     lane = runtime().lane_by_id(session, passage.lane_id)
-    trip = session.get(Trip, passage.trip_id) if passage.trip_id else None
+    if trip is None or trip.id != passage.trip_id:
+        trip = session.get(Trip, passage.trip_id) if passage.trip_id else None
     by = session.get(User, passage.override_by_id) if passage.override_by_id else None
     effective = passage.override_action or passage.action
     return {
@@ -202,7 +205,8 @@ def post_read(lane_code: str, body: ReadIn) -> Any:
         offline_reasons=[r.model_dump() for r in body.offline.reasons] if body.offline else [])
     result = process_read_once(get_uow(), principal, req, runtime())
     status = 200 if (result.replayed or result.folded) else 201
-    return passage_out(result.passage, replayed=result.replayed, folded=result.folded), status
+    return passage_out(result.passage, replayed=result.replayed, folded=result.folded,
+                       trip=result.trip), status
 
 
 class VendorAck(BaseModel):
@@ -253,7 +257,8 @@ def post_vendor_event(lane_code: str, vendor: str) -> Any:
         source="vendor")
     result = process_read_once(get_uow(), current_principal(), req, runtime())
     status = 200 if (result.replayed or result.folded) else 201
-    return passage_out(result.passage, replayed=result.replayed, folded=result.folded), status
+    return passage_out(result.passage, replayed=result.replayed, folded=result.folded,
+                       trip=result.trip), status
 
 
 @bp.post("/lanes/<lane_code>/persons")

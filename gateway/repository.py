@@ -3,15 +3,18 @@ presence and passages), in as few indexed look-ups as a decision allows."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import String, and_, bindparam, cast, func, insert, literal, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session, aliased, joinedload, make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from models import (
     BlacklistEntry,
+    CargoLine,
     Enterprise,
     FixedRegistration,
     Gate,
@@ -77,9 +80,17 @@ def lane_view(session: Session, lane: Lane) -> LaneView:
         confidence_threshold=lane.confidence_threshold, antipassback=lane.antipassback)
 
 
-_LOCK_LANE = select(Lane.id, select(PassageRead.passage_id).where(
-    PassageRead.read_id == bindparam("read_id")).scalar_subquery()).where(
-    Lane.id == bindparam("id")).with_for_update(of=Lane.__table__)
+# The read path's statements name tables, not mapped classes: a statement over plain
+# columns skips the ORM's compile step and its row-to-object work, which together cost
+# more than the database takes to answer (the rows become views, not entities).
+_LANES, _PASSAGE_READS = Lane.__table__, PassageRead.__table__
+_VEHICLES, _TRIPS, _CARGO = Vehicle.__table__, Trip.__table__, CargoLine.__table__
+_PERSONS, _QUALS, _BLACKLIST = Person.__table__, Qualification.__table__, BlacklistEntry.__table__
+_PRESENCE, _PASSES, _RELEASES = Presence.__table__, FixedRegistration.__table__, Release.__table__
+
+_LOCK_LANE = select(_LANES.c.id, select(_PASSAGE_READS.c.passage_id).where(
+    _PASSAGE_READS.c.read_id == bindparam("read_id")).scalar_subquery()).where(
+    _LANES.c.id == bindparam("id")).with_for_update(of=_LANES)
 
 
 def lock_lane(session: Session, lane_id: int, read_id: str) -> int | None:
@@ -106,15 +117,23 @@ def is_inside(session: Session, subject_key: str, area: str) -> bool:
                                                     Presence.subject_key == subject_key)) is not None
 
 
+_PASSES_TODAY = select(_PASSES.c.enterprise_id).where(
+    _PASSES.c.vehicle_id == bindparam("vehicle_id"), _PASSES.c.retired_at.is_(None),
+    _PASSES.c.valid_from <= bindparam("today"), _PASSES.c.valid_until >= bindparam("today"))
+
+
+def passes_today(session: Session, vehicle_id: int, now: datetime) -> tuple[int, ...]:
+    """The enterprises whose standing pass lets this vehicle in today."""
+    return tuple(session.execute(_PASSES_TODAY, {"vehicle_id": vehicle_id,
+                                                 "today": documents.park_date(now)}).scalars())
+
+
 def vehicle_view(session: Session, v: Vehicle, lane: LaneView | None, now: datetime
                  ) -> VehicleView:
     """One vehicle's view on its own (permit snapshots; the gate batches these)."""
-    today = documents.park_date(now)
-    passes = tuple(session.scalars(select(FixedRegistration.enterprise_id).where(
-        FixedRegistration.vehicle_id == v.id, FixedRegistration.retired_at.is_(None),
-        FixedRegistration.valid_from <= today, FixedRegistration.valid_until >= today)))
     return view_of_vehicle(v, bans(session, [v.id], [], now).get(("v", v.id)),
-                         is_inside(session, f"v:{v.id}", lane.area) if lane else None, passes)
+                           is_inside(session, f"v:{v.id}", lane.area) if lane else None,
+                           passes_today(session, v.id, now))
 
 
 def person_view(session: Session, person: Person, lane: LaneView | None, now: datetime
@@ -122,14 +141,16 @@ def person_view(session: Session, person: Person, lane: LaneView | None, now: da
     quals = list(session.scalars(select(Qualification).where(
         Qualification.person_id == person.id, Qualification.retired_at.is_(None))))
     return view_of_person(person, quals, bans(session, [], [person.id], now).get(("p", person.id)),
-                        is_inside(session, f"p:{person.id}", lane.area) if lane else None)
+                          is_inside(session, f"p:{person.id}", lane.area) if lane else None)
 
 
 def trip_view(session: Session, trip: Trip, names: dict[str, dict[int, str]] | None = None
               ) -> TripView:
     """`names` as park_names() gives them (a cached copy); read from the database if None."""
     trailer = session.get(Vehicle, trip.trailer_id) if trip.trailer_id else None
-    return _trip_view(session, trip, {trailer.id: trailer} if trailer else {}, names)
+    return view_of_trip(trip, [cargo_view(c) for c in trip.cargo],
+                        trailer.plate if trailer else None, release_view(session, trip),
+                        *trip_names(session, trip, names))
 
 
 def park_names(session: Session) -> dict[str, dict[int, str]]:
@@ -140,69 +161,60 @@ def park_names(session: Session) -> dict[str, dict[int, str]]:
 
 
 def build_snapshot(session: Session, lane: Any, plate: str, colour: str | None,
-                   now: datetime, names: dict[str, dict[int, str]] | None = None
-                   ) -> tuple[Snapshot, Vehicle | None, Trip | None]:
-    """Everything decide() needs for one read, in three indexed queries for a booked
-    truck (vehicle with presence and ban; trips with trailer, its ban and cargo; crew
-    with papers and bans; the details of a ban only when there is one): every read
-    pays for each statement, so related rows come joined.
+                   now: datetime, names: dict[str, dict[int, str]] | None = None) -> Snapshot:
+    """Everything decide() needs for one read, in one statement (_SNAPSHOT_ROWS), plus
+    the details of a ban only when there is one and a released trip's release. The
+    rows become views directly; whoever moves the trip loads it then (most reads move
+    nothing).
 
     `lane` is a runtime.LaneInfo (cached structure); `names` maps enterprise and
     plant ids to names (cached too).
     """
     view, policy = lane.view, lane.policy
-    vehicle, matches, inside, vehicle_ban = _vehicle_inside(session, plate, colour, view.area,
-                                                            now)
-    if vehicle is None:
-        return Snapshot(lane=view, policy=policy, plate_matches=matches), None, None
-    trip, trailer, trailer_ban = _current_trip(session, vehicle.id, now)
-    related_vehicles = {vehicle.id: vehicle}
-    if trailer is not None:
-        related_vehicles[trailer.id] = trailer
-    persons, quals, ban_ids = people_with_papers(
-        session, [p for p in (trip.driver_id, trip.escort_id) if p] if trip else [], now)
-    ban_ids[("v", vehicle.id)] = vehicle_ban
-    if trailer is not None:
-        ban_ids[("v", trailer.id)] = trailer_ban
+    found, matches = _snapshot_rows(session, plate, colour, view.area, now)
+    if found is None:
+        return Snapshot(lane=view, policy=policy, plate_matches=matches)
+    vehicle = found.vehicle
+    current = _current(list(found.trips.values()), now)
+    ban_ids: dict[tuple[str, int], int | None] = {("v", vehicle.id): found.ban}
+    if current is not None:
+        if current.trailer is not None:
+            ban_ids[("v", current.trailer.id)] = current.trailer_ban
+        ban_ids.update({("p", pid): crew.ban for pid, crew in current.crew.items()})
     banned = ban_views(session, ban_ids)
-    passes: tuple[int, ...] = ()
-    if trip is None:
-        today = documents.park_date(now)
-        passes = tuple(session.scalars(select(FixedRegistration.enterprise_id).where(
-            FixedRegistration.vehicle_id == vehicle.id, FixedRegistration.retired_at.is_(None),
-            FixedRegistration.valid_from <= today, FixedRegistration.valid_until >= today)))
+    if current is None:
+        return Snapshot(lane=view, policy=policy, plate_matches=matches,
+                        vehicle=view_of_vehicle(vehicle, banned.get(("v", vehicle.id)),
+                                                found.inside, tuple(found.passes)))
+    trip, trailer = current.trip, current.trailer
 
     def pview(pid: int | None) -> PersonView | None:
-        person = persons.get(pid) if pid else None
-        if person is None:
+        crew = current.crew.get(pid) if pid else None
+        if crew is None:
             return None
-        return view_of_person(person, quals.get(person.id, []), banned.get(("p", person.id)), None)
+        return view_of_person(crew.person, list(crew.quals.values()), banned.get(("p", pid)),
+                              None)
 
-    snap = Snapshot(
-        lane=view, policy=policy,
-        vehicle=view_of_vehicle(vehicle, banned.get(("v", vehicle.id)), inside, passes),
-        plate_matches=matches,
+    return Snapshot(
+        lane=view, policy=policy, plate_matches=matches,
+        vehicle=view_of_vehicle(vehicle, banned.get(("v", vehicle.id)), found.inside, ()),
         trailer=view_of_vehicle(trailer, banned.get(("v", trailer.id)), None, ())
         if trailer is not None else None,
-        trip=_trip_view(session, trip, related_vehicles, names) if trip else None,
-        driver=pview(trip.driver_id) if trip else None,
-        escort=pview(trip.escort_id) if trip else None)
-    return snap, vehicle, trip
+        trip=view_of_trip(trip, list(current.cargo.values()), trailer.plate if trailer else None,
+                          release_view(session, trip), *trip_names(session, trip, names)),
+        driver=pview(trip.driver_id), escort=pview(trip.escort_id))
 
 
-# The read path's statements are built once: building one costs about as much as
-# the database takes to answer it (and an alias rebuilds all its columns).
-
-_BAN_IN_FORCE = (BlacklistEntry.lifted_at.is_(None), or_(
-    BlacklistEntry.until_on.is_(None), BlacklistEntry.until_on >= bindparam("today")))
+_BAN_IN_FORCE = (_BLACKLIST.c.lifted_at.is_(None), or_(
+    _BLACKLIST.c.until_on.is_(None), _BLACKLIST.c.until_on >= bindparam("today")))
 
 
 def ban_id(subject: Any, subject_id: Any) -> Any:
     """The ban in force on a vehicle or person, as a column of the statement that reads
     them (`subject`: BlacklistEntry.vehicle_id or .person_id). Almost nobody is banned,
     so its details are read only when there is one (ban_views)."""
-    return select(BlacklistEntry.id).where(subject == subject_id, *_BAN_IN_FORCE).order_by(
-        BlacklistEntry.id.desc()).limit(1).scalar_subquery()
+    return select(_BLACKLIST.c.id).where(subject == subject_id, *_BAN_IN_FORCE).order_by(
+        _BLACKLIST.c.id.desc()).limit(1).scalar_subquery()
 
 
 def ban_views(session: Session, ban_ids: dict[tuple[str, int], int | None]
@@ -215,81 +227,174 @@ def ban_views(session: Session, ban_ids: dict[tuple[str, int], int | None]
         select(BlacklistEntry).where(BlacklistEntry.id.in_(list(wanted))))}
 
 
+# What the views read of each table, and no more (every column costs on every read).
+VEHICLE_FIELDS = ("id", "plate", "plate_colour", "kind", "category", "rated_load_kg", "is_tank",
+                  "tank_media", "road_permit_no", "permit_scope", "permit_expires_on",
+                  "review_expires_on", "inspection_expires_on", "tank_inspection_expires_on",
+                  "insurance_expires_on", "gps_last_fix_at")
+_TRIP_FIELDS = ("id", "code", "state", "category", "direction", "enterprise_id", "plant_id",
+                "window_start", "window_end", "vehicle_id", "trailer_id", "driver_id",
+                "escort_id", "waybill_no", "waybill_consignor", "waybill_consignee",
+                "manifest_no", "toxic_pass_no", "crew_confirmed_at", "state_changed_at")
+_CARGO_FIELDS = ("un_number", "name_zh", "hazard_class", "subsidiary_risks", "highly_toxic",
+                 "quantity_kg", "packages", "special_provision")
+_PERSON_FIELDS = ("id", "name", "id_masked", "kinds", "enterprise_id")
+_QUAL_FIELDS = ("kind", "cert_no", "classes", "expires_on")
+
+
+def _prefixed(row: Any, prefix: str, names: tuple[str, ...]) -> SimpleNamespace:
+    """The columns of one joined table, labelled `prefix`+name, as an object."""
+    mapping = row._mapping
+    return SimpleNamespace(**{name: mapping[prefix + name] for name in names})
+
+
 _PEOPLE_WITH_PAPERS = (
-    select(Person, Qualification, ban_id(BlacklistEntry.person_id, Person.id))
-    .outerjoin(Qualification, and_(
-        Qualification.person_id == Person.id, Qualification.retired_at.is_(None)))
-    .where(Person.id.in_(bindparam("ids", expanding=True)))
-    .order_by(Person.id, Qualification.id))
+    select(*(_PERSONS.c[n] for n in _PERSON_FIELDS),
+           *(_QUALS.c[n].label(f"q_{n}") for n in _QUAL_FIELDS),
+           ban_id(_BLACKLIST.c.person_id, _PERSONS.c.id).label("ban"))
+    .select_from(_PERSONS.outerjoin(_QUALS, and_(
+        _QUALS.c.person_id == _PERSONS.c.id, _QUALS.c.retired_at.is_(None))))
+    .where(_PERSONS.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_PERSONS.c.id, _QUALS.c.id))
 
 
 def people_with_papers(session: Session, person_ids: list[int], now: datetime
-                       ) -> tuple[dict[int, Person], dict[int, list[Qualification]],
+                       ) -> tuple[dict[int, Any], dict[int, list[QualificationView]],
                                   dict[tuple[str, int], int | None]]:
-    """Persons, their current qualifications and the ids of bans on them (for
-    ban_views), in one query."""
-    persons: dict[int, Person] = {}
-    quals: dict[int, list[Qualification]] = {}
+    """Persons (their rows), their current qualifications and the ids of bans on them
+    (for ban_views), in one query."""
+    persons: dict[int, Any] = {}
+    quals: dict[int, list[QualificationView]] = {}
     banned: dict[tuple[str, int], int | None] = {}
     if not person_ids:
         return persons, quals, banned
-    for person, qual, ban in session.execute(_PEOPLE_WITH_PAPERS, {
+    for row in session.execute(_PEOPLE_WITH_PAPERS, {
             "ids": person_ids, "today": documents.park_date(now)}):
-        persons[person.id] = person
-        banned[("p", person.id)] = ban
-        if qual is not None:
-            quals.setdefault(person.id, []).append(qual)
+        persons[row.id] = row
+        banned[("p", row.id)] = row.ban
+        if row.q_kind is not None:
+            quals.setdefault(row.id, []).append(QualificationView(
+                row.q_kind, row.q_cert_no, tuple(row.q_classes or ()), row.q_expires_on))
     return persons, quals, banned
 
 
-_VEHICLE_INSIDE = (
-    select(Vehicle, select(Presence.id).where(
-        Presence.area == bindparam("area"),
-        Presence.subject_key == literal("v:") + cast(Vehicle.id, String)).exists(),
-        ban_id(BlacklistEntry.vehicle_id, Vehicle.id))
-    .where(Vehicle.plate == bindparam("plate"), Vehicle.retired_at.is_(None)).limit(3))
-_VEHICLE_OF_COLOUR_INSIDE = _VEHICLE_INSIDE.where(Vehicle.plate_colour == bindparam("colour"))
+# The whole snapshot of a read in one statement: the vehicles with this plate, each
+# with whether it is inside the lane's area, the ban on it and its standing passes
+# valid today; its trips under way or booked around now, each with its trailer (and
+# the ban on it), its cargo lines and its crew with their current papers (and bans).
+# A row per combination; build_snapshot folds them back. Every read pays for each
+# round trip, and a booked truck's rows are a handful.
+_TRAILERS = _VEHICLES.alias("trailer")
+_SNAPSHOT_ROWS = (
+    select(*(_VEHICLES.c[n] for n in VEHICLE_FIELDS), _PRESENCE.c.id.label("inside"),
+           ban_id(_BLACKLIST.c.vehicle_id, _VEHICLES.c.id).label("ban"),
+           _PASSES.c.enterprise_id.label("pass_enterprise"),
+           *(_TRIPS.c[n].label(f"trip_{n}") for n in _TRIP_FIELDS),
+           *(_TRAILERS.c[n].label(f"t_{n}") for n in VEHICLE_FIELDS),
+           ban_id(_BLACKLIST.c.vehicle_id, _TRAILERS.c.id).label("t_ban"),
+           _CARGO.c.id.label("c_id"), *(_CARGO.c[n].label(f"c_{n}") for n in _CARGO_FIELDS),
+           *(_PERSONS.c[n].label(f"p_{n}") for n in _PERSON_FIELDS),
+           ban_id(_BLACKLIST.c.person_id, _PERSONS.c.id).label("p_ban"),
+           _QUALS.c.id.label("q_id"), *(_QUALS.c[n].label(f"q_{n}") for n in _QUAL_FIELDS))
+    .select_from(
+        _VEHICLES
+        # A join, not EXISTS: PostgreSQL would hash every presence row of the area.
+        .outerjoin(_PRESENCE, and_(
+            _PRESENCE.c.area == bindparam("area"),
+            _PRESENCE.c.subject_key == literal("v:") + cast(_VEHICLES.c.id, String)))
+        .outerjoin(_PASSES, and_(
+            _PASSES.c.vehicle_id == _VEHICLES.c.id, _PASSES.c.retired_at.is_(None),
+            _PASSES.c.valid_from <= bindparam("today"),
+            _PASSES.c.valid_until >= bindparam("today")))
+        .outerjoin(_TRIPS, and_(
+            _TRIPS.c.vehicle_id == _VEHICLES.c.id, _TRIPS.c.state.in_(OPEN_STATES),
+            _TRIPS.c.window_start <= bindparam("until"),
+            _TRIPS.c.window_end >= bindparam("since")))
+        .outerjoin(_TRAILERS, _TRAILERS.c.id == _TRIPS.c.trailer_id)
+        .outerjoin(_CARGO, _CARGO.c.trip_id == _TRIPS.c.id)
+        .outerjoin(_PERSONS, _PERSONS.c.id.in_((_TRIPS.c.driver_id, _TRIPS.c.escort_id)))
+        .outerjoin(_QUALS, and_(_QUALS.c.person_id == _PERSONS.c.id,
+                                _QUALS.c.retired_at.is_(None))))
+    .where(_VEHICLES.c.plate == bindparam("plate"), _VEHICLES.c.retired_at.is_(None))
+    .order_by(_VEHICLES.c.id, _TRIPS.c.id, _CARGO.c.position, _PERSONS.c.id, _QUALS.c.id))
+_SNAPSHOT_ROWS_OF_COLOUR = _SNAPSHOT_ROWS.where(_VEHICLES.c.plate_colour == bindparam("colour"))
 
 
-def _vehicle_inside(session: Session, plate: str, colour: str | None, area: str,
-                    now: datetime) -> tuple[Vehicle | None, int, bool, int | None]:
-    """find_vehicle, with whether that vehicle is inside `area` (anti-passback) and the
-    id of a ban on it asked in the same statement."""
-    params = {"plate": normalise(plate), "area": area, "today": documents.park_date(now)}
-    if colour:
-        found = session.execute(_VEHICLE_OF_COLOUR_INSIDE, {**params, "colour": colour}).all()
-    else:
-        found = session.execute(_VEHICLE_INSIDE, params).all()
-    if len(found) == 1:
-        return found[0][0], 1, bool(found[0][1]), found[0][2]
-    return None, len(found), False, None
+@dataclass
+class _Crew:
+    person: SimpleNamespace
+    ban: int | None
+    quals: dict[int, QualificationView] = field(default_factory=dict)
 
 
-# A trip's trailer beside its truck in one statement (the gate and the lot's re-check).
-TRAILER = aliased(Vehicle, name="trailer")
-_TRIPS_OF_VEHICLE = (
-    select(Trip, TRAILER, ban_id(BlacklistEntry.vehicle_id, TRAILER.id))
-    .outerjoin(TRAILER, TRAILER.id == Trip.trailer_id)
-    .options(joinedload(Trip.cargo))
-    .where(Trip.vehicle_id == bindparam("vehicle_id"), Trip.state.in_(OPEN_STATES),
-           Trip.window_start <= bindparam("until"), Trip.window_end >= bindparam("since")))
+@dataclass
+class _FoundTrip:
+    trip: SimpleNamespace
+    trailer: SimpleNamespace | None
+    trailer_ban: int | None
+    cargo: dict[int, CargoView] = field(default_factory=dict)
+    crew: dict[int, _Crew] = field(default_factory=dict)
 
 
-def _current_trip(session: Session, vehicle_id: int, now: datetime
-                  ) -> tuple[Trip | None, Vehicle | None, int | None]:
-    """The trip this vehicle is on (under way, else the booking nearest now), with
-    its trailer and the id of a ban on the trailer."""
-    rows = session.execute(_TRIPS_OF_VEHICLE, {
-        "vehicle_id": vehicle_id, "until": now + timedelta(hours=36),
-        "since": now - timedelta(hours=36), "today": documents.park_date(now)}).unique().all()
-    if not rows:
-        return None, None, None
-    under_way = [r for r in rows if r[0].state not in ("BOOKED", "PENDING_APPROVAL")]
+@dataclass
+class _Found:
+    """One vehicle's snapshot rows, folded."""
+    vehicle: Any
+    inside: bool
+    ban: int | None
+    passes: dict[int, None] = field(default_factory=dict)  # ordered, without repeats
+    trips: dict[int, _FoundTrip] = field(default_factory=dict)
+
+
+def _fold(rows: list[Any]) -> _Found:
+    """The rows of one vehicle (from _SNAPSHOT_ROWS) as its trips, cargo and crew."""
+    first = rows[0]
+    found = _Found(first, first.inside is not None, first.ban)
+    for row in rows:
+        if row.pass_enterprise is not None:
+            found.passes[row.pass_enterprise] = None
+        if row.trip_id is None:
+            continue
+        trip = found.trips.get(row.trip_id)
+        if trip is None:
+            trailer = _prefixed(row, "t_", VEHICLE_FIELDS) if row.t_id is not None else None
+            trip = found.trips[row.trip_id] = _FoundTrip(
+                _prefixed(row, "trip_", _TRIP_FIELDS), trailer, row.t_ban)
+        if row.c_id is not None and row.c_id not in trip.cargo:
+            trip.cargo[row.c_id] = cargo_view(_prefixed(row, "c_", _CARGO_FIELDS))
+        if row.p_id is None:
+            continue
+        crew = trip.crew.get(row.p_id)
+        if crew is None:
+            crew = trip.crew[row.p_id] = _Crew(_prefixed(row, "p_", _PERSON_FIELDS), row.p_ban)
+        if row.q_id is not None and row.q_id not in crew.quals:
+            crew.quals[row.q_id] = QualificationView(
+                row.q_kind, row.q_cert_no, tuple(row.q_classes or ()), row.q_expires_on)
+    return found
+
+
+def _current(trips: list[_FoundTrip], now: datetime) -> _FoundTrip | None:
+    """The trip a vehicle is on: under way, else the booking nearest now."""
+    if not trips:
+        return None
+    under_way = [f for f in trips if f.trip.state not in ("BOOKED", "PENDING_APPROVAL")]
     if under_way:
-        chosen = max(under_way, key=lambda r: r[0].state_changed_at)
+        return max(under_way, key=lambda f: f.trip.state_changed_at)
+    return min(trips, key=lambda f: abs((f.trip.window_start - now).total_seconds()))
+
+
+def _snapshot_rows(session: Session, plate: str, colour: str | None, area: str,
+                   now: datetime) -> tuple[_Found | None, int]:
+    """The vehicle with this plate (and colour, when read) folded with its trips, and
+    how many vehicles the plate matched (more than one: ambiguous, nothing folded)."""
+    params = {"plate": normalise(plate), "area": area, "today": documents.park_date(now),
+              "until": now + timedelta(hours=36), "since": now - timedelta(hours=36)}
+    if colour:
+        rows = session.execute(_SNAPSHOT_ROWS_OF_COLOUR, {**params, "colour": colour}).all()
     else:
-        chosen = min(rows, key=lambda r: abs((r[0].window_start - now).total_seconds()))
-    return chosen[0], chosen[1], chosen[2]
+        rows = session.execute(_SNAPSHOT_ROWS, params).all()
+    matches = len({row.id for row in rows})
+    return (_fold(rows) if matches == 1 else None), matches
 
 
 _BANS = select(BlacklistEntry).where(
@@ -310,8 +415,9 @@ def bans(session: Session, vehicle_ids: list[int], person_ids: list[int], now: d
     return out
 
 
-def view_of_vehicle(v: Vehicle, ban: BlacklistView | None, inside: bool | None,
-                  passes: tuple[int, ...]) -> VehicleView:
+def view_of_vehicle(v: Any, ban: BlacklistView | None, inside: bool | None,
+                    passes: tuple[int, ...]) -> VehicleView:
+    """`v`: a Vehicle, or a row or object with its VEHICLE_FIELDS."""
     return VehicleView(
         id=v.id, plate=v.plate, colour=v.plate_colour, kind=v.kind, category=v.category,
         rated_load_kg=v.rated_load_kg, is_tank=v.is_tank, tank_media=tuple(v.tank_media or ()),
@@ -323,8 +429,10 @@ def view_of_vehicle(v: Vehicle, ban: BlacklistView | None, inside: bool | None,
         blacklist=ban, inside=inside, pass_enterprises=passes)
 
 
-def view_of_person(person: Person, quals: list[Qualification], ban: BlacklistView | None,
-                 inside: bool | None) -> PersonView:
+def view_of_person(person: Any, quals: list[Any], ban: BlacklistView | None,
+                   inside: bool | None) -> PersonView:
+    """`person`: a Person or a row with its person fields; `quals`: Qualifications or
+    QualificationViews."""
     return PersonView(
         id=person.id, name=person.name, id_masked=person.id_masked,
         kinds=tuple(person.kinds or ()),
@@ -333,52 +441,67 @@ def view_of_person(person: Person, quals: list[Qualification], ban: BlacklistVie
         blacklist=ban, inside=inside, enterprise_id=person.enterprise_id)
 
 
-def _trip_view(session: Session, trip: Trip, vehicles: dict[int, Vehicle],
-               names: dict[str, dict[int, str]] | None) -> TripView:
-    release = None
-    if trip.state in ("RELEASED", "OVERDUE"):
-        release = session.scalar(select(Release).where(
-            Release.trip_id == trip.id, Release.status.in_(("active", "overdue")))
-            .order_by(Release.id.desc()).limit(1))
+def cargo_view(c: Any) -> CargoView:
+    """`c`: a CargoLine, or an object with its cargo fields."""
+    return CargoView(c.un_number, c.name_zh, c.hazard_class, tuple(c.subsidiary_risks or ()),
+                     c.highly_toxic, c.quantity_kg, c.packages, c.special_provision)
+
+
+_RELEASE_OF = select(_RELEASES.c.plant_id, _RELEASES.c.deadline, _RELEASES.c.status).where(
+    _RELEASES.c.trip_id == bindparam("trip_id"),
+    _RELEASES.c.status.in_(("active", "overdue"))).order_by(_RELEASES.c.id.desc()).limit(1)
+
+
+def release_view(session: Session, trip: Any) -> ReleaseView | None:
+    """The release a released (or overdue) trip holds; None for any other state."""
+    if trip.state not in ("RELEASED", "OVERDUE"):
+        return None
+    row = session.execute(_RELEASE_OF, {"trip_id": trip.id}).first()
+    return ReleaseView(row.plant_id, row.deadline, row.status) if row else None
+
+
+def trip_names(session: Session, trip: Any, names: dict[str, dict[int, str]] | None
+               ) -> tuple[str, str]:
+    """The names of the trip's enterprise and plant, from `names` (a cached copy) unless
+    it has none or the trip's are newer than the copy."""
     if names is None or trip.enterprise_id not in names["enterprise"] \
-            or trip.plant_id not in names["plant"]:  # none given, or newer than the copy
+            or trip.plant_id not in names["plant"]:
         enterprise = session.get(Enterprise, trip.enterprise_id)
         plant = session.get(Plant, trip.plant_id)
-        enterprise_name = enterprise.name if enterprise else ""
-        plant_name = plant.name if plant else ""
-    else:
-        enterprise_name = names["enterprise"].get(trip.enterprise_id, "")
-        plant_name = names["plant"].get(trip.plant_id, "")
-    trailer = vehicles.get(trip.trailer_id) if trip.trailer_id else None
+        return enterprise.name if enterprise else "", plant.name if plant else ""
+    return names["enterprise"].get(trip.enterprise_id, ""), names["plant"].get(trip.plant_id, "")
+
+
+def view_of_trip(trip: Any, cargo: list[CargoView], trailer_plate: str | None,
+                 release: ReleaseView | None, enterprise_name: str, plant_name: str
+                 ) -> TripView:
+    """`trip`: a Trip, or a row with its trip fields."""
     return TripView(
         id=trip.id, code=trip.code, state=trip.state, category=trip.category,
         direction=trip.direction, enterprise_id=trip.enterprise_id,
         enterprise_name=enterprise_name, plant_id=trip.plant_id, plant_name=plant_name,
         window_start=trip.window_start, window_end=trip.window_end, vehicle_id=trip.vehicle_id,
-        trailer_id=trip.trailer_id, trailer_plate=trailer.plate if trailer else None,
-        driver_id=trip.driver_id, escort_id=trip.escort_id,
-        cargo=tuple(CargoView(c.un_number, c.name_zh, c.hazard_class,
-                              tuple(c.subsidiary_risks or ()), c.highly_toxic, c.quantity_kg,
-                              c.packages, c.special_provision) for c in trip.cargo),
+        trailer_id=trip.trailer_id, trailer_plate=trailer_plate,
+        driver_id=trip.driver_id, escort_id=trip.escort_id, cargo=tuple(cargo),
         waybill_no=trip.waybill_no, waybill_consignor=trip.waybill_consignor,
         waybill_consignee=trip.waybill_consignee, manifest_no=trip.manifest_no,
         toxic_pass_no=trip.toxic_pass_no, crew_confirmed=trip.crew_confirmed_at is not None,
-        release=ReleaseView(release.plant_id, release.deadline, release.status) if release else None)
+        release=release)
 
 
 # --- writing a passage -------------------------------------------------------------------------
 
 _PASSAGE_COLUMNS = [c.key for c in Passage.__table__.columns if c.key != "id"]
 _PASSAGE_DEFAULTS = {c.key: c.default for c in Passage.__table__.columns if c.default is not None}
-_NEW_PASSAGE = insert(Passage).values(
+_NEW_PASSAGE = insert(Passage.__table__).values(
     {c.key: bindparam(c.key, type_=c.type) for c in Passage.__table__.columns if c.key != "id"}
 ).returning(Passage.id).cte("new_passage")
-_FIRST_READ = insert(PassageRead).from_select(
+_FIRST_READ = insert(_PASSAGE_READS).from_select(
     ["read_id", "passage_id", "received_at"],
     select(bindparam("first_read", type_=String), _NEW_PASSAGE.c.id,
            bindparam("decided_at", type_=Passage.decided_at.type))
     .where(bindparam("first_read", type_=String).is_not(None))).cte("first_read")
-_REASON_CODES = insert(PassageReason).from_select(
+_REASON_CODES = insert(PassageReason.__table__).from_select(
     ["passage_id", "code", "decided_at"],
     select(_NEW_PASSAGE.c.id, func.unnest(bindparam("codes", type_=ARRAY(String))),
            bindparam("decided_at", type_=Passage.decided_at.type))).cte("reason_codes")

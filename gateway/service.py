@@ -26,7 +26,6 @@ from models import (
     Person,
     Presence,
     Trip,
-    Vehicle,
 )
 from parkgate import clock
 from parkgate.errors import N_, Forbidden, NotFound, ValidationFailed
@@ -40,7 +39,7 @@ from .devices import Command
 from .messages import word
 from .reasons import Reason
 from .runtime import GateRuntime, LaneInfo
-from .snapshot import PlateReadIn
+from .snapshot import PlateReadIn, Snapshot, TripView
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +69,9 @@ class GateResult:
     passage: Passage
     replayed: bool = False  # the same read id was seen before: its first answer
     folded: bool = False  # a repeat of the plate within the lane's window
-    # Held so the answer can name the trip without reading it again (the session's
-    # identity map keeps only what someone still holds).
-    trip: Trip | None = None
+    # The trip as the answer names it (id, code, state: a Trip or a TripView), so the
+    # answer need not read it again.
+    trip: Any = None
 
 
 def _decode_crop(data: str | None) -> bytes | None:
@@ -120,7 +119,7 @@ def _fold_target(session: Session, lane: LaneInfo, plate: str, seen_at: datetime
         .order_by(Passage.id.desc()).limit(1))
 
 
-def _crew_presented(session: Session, trip: Trip | None, credentials: list[str]) -> bool:
+def _crew_presented(session: Session, trip: TripView | None, credentials: list[str]) -> bool:
     """Whether the IDs shown at the booth are exactly the booked driver and escort."""
     if trip is None or not credentials or trip.driver_id is None:
         return False
@@ -154,24 +153,23 @@ def process_read(uow: UnitOfWork, principal: Principal, req: ReadRequest,
     read = PlateReadIn(plate=req.plate, colour=req.colour, confidence=req.confidence,
                        seen_at=req.seen_at, trailer_plate=req.trailer_plate,
                        trailer_confidence=req.trailer_confidence)
-    snap, vehicle, trip = repo.build_snapshot(session, lane, req.plate, req.colour, now,
-                                              runtime.names(session))
-    plate = vehicle.plate if vehicle else read.plate.strip().upper()[:16]
+    snap = repo.build_snapshot(session, lane, req.plate, req.colour, now, runtime.names(session))
+    plate = snap.vehicle.plate if snap.vehicle else read.plate.strip().upper()[:16]
 
     target = _fold_target(session, lane, plate, req.seen_at) if req.offline_action is None else None
     if target is not None:
         target.read_count += 1
         session.add(PassageRead(read_id=req.read_id, passage_id=target.id, received_at=now))
         _commit_read(uow, session, req, target)
-        return GateResult(target, folded=True, trip=trip)
+        return GateResult(target, folded=True, trip=snap.trip)
 
-    if _crew_presented(session, trip, req.crew_ids):
+    if _crew_presented(session, snap.trip, req.crew_ids):
         read = replace(read, crew_presented=True)
     decision = decide(read, snap, now)
     if req.offline_action is not None:
         decision = _offline_decision(req, decision)
-    passage = _record(uow, principal, lane, snap, read, req, decision, vehicle, trip, plate, crop,
-                      now, runtime)
+    passage, trip = _record(uow, principal, lane, snap, read, req, decision, plate, crop, now,
+                            runtime)
     _commit_read(uow, session, req, passage)
     return GateResult(passage, trip=trip)
 
@@ -218,12 +216,20 @@ def _offline_decision(req: ReadRequest, centre: Decision) -> Decision:
                     next_trip_action=centre.next_trip_action, category=centre.category)
 
 
-def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Any, read: PlateReadIn,
-            req: ReadRequest, decision: Decision, vehicle: Vehicle | None, trip: Trip | None,
-            plate: str, crop: bytes | None, now: datetime, runtime: GateRuntime) -> Passage:
+def _trip_to_move(session: Session, snap: Snapshot) -> Trip | None:
+    """The snapshot's trip as an entity, read when the read changes it (most do not)."""
+    return session.get(Trip, snap.trip.id) if snap.trip else None
+
+
+def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Snapshot,
+            read: PlateReadIn, req: ReadRequest, decision: Decision, plate: str,
+            crop: bytes | None, now: datetime, runtime: GateRuntime) -> tuple[Passage, Any]:
+    """The passage a decision makes, and what came of its trip (a Trip if it was
+    changed, else the snapshot's TripView; None without one)."""
     session = uow.session
+    vehicle, trip = snap.vehicle, snap.trip
     if decision.action == OPEN and decision.next_trip_action == "check_in_lot" and trip:
-        decision = _lot_room(uow, principal, trip, decision, now)
+        decision = _lot_room(uow, principal, _trip_to_move(session, snap), decision, now)
     wording = word(decision)
     crop_sha = hashlib.sha256(crop).hexdigest() if crop else None
     if crop and session.get(PassageImage, crop_sha) is None:
@@ -231,7 +237,7 @@ def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Any, re
     passage = Passage(
         read_id=req.read_id, lane_id=lane.id, area=snap.lane.area, direction=lane.direction,
         source=req.source, subject_kind="vehicle", plate=plate,
-        plate_colour=vehicle.plate_colour if vehicle else req.colour,
+        plate_colour=vehicle.colour if vehicle else req.colour,
         confidence=req.confidence, trailer_plate=req.trailer_plate,
         vehicle_id=vehicle.id if vehicle else None, trip_id=trip.id if trip else None,
         seen_at=req.seen_at, decided_at=now, action=decision.action,
@@ -242,8 +248,8 @@ def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Any, re
                  "next_trip_action": decision.next_trip_action,
                  "crew_presented": read.crew_presented})
     repo.record_passage(session, passage, req.read_id)
-    if read.crew_presented and trip is not None and trip.crew_confirmed_at is None:
-        trip.crew_confirmed_at = now
+    if read.crew_presented and trip is not None and not trip.crew_confirmed:
+        _trip_to_move(session, snap).crew_confirmed_at = now
     uow.audit("gate.decision", principal.actor, subject_kind="passage",
               subject_id=str(passage.id), lane_id=lane.id, plate=plate,
               vehicle_id=passage.vehicle_id, trip_id=passage.trip_id,
@@ -255,11 +261,12 @@ def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Any, re
                        "offline": passage.offline, "crop_sha256": crop_sha,
                        "trailer_plate": req.trailer_plate})
     if decision.crossed or decision.trip_action:
-        _move(uow, principal.actor, lane, snap.lane.area, passage, vehicle, trip,
-              decision.next_trip_action if (decision.crossed or decision.trip_action) else None,
-              now, override=False, crossed=decision.crossed)
+        moved = _trip_to_move(session, snap)
+        _move(uow, principal.actor, lane, snap.lane.area, passage, vehicle.id if vehicle else None,
+              moved, decision.next_trip_action, now, override=False, crossed=decision.crossed)
+        trip = moved
     _after_commit(uow, runtime, lane, passage, wording.led_zh)
-    return passage
+    return passage, trip
 
 
 def _lot_room(uow: UnitOfWork, principal: Principal, trip: Trip, decision: Decision,
@@ -277,12 +284,12 @@ def _lot_room(uow: UnitOfWork, principal: Principal, trip: Trip, decision: Decis
 
 
 def _move(uow: UnitOfWork, actor: Actor, lane: LaneInfo, area: str, passage: Passage,
-          vehicle: Vehicle | None, trip: Trip | None, trip_action: str | None, now: datetime,
+          vehicle_id: int | None, trip: Trip | None, trip_action: str | None, now: datetime,
           *, override: bool, crossed: bool, reason: str | None = None) -> None:
     """What a crossing changes: presence in the area, the trip's state, its crew."""
     session = uow.session
-    if crossed and vehicle is not None:
-        _presence(session, area, lane.direction, f"v:{vehicle.id}", vehicle_id=vehicle.id,
+    if crossed and vehicle_id is not None:
+        _presence(session, area, lane.direction, f"v:{vehicle_id}", vehicle_id=vehicle_id,
                   trip_id=trip.id if trip else None, passage_id=passage.id, now=now)
         if trip is not None:
             _crew_cross(uow, actor, lane, area, passage, trip, now)
@@ -397,13 +404,12 @@ def override(uow: UnitOfWork, principal: Principal, passage_id: int, action: str
                        "plate": passage.plate or "unreadable"})
     if action == OPEN and not passage.crossed:
         passage.crossed = True
-        vehicle = session.get(Vehicle, passage.vehicle_id) if passage.vehicle_id else None
         trip = session.get(Trip, passage.trip_id) if passage.trip_id else None
         if passage.subject_kind == "person" and passage.person_id:
             _presence(session, passage.area, lane.direction, f"p:{passage.person_id}",
                       person_id=passage.person_id, passage_id=passage.id, now=now)
         else:
-            _move(uow, principal.actor, lane, passage.area, passage, vehicle, trip,
+            _move(uow, principal.actor, lane, passage.area, passage, passage.vehicle_id, trip,
                   passage.details.get("next_trip_action"), now, override=True, crossed=True,
                   reason=passage.override_reason)
     _after_commit(uow, runtime, lane, passage, "人工放行" if action == OPEN else "禁止通行")
@@ -435,14 +441,13 @@ def confirm_crew(uow: UnitOfWork, principal: Principal, passage_id: int,
     earlier = passage_for_read(session, req.read_id)
     if earlier is not None:
         return GateResult(earlier, replayed=True)
-    snap, vehicle, trip = repo.build_snapshot(session, lane, req.plate, req.colour, now,
-                                              runtime.names(session))
+    snap = repo.build_snapshot(session, lane, req.plate, req.colour, now, runtime.names(session))
     read = PlateReadIn(req.plate, req.colour, 1.0, now, trailer_plate=req.trailer_plate)
     decision = decide(read, snap, now)
-    result = _record(uow, principal, lane, snap, read, req, decision, vehicle, trip,
-                     passage.plate or "", None, now, runtime)
+    result, moved = _record(uow, principal, lane, snap, read, req, decision,
+                            passage.plate or "", None, now, runtime)
     uow.commit()
-    return GateResult(result)
+    return GateResult(result, trip=moved)
 
 
 # --- people on foot -----------------------------------------------------------------------

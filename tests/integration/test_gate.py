@@ -334,6 +334,42 @@ def test_a_plate_two_vehicles_share_is_held_and_one_truck_with_two_bookings_is_k
     assert "PLATE_AMBIGUOUS" not in [x["code"] for x in r.json["reasons"]]
 
 
+def test_the_snapshot_holds_each_cargo_line_and_paper_once_in_booked_order(  # type: ignore[no-untyped-def]
+        app, session_factory):
+    # The snapshot is one statement, a row per cargo line, crew member and paper:
+    # a line or a certificate seen twice would be weighed or checked twice.
+    from booking.service import CargoIn
+    from gateway.repository import build_snapshot
+    from models import Qualification
+
+    world = make_world(session_factory)
+    trip = book(session_factory, world, cargo=[
+        CargoIn(un_number="UN1203", name_zh="汽油", hazard_class="3", quantity=12000),
+        CargoIn(un_number="UN1170", name_zh="乙醇", hazard_class="3", quantity=8000)])
+    book(session_factory, world, start=clock.now() + timedelta(hours=20))  # a later booking
+    with session_factory() as s:
+        s.add(Qualification(person_id=world.persons["driver"].id, kind="driver",
+                            cert_no="CERT-SECOND", classes=["3"],
+                            expires_on=clock.now().date() + timedelta(days=90)))
+        s.add(Qualification(person_id=world.persons["escort"].id, kind="escort",
+                            cert_no="CERT-OLD", classes=["3"], retired_at=clock.now(),
+                            expires_on=clock.now().date() + timedelta(days=90)))
+        s.commit()
+    runtime = app.extensions["parkgate.gate"]
+    with session_factory() as s:
+        snap = build_snapshot(s, runtime.lane(s, "P1-IN"), "苏E12345", "yellow", clock.now(),
+                              runtime.names(s))
+    assert snap.trip is not None and snap.trip.id == trip.id
+    assert [(c.un_number, c.quantity_kg) for c in snap.trip.cargo] == [
+        ("UN1203", 12000), ("UN1170", 8000)]
+    assert snap.trailer is not None and snap.trip.trailer_plate == "苏E1234挂"
+    assert snap.driver is not None and snap.escort is not None
+    assert sorted(q.cert_no for q in snap.driver.qualifications) == [
+        "CERT-SECOND", f"CERT{1:06d}"]
+    assert [q.cert_no for q in snap.escort.qualifications] == [f"CERT{2:06d}"]  # retired left out
+    assert snap.vehicle is not None and snap.vehicle.inside is False and snap.plate_matches == 1
+
+
 def ban(session_factory, world, who, **kw):  # type: ignore[no-untyped-def]
     from models import BlacklistEntry
 
