@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +18,12 @@ from parkgate.uow import Actor, UnitOfWork
 
 PREFIX = "pgt_"
 _TOUCH_EVERY = timedelta(minutes=1)
+# A camera sends every read with its token; looking the token up each time was a
+# tenth of a gate decision. A valid token's principal is kept this long per process.
+# Revoked here, it stops at once (revoke_token); revoked by another process (the CLI,
+# another worker), within this many seconds, as a lane's structure does (gateway.runtime).
+PRINCIPAL_TTL_S = 5.0
+_PRINCIPALS_MAX = 10_000  # valid tokens only are kept, so this is never reached in a park
 
 
 def _digest(raw: str) -> str:
@@ -56,27 +64,68 @@ _TOUCH = update(ApiToken.__table__).where(ApiToken.__table__.c.id == bindparam("
     last_used_at=bindparam("now"))
 
 
-def resolve_principal(session: Session, raw: str) -> Any:
-    """The principal a bearer token stands for, in one query (every device request
-    pays for this), or None."""
-    from .principal import Principal
+class _KnownTokens:
+    """Principals of valid tokens by digest, each until its deadline (monotonic)."""
 
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, Any, datetime | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, digest: str, now: datetime) -> Any:
+        with self._lock:
+            hit = self._entries.get(digest)
+        if hit is None or hit[0] <= time.monotonic():
+            return None
+        _, principal, expires_at = hit
+        return principal if expires_at is None or expires_at > now else None
+
+    def keep(self, digest: str, principal: Any, expires_at: datetime | None) -> None:
+        with self._lock:
+            if len(self._entries) >= _PRINCIPALS_MAX:
+                self._entries.clear()
+            self._entries[digest] = (time.monotonic() + PRINCIPAL_TTL_S, principal, expires_at)
+
+    def forget(self, digest: str | None = None) -> None:
+        with self._lock:
+            if digest is None:
+                self._entries.clear()
+            else:
+                self._entries.pop(digest, None)
+
+
+known_tokens = _KnownTokens()
+
+
+def resolve_principal(session: Session, raw: str) -> Any:
+    """The principal a bearer token stands for, or None: from known_tokens, else in
+    one query."""
     if not raw.startswith(PREFIX) or len(raw) > 200:
         return None
-    rows = session.execute(_PRINCIPAL, {"token_hash": _digest(raw)}).all()
+    digest, now = _digest(raw), clock.now()
+    principal = known_tokens.get(digest, now)
+    if principal is None:
+        principal, expires_at = _look_up(session, digest, now)
+        if principal is not None:
+            known_tokens.keep(digest, principal, expires_at)
+    return principal
+
+
+def _look_up(session: Session, digest: str, now: datetime) -> tuple[Any, datetime | None]:
+    from .principal import Principal
+
+    rows = session.execute(_PRINCIPAL, {"token_hash": digest}).all()
     if not rows:
-        return None
+        return None, None
     first = rows[0]
-    now = clock.now()
     if first.revoked_at is not None or not first.active or (
             first.expires_at is not None and first.expires_at <= now):
-        return None
+        return None, None
     if first.last_used_at is None or now - first.last_used_at > _TOUCH_EVERY:
         session.execute(_TOUCH, {"token_id": first.id, "now": now})
     return Principal(user_id=first.user_id, username=first.username, display_name=first.display_name,
                      roles=frozenset(r.name for r in rows if r.name), enterprise_id=first.enterprise_id,
                      plant_id=first.plant_id, lane_id=first.lane_id, via="token",
-                     locale=first.locale, token_id=first.id)
+                     locale=first.locale, token_id=first.id), first.expires_at
 
 
 def resolve_token(session: Session, raw: str) -> ApiToken | None:
@@ -98,5 +147,7 @@ def resolve_token(session: Session, raw: str) -> ApiToken | None:
 
 def revoke_token(uow: UnitOfWork, token: ApiToken, actor: Actor) -> None:
     token.revoked_at = clock.now()
+    digest = token.token_hash
+    uow.after_commit(lambda: known_tokens.forget(digest))
     uow.audit("token.revoke", actor, subject_kind="api_token", subject_id=str(token.id),
               lane_id=token.lane_id, payload={"name": token.name})

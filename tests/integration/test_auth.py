@@ -109,6 +109,34 @@ def test_revoked_and_expired_tokens_stop_working(client, session_factory):
     assert client.get("/api/v1/audit/verify", headers=headers).status_code == 401
 
 
+def test_a_token_is_looked_up_once_a_while_and_a_revocation_elsewhere_lands_within_it(  # type: ignore[no-untyped-def]
+        client, session_factory, database, monkeypatch):
+    # A camera sends every read with its token: its principal is kept for
+    # PRINCIPAL_TTL_S. A revocation from another process (the CLI, another worker)
+    # cannot clear this process's copy; it must land when the copy runs out.
+    from sqlalchemy import event, update
+
+    from auth import tokens
+
+    world = make_world(session_factory)
+    headers = auth(world.tokens["auditor"])
+    now = [1000.0]
+    monkeypatch.setattr(tokens, "time", type("Clock", (), {"monotonic": lambda: now[0]}))
+    looked_up = []
+    event.listen(database.engine, "before_cursor_execute",
+                 lambda *a: looked_up.append(1) if "FROM api_tokens" in a[2] else None)
+    for _ in range(3):
+        assert client.get("/api/v1/audit/verify", headers=headers).status_code == 200
+    assert len(looked_up) == 1
+
+    with session_factory() as s:  # as another process would
+        s.execute(update(ApiToken).where(ApiToken.name == "test auditor")
+                  .values(revoked_at=clock.now()))
+        s.commit()
+    now[0] += tokens.PRINCIPAL_TTL_S + 0.1
+    assert client.get("/api/v1/audit/verify", headers=headers).status_code == 401
+
+
 def test_auditor_may_verify_but_gate_operator_may_not(client, session_factory):
     world = make_world(session_factory)
     ok = client.get("/api/v1/audit/verify", headers=auth(world.tokens["auditor"]))
