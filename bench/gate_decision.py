@@ -170,8 +170,11 @@ def main() -> None:
         processes.append(gunicorn("bench.baseline_app:app", base_port, env))
         app_url, base_url = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{base_port}"
 
-        loadgen(app_url, plan, rate=50, seconds=3)  # warm both up
-        loadgen(base_url, baseline_plan, rate=50, seconds=3)
+        # Warm both up as a gate that has run for a while is: every server thread's
+        # connection has prepared its statements (psycopg prepares on a statement's
+        # fifth run there; 3 s at 50/s left some connections planning every read).
+        loadgen(app_url, plan, concurrency=16, seconds=5)
+        loadgen(base_url, baseline_plan, concurrency=16, seconds=5)
         steady = loadgen(app_url, plan, rate=args.rate, seconds=seconds)
         baseline = loadgen(base_url, baseline_plan, rate=args.rate, seconds=seconds)
         app_cpu, db_cpu = cpu_seconds(processes[0].pid)
