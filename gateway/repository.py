@@ -205,16 +205,22 @@ def build_snapshot(session: Session, lane: Any, plate: str, colour: str | None,
         driver=pview(trip.driver_id), escort=pview(trip.escort_id))
 
 
-_BAN_IN_FORCE = (_BLACKLIST.c.lifted_at.is_(None), or_(
-    _BLACKLIST.c.until_on.is_(None), _BLACKLIST.c.until_on >= bindparam("today")))
+def _in_force(entries: Any) -> tuple[Any, ...]:
+    return (entries.c.lifted_at.is_(None),
+            or_(entries.c.until_on.is_(None), entries.c.until_on >= bindparam("today")))
+
+
+_BAN_IN_FORCE = _in_force(_BLACKLIST)
 
 
 def ban_id(subject: Any, subject_id: Any) -> Any:
     """The ban in force on a vehicle or person, as a column of the statement that reads
-    them (`subject`: BlacklistEntry.vehicle_id or .person_id). Almost nobody is banned,
-    so its details are read only when there is one (ban_views)."""
-    return select(_BLACKLIST.c.id).where(subject == subject_id, *_BAN_IN_FORCE).order_by(
-        _BLACKLIST.c.id.desc()).limit(1).scalar_subquery()
+    them (`subject`: BlacklistEntry.vehicle_id or .person_id, or that column of an
+    alias of the table). Almost nobody is banned, so its details are read only when
+    there is one (ban_views)."""
+    entries = subject.table
+    return select(entries.c.id).where(subject == subject_id, *_in_force(entries)).order_by(
+        entries.c.id.desc()).limit(1).scalar_subquery()
 
 
 def ban_views(session: Session, ban_ids: dict[tuple[str, int], int | None]
@@ -284,40 +290,40 @@ def people_with_papers(session: Session, person_ids: list[int], now: datetime
 # the ban on it), its cargo lines and its crew with their current papers (and bans).
 # A row per combination; build_snapshot folds them back. Every read pays for each
 # round trip, and a booked truck's rows are a handful.
-_TRAILERS = _VEHICLES.alias("trailer")
+# Short aliases keep the statement under psycopg's 4 kB, below which it converts a
+# statement once, not on every run (test_the_snapshot_statement_is_converted_once).
+_V, _T, _TR, _C, _P, _Q = (_VEHICLES.alias("v"), _TRIPS.alias("t"), _VEHICLES.alias("tr"),
+                           _CARGO.alias("c"), _PERSONS.alias("p"), _QUALS.alias("q"))
+_PASS, _IN, _BAN = _PASSES.alias("f"), _PRESENCE.alias("i"), _BLACKLIST.alias("b")
 _SNAPSHOT_ROWS = (
-    select(*(_VEHICLES.c[n] for n in VEHICLE_FIELDS), _PRESENCE.c.id.label("inside"),
-           ban_id(_BLACKLIST.c.vehicle_id, _VEHICLES.c.id).label("ban"),
-           _PASSES.c.enterprise_id.label("pass_enterprise"),
-           *(_TRIPS.c[n].label(f"trip_{n}") for n in _TRIP_FIELDS),
-           *(_TRAILERS.c[n].label(f"t_{n}") for n in VEHICLE_FIELDS),
-           ban_id(_BLACKLIST.c.vehicle_id, _TRAILERS.c.id).label("t_ban"),
-           _CARGO.c.id.label("c_id"), *(_CARGO.c[n].label(f"c_{n}") for n in _CARGO_FIELDS),
-           *(_PERSONS.c[n].label(f"p_{n}") for n in _PERSON_FIELDS),
-           ban_id(_BLACKLIST.c.person_id, _PERSONS.c.id).label("p_ban"),
-           _QUALS.c.id.label("q_id"), *(_QUALS.c[n].label(f"q_{n}") for n in _QUAL_FIELDS))
+    select(*(_V.c[n] for n in VEHICLE_FIELDS), _IN.c.id.label("inside"),
+           ban_id(_BAN.c.vehicle_id, _V.c.id).label("ban"),
+           _PASS.c.enterprise_id.label("pass_enterprise"),
+           *(_T.c[n].label(f"trip_{n}") for n in _TRIP_FIELDS),
+           *(_TR.c[n].label(f"t_{n}") for n in VEHICLE_FIELDS),
+           ban_id(_BAN.c.vehicle_id, _TR.c.id).label("t_ban"),
+           _C.c.id.label("c_id"), *(_C.c[n].label(f"c_{n}") for n in _CARGO_FIELDS),
+           *(_P.c[n].label(f"p_{n}") for n in _PERSON_FIELDS),
+           ban_id(_BAN.c.person_id, _P.c.id).label("p_ban"),
+           _Q.c.id.label("q_id"), *(_Q.c[n].label(f"q_{n}") for n in _QUAL_FIELDS))
     .select_from(
-        _VEHICLES
+        _V
         # A join, not EXISTS: PostgreSQL would hash every presence row of the area.
-        .outerjoin(_PRESENCE, and_(
-            _PRESENCE.c.area == bindparam("area"),
-            _PRESENCE.c.subject_key == literal("v:") + cast(_VEHICLES.c.id, String)))
-        .outerjoin(_PASSES, and_(
-            _PASSES.c.vehicle_id == _VEHICLES.c.id, _PASSES.c.retired_at.is_(None),
-            _PASSES.c.valid_from <= bindparam("today"),
-            _PASSES.c.valid_until >= bindparam("today")))
-        .outerjoin(_TRIPS, and_(
-            _TRIPS.c.vehicle_id == _VEHICLES.c.id, _TRIPS.c.state.in_(OPEN_STATES),
-            _TRIPS.c.window_start <= bindparam("until"),
-            _TRIPS.c.window_end >= bindparam("since")))
-        .outerjoin(_TRAILERS, _TRAILERS.c.id == _TRIPS.c.trailer_id)
-        .outerjoin(_CARGO, _CARGO.c.trip_id == _TRIPS.c.id)
-        .outerjoin(_PERSONS, _PERSONS.c.id.in_((_TRIPS.c.driver_id, _TRIPS.c.escort_id)))
-        .outerjoin(_QUALS, and_(_QUALS.c.person_id == _PERSONS.c.id,
-                                _QUALS.c.retired_at.is_(None))))
-    .where(_VEHICLES.c.plate == bindparam("plate"), _VEHICLES.c.retired_at.is_(None))
-    .order_by(_VEHICLES.c.id, _TRIPS.c.id, _CARGO.c.position, _PERSONS.c.id, _QUALS.c.id))
-_SNAPSHOT_ROWS_OF_COLOUR = _SNAPSHOT_ROWS.where(_VEHICLES.c.plate_colour == bindparam("colour"))
+        .outerjoin(_IN, and_(_IN.c.area == bindparam("area"),
+                             _IN.c.subject_key == literal("v:") + cast(_V.c.id, String)))
+        .outerjoin(_PASS, and_(
+            _PASS.c.vehicle_id == _V.c.id, _PASS.c.retired_at.is_(None),
+            _PASS.c.valid_from <= bindparam("today"), _PASS.c.valid_until >= bindparam("today")))
+        .outerjoin(_T, and_(
+            _T.c.vehicle_id == _V.c.id, _T.c.state.in_(OPEN_STATES),
+            _T.c.window_start <= bindparam("until"), _T.c.window_end >= bindparam("since")))
+        .outerjoin(_TR, _TR.c.id == _T.c.trailer_id)
+        .outerjoin(_C, _C.c.trip_id == _T.c.id)
+        .outerjoin(_P, _P.c.id.in_((_T.c.driver_id, _T.c.escort_id)))
+        .outerjoin(_Q, and_(_Q.c.person_id == _P.c.id, _Q.c.retired_at.is_(None))))
+    .where(_V.c.plate == bindparam("plate"), _V.c.retired_at.is_(None))
+    .order_by(_V.c.id, _T.c.id, _C.c.position, _P.c.id, _Q.c.id))
+_SNAPSHOT_ROWS_OF_COLOUR = _SNAPSHOT_ROWS.where(_V.c.plate_colour == bindparam("colour"))
 
 
 @dataclass
