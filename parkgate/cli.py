@@ -448,6 +448,32 @@ def tokens_issue(username: str, name: str, lane_code: str | None) -> None:
     click.echo(raw)
 
 
+@tokens.command("revoke")
+@click.option("--user", "username", required=True)
+@click.option("--name", required=True)
+def tokens_revoke(username: str, name: str) -> None:
+    """Revoke a user's tokens of this name (a lost or stolen camera's, say). The
+    centre's workers stop accepting them within auth.tokens.PRINCIPAL_TTL_S."""
+    from sqlalchemy import select
+
+    from auth.tokens import revoke_token
+    from models import ApiToken, User
+
+    from .uow import Actor, unit_of_work
+
+    with unit_of_work(_session_factory()) as uow:
+        found = uow.session.scalars(
+            select(ApiToken).join(User, User.id == ApiToken.user_id)
+            .where(User.username == username, ApiToken.name == name,
+                   ApiToken.revoked_at.is_(None))).all()
+        if not found:
+            raise click.ClickException(f"no token {name!r} of {username} to revoke")
+        for token in found:
+            revoke_token(uow, token, Actor.system("cli"))
+        uow.commit()
+    click.echo(f"revoked {len(found)}")
+
+
 if __name__ == "__main__":
     main()
 

@@ -137,6 +137,25 @@ def test_a_token_is_looked_up_once_a_while_and_a_revocation_elsewhere_lands_with
     assert client.get("/api/v1/audit/verify", headers=headers).status_code == 401
 
 
+def test_a_token_revoked_from_the_command_line_stops_and_the_revocation_is_audited(  # type: ignore[no-untyped-def]
+        app, client, session_factory):
+    from parkgate.cli import main
+
+    world = make_world(session_factory)
+    headers = auth(world.tokens["auditor"])
+    assert client.get("/api/v1/audit/verify", headers=headers).status_code == 200
+    runner = app.test_cli_runner()
+    result = runner.invoke(main, ["tokens", "revoke", "--user", "auditor",
+                                  "--name", "test auditor"])
+    assert result.exit_code == 0, result.output
+    assert "revoked 1" in result.output
+    assert client.get("/api/v1/audit/verify", headers=headers).status_code == 401
+    with session_factory() as s:
+        assert s.scalar(select(AuditEvent).where(AuditEvent.action == "token.revoke"))
+    again = runner.invoke(main, ["tokens", "revoke", "--user", "auditor", "--name", "test auditor"])
+    assert again.exit_code != 0 and "no token" in again.output
+
+
 def test_auditor_may_verify_but_gate_operator_may_not(client, session_factory):
     world = make_world(session_factory)
     ok = client.get("/api/v1/audit/verify", headers=auth(world.tokens["auditor"]))
