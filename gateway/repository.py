@@ -80,7 +80,8 @@ def lane_view(session: Session, lane: Lane) -> LaneView:
         confidence_threshold=lane.confidence_threshold, antipassback=lane.antipassback)
 
 
-# The read path's statements name tables, not mapped classes: a statement over plain
+# The read path's statements are built once, at import (building one costs about what
+# answering it does), and name tables, not mapped classes: a statement over plain
 # columns skips the ORM's compile step and its row-to-object work, which together cost
 # more than the database takes to answer (the rows become views, not entities).
 _LANES, _PASSAGE_READS = Lane.__table__, PassageRead.__table__
@@ -279,8 +280,8 @@ def people_with_papers(session: Session, person_ids: list[int], now: datetime
         persons[row.id] = row
         banned[("p", row.id)] = row.ban
         if row.q_kind is not None:
-            quals.setdefault(row.id, []).append(QualificationView(
-                row.q_kind, row.q_cert_no, tuple(row.q_classes or ()), row.q_expires_on))
+            quals.setdefault(row.id, []).append(
+                qualification_view(_prefixed(row, "q_", _QUAL_FIELDS)))
     return persons, quals, banned
 
 
@@ -374,8 +375,7 @@ def _fold(rows: list[Any]) -> _Found:
         if crew is None:
             crew = trip.crew[row.p_id] = _Crew(_prefixed(row, "p_", _PERSON_FIELDS), row.p_ban)
         if row.q_id is not None and row.q_id not in crew.quals:
-            crew.quals[row.q_id] = QualificationView(
-                row.q_kind, row.q_cert_no, tuple(row.q_classes or ()), row.q_expires_on)
+            crew.quals[row.q_id] = qualification_view(_prefixed(row, "q_", _QUAL_FIELDS))
     return found
 
 
@@ -442,9 +442,13 @@ def view_of_person(person: Any, quals: list[Any], ban: BlacklistView | None,
     return PersonView(
         id=person.id, name=person.name, id_masked=person.id_masked,
         kinds=tuple(person.kinds or ()),
-        qualifications=tuple(QualificationView(q.kind, q.cert_no, tuple(q.classes or ()),
-                                               q.expires_on) for q in quals),
+        qualifications=tuple(qualification_view(q) for q in quals),
         blacklist=ban, inside=inside, enterprise_id=person.enterprise_id)
+
+
+def qualification_view(q: Any) -> QualificationView:
+    """`q`: a Qualification, or an object with its qualification fields."""
+    return QualificationView(q.kind, q.cert_no, tuple(q.classes or ()), q.expires_on)
 
 
 def cargo_view(c: Any) -> CargoView:
