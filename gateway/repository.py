@@ -97,8 +97,10 @@ _LOCK_LANE = select(_LANES.c.id, select(_PASSAGE_READS.c.passage_id).where(
 def lock_lane(session: Session, lane_id: int, read_id: str) -> int | None:
     """One read at a time per lane, whichever worker or process took it: folding a
     repeated read and anti-passback both look at the lane's last passage. Returns the
-    passage `read_id` already landed in, asked under the lock so a retry cannot slip
-    in while the first is decided (and in the same round trip). SQLite has no row
+    passage `read_id` already landed in, asked in the same round trip. On PostgreSQL
+    that look-up sees the database as it was before the statement waited for the
+    lock, so a retry queued behind its first read misses it; the read id is unique
+    and the service answers such a retry with the first answer. SQLite has no row
     locks; it runs one write transaction at a time."""
     row = session.execute(_LOCK_LANE, {"id": lane_id, "read_id": read_id}).one()
     return row[1]

@@ -9,6 +9,8 @@ import binascii
 import hashlib
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -158,9 +160,10 @@ def process_read(uow: UnitOfWork, principal: Principal, req: ReadRequest,
 
     target = _fold_target(session, lane, plate, req.seen_at) if req.offline_action is None else None
     if target is not None:
-        target.read_count += 1
-        session.add(PassageRead(read_id=req.read_id, passage_id=target.id, received_at=now))
-        _commit_read(uow, session, req, target)
+        with _first_answer_stands(uow, req):
+            target.read_count += 1
+            session.add(PassageRead(read_id=req.read_id, passage_id=target.id, received_at=now))
+            uow.commit()
         return GateResult(target, folded=True, trip=snap.trip)
 
     if _crew_presented(session, snap.trip, req.crew_ids):
@@ -168,19 +171,23 @@ def process_read(uow: UnitOfWork, principal: Principal, req: ReadRequest,
     decision = decide(read, snap, now)
     if req.offline_action is not None:
         decision = _offline_decision(req, decision)
-    passage, trip = _record(uow, principal, lane, snap, read, req, decision, plate, crop, now,
-                            runtime)
-    _commit_read(uow, session, req, passage)
+    with _first_answer_stands(uow, req):
+        passage, trip = _record(uow, principal, lane, snap, read, req, decision, plate, crop,
+                                now, runtime)
+        uow.commit()
     return GateResult(passage, trip=trip)
 
 
-def _commit_read(uow: UnitOfWork, session: Session, req: ReadRequest, passage: Passage) -> None:
+@contextmanager
+def _first_answer_stands(uow: UnitOfWork, req: ReadRequest) -> Iterator[None]:
+    """Writing a read's answer, where the same read id may have landed meanwhile: from
+    another worker, or from this lane before this read's look-up saw it (lock_lane).
+    The read id is unique; the first answer stands and this one is dropped."""
     try:
-        uow.commit()
+        yield
     except IntegrityError:
-        # The same read id raced in from another worker: the first one stands.
         uow.rollback()
-        first = passage_for_read(session, req.read_id)
+        first = passage_for_read(uow.session, req.read_id)
         if first is None:
             raise
         raise _Replayed(first) from None

@@ -142,6 +142,30 @@ def test_a_retried_read_gets_its_first_answer_and_records_nothing_twice(client, 
                         .where(AuditEvent.action == "gate.decision")) == 1
 
 
+def test_a_retry_that_missed_the_first_answer_still_gets_it(client, session_factory,  # type: ignore[no-untyped-def]
+                                                            monkeypatch):
+    # A camera that times out sends the read again while the first still waits for
+    # the lane's lock. The retry asks for its read id before it waits (on PostgreSQL
+    # the statement's snapshot is taken then), so it misses the first answer and
+    # decides too; the read id is unique, and the first answer must stand.
+    from gateway import repository
+
+    world = make_world(session_factory)
+    book(session_factory, world)
+    first = read(client, world, "P1-IN", read_id="cam1-0042")
+    locked = repository.lock_lane
+    monkeypatch.setattr(repository, "lock_lane",  # its look-up, made before the first committed
+                        lambda session, lane_id, read_id: locked(session, lane_id, "missed"))
+    # Late enough not to be folded into the first as a repeat of its plate.
+    again = read(client, world, "P1-IN", read_id="cam1-0042", later=True)
+    assert first.status_code == 201 and again.status_code == 200, again.json
+    assert again.json["id"] == first.json["id"] and again.json["replayed"] is True
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(Passage)) == 1
+        assert s.scalar(select(func.count()).select_from(AuditEvent)
+                        .where(AuditEvent.action == "gate.decision")) == 1
+
+
 def test_repeated_reads_of_a_plate_fold_into_one_passage(client, session_factory):
     world = make_world(session_factory)
     book(session_factory, world)
