@@ -345,22 +345,27 @@ def test_faults_lose_nothing_and_double_nothing(topology):
             "read_id": read_id, "plate": f"苏F{80000 + n}", "plate_colour": "blue",
             "confidence": 0.5, "seen_at": "2026-01-01T00:00:00+00:00"}, token=gate, retries=20)
         assert status == 200 and body["id"] == passage_id and body["replayed"] is True
+    # After PostgreSQL's restart a worker's first request may be a 503 (its pool was
+    # dropped): clients retry, and so do these.
     status, page = call(topology, "GET", "/api/v1/audit/passages?limit=500&lane_id="
-                        + str(_lane_id(topology, "P1-IN")), token=auditor)
+                        + str(_lane_id(topology, "P1-IN")), token=auditor, retries=20)
     ours = [p for p in page["items"] if (p["plate"] or "").startswith("苏F8")]
     assert len(ours) == 20 and len({p["plate"] for p in ours}) == 20
-    _, listing = call(topology, "GET", "/api/v1/bookings?limit=500", token=logistics)
+    _, listing = call(topology, "GET", "/api/v1/bookings?limit=500", token=logistics,
+                      retries=20)
     fault_bookings = [b for b in listing["items"] if (b["waybill_no"] or "").startswith("FAULT-")]
     assert sorted(b["waybill_no"] for b in fault_bookings) == sorted(
         f"FAULT-{n}" for n in range(10))  # each once
     assert sorted(b["id"] for b in fault_bookings) == sorted(booked.values())
     _agent_replayed_everything(topology)
-    status, chain = call(topology, "GET", "/api/v1/audit/verify", token=auditor)
+    status, chain = call(topology, "GET", "/api/v1/audit/verify", token=auditor, retries=20)
     assert chain["ok"] is True, chain
 
 
 def _lane_id(top: Topology, code: str) -> int:
-    _, body = call(top, "GET", f"/api/v1/lanes?q={code}", token=top.token("admin"))
+    status, body = call(top, "GET", f"/api/v1/lanes?q={code}", token=top.token("admin"),
+                        retries=20)
+    assert status == 200, (status, body)
     return next(item["id"] for item in body["items"] if item["code"] == code)
 
 
