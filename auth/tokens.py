@@ -85,12 +85,9 @@ class _KnownTokens:
                 self._entries.clear()
             self._entries[digest] = (time.monotonic() + PRINCIPAL_TTL_S, principal, expires_at)
 
-    def forget(self, digest: str | None = None) -> None:
+    def forget(self, digest: str) -> None:
         with self._lock:
-            if digest is None:
-                self._entries.clear()
-            else:
-                self._entries.pop(digest, None)
+            self._entries.pop(digest, None)
 
 
 known_tokens = _KnownTokens()

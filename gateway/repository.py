@@ -268,12 +268,13 @@ _PEOPLE_WITH_PAPERS = (
 
 
 def people_with_papers(session: Session, person_ids: list[int], now: datetime
-                       ) -> tuple[dict[int, Any], dict[int, list[QualificationView]],
+                       ) -> tuple[dict[int, Any], dict[int, list[Any]],
                                   dict[tuple[str, int], int | None]]:
-    """Persons (their rows), their current qualifications and the ids of bans on them
-    (for ban_views), in one query."""
+    """Persons (their rows), their current qualifications (objects with the
+    qualification fields, for view_of_person) and the ids of bans on them (for
+    ban_views), in one query."""
     persons: dict[int, Any] = {}
-    quals: dict[int, list[QualificationView]] = {}
+    quals: dict[int, list[Any]] = {}
     banned: dict[tuple[str, int], int | None] = {}
     if not person_ids:
         return persons, quals, banned
@@ -282,8 +283,7 @@ def people_with_papers(session: Session, person_ids: list[int], now: datetime
         persons[row.id] = row
         banned[("p", row.id)] = row.ban
         if row.q_kind is not None:
-            quals.setdefault(row.id, []).append(
-                qualification_view(_prefixed(row, "q_", _QUAL_FIELDS)))
+            quals.setdefault(row.id, []).append(_prefixed(row, "q_", _QUAL_FIELDS))
     return persons, quals, banned
 
 
@@ -333,7 +333,7 @@ _SNAPSHOT_ROWS_OF_COLOUR = _SNAPSHOT_ROWS.where(_V.c.plate_colour == bindparam("
 class _Crew:
     person: SimpleNamespace
     ban: int | None
-    quals: dict[int, QualificationView] = field(default_factory=dict)
+    quals: dict[int, SimpleNamespace] = field(default_factory=dict)  # by id, in order
 
 
 @dataclass
@@ -377,7 +377,7 @@ def _fold(rows: list[Any]) -> _Found:
         if crew is None:
             crew = trip.crew[row.p_id] = _Crew(_prefixed(row, "p_", _PERSON_FIELDS), row.p_ban)
         if row.q_id is not None and row.q_id not in crew.quals:
-            crew.quals[row.q_id] = qualification_view(_prefixed(row, "q_", _QUAL_FIELDS))
+            crew.quals[row.q_id] = _prefixed(row, "q_", _QUAL_FIELDS)
     return found
 
 
@@ -440,7 +440,7 @@ def view_of_vehicle(v: Any, ban: BlacklistView | None, inside: bool | None,
 def view_of_person(person: Any, quals: list[Any], ban: BlacklistView | None,
                    inside: bool | None) -> PersonView:
     """`person`: a Person or a row with its person fields; `quals`: Qualifications or
-    QualificationViews."""
+    objects with their fields."""
     return PersonView(
         id=person.id, name=person.name, id_masked=person.id_masked,
         kinds=tuple(person.kinds or ()),
