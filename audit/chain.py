@@ -27,7 +27,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -161,11 +161,14 @@ def _pg_append(n: int) -> TextClause:
         + "\nUNION ALL\n".join(rows) + "\nRETURNING seq, hash")
 
 
+_ENSURE_HEAD = {dialect: text(f"{verb} INTO audit_head (id, seq, prev_hash, hash) "
+                              f"VALUES (1, 0, :g, :g){tail}")
+                for dialect, verb, tail in (("postgresql", "INSERT", " ON CONFLICT (id) DO NOTHING"),
+                                            ("sqlite", "INSERT OR IGNORE", ""))}
+
+
 def _ensure_head(session: Session) -> None:
-    verb = "INSERT" if session.get_bind().dialect.name == "postgresql" else "INSERT OR IGNORE"
-    tail = " ON CONFLICT (id) DO NOTHING" if verb == "INSERT" else ""
-    session.execute(text(f"{verb} INTO audit_head (id, seq, prev_hash, hash) "
-                         f"VALUES (1, 0, :g, :g){tail}"), {"g": GENESIS_HASH})
+    session.execute(_ENSURE_HEAD[session.get_bind().dialect.name], {"g": GENESIS_HASH})
 
 
 def append_events(session: Session, pending: Iterable[Any]) -> list[dict[str, Any]]:
@@ -178,19 +181,47 @@ def append_events(session: Session, pending: Iterable[Any]) -> list[dict[str, An
     return _append_sqlite(session, rows)
 
 
-def _append_postgres(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _chunks(rows: list[dict[str, Any]]) -> Iterable[tuple[list[dict[str, Any]], Any, dict[str, Any]]]:
+    """The PostgreSQL append statements for `rows`: each chunk, its statement, its values."""
     for first in range(0, len(rows), _PG_CHUNK):
         chunk = rows[first:first + _PG_CHUNK]
         params = {f"{key}_{i}": value for i, row in enumerate(chunk, 1)
                   for key, value in (*row.items(), ("rest", _rest(row)))}
-        statement = _pg_append(len(chunk))
+        yield chunk, _pg_append(len(chunk)), params
+
+
+def _linked(chunk: list[dict[str, Any]], linked: Iterable[tuple[int, str]]) -> None:
+    for row, (seq, hash_) in zip(chunk, sorted(linked), strict=True):
+        row["seq"], row["hash"] = seq, hash_
+
+
+def _append_postgres(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for chunk, statement, params in _chunks(rows):
         linked = session.execute(statement, params).all()
         if not linked:  # no head row (a database truncated by hand)
             _ensure_head(session)
             linked = session.execute(statement, params).all()
-        for row, (seq, hash_) in zip(chunk, sorted(linked), strict=True):
-            row["seq"], row["hash"] = seq, hash_
+        _linked(chunk, linked)
     return rows
+
+
+def append_and_commit(session: Session, pending: Iterable[Any], before: Sequence[Any] = ()
+                      ) -> tuple[list[dict[str, Any]], list[list[Any]]]:
+    """PostgreSQL: the `before` statements (each with its values), the events' append
+    and COMMIT in one round trip (models.pipeline), so the chain head is locked only
+    for the server's own work. The appended events, and the rows of each `before`."""
+    from models.pipeline import run_and_commit
+
+    rows = [_row(p) for p in pending]
+    chunks = list(_chunks(rows))
+    # The head row must be there before the append links to it: there is no second
+    # try once the pipeline has committed (a database truncated by hand has none).
+    steps = [*before, (_ENSURE_HEAD["postgresql"], {"g": GENESIS_HASH})]
+    steps += [(statement, params) for _, statement, params in chunks]
+    results = run_and_commit(session, steps)
+    for (chunk, _, _), linked in zip(chunks, results[len(before) + 1:], strict=True):
+        _linked(chunk, linked)
+    return rows, results[:len(before)]
 
 
 def _append_sqlite(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

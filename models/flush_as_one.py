@@ -17,7 +17,7 @@ plain changes above can do. Foreign keys are checked at the end of the statement
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,27 +44,49 @@ def flush_as_one(session: Session, *, also: Sequence[Also] = ()) -> None:
     once with bound parameters, given with their values), in one statement on
     PostgreSQL; elsewhere, or for changes that are not plain, flush and run `also`
     one by one as usual."""
+    one = one_statement(session, also=also)
+    if one is None:
+        return
+    with session.no_autoflush:  # the statement is the flush
+        row = session.execute(one.statement, one.params).one()
+    one.written(row)
+
+
+@dataclass(frozen=True)
+class OneStatement:
+    """The statement that writes a session's pending rows, its values, and what makes
+    the objects written as a flush leaves them, given the statement's one row."""
+    statement: Any
+    params: dict[str, Any]
+    written: Callable[[Sequence[Any]], None]
+
+
+def one_statement(session: Session, *, also: Sequence[Also] = ()) -> OneStatement | None:
+    """flush_as_one's statement, for the caller to run (with others, in one round
+    trip); None when nothing is pending, or when it was flushed as usual instead
+    (another engine, changes that are not plain)."""
     rows = _plain_rows(session) if session.get_bind().dialect.name == "postgresql" else None
     if rows is None:
         session.flush()
         for stmt, params in also:
             session.execute(stmt, params)
-        return
+        return None
     updated, added = rows
     if not updated and not added and not also:
-        return
-    statement = _statement(updated, added, [stmt for stmt, _ in also])
+        return None
     params = _params(updated, added)
     for _, values in also:
         params.update(values)
-    with session.no_autoflush:  # the statement is the flush
-        keys = session.execute(statement, params).one()
-    for row in updated:
-        # Every change the object held is written: it is left as clean as a flush
-        # leaves it (the ORM's own step after an UPDATE), so no later flush visits it.
-        row.state._commit_all(row.state.dict, session.identity_map)
-    for n, row in enumerate(added):
-        _now_persistent(session, row, keys[n])
+
+    def written(keys: Sequence[Any]) -> None:
+        for row in updated:
+            # Every change the object held is written: it is left as clean as a flush
+            # leaves it (the ORM's own step after an UPDATE), so no later flush visits it.
+            row.state._commit_all(row.state.dict, session.identity_map)
+        for n, row in enumerate(added):
+            _now_persistent(session, row, keys[n])
+
+    return OneStatement(_statement(updated, added, [stmt for stmt, _ in also]), params, written)
 
 
 # More rows than a decision writes are a bulk change (an import): a flush batches

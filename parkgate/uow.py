@@ -71,15 +71,8 @@ class UnitOfWork:
         self._after_commit.append(fn)
 
     def commit(self) -> None:
-        from audit.chain import append_events  # the chain lives in its own package
-        from models.flush_as_one import flush_as_one
-
         if self._audit:
-            # A decision's few rows go in one round trip (a gate crossing: the trip
-            # and who is inside), then the chain head is locked only for its append.
-            flush_as_one(self.session)
-            self.appended = append_events(self.session, self._audit)
-            self._audit = []
+            self._write_with_audit()
         self.session.commit()
         self.committed = True
         events, self._events = self._events, []
@@ -89,6 +82,25 @@ class UnitOfWork:
         callbacks, self._after_commit = self._after_commit, []
         for fn in callbacks:
             fn()
+
+    def _write_with_audit(self) -> None:
+        """A decision's few rows in one statement (a gate crossing: the trip and who is
+        inside), then the audit append; on PostgreSQL both and COMMIT in one round trip,
+        so the chain head is locked only while the server works."""
+        from audit.chain import append_and_commit, append_events  # the chain's own package
+        from models.flush_as_one import flush_as_one, one_statement
+
+        session = self.session
+        if session.get_bind().dialect.name != "postgresql":
+            flush_as_one(session)
+            self.appended = append_events(session, self._audit)
+        else:
+            one = one_statement(session)
+            before = [(one.statement, one.params)] if one is not None else []
+            self.appended, results = append_and_commit(session, self._audit, before)
+            if one is not None:
+                one.written(results[0][0])
+        self._audit = []
 
     def rollback(self) -> None:
         self._audit.clear()

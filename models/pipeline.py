@@ -1,0 +1,92 @@
+"""A transaction's last statements and its COMMIT sent to PostgreSQL in one round trip.
+
+A use case ends with its writes, the audit append and COMMIT. Run one by one, each
+waits for its answer before the next is sent; the audit append also holds the chain
+head's lock from its answer until the COMMIT's, and in a busy worker the thread may
+wait for the interpreter in between while every other writer in the park waits for
+that lock. psycopg's pipeline mode sends them all at once and the server runs them in
+order; the lock is then held only for the server's own work.
+
+SQLAlchemy reads a result as soon as it has executed a statement, which pipeline mode
+does not allow, so these statements go to the session's driver connection directly.
+They are compiled and their values converted exactly as SQLAlchemy does for the same
+statement (its bind processors: instants to UTC, JSON and so on); errors come back as
+SQLAlchemy's, so callers handle them as any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ClauseElement
+
+Step = tuple[ClauseElement, Mapping[str, Any]]
+
+# Statements are built once (module constants, cached shapes), so their compiled form
+# is too; a bound keeps a stream of one-off statements from growing it without end.
+_COMPILED: dict[ClauseElement, Any] = {}
+_MAX_COMPILED = 512
+
+
+def _compiled(statement: ClauseElement, dialect: Any) -> Any:
+    compiled = _COMPILED.get(statement)
+    if compiled is None:
+        compiled = statement.compile(dialect=dialect)
+        if compiled.escaped_bind_names or compiled.post_compile_params:
+            # Both rename or expand parameters at execution; none of ours need them.
+            raise ValueError("statement needs SQLAlchemy's own execution")
+        if len(_COMPILED) >= _MAX_COMPILED:
+            _COMPILED.clear()
+        _COMPILED[statement] = compiled
+    return compiled
+
+
+def _values(compiled: Any, params: Mapping[str, Any]) -> dict[str, Any]:
+    values = compiled.construct_params(dict(params), escape_names=False)
+    for name, process in compiled._bind_processors.items():
+        if name in values:
+            values[name] = process(values[name])
+    return values
+
+
+def run_and_commit(session: Session, steps: Sequence[Step]) -> list[list[tuple[Any, ...]]]:
+    """Run `steps` (statements with their values, in order) and COMMIT the session's
+    transaction; the rows each statement returned. PostgreSQL only. The session's
+    commit() that follows finds nothing left to commit on the server."""
+    connection = session.connection()
+    raw = connection.connection.dbapi_connection
+    sql = [(_compiled(statement, connection.dialect), params) for statement, params in steps]
+    cursors = []
+    current: tuple[str, Any] = ("COMMIT", None)
+    try:
+        with raw.pipeline():
+            for compiled, params in sql:
+                cursor = raw.cursor()
+                current = (compiled.string, params)
+                cursor.execute(compiled.string, _values(compiled, params))
+                cursors.append(cursor)
+            current = ("COMMIT", None)
+            raw.commit()
+        return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
+    except Exception as error:
+        raise _as_sqlalchemy_error(session, connection, error, *current) from error
+
+
+def _as_sqlalchemy_error(session: Session, connection: Any, error: Exception, statement: str,
+                         params: Any) -> Exception:
+    """The error as SQLAlchemy would have raised it (IntegrityError for a duplicate and
+    so on). A lost server invalidates the connection and the pool, as SQLAlchemy does:
+    the request answers 503 and the next one reconnects."""
+    import psycopg
+
+    if not isinstance(error, psycopg.Error):
+        return error
+    lost = connection.dialect.is_disconnect(error, connection.connection, None)
+    if lost:
+        connection.invalidate(error)
+        session.get_bind().dispose(close=False)  # the other pooled connections are gone too
+    return DBAPIError.instance(statement, params, error, psycopg.Error,
+                               connection_invalidated=lost, dialect=connection.dialect)

@@ -1,0 +1,104 @@
+"""A unit of work's last writes, its audit append and COMMIT in one round trip on
+PostgreSQL (models.pipeline): what lands, what a failure leaves, and errors as the
+rest of the app knows them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import insert, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from audit.service import verify_chain
+from models import AuditEvent, Enterprise, Park, PassageImage
+from models.pipeline import run_and_commit
+from parkgate.uow import Actor, UnitOfWork
+
+SHANGHAI = timezone(timedelta(hours=8))
+
+
+def _park(database) -> int:  # type: ignore[no-untyped-def]
+    with database.session_factory() as session:
+        park = Park(code="P", name="园区", policy={})
+        session.add(park)
+        session.commit()
+        return park.id
+
+
+def test_the_changes_and_their_audit_events_land_together(database):  # type: ignore[no-untyped-def]
+    park_id = _park(database)
+    with database.session_factory() as session:
+        uow = UnitOfWork(session)
+        park = session.get(Park, park_id)
+        assert park is not None
+        park.name = "化工园区"
+        enterprise = Enterprise(park_id=park_id, code="E1", name="一厂")
+        session.add_all([enterprise, Park(code="Q", name="乙", policy={"arrival_grace_min": 30})])
+        uow.audit("park.renamed", Actor.system("test"), subject_kind="park",
+                  subject_id=str(park_id), payload={"name": "化工园区"})
+        uow.audit("enterprise.added", Actor.system("test"), subject_kind="enterprise")
+        uow.commit()
+        # The new row is persistent with its key; nothing is left to write.
+        assert enterprise.id is not None and session.get(Enterprise, enterprise.id) is enterprise
+        assert not session.new and not session.dirty
+        assert [e["seq"] for e in uow.appended] == [1, 2]
+    with database.session_factory() as session:
+        assert session.get(Park, park_id).name == "化工园区"  # type: ignore[union-attr]
+        assert session.scalar(select(Enterprise.code)) == "E1"
+        assert session.scalar(select(Park.policy).where(Park.code == "Q")) == {
+            "arrival_grace_min": 30}
+        events = list(session.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
+        assert [e.action for e in events] == ["park.renamed", "enterprise.added"]
+    assert verify_chain(database.engine).ok
+
+
+def test_a_failed_commit_leaves_nothing_and_the_session_carries_on(database):  # type: ignore[no-untyped-def]
+    _park(database)
+    with database.session_factory() as session:
+        uow = UnitOfWork(session)
+        session.add(Park(code="P", name="重复", policy={}))  # the code is taken
+        uow.audit("park.added", Actor.system("test"))
+        with pytest.raises(IntegrityError):
+            uow.commit()
+        uow.rollback()
+        uow.audit("park.added", Actor.system("test"))
+        session.add(Park(code="Q", name="新园区", policy={}))
+        uow.commit()
+    with database.session_factory() as session:
+        assert sorted(session.scalars(select(Park.code))) == ["P", "Q"]
+        assert session.scalar(select(AuditEvent.seq)) == 1  # only the second one
+    assert verify_chain(database.engine).ok
+
+
+@pytest.mark.postgres
+def test_values_are_converted_as_sqlalchemy_converts_them(pg_database):  # type: ignore[no-untyped-def]
+    taken = datetime(2026, 11, 23, 9, 30, tzinfo=SHANGHAI)
+    with pg_database.session_factory() as session:
+        (rows,) = run_and_commit(session, [(
+            insert(PassageImage).returning(PassageImage.created_at),
+            {"sha256": "a" * 64, "jpeg": b"\xff\xd8jpeg", "created_at": taken})])
+        assert rows == [(taken,)]
+        session.commit()
+    with pg_database.session_factory() as session:
+        image = session.get(PassageImage, "a" * 64)
+        assert image is not None and image.jpeg == b"\xff\xd8jpeg"
+        assert image.created_at == taken and image.created_at.tzinfo == UTC
+
+
+@pytest.mark.postgres
+def test_a_lost_server_is_an_invalidated_connection_and_the_next_one_works(pg_database):  # type: ignore[no-untyped-def]
+    park_id = _park(pg_database)
+    with pg_database.session_factory() as session:
+        uow = UnitOfWork(session)
+        pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with pg_database.engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        uow.audit("park.touched", Actor.system("test"), subject_id=str(park_id))
+        with pytest.raises(OperationalError) as caught:
+            uow.commit()
+        assert caught.value.connection_invalidated  # what the API answers 503 for
+        uow.rollback()
+    with pg_database.session_factory() as session:
+        assert session.get(Park, park_id) is not None
+        assert session.scalar(select(AuditEvent.seq)) is None
