@@ -8,7 +8,18 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, cast, func, insert, literal, or_, select
+from sqlalchemy import (
+    Sequence,
+    String,
+    and_,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, make_transient_to_detached
 
@@ -32,6 +43,7 @@ from models import (
     Trip,
     Vehicle,
 )
+from models.pipeline import write_at_commit
 from parkgate.errors import N_, NotFound
 from rules import documents
 from rules.plates import normalise
@@ -92,18 +104,24 @@ _PRESENCE, _PASSES, _RELEASES = Presence.__table__, FixedRegistration.__table__,
 _LOCK_LANE = select(_LANES.c.id, select(_PASSAGE_READS.c.passage_id).where(
     _PASSAGE_READS.c.read_id == bindparam("read_id")).scalar_subquery()).where(
     _LANES.c.id == bindparam("id")).with_for_update(of=_LANES)
+# On PostgreSQL the same round trip takes the key of the passage the read will make,
+# so the passage can be written with the transaction's last round trip (record_passage).
+_LOCK_LANE_AND_KEY = _LOCK_LANE.add_columns(Sequence("passages_id_seq").next_value())
 
 
-def lock_lane(session: Session, lane_id: int, read_id: str) -> int | None:
+def lock_lane(session: Session, lane_id: int, read_id: str) -> tuple[int | None, int | None]:
     """One read at a time per lane, whichever worker or process took it: folding a
     repeated read and anti-passback both look at the lane's last passage. Returns the
-    passage `read_id` already landed in, asked in the same round trip. On PostgreSQL
-    that look-up sees the database as it was before the statement waited for the
-    lock, so a retry queued behind its first read misses it; the read id is unique
-    and the service answers such a retry with the first answer. SQLite has no row
-    locks; it runs one write transaction at a time."""
-    row = session.execute(_LOCK_LANE, {"id": lane_id, "read_id": read_id}).one()
-    return row[1]
+    passage `read_id` already landed in, asked in the same round trip, and on
+    PostgreSQL a key for this read's passage (None elsewhere). On PostgreSQL that
+    look-up sees the database as it was before the statement waited for the lock, so
+    a retry queued behind its first read misses it; the read id is unique and the
+    service answers such a retry with the first answer. SQLite has no row locks; it
+    runs one write transaction at a time."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    row = session.execute(_LOCK_LANE_AND_KEY if postgres else _LOCK_LANE,
+                          {"id": lane_id, "read_id": read_id}).one()
+    return row[1], (row[2] if postgres else None)
 
 
 def park_policy(session: Session, park_id: int) -> ParkPolicy:
@@ -505,25 +523,37 @@ def view_of_trip(trip: Any, cargo: list[CargoView], trailer_plate: str | None,
 
 _PASSAGE_COLUMNS = [c.key for c in Passage.__table__.columns if c.key != "id"]
 _PASSAGE_DEFAULTS = {c.key: c.default for c in Passage.__table__.columns if c.default is not None}
-_NEW_PASSAGE = insert(Passage.__table__).values(
-    {c.key: bindparam(c.key, type_=c.type) for c in Passage.__table__.columns if c.key != "id"}
-).returning(Passage.id).cte("new_passage")
-_FIRST_READ = insert(_PASSAGE_READS).from_select(
-    ["read_id", "passage_id", "received_at"],
-    select(bindparam("first_read", type_=String), _NEW_PASSAGE.c.id,
-           bindparam("decided_at", type_=Passage.decided_at.type))
-    .where(bindparam("first_read", type_=String).is_not(None))).cte("first_read")
-_REASON_CODES = insert(PassageReason.__table__).from_select(
-    ["passage_id", "code", "decided_at"],
-    select(_NEW_PASSAGE.c.id, func.unnest(bindparam("codes", type_=ARRAY(String))),
-           bindparam("decided_at", type_=Passage.decided_at.type))).cte("reason_codes")
-_WRITE_PASSAGE = select(_NEW_PASSAGE.c.id).add_cte(_FIRST_READ, _REASON_CODES)
 
 
-def record_passage(session: Session, passage: Passage, read_id: str | None) -> None:
+def _passage_writer(keyed: bool) -> Any:
+    """The passage, the read id it answers and its reason codes in one statement; with
+    its key given (`keyed`) or taken from the sequence."""
+    columns = [c for c in Passage.__table__.columns if keyed or c.key != "id"]
+    new_passage = insert(Passage.__table__).values(
+        {c.key: bindparam(c.key, type_=c.type) for c in columns}
+    ).returning(Passage.id).cte("new_passage")
+    first_read = insert(_PASSAGE_READS).from_select(
+        ["read_id", "passage_id", "received_at"],
+        select(bindparam("first_read", type_=String), new_passage.c.id,
+               bindparam("decided_at", type_=Passage.decided_at.type))
+        .where(bindparam("first_read", type_=String).is_not(None))).cte("first_read")
+    reason_codes = insert(PassageReason.__table__).from_select(
+        ["passage_id", "code", "decided_at"],
+        select(new_passage.c.id, func.unnest(bindparam("codes", type_=ARRAY(String))),
+               bindparam("decided_at", type_=Passage.decided_at.type))).cte("reason_codes")
+    return select(new_passage.c.id).add_cte(first_read, reason_codes)
+
+
+_WRITE_PASSAGE, _WRITE_KEYED_PASSAGE = _passage_writer(False), _passage_writer(True)
+
+
+def record_passage(session: Session, passage: Passage, read_id: str | None,
+                   key: int | None = None) -> None:
     """Write a new passage (its id is set), the read id it answers and its reason codes,
     one row each (auditors search by code; a JSON column cannot be indexed portably).
-    On PostgreSQL in one round trip: every read at every gate pays for it."""
+    On PostgreSQL in one statement: every read at every gate pays for it; with its
+    `key` taken beforehand (lock_lane), the statement waits for the transaction's last
+    round trip (models.pipeline.write_at_commit)."""
     codes = list(dict.fromkeys(r["code"] for r in passage.reasons))
     if session.get_bind().dialect.name != "postgresql":
         session.add(passage)
@@ -535,12 +565,16 @@ def record_passage(session: Session, passage: Passage, read_id: str | None) -> N
                                     received_at=passage.decided_at))
         return
     values = {key: getattr(passage, key) for key in _PASSAGE_COLUMNS}
-    for key, default in _PASSAGE_DEFAULTS.items():
-        if values[key] is None:
-            values[key] = default.arg(None) if default.is_callable else default.arg
-    for key, value in values.items():
-        setattr(passage, key, value)  # every column known: nothing is loaded again later
-    passage.id = session.execute(_WRITE_PASSAGE, {**values, "first_read": read_id or None,
-                                                  "codes": codes}).scalar_one()
+    for name, default in _PASSAGE_DEFAULTS.items():
+        if values[name] is None:
+            values[name] = default.arg(None) if default.is_callable else default.arg
+    for name, value in values.items():
+        setattr(passage, name, value)  # every column known: nothing is loaded again later
+    params = {**values, "first_read": read_id or None, "codes": codes}
+    if key is None:
+        passage.id = session.execute(_WRITE_PASSAGE, params).scalar_one()
+    else:
+        passage.id = key
+        write_at_commit(session, _WRITE_KEYED_PASSAGE, {**params, "id": key})
     make_transient_to_detached(passage)
     session.add(passage)  # as if loaded: later changes are written as updates

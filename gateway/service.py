@@ -149,7 +149,7 @@ def process_read(uow: UnitOfWork, principal: Principal, req: ReadRequest,
     lane = runtime.lane(session, req.lane)
     authorise_lane(principal, lane)
     crop = _decode_crop(req.crop_jpeg_b64)
-    earlier = repo.lock_lane(session, lane.id, req.read_id)
+    earlier, key = repo.lock_lane(session, lane.id, req.read_id)
     if earlier is not None:
         return GateResult(session.get_one(Passage, earlier), replayed=True)
     read = PlateReadIn(plate=req.plate, colour=req.colour, confidence=req.confidence,
@@ -173,7 +173,7 @@ def process_read(uow: UnitOfWork, principal: Principal, req: ReadRequest,
         decision = _offline_decision(req, decision)
     with _first_answer_stands(uow, req):
         passage, trip = _record(uow, principal, lane, snap, read, req, decision, plate, crop,
-                                now, runtime)
+                                now, runtime, key)
         uow.commit()
     return GateResult(passage, trip=trip)
 
@@ -230,9 +230,11 @@ def _trip_to_move(session: Session, snap: Snapshot) -> Trip | None:
 
 def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Snapshot,
             read: PlateReadIn, req: ReadRequest, decision: Decision, plate: str,
-            crop: bytes | None, now: datetime, runtime: GateRuntime) -> tuple[Passage, Any]:
-    """The passage a decision makes, and what came of its trip (a Trip if it was
-    changed, else the snapshot's TripView; None without one)."""
+            crop: bytes | None, now: datetime, runtime: GateRuntime, key: int | None = None
+            ) -> tuple[Passage, Any]:
+    """The passage a decision makes (with `key`, if one was taken for it), and what
+    came of its trip (a Trip if it was changed, else the snapshot's TripView; None
+    without one)."""
     session = uow.session
     vehicle, trip = snap.vehicle, snap.trip
     if decision.action == OPEN and decision.next_trip_action == "check_in_lot" and trip:
@@ -254,7 +256,7 @@ def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Snapsho
         details={"led": wording.led_zh, "category": decision.category,
                  "next_trip_action": decision.next_trip_action,
                  "crew_presented": read.crew_presented})
-    repo.record_passage(session, passage, req.read_id)
+    repo.record_passage(session, passage, req.read_id, key)
     if read.crew_presented and trip is not None and not trip.crew_confirmed:
         _trip_to_move(session, snap).crew_confirmed_at = now
     uow.audit("gate.decision", principal.actor, subject_kind="passage",

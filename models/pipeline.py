@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
@@ -90,3 +91,40 @@ def _as_sqlalchemy_error(session: Session, connection: Any, error: Exception, st
         session.get_bind().dispose(close=False)  # the other pooled connections are gone too
     return DBAPIError.instance(statement, params, error, psycopg.Error,
                                connection_invalidated=lost, dialect=connection.dialect)
+
+
+# --- writes that wait for the last round trip ----------------------------------------------
+
+_QUEUE = "pipeline.write_at_commit"
+
+
+def write_at_commit(session: Session, statement: ClauseElement, params: Mapping[str, Any]
+                    ) -> None:
+    """Write this with the transaction's last round trip (parkgate.uow.UnitOfWork.commit)
+    rather than now: for a row nothing in the transaction reads back (a gate passage,
+    whose key was taken beforehand). A flush before then sends it first, so rows the
+    ORM writes may refer to it; a rollback forgets it."""
+    session.connection()  # the write belongs to a transaction: its end sends or forgets it
+    session.info.setdefault(_QUEUE, []).append((statement, params))
+
+
+def writes_at_commit(session: Session) -> list[Step]:
+    """The queued writes, in order, taken off the queue (for the caller to send)."""
+    return session.info.pop(_QUEUE, [])
+
+
+def _send_queued(session: Session, *_: Any) -> None:
+    for statement, params in writes_at_commit(session):
+        session.execute(statement, params)
+
+
+def _forget_queued(session: Session, transaction: Any) -> None:
+    # After a commit the queue is empty; after a rollback its writes are void. A
+    # savepoint's end leaves the transaction's own writes queued.
+    if transaction.parent is None:
+        session.info.pop(_QUEUE, None)
+
+
+event.listen(Session, "before_flush", _send_queued)
+event.listen(Session, "before_commit", _send_queued)  # a commit outside a unit of work
+event.listen(Session, "after_transaction_end", _forget_queued)

@@ -85,21 +85,26 @@ class UnitOfWork:
 
     def _write_with_audit(self) -> None:
         """A decision's few rows in one statement (a gate crossing: the trip and who is
-        inside), then the audit append; on PostgreSQL both and COMMIT in one round trip,
-        so the chain head is locked only while the server works."""
+        inside), then the audit append; on PostgreSQL with the writes queued for this
+        moment (models.pipeline.write_at_commit) and COMMIT in one round trip, so the
+        chain head is locked only while the server works."""
         from audit.chain import append_and_commit, append_events  # the chain's own package
         from models.flush_as_one import flush_as_one, one_statement
+        from models.pipeline import writes_at_commit
 
         session = self.session
         if session.get_bind().dialect.name != "postgresql":
             flush_as_one(session)
             self.appended = append_events(session, self._audit)
         else:
-            one = one_statement(session)
-            before = [(one.statement, one.params)] if one is not None else []
+            one = one_statement(session)  # (a flush instead sends the queued writes first)
+            # Queued writes first: the rows the ORM writes may refer to them.
+            before = [*writes_at_commit(session)]
+            if one is not None:
+                before.append((one.statement, one.params))
             self.appended, results = append_and_commit(session, self._audit, before)
             if one is not None:
-                one.written(results[0][0])
+                one.written(results[-1][0])
         self._audit = []
 
     def rollback(self) -> None:

@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from audit.service import verify_chain
 from models import AuditEvent, Enterprise, Park, PassageImage
-from models.pipeline import run_and_commit
+from models.pipeline import run_and_commit, write_at_commit
 from parkgate.uow import Actor, UnitOfWork
 
 SHANGHAI = timezone(timedelta(hours=8))
@@ -102,3 +102,51 @@ def test_a_lost_server_is_an_invalidated_connection_and_the_next_one_works(pg_da
     with pg_database.session_factory() as session:
         assert session.get(Park, park_id) is not None
         assert session.scalar(select(AuditEvent.seq)) is None
+
+
+_NEW_PARK = insert(Park).values(id=bindparam("id"), code=bindparam("code"), name="后写",
+                                timezone="Asia/Shanghai", policy={})
+
+
+def test_a_write_queued_for_the_commit_lands_with_it(database):  # type: ignore[no-untyped-def]
+    with database.session_factory() as session:
+        uow = UnitOfWork(session)
+        write_at_commit(session, _NEW_PARK, {"id": 7, "code": "LATER"})
+        uow.audit("park.added", Actor.system("test"), subject_id="7")
+        uow.commit()
+    with database.session_factory() as session:
+        assert session.get(Park, 7).code == "LATER"  # type: ignore[union-attr]
+    assert verify_chain(database.engine).ok
+
+
+def test_a_flush_before_the_commit_sends_the_queued_write_first(database):  # type: ignore[no-untyped-def]
+    # A row the ORM writes may refer to the queued one (a gate crossing's presence
+    # refers to its passage).
+    with database.session_factory() as session:
+        uow = UnitOfWork(session)
+        write_at_commit(session, _NEW_PARK, {"id": 7, "code": "LATER"})
+        session.add(Enterprise(park_id=7, code="E1", name="一厂"))
+        assert session.scalar(select(Enterprise.park_id)) == 7  # the query flushed
+        uow.audit("enterprise.added", Actor.system("test"))
+        uow.commit()
+    with database.session_factory() as session:
+        assert session.get(Park, 7) is not None and session.scalar(select(Enterprise.code)) == "E1"
+
+
+def test_a_rollback_forgets_the_queued_write(database):  # type: ignore[no-untyped-def]
+    with database.session_factory() as session:
+        uow = UnitOfWork(session)
+        write_at_commit(session, _NEW_PARK, {"id": 7, "code": "VOID"})
+        uow.rollback()
+        session.add(Park(code="KEPT", name="园区", policy={}))
+        session.commit()  # a commit outside a unit of work sends what is queued, if any
+    with database.session_factory() as session:
+        assert list(session.scalars(select(Park.code))) == ["KEPT"]
+
+
+def test_a_commit_outside_a_unit_of_work_sends_the_queued_write(database):  # type: ignore[no-untyped-def]
+    with database.session_factory() as session:
+        write_at_commit(session, _NEW_PARK, {"id": 7, "code": "LATER"})
+        session.commit()
+    with database.session_factory() as session:
+        assert session.get(Park, 7) is not None

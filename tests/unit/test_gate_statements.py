@@ -14,8 +14,10 @@ from sqlalchemy.dialects.postgresql import psycopg as pg
 
 from gateway.repository import (
     _LOCK_LANE,
+    _LOCK_LANE_AND_KEY,
     _SNAPSHOT_ROWS,
     _SNAPSHOT_ROWS_OF_COLOUR,
+    _WRITE_KEYED_PASSAGE,
     _WRITE_PASSAGE,
 )
 
@@ -24,9 +26,10 @@ VALUES = {"area": "park", "plate": "苏E12345", "colour": "yellow", "today": dat
           "until": NOW, "since": NOW, "id": 1, "read_id": "r1"}
 
 
-@pytest.mark.parametrize("statement", [_SNAPSHOT_ROWS, _SNAPSHOT_ROWS_OF_COLOUR, _LOCK_LANE,
-                                       _WRITE_PASSAGE],
-                         ids=["snapshot", "snapshot_of_colour", "lock_lane", "write_passage"])
+@pytest.mark.parametrize("statement", [
+    _SNAPSHOT_ROWS, _SNAPSHOT_ROWS_OF_COLOUR, _LOCK_LANE, _LOCK_LANE_AND_KEY, _WRITE_PASSAGE,
+    _WRITE_KEYED_PASSAGE], ids=["snapshot", "snapshot_of_colour", "lock_lane", "lock_lane_and_key",
+                                "write_passage", "write_keyed_passage"])
 def test_a_read_path_statement_is_converted_once(statement: object) -> None:
     compiled = statement.compile(dialect=pg.dialect())  # type: ignore[attr-defined]
     wanted = {k: VALUES.get(k) for k in compiled.binds}
