@@ -14,6 +14,9 @@ Appending serialises on the chain head, one row in `audit_head`:
   row lock and, after waiting for it, re-reads the committed head (READ COMMITTED
   re-evaluates the updated row), computes the new hash in SQL and feeds the INSERT.
   The lock is held until COMMIT, so two writers can never link to the same event.
+  A unit of work sends the append and COMMIT in one round trip (append_and_commit),
+  so the lock is held for the server's work only, not while a busy worker thread
+  waits its turn to send COMMIT.
 - SQLite: every transaction already holds the database write lock (BEGIN
   IMMEDIATE, models.db); the head is read, linked in Python and written back.
 
