@@ -213,7 +213,7 @@ def append_and_commit(session: Session, pending: Iterable[Any], before: Sequence
     """PostgreSQL: the `before` statements (each with its values), the events' append
     and COMMIT in one round trip (models.pipeline), so the chain head is locked only
     for the server's own work. The appended events, and the rows of each `before`."""
-    from models.pipeline import run_and_commit
+    from models.pipeline import run_pipelined
 
     rows = [_row(p) for p in pending]
     chunks = list(_chunks(rows))
@@ -221,7 +221,7 @@ def append_and_commit(session: Session, pending: Iterable[Any], before: Sequence
     # try once the pipeline has committed (a database truncated by hand has none).
     steps = [*before, (_ENSURE_HEAD["postgresql"], {"g": GENESIS_HASH})]
     steps += [(statement, params) for _, statement, params in chunks]
-    results = run_and_commit(session, steps)
+    results = run_pipelined(session, steps, commit=True)
     for (chunk, _, _), linked in zip(chunks, results[len(before) + 1:], strict=True):
         _linked(chunk, linked)
     return rows, results[:len(before)]

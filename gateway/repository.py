@@ -43,7 +43,7 @@ from models import (
     Trip,
     Vehicle,
 )
-from models.pipeline import write_at_commit
+from models.pipeline import run_pipelined, write_at_commit
 from parkgate.errors import N_, NotFound
 from rules import documents
 from rules.plates import normalise
@@ -118,10 +118,12 @@ def lock_lane(session: Session, lane_id: int, read_id: str) -> tuple[int | None,
     a retry queued behind its first read misses it; the read id is unique and the
     service answers such a retry with the first answer. SQLite has no row locks; it
     runs one write transaction at a time."""
-    postgres = session.get_bind().dialect.name == "postgresql"
-    row = session.execute(_LOCK_LANE_AND_KEY if postgres else _LOCK_LANE,
-                          {"id": lane_id, "read_id": read_id}).one()
-    return row[1], (row[2] if postgres else None)
+    values = {"id": lane_id, "read_id": read_id}
+    if session.get_bind().dialect.name != "postgresql":
+        return session.execute(_LOCK_LANE, values).one()[1], None
+    # With BEGIN in the same round trip (the read's transaction starts here).
+    ((_, earlier, key),), = run_pipelined(session, [(_LOCK_LANE_AND_KEY, values)])
+    return earlier, key
 
 
 def park_policy(session: Session, park_id: int) -> ParkPolicy:

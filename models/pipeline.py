@@ -1,11 +1,12 @@
-"""A transaction's last statements and its COMMIT sent to PostgreSQL in one round trip.
+"""Statements sent to PostgreSQL together, answered in one round trip.
 
-A use case ends with its writes, the audit append and COMMIT. Run one by one, each
-waits for its answer before the next is sent; the audit append also holds the chain
-head's lock from its answer until the COMMIT's, and in a busy worker the thread may
-wait for the interpreter in between while every other writer in the park waits for
-that lock. psycopg's pipeline mode sends them all at once and the server runs them in
-order; the lock is then held only for the server's own work.
+A gate read starts with BEGIN and its lane's lock and ends with its writes, the audit
+append and COMMIT. Run one by one, each waits for its answer before the next is sent;
+the audit append also holds the chain head's lock from its answer until the COMMIT's,
+and in a busy worker the thread may wait for the interpreter in between while every
+other writer in the park waits for that lock. psycopg's pipeline mode sends them all
+at once and the server runs them in order; the lock is then held only for the
+server's own work.
 
 SQLAlchemy reads a result as soon as it has executed a statement, which pipeline mode
 does not allow, so these statements go to the session's driver connection directly.
@@ -53,27 +54,35 @@ def _values(compiled: Any, params: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def run_and_commit(session: Session, steps: Sequence[Step]) -> list[list[tuple[Any, ...]]]:
-    """Run `steps` (statements with their values, in order) and COMMIT the session's
-    transaction; the rows each statement returned. PostgreSQL only. The session's
-    commit() that follows finds nothing left to commit on the server."""
+def run_pipelined(session: Session, steps: Sequence[Step], *, commit: bool = False
+                  ) -> list[list[tuple[Any, ...]]]:
+    """Run `steps` (statements with their values, in order) in one round trip, with
+    BEGIN if the transaction has not started on the server yet and with COMMIT if
+    `commit`; the rows each statement returned (plain values: for statements whose
+    columns SQLAlchemy would not convert). PostgreSQL only. After a commit, the
+    session's commit() that follows finds nothing left to do on the server."""
     connection = session.connection()
     raw = connection.connection.dbapi_connection
     sql = [(_compiled(statement, connection.dialect), params) for statement, params in steps]
+    if any(not compiled.string.lstrip().upper().startswith("SELECT") for compiled, _ in sql):
+        connection.info["wrote"] = True  # as models.db notes every statement it runs
     cursors = []
-    current: tuple[str, Any] = ("COMMIT", None)
     try:
         with raw.pipeline():
             for compiled, params in sql:
                 cursor = raw.cursor()
-                current = (compiled.string, params)
                 cursor.execute(compiled.string, _values(compiled, params))
                 cursors.append(cursor)
-            current = ("COMMIT", None)
-            raw.commit()
-        return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
+            if commit:
+                raw.commit()
+        # (Not cursor.description: psycopg builds it anew on each look.)
+        return [cursor.fetchall() if cursor.pgresult and cursor.pgresult.nfields else []
+                for cursor in cursors]
     except Exception as error:
-        raise _as_sqlalchemy_error(session, connection, error, *current) from error
+        # Pipelined, a failure surfaces when the answers are read: name them all.
+        statements = ";\n".join(compiled.string for compiled, _ in sql) + \
+            (";\nCOMMIT" if commit else "")
+        raise _as_sqlalchemy_error(session, connection, error, statements, None) from error
 
 
 def _as_sqlalchemy_error(session: Session, connection: Any, error: Exception, statement: str,

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from audit.service import verify_chain
 from models import AuditEvent, Enterprise, Park, PassageImage
-from models.pipeline import run_and_commit, write_at_commit
+from models.pipeline import run_pipelined, write_at_commit
 from parkgate.uow import Actor, UnitOfWork
 
 SHANGHAI = timezone(timedelta(hours=8))
@@ -75,9 +75,9 @@ def test_a_failed_commit_leaves_nothing_and_the_session_carries_on(database):  #
 def test_values_are_converted_as_sqlalchemy_converts_them(pg_database):  # type: ignore[no-untyped-def]
     taken = datetime(2026, 11, 23, 9, 30, tzinfo=SHANGHAI)
     with pg_database.session_factory() as session:
-        (rows,) = run_and_commit(session, [(
+        (rows,) = run_pipelined(session, [(
             insert(PassageImage).returning(PassageImage.created_at),
-            {"sha256": "a" * 64, "jpeg": b"\xff\xd8jpeg", "created_at": taken})])
+            {"sha256": "a" * 64, "jpeg": b"\xff\xd8jpeg", "created_at": taken})], commit=True)
         assert rows == [(taken,)]
         session.commit()
     with pg_database.session_factory() as session:
