@@ -3,6 +3,7 @@ presence and passages), in as few indexed look-ups as a decision allows."""
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import SimpleNamespace
@@ -43,7 +44,7 @@ from models import (
     Trip,
     Vehicle,
 )
-from models.pipeline import run_pipelined, write_at_commit
+from models.pipeline import Step, run_pipelined, write_at_commit
 from parkgate.errors import N_, NotFound
 from rules import documents
 from rules.plates import normalise
@@ -109,21 +110,25 @@ _LOCK_LANE = select(_LANES.c.id, select(_PASSAGE_READS.c.passage_id).where(
 _LOCK_LANE_AND_KEY = _LOCK_LANE.add_columns(Sequence("passages_id_seq").next_value())
 
 
-def lock_lane(session: Session, lane_id: int, read_id: str) -> tuple[int | None, int | None]:
+def lock_lane(session: Session, lane_id: int, read_id: str, then: Step | None = None
+              ) -> tuple[int | None, int | None, list[Any] | None]:
     """One read at a time per lane, whichever worker or process took it: folding a
     repeated read and anti-passback both look at the lane's last passage. Returns the
-    passage `read_id` already landed in, asked in the same round trip, and on
-    PostgreSQL a key for this read's passage (None elsewhere). On PostgreSQL that
-    look-up sees the database as it was before the statement waited for the lock, so
-    a retry queued behind its first read misses it; the read id is unique and the
-    service answers such a retry with the first answer. SQLite has no row locks; it
-    runs one write transaction at a time."""
+    passage `read_id` already landed in, asked in the same round trip; on PostgreSQL
+    also a key for this read's passage and the rows of `then` (snapshot_query), run
+    once the lock is held, all with BEGIN in one round trip (None elsewhere: SQLite
+    has no row locks, it runs one write transaction at a time).
+
+    On PostgreSQL the read id's look-up sees the database as it was before the
+    statement waited for the lock, so a retry queued behind its first read misses
+    it; the read id is unique and the service answers such a retry with the first
+    answer. `then` is a statement of its own and sees what the lock waited for."""
     values = {"id": lane_id, "read_id": read_id}
     if session.get_bind().dialect.name != "postgresql":
-        return session.execute(_LOCK_LANE, values).one()[1], None
-    # With BEGIN in the same round trip (the read's transaction starts here).
-    ((_, earlier, key),), = run_pipelined(session, [(_LOCK_LANE_AND_KEY, values)])
-    return earlier, key
+        return session.execute(_LOCK_LANE, values).one()[1], None, None
+    results = run_pipelined(session, [(_LOCK_LANE_AND_KEY, values), *([then] if then else [])])
+    (_, earlier, key), = results[0]
+    return earlier, key, ([_SnapshotRow(*row) for row in results[1]] if then else None)
 
 
 def park_policy(session: Session, park_id: int) -> ParkPolicy:
@@ -184,17 +189,21 @@ def park_names(session: Session) -> dict[str, dict[int, str]]:
 
 
 def build_snapshot(session: Session, lane: Any, plate: str, colour: str | None,
-                   now: datetime, names: dict[str, dict[int, str]] | None = None) -> Snapshot:
-    """Everything decide() needs for one read, in one statement (_SNAPSHOT_ROWS), plus
-    the details of a ban only when there is one and a released trip's release. The
-    rows become views directly; whoever moves the trip loads it then (most reads move
-    nothing).
+                   now: datetime, names: dict[str, dict[int, str]] | None = None,
+                   rows: list[Any] | None = None) -> Snapshot:
+    """Everything decide() needs for one read, in one statement (snapshot_query, whose
+    `rows` may have been read already), plus the details of a ban only when there is
+    one and a released trip's release. The rows become views directly; whoever moves
+    the trip loads it then (most reads move nothing).
 
     `lane` is a runtime.LaneInfo (cached structure); `names` maps enterprise and
     plant ids to names (cached too).
     """
     view, policy = lane.view, lane.policy
-    found, matches = _snapshot_rows(session, plate, colour, view.area, now)
+    if rows is None:
+        rows = session.execute(*snapshot_query(plate, colour, view.area, now)).all()
+    matches = len({row.id for row in rows})
+    found = _fold(rows) if matches == 1 else None
     if found is None:
         return Snapshot(lane=view, policy=policy, plate_matches=matches)
     vehicle = found.vehicle
@@ -273,8 +282,7 @@ _QUAL_FIELDS = ("kind", "cert_no", "classes", "expires_on")
 
 def _prefixed(row: Any, prefix: str, names: tuple[str, ...]) -> SimpleNamespace:
     """The columns of one joined table, labelled `prefix`+name, as an object."""
-    mapping = row._mapping
-    return SimpleNamespace(**{name: mapping[prefix + name] for name in names})
+    return SimpleNamespace(**{name: getattr(row, prefix + name) for name in names})
 
 
 _PEOPLE_WITH_PAPERS = (
@@ -347,6 +355,8 @@ _SNAPSHOT_ROWS = (
     .where(_V.c.plate == bindparam("plate"), _V.c.retired_at.is_(None))
     .order_by(_V.c.id, _T.c.id, _C.c.position, _P.c.id, _Q.c.id))
 _SNAPSHOT_ROWS_OF_COLOUR = _SNAPSHOT_ROWS.where(_V.c.plate_colour == bindparam("colour"))
+# Its rows as read in a pipeline (models.pipeline), by label like SQLAlchemy's.
+_SnapshotRow = namedtuple("_SnapshotRow", _SNAPSHOT_ROWS.selected_columns.keys())  # type: ignore[misc]
 
 
 @dataclass
@@ -411,18 +421,15 @@ def _current(trips: list[_FoundTrip], now: datetime) -> _FoundTrip | None:
     return min(trips, key=lambda f: abs((f.trip.window_start - now).total_seconds()))
 
 
-def _snapshot_rows(session: Session, plate: str, colour: str | None, area: str,
-                   now: datetime) -> tuple[_Found | None, int]:
-    """The vehicle with this plate (and colour, when read) folded with its trips, and
-    how many vehicles the plate matched (more than one: ambiguous, nothing folded)."""
+def snapshot_query(plate: str, colour: str | None, area: str, now: datetime) -> Step:
+    """The statement of a read's snapshot (the vehicles with this plate, and colour when
+    read, with their trips) and its values, for build_snapshot. More than one vehicle
+    matching is an ambiguous plate: nothing is folded."""
     params = {"plate": normalise(plate), "area": area, "today": documents.park_date(now),
               "until": now + timedelta(hours=36), "since": now - timedelta(hours=36)}
     if colour:
-        rows = session.execute(_SNAPSHOT_ROWS_OF_COLOUR, {**params, "colour": colour}).all()
-    else:
-        rows = session.execute(_SNAPSHOT_ROWS, params).all()
-    matches = len({row.id for row in rows})
-    return (_fold(rows) if matches == 1 else None), matches
+        return _SNAPSHOT_ROWS_OF_COLOUR, {**params, "colour": colour}
+    return _SNAPSHOT_ROWS, params
 
 
 _BANS = select(BlacklistEntry).where(

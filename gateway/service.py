@@ -149,13 +149,15 @@ def process_read(uow: UnitOfWork, principal: Principal, req: ReadRequest,
     lane = runtime.lane(session, req.lane)
     authorise_lane(principal, lane)
     crop = _decode_crop(req.crop_jpeg_b64)
-    earlier, key = repo.lock_lane(session, lane.id, req.read_id)
+    names = runtime.names(session)
+    earlier, key, rows = repo.lock_lane(
+        session, lane.id, req.read_id, repo.snapshot_query(req.plate, req.colour, lane.view.area, now))
     if earlier is not None:
         return GateResult(session.get_one(Passage, earlier), replayed=True)
     read = PlateReadIn(plate=req.plate, colour=req.colour, confidence=req.confidence,
                        seen_at=req.seen_at, trailer_plate=req.trailer_plate,
                        trailer_confidence=req.trailer_confidence)
-    snap = repo.build_snapshot(session, lane, req.plate, req.colour, now, runtime.names(session))
+    snap = repo.build_snapshot(session, lane, req.plate, req.colour, now, names, rows)
     plate = snap.vehicle.plate if snap.vehicle else read.plate.strip().upper()[:16]
 
     target = _fold_target(session, lane, plate, req.seen_at) if req.offline_action is None else None

@@ -1,12 +1,12 @@
 """Statements sent to PostgreSQL together, answered in one round trip.
 
-A gate read starts with BEGIN and its lane's lock and ends with its writes, the audit
-append and COMMIT. Run one by one, each waits for its answer before the next is sent;
-the audit append also holds the chain head's lock from its answer until the COMMIT's,
-and in a busy worker the thread may wait for the interpreter in between while every
-other writer in the park waits for that lock. psycopg's pipeline mode sends them all
-at once and the server runs them in order; the lock is then held only for the
-server's own work.
+A gate read starts with BEGIN, its lane's lock and its snapshot, and ends with its
+writes, the audit append and COMMIT. Run one by one, each waits for its answer before
+the next is sent; the audit append also holds the chain head's lock from its answer
+until the COMMIT's, and in a busy worker the thread may wait for the interpreter in
+between while every other writer in the park waits for that lock. psycopg's pipeline
+mode sends each group at once and the server runs them in order: a read is two round
+trips, and the chain head is locked only for the server's own work.
 
 SQLAlchemy reads a result as soon as it has executed a statement, which pipeline mode
 does not allow, so these statements go to the session's driver connection directly.
@@ -30,58 +30,91 @@ Step = tuple[ClauseElement, Mapping[str, Any]]
 # Statements are built once (module constants, cached shapes), so their compiled form
 # is too; a bound keeps a stream of one-off statements from growing it without end.
 _COMPILED: dict[ClauseElement, Any] = {}
+_CONVERTERS: dict[ClauseElement, list[Any] | None] = {}
 _MAX_COMPILED = 512
 
 
 def _compiled(statement: ClauseElement, dialect: Any) -> Any:
     compiled = _COMPILED.get(statement)
     if compiled is None:
-        compiled = statement.compile(dialect=dialect)
-        if compiled.escaped_bind_names or compiled.post_compile_params:
-            # Both rename or expand parameters at execution; none of ours need them.
-            raise ValueError("statement needs SQLAlchemy's own execution")
         if len(_COMPILED) >= _MAX_COMPILED:
             _COMPILED.clear()
+            _CONVERTERS.clear()
+        compiled = statement.compile(dialect=dialect)
+        if compiled.escaped_bind_names:
+            # Names SQLAlchemy renames when it sends them; none of ours need that.
+            raise ValueError("statement needs SQLAlchemy's own execution")
         _COMPILED[statement] = compiled
     return compiled
 
 
-def _values(compiled: Any, params: Mapping[str, Any]) -> dict[str, Any]:
-    values = compiled.construct_params(dict(params), escape_names=False)
-    for name, process in compiled._bind_processors.items():
-        if name in values:
-            values[name] = process(values[name])
-    return values
+def _as_sent(compiled: Any, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The statement's text and values as SQLAlchemy would send them: IN lists spelled
+    out, each value through its type's bind processor (the statement's own, and those
+    of the values an IN list was spelled out into)."""
+    state = compiled.construct_expanded_state(dict(params))
+    values = dict(state.parameters)
+    for processors in (compiled._bind_processors, state.processors):
+        for name, process in processors.items():
+            if name in values:
+                values[name] = process(values[name])
+    return state.statement, values
+
+
+def _converters(statement: ClauseElement, dialect: Any, cursor: Any) -> list[Any] | None:
+    """Each returned column's result processor (instants to UTC and so on), as
+    SQLAlchemy would apply them; None when no column needs one."""
+    if statement in _CONVERTERS:
+        return _CONVERTERS[statement]
+    columns = getattr(statement, "exported_columns", None)  # a SELECT's, or RETURNING's
+    converters = None
+    if columns is not None:
+        found = [column.type.dialect_impl(dialect).result_processor(dialect, described.type_code)
+                 for column, described in zip(columns, cursor.description, strict=True)]
+        converters = found if any(found) else None
+    _CONVERTERS[statement] = converters
+    return converters
+
+
+def _rows(statement: ClauseElement, dialect: Any, cursor: Any) -> list[tuple[Any, ...]]:
+    # (Not cursor.description for every answer: psycopg builds it anew on each look.)
+    if not (cursor.pgresult and cursor.pgresult.nfields):
+        return []
+    rows = cursor.fetchall()
+    converters = _converters(statement, dialect, cursor) if rows else None
+    if converters is None:
+        return rows
+    return [tuple(value if convert is None or value is None else convert(value)
+                  for convert, value in zip(converters, row, strict=True)) for row in rows]
 
 
 def run_pipelined(session: Session, steps: Sequence[Step], *, commit: bool = False
                   ) -> list[list[tuple[Any, ...]]]:
     """Run `steps` (statements with their values, in order) in one round trip, with
     BEGIN if the transaction has not started on the server yet and with COMMIT if
-    `commit`; the rows each statement returned (plain values: for statements whose
-    columns SQLAlchemy would not convert). PostgreSQL only. After a commit, the
-    session's commit() that follows finds nothing left to do on the server."""
+    `commit`; the rows each statement returned, their values converted as SQLAlchemy
+    converts them. PostgreSQL only. After a commit, the session's commit() that
+    follows finds nothing left to do on the server."""
     connection = session.connection()
     raw = connection.connection.dbapi_connection
-    sql = [(_compiled(statement, connection.dialect), params) for statement, params in steps]
-    if any(not compiled.string.lstrip().upper().startswith("SELECT") for compiled, _ in sql):
+    dialect = connection.dialect
+    sent = [_as_sent(_compiled(statement, dialect), params) for statement, params in steps]
+    if any(not text.lstrip().upper().startswith("SELECT") for text, _ in sent):
         connection.info["wrote"] = True  # as models.db notes every statement it runs
     cursors = []
     try:
         with raw.pipeline():
-            for compiled, params in sql:
+            for text, values in sent:
                 cursor = raw.cursor()
-                cursor.execute(compiled.string, _values(compiled, params))
+                cursor.execute(text, values)
                 cursors.append(cursor)
             if commit:
                 raw.commit()
-        # (Not cursor.description: psycopg builds it anew on each look.)
-        return [cursor.fetchall() if cursor.pgresult and cursor.pgresult.nfields else []
-                for cursor in cursors]
+        return [_rows(statement, dialect, cursor)
+                for (statement, _), cursor in zip(steps, cursors, strict=True)]
     except Exception as error:
         # Pipelined, a failure surfaces when the answers are read: name them all.
-        statements = ";\n".join(compiled.string for compiled, _ in sql) + \
-            (";\nCOMMIT" if commit else "")
+        statements = ";\n".join(text for text, _ in sent) + (";\nCOMMIT" if commit else "")
         raise _as_sqlalchemy_error(session, connection, error, statements, None) from error
 
 

@@ -155,7 +155,8 @@ def test_a_retry_that_missed_the_first_answer_still_gets_it(client, session_fact
     first = read(client, world, "P1-IN", read_id="cam1-0042")
     locked = repository.lock_lane
     monkeypatch.setattr(repository, "lock_lane",  # its look-up, made before the first committed
-                        lambda session, lane_id, read_id: locked(session, lane_id, "missed"))
+                        lambda session, lane_id, read_id, *then: locked(session, lane_id, "missed",
+                                                                          *then))
     # Late enough not to be folded into the first as a repeat of its plate.
     again = read(client, world, "P1-IN", read_id="cam1-0042", later=True)
     assert first.status_code == 201 and again.status_code == 200, again.json
@@ -363,7 +364,7 @@ def test_the_snapshot_holds_each_cargo_line_and_paper_once_in_booked_order(  # t
     # The snapshot is one statement, a row per cargo line, crew member and paper:
     # a line or a certificate seen twice would be weighed or checked twice.
     from booking.service import CargoIn
-    from gateway.repository import build_snapshot
+    from gateway.repository import build_snapshot, lock_lane, snapshot_query
     from models import Qualification
 
     world = make_world(session_factory)
@@ -381,8 +382,12 @@ def test_the_snapshot_holds_each_cargo_line_and_paper_once_in_booked_order(  # t
         s.commit()
     runtime = app.extensions["parkgate.gate"]
     with session_factory() as s:
-        snap = build_snapshot(s, runtime.lane(s, "P1-IN"), "苏E12345", "yellow", clock.now(),
-                              runtime.names(s))
+        lane, now = runtime.lane(s, "P1-IN"), clock.now()
+        snap = build_snapshot(s, lane, "苏E12345", "yellow", now, runtime.names(s))
+        # Read with the lane's lock (in one round trip on PostgreSQL), the same snapshot.
+        _, _, rows = lock_lane(s, lane.id, "r1", snapshot_query("苏E12345", "yellow",
+                                                                lane.view.area, now))
+        assert build_snapshot(s, lane, "苏E12345", "yellow", now, runtime.names(s), rows) == snap
     assert snap.trip is not None and snap.trip.id == trip.id
     assert [(c.un_number, c.quantity_kg) for c in snap.trip.cargo] == [
         ("UN1203", 12000), ("UN1170", 8000)]

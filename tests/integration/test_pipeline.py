@@ -75,10 +75,12 @@ def test_a_failed_commit_leaves_nothing_and_the_session_carries_on(database):  #
 def test_values_are_converted_as_sqlalchemy_converts_them(pg_database):  # type: ignore[no-untyped-def]
     taken = datetime(2026, 11, 23, 9, 30, tzinfo=SHANGHAI)
     with pg_database.session_factory() as session:
+        # The server answers in the connection's zone; the app works in UTC.
+        session.execute(text("SET TIME ZONE 'Asia/Shanghai'"))
         (rows,) = run_pipelined(session, [(
             insert(PassageImage).returning(PassageImage.created_at),
             {"sha256": "a" * 64, "jpeg": b"\xff\xd8jpeg", "created_at": taken})], commit=True)
-        assert rows == [(taken,)]
+        assert rows == [(taken,)] and rows[0][0].tzinfo == UTC
         session.commit()
     with pg_database.session_factory() as session:
         image = session.get(PassageImage, "a" * 64)
