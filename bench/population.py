@@ -240,9 +240,16 @@ def load(url: str, sizes: Sizes, *, now: datetime | None = None, seed: int = 11)
         timings["audit_s"] = time.perf_counter() - t
         conn.commit()
         # As a database that has been running looks: freshly copied tables would
-        # otherwise be vacuumed by autovacuum in the middle of the measurement.
+        # otherwise be vacuumed by autovacuum in the middle of the measurement, and
+        # the load's gigabyte of log would start a checkpoint that writes its pages
+        # out during it (PostgreSQL's log showed one spanning a whole run).
         conn.autocommit = True
         cur.execute("VACUUM (ANALYZE)")
+        try:
+            cur.execute("CHECKPOINT")
+        except psycopg.errors.InsufficientPrivilege:
+            print("note: no CHECKPOINT after the load (needs pg_checkpoint or superuser); "
+                  "one may run during the measurement")
     return Loaded(park_id, lanes, tractor_plates=booked_now, car_plates=cars, timings=timings,
                   trailer_of=dict(zip(tractors, trailers, strict=True)))
 
