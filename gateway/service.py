@@ -274,7 +274,8 @@ def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Snapsho
     if decision.crossed or decision.trip_action:
         moved = _trip_to_move(session, snap)
         _move(uow, principal.actor, lane, snap.lane.area, passage, vehicle.id if vehicle else None,
-              moved, decision.next_trip_action, now, override=False, crossed=decision.crossed)
+              moved, decision.next_trip_action, now, override=False, crossed=decision.crossed,
+              inside=vehicle.inside if vehicle else None)
         trip = moved
     _after_commit(uow, runtime, lane, passage, wording.led_zh)
     return passage, trip
@@ -296,12 +297,15 @@ def _lot_room(uow: UnitOfWork, principal: Principal, trip: Trip, decision: Decis
 
 def _move(uow: UnitOfWork, actor: Actor, lane: LaneInfo, area: str, passage: Passage,
           vehicle_id: int | None, trip: Trip | None, trip_action: str | None, now: datetime,
-          *, override: bool, crossed: bool, reason: str | None = None) -> None:
-    """What a crossing changes: presence in the area, the trip's state, its crew."""
+          *, override: bool, crossed: bool, reason: str | None = None,
+          inside: bool | None = None) -> None:
+    """What a crossing changes: presence in the area (`inside`: the vehicle's, if the
+    read's snapshot says), the trip's state, its crew."""
     session = uow.session
     if crossed and vehicle_id is not None:
         _presence(session, area, lane.direction, f"v:{vehicle_id}", vehicle_id=vehicle_id,
-                  trip_id=trip.id if trip else None, passage_id=passage.id, now=now)
+                  trip_id=trip.id if trip else None, passage_id=passage.id, now=now,
+                  inside=inside)
         if trip is not None:
             _crew_cross(uow, actor, lane, area, passage, trip, now)
     if trip is None or trip_action is None:
@@ -330,9 +334,15 @@ def _move(uow: UnitOfWork, actor: Actor, lane: LaneInfo, area: str, passage: Pas
 
 def _presence(session: Session, area: str, direction: str, key: str, *, now: datetime,
               vehicle_id: int | None = None, person_id: int | None = None,
-              trip_id: int | None = None, passage_id: int | None = None) -> None:
-    row = session.scalar(select(Presence).where(Presence.area == area,
-                                                Presence.subject_key == key))
+              trip_id: int | None = None, passage_id: int | None = None,
+              inside: bool | None = None) -> None:
+    """Who is inside `area` after a crossing. `inside`: whether the subject was, as the
+    read's snapshot saw it after the lane's lock (so a car entering as usual costs no
+    look-up); None to look."""
+    if inside is not None and inside == (direction == "in"):
+        return  # already where the crossing puts them
+    row = None if inside is False else session.scalar(select(Presence).where(
+        Presence.area == area, Presence.subject_key == key))
     if direction == "in" and row is None:
         session.add(Presence(area=area, subject_key=key, vehicle_id=vehicle_id,
                              person_id=person_id, trip_id=trip_id, entered_at=now,
