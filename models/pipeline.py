@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import psycopg
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -112,26 +113,21 @@ def run_pipelined(session: Session, steps: Sequence[Step], *, commit: bool = Fal
                 raw.commit()
         return [_rows(statement, dialect, cursor)
                 for (statement, _), cursor in zip(steps, cursors, strict=True)]
-    except Exception as error:
+    except psycopg.Error as error:
         # Pipelined, a failure surfaces when the answers are read: name them all.
         statements = ";\n".join(text for text, _ in sent) + (";\nCOMMIT" if commit else "")
-        raise _as_sqlalchemy_error(session, connection, error, statements, None) from error
+        raise _as_sqlalchemy_error(connection, error, statements) from error
 
 
-def _as_sqlalchemy_error(session: Session, connection: Any, error: Exception, statement: str,
-                         params: Any) -> Exception:
+def _as_sqlalchemy_error(connection: Any, error: psycopg.Error, statement: str) -> Exception:
     """The error as SQLAlchemy would have raised it (IntegrityError for a duplicate and
     so on). A lost server invalidates the connection and the pool, as SQLAlchemy does:
     the request answers 503 and the next one reconnects."""
-    import psycopg
-
-    if not isinstance(error, psycopg.Error):
-        return error
     lost = connection.dialect.is_disconnect(error, connection.connection, None)
     if lost:
         connection.invalidate(error)
-        session.get_bind().dispose(close=False)  # the other pooled connections are gone too
-    return DBAPIError.instance(statement, params, error, psycopg.Error,
+        connection.engine.dispose(close=False)  # the other pooled connections are gone too
+    return DBAPIError.instance(statement, None, error, psycopg.Error,
                                connection_invalidated=lost, dialect=connection.dialect)
 
 
