@@ -9,7 +9,8 @@ database of its own (created and dropped). Reads: 70% hazmat tractors with a boo
 around now (every hazmat rule runs), 20% cars with standing passes, 10% strangers —
 spread over the park's eight entry lanes, each with its own device token: the rate is
 the whole park's (one lane sees a truck every few seconds; reads on one lane are
-serialised by design, gateway.repository.lock_lane).
+serialised by design, gateway.repository.lock_lane). At the rate, the full decision and
+the baseline take turns (three windows each), so both are measured in the same minutes.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -83,13 +86,33 @@ _runs = iter(range(1, 1000))
 
 
 def loadgen(url: str, plan: Path, *, rate: float = 0, concurrency: int = 8,
-            seconds: float) -> dict[str, float]:
+            seconds: float, latencies: Path | None = None) -> dict[str, Any]:
     """One load run; each run's read ids are its own (a repeated id is only a replay)."""
     cmd = [sys.executable, str(ROOT / "bench/loadgen.py"), "--url", url, "--plan", str(plan),
            "--seconds", str(seconds), "--first", str(next(_runs) * 10_000_000)]
     cmd += ["--rate", str(rate)] if rate else ["--concurrency", str(concurrency)]
+    cmd += ["--latencies", str(latencies)] if latencies else []
     out = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def side_by_side(runs: list[tuple[str, Path]], rate: float, seconds: float, folder: Path,
+                 windows: int = 3) -> list[dict[str, Any]]:
+    """Each (url, plan) at `rate` for `seconds`, in `windows` turns each, taking turns:
+    this machine's speed drifts by half within minutes, and the full decision and its
+    baseline are compared under the same drift, not in two different minutes."""
+    from bench.loadgen import summary
+
+    latencies: list[list[float]] = [[] for _ in runs]
+    statuses: list[Counter[int]] = [Counter() for _ in runs]
+    out = folder / "latencies.json"
+    for _ in range(windows):
+        for n, (url, plan) in enumerate(runs):
+            loadgen(url, plan, rate=rate, seconds=seconds / windows, latencies=out)
+            run = json.loads(out.read_text(encoding="utf-8"))
+            latencies[n] += run["latencies"]
+            statuses[n].update({int(k): v for k, v in run["statuses"].items()})
+    return [summary(lat, dict(st), seconds) for lat, st in zip(latencies, statuses, strict=True)]
 
 
 def main() -> None:
@@ -179,8 +202,8 @@ def main() -> None:
         warm = loadgen(app_url, plan, concurrency=16, seconds=20)
         print(f"warm-up        {warm['sent']} reads of the plan's {len(requests)}")
         loadgen(base_url, baseline_plan, concurrency=16, seconds=5)
-        steady = loadgen(app_url, plan, rate=args.rate, seconds=seconds)
-        baseline = loadgen(base_url, baseline_plan, rate=args.rate, seconds=seconds)
+        steady, baseline = side_by_side([(app_url, plan), (base_url, baseline_plan)],
+                                        args.rate, seconds, folder)
         app_cpu, db_cpu = cpu_seconds(processes[0].pid)
         peak = loadgen(app_url, plan, concurrency=8, seconds=seconds)
         app_cpu2, db_cpu2 = cpu_seconds(processes[0].pid)

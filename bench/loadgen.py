@@ -7,7 +7,7 @@ a request may carry its own "token"; requests are sent in order, cycling; bodies
 hold "{n}", which becomes the request's index (unique read ids). Open loop measures
 latency from each request's scheduled time, so a slow server cannot hide its queue (no
 coordinated omission). Prints one JSON object: sent, ok, errors, status counts, seconds,
-per_s, p50_ms, p90_ms, p99_ms.
+per_s, p50_ms, p90_ms, p99_ms (and, with --latencies FILE, every latency to FILE).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ def main() -> None:
                              "disjoint ranges, so a read id is never sent twice")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--latencies", help="also write every latency (ms) to this JSON file")
     args = parser.parse_args()
     plan = json.load(open(args.plan, encoding="utf-8"))  # noqa: SIM115
     requests = plan["requests"]
@@ -96,21 +97,29 @@ def main() -> None:
     for t in threads:
         t.join()
     elapsed = max(time.perf_counter() - start, 1e-9)
+    seconds = min(elapsed, args.seconds + 30)
+    if args.latencies:  # for a caller that merges runs (bench/gate_decision.py)
+        with open(args.latencies, "w", encoding="utf-8") as out:
+            json.dump({"latencies": latencies, "statuses": statuses, "seconds": seconds}, out)
+    print(json.dumps(summary(latencies, statuses, seconds)))
+
+
+def summary(latencies: list[float], statuses: dict[int, int], seconds: float
+            ) -> dict[str, object]:
+    """The figures of one run, or of several runs' latencies taken together."""
     ordered = sorted(latencies)
 
     def pct(q: float) -> float:
         return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2) if ordered else 0.0
 
-    ok = sum(c for s, c in statuses.items() if 200 <= s < 300)
-    print(json.dumps({
+    ok = sum(c for s, c in statuses.items() if 200 <= int(s) < 300)
+    return {
         "sent": len(latencies), "ok": ok, "errors": len(latencies) - ok,
-        "statuses": {str(k): v for k, v in sorted(statuses.items())},
-        "seconds": round(min(elapsed, args.seconds + 30), 2),
-        "per_s": round(len(latencies) / min(elapsed, args.seconds + 30), 1),
+        "statuses": {str(k): v for k, v in sorted(statuses.items(), key=lambda kv: int(kv[0]))},
+        "seconds": round(seconds, 2), "per_s": round(len(latencies) / seconds, 1),
         "p50_ms": pct(0.5), "p90_ms": pct(0.9), "p99_ms": pct(0.99),
         "mean_ms": round(statistics.fmean(latencies), 2) if latencies else 0.0,
-    }))
-
+    }
 
 if __name__ == "__main__":
     main()
