@@ -97,17 +97,22 @@ def lane_view(session: Session, lane: Lane) -> LaneView:
 # answering it does), and name tables, not mapped classes: a statement over plain
 # columns skips the ORM's compile step and its row-to-object work, which together cost
 # more than the database takes to answer (the rows become views, not entities).
-_LANES, _PASSAGE_READS = Lane.__table__, PassageRead.__table__
+_PASSAGE_READS = PassageRead.__table__
 _VEHICLES, _TRIPS, _CARGO = Vehicle.__table__, Trip.__table__, CargoLine.__table__
 _PERSONS, _QUALS, _BLACKLIST = Person.__table__, Qualification.__table__, BlacklistEntry.__table__
 _PRESENCE, _PASSES, _RELEASES = Presence.__table__, FixedRegistration.__table__, Release.__table__
 
-_LOCK_LANE = select(_LANES.c.id, select(_PASSAGE_READS.c.passage_id).where(
-    _PASSAGE_READS.c.read_id == bindparam("read_id")).scalar_subquery()).where(
-    _LANES.c.id == bindparam("id")).with_for_update(of=_LANES)
-# On PostgreSQL the same round trip takes the key of the passage the read will make,
-# so the passage can be written with the transaction's last round trip (record_passage).
-_LOCK_LANE_AND_KEY = _LOCK_LANE.add_columns(Sequence("passages_id_seq").next_value())
+_ANSWERED = select(_PASSAGE_READS.c.passage_id).where(
+    _PASSAGE_READS.c.read_id == bindparam("read_id"))
+# On PostgreSQL the lock is an advisory one on the lane's id: a row lock would write
+# the lanes row (and its log record) on every read, and the park's few lanes share a
+# page that every read would then contend for. The same round trip takes the key of
+# the passage the read will make, so the passage can be written with the
+# transaction's last round trip (record_passage).
+LANE_LOCKS = 0x5047  # advisory lock class of lanes ("PG"); ours is the only kind
+_LOCK_LANE_AND_KEY = select(
+    func.pg_advisory_xact_lock(literal(LANE_LOCKS), bindparam("id")),
+    _ANSWERED.scalar_subquery(), Sequence("passages_id_seq").next_value())
 
 
 def lock_lane(session: Session, lane_id: int, read_id: str, then: Step | None = None
@@ -117,15 +122,15 @@ def lock_lane(session: Session, lane_id: int, read_id: str, then: Step | None = 
     passage `read_id` already landed in, asked in the same round trip; on PostgreSQL
     also a key for this read's passage and the rows of `then` (snapshot_query), run
     once the lock is held, all with BEGIN in one round trip (None elsewhere: SQLite
-    has no row locks, it runs one write transaction at a time).
+    needs no lock, it runs one write transaction at a time).
 
     On PostgreSQL the read id's look-up sees the database as it was before the
     statement waited for the lock, so a retry queued behind its first read misses
     it; the read id is unique and the service answers such a retry with the first
     answer. `then` is a statement of its own and sees what the lock waited for."""
-    values = {"id": lane_id, "read_id": read_id}
     if session.get_bind().dialect.name != "postgresql":
-        return session.execute(_LOCK_LANE, values).one()[1], None, None
+        return session.execute(_ANSWERED, {"read_id": read_id}).scalar(), None, None
+    values = {"id": lane_id, "read_id": read_id}
     results = run_pipelined(session, [(_LOCK_LANE_AND_KEY, values), *([then] if then else [])])
     (_, earlier, key), = results[0]
     return earlier, key, ([_SnapshotRow(*row) for row in results[1]] if then else None)

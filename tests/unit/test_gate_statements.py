@@ -13,7 +13,6 @@ from psycopg import _queries
 from sqlalchemy.dialects.postgresql import psycopg as pg
 
 from gateway.repository import (
-    _LOCK_LANE,
     _LOCK_LANE_AND_KEY,
     _SNAPSHOT_ROWS,
     _SNAPSHOT_ROWS_OF_COLOUR,
@@ -27,8 +26,8 @@ VALUES = {"area": "park", "plate": "苏E12345", "colour": "yellow", "today": dat
 
 
 @pytest.mark.parametrize("statement", [
-    _SNAPSHOT_ROWS, _SNAPSHOT_ROWS_OF_COLOUR, _LOCK_LANE, _LOCK_LANE_AND_KEY, _WRITE_PASSAGE,
-    _WRITE_KEYED_PASSAGE], ids=["snapshot", "snapshot_of_colour", "lock_lane", "lock_lane_and_key",
+    _SNAPSHOT_ROWS, _SNAPSHOT_ROWS_OF_COLOUR, _LOCK_LANE_AND_KEY, _WRITE_PASSAGE,
+    _WRITE_KEYED_PASSAGE], ids=["snapshot", "snapshot_of_colour", "lock_lane",
                                 "write_passage", "write_keyed_passage"])
 def test_a_read_path_statement_is_converted_once(statement: object) -> None:
     compiled = statement.compile(dialect=pg.dialect())  # type: ignore[attr-defined]
