@@ -18,6 +18,7 @@ SQLAlchemy's, so callers handle them as any other.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -32,6 +33,8 @@ Step = tuple[ClauseElement, Mapping[str, Any]]
 # is too; a bound keeps a stream of one-off statements from growing it without end.
 _COMPILED: dict[ClauseElement, Any] = {}
 _CONVERTERS: dict[ClauseElement, list[Any] | None] = {}
+_PLANS: dict[tuple[Any, frozenset[str]], _Plan | None] = {}
+_UNPLANNED = object()
 _MAX_COMPILED = 512
 
 
@@ -41,6 +44,7 @@ def _compiled(statement: ClauseElement, dialect: Any) -> Any:
         if len(_COMPILED) >= _MAX_COMPILED:
             _COMPILED.clear()
             _CONVERTERS.clear()
+            _PLANS.clear()
         compiled = statement.compile(dialect=dialect)
         if compiled.escaped_bind_names:
             # Names SQLAlchemy renames when it sends them; none of ours need that.
@@ -49,17 +53,63 @@ def _compiled(statement: ClauseElement, dialect: Any) -> Any:
     return compiled
 
 
-def _as_sent(compiled: Any, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The statement's text and values as SQLAlchemy would send them: IN lists spelled
-    out, each value through its type's bind processor (the statement's own, and those
-    of the values an IN list was spelled out into)."""
-    state = compiled.construct_expanded_state(dict(params))
+def _converted(compiled: Any, state: Any) -> dict[str, Any]:
+    """The expanded state's values, each through its type's bind processor (the
+    statement's own, and those of the values an IN list was spelled out into)."""
     values = dict(state.parameters)
     for processors in (compiled._bind_processors, state.processors):
         for name, process in processors.items():
             if name in values:
                 values[name] = process(values[name])
-    return state.statement, values
+    return values
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How a statement goes out when the caller gives it only plain values: its text
+    (with IN lists of its own constants spelled out) and those constants, converted,
+    worked out once; the given values are converted on each run. Spelling out and
+    converting a snapshot's every time cost more than the database's answer."""
+    text: str
+    fixed: dict[str, Any]
+    given: tuple[tuple[str, Any], ...]  # (name, its bind processor or None)
+
+
+def _plan(compiled: Any, params: Mapping[str, Any]) -> _Plan | None:
+    """None when a given value changes the text (an IN list of the caller's) or a value
+    is computed on each run."""
+    given = []
+    for name, bind in compiled.binds.items():
+        if bind.key in params:
+            process = compiled._bind_processors.get(name)
+            if bind.expanding or bind.literal_execute or name != bind.key \
+                    or not (process is None or callable(process)):
+                return None
+            given.append((name, process))
+        elif bind.callable is not None:
+            return None
+    state = compiled.construct_expanded_state(dict(params))
+    values = _converted(compiled, state)
+    names = {name for name, _ in given}
+    return _Plan(state.statement, {k: v for k, v in values.items() if k not in names},
+                 tuple(given))
+
+
+def _as_sent(compiled: Any, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The statement's text and values as SQLAlchemy would send them: IN lists spelled
+    out, each value through its type's bind processor."""
+    key = (compiled, frozenset(params))
+    plan = _PLANS.get(key, _UNPLANNED)
+    if plan is _UNPLANNED:
+        plan = _PLANS[key] = _plan(compiled, params)
+    if plan is None:
+        return (state := compiled.construct_expanded_state(dict(params))).statement, \
+            _converted(compiled, state)
+    values = dict(plan.fixed)
+    for name, process in plan.given:
+        value = params[name]
+        values[name] = value if process is None else process(value)
+    return plan.text, values
 
 
 def _converters(statement: ClauseElement, dialect: Any, cursor: Any) -> list[Any] | None:
@@ -67,7 +117,11 @@ def _converters(statement: ClauseElement, dialect: Any, cursor: Any) -> list[Any
     SQLAlchemy would apply them; None when no column needs one."""
     if statement in _CONVERTERS:
         return _CONVERTERS[statement]
-    columns = getattr(statement, "exported_columns", None)  # a SELECT's, or RETURNING's
+    # What an INSERT returns, its own RETURNING or the key SQLAlchemy asks back;
+    # else what a SELECT does.
+    columns = _compiled(statement, dialect).effective_returning
+    if columns is None:
+        columns = getattr(statement, "exported_columns", None)
     converters = None
     if columns is not None:
         found = [column.type.dialect_impl(dialect).result_processor(dialect, described.type_code)

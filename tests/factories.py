@@ -201,6 +201,16 @@ def book(session_factory: Any, world: World, *, enterprise: str = "E1", state: s
         return trip
 
 
+def make_park(session_factory: Any, code: str = "P", policy: dict[str, Any] | None = None
+              ) -> int:
+    """A bare park (no gates, no enterprises), committed; its id."""
+    with session_factory() as session:
+        park = Park(code=code, name="园区", policy=policy or {})
+        session.add(park)
+        session.commit()
+        return park.id
+
+
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 

@@ -14,16 +14,13 @@ from audit.service import verify_chain
 from models import AuditEvent, Enterprise, Park, PassageImage
 from models.pipeline import run_pipelined, write_at_commit
 from parkgate.uow import Actor, UnitOfWork
+from tests.factories import make_park
 
 SHANGHAI = timezone(timedelta(hours=8))
 
 
 def _park(database) -> int:  # type: ignore[no-untyped-def]
-    with database.session_factory() as session:
-        park = Park(code="P", name="园区", policy={})
-        session.add(park)
-        session.commit()
-        return park.id
+    return make_park(database.session_factory)
 
 
 def test_the_changes_and_their_audit_events_land_together(database):  # type: ignore[no-untyped-def]
@@ -104,6 +101,46 @@ def test_a_lost_server_is_an_invalidated_connection_and_the_next_one_works(pg_da
     with pg_database.session_factory() as session:
         assert session.get(Park, park_id) is not None
         assert session.scalar(select(AuditEvent.seq)) is None
+
+
+_OF_NAME = select(Park.code).where(Park.code.in_(("A", "B", "C")),
+                                   Park.name == bindparam("name")).order_by(Park.code)
+_OF_CODES = select(Park.code).where(Park.code.in_(bindparam("codes", expanding=True))
+                                    ).order_by(Park.code)
+
+
+@pytest.mark.postgres
+def test_a_statement_run_again_is_sent_with_that_runs_values(pg_database):  # type: ignore[no-untyped-def]
+    # A statement's own IN list is spelled out once and kept; the values given are
+    # each run's, and an IN list the caller gives is spelled out on each run.
+    with pg_database.session_factory() as session:
+        session.add_all(Park(code=code, name=name, policy={})
+                        for code, name in (("A", "甲"), ("B", "乙"), ("C", "甲"), ("D", "甲")))
+        session.commit()
+        for name, codes in (("甲", ["A", "C"]), ("乙", ["B"]), ("丙", [])):
+            (rows,) = run_pipelined(session, [(_OF_NAME, {"name": name})])
+            assert [code for code, in rows] == codes
+        for codes in (["A"], ["B", "C", "D"], ["D", "A"]):
+            (rows,) = run_pipelined(session, [(_OF_CODES, {"codes": codes})])
+            assert [code for code, in rows] == sorted(codes)
+
+
+_PARK_OF_POLICY = insert(Park).values(
+    code=bindparam("code"), name="空", timezone="Asia/Shanghai",
+    policy=bindparam("policy", type_=Park.__table__.c.policy.type))
+
+
+@pytest.mark.postgres
+def test_a_value_of_none_is_sent_as_its_type_sends_it(pg_database):  # type: ignore[no-untyped-def]
+    # A JSON column's None is JSON's null (SQLAlchemy's default), not SQL's NULL,
+    # which the column refuses: each value goes through its type, None too.
+    with pg_database.session_factory() as session:
+        for code in ("N1", "N2"):
+            run_pipelined(session, [(_PARK_OF_POLICY, {"code": code, "policy": None})],
+                          commit=True)
+            session.commit()
+        assert session.execute(text("SELECT jsonb_typeof(policy) FROM parks ORDER BY code")
+                               ).scalars().all() == ["null", "null"]
 
 
 _NEW_PARK = insert(Park).values(id=bindparam("id"), code=bindparam("code"), name="后写",
