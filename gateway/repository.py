@@ -44,6 +44,7 @@ from models import (
     Trip,
     Vehicle,
 )
+from models.adopt import adopt
 from models.pipeline import Step, run_pipelined, write_at_commit
 from parkgate.errors import N_, NotFound
 from rules import documents
@@ -115,25 +116,26 @@ _LOCK_LANE_AND_KEY = select(
     _ANSWERED.scalar_subquery(), Sequence("passages_id_seq").next_value())
 
 
-def lock_lane(session: Session, lane_id: int, read_id: str, then: Step | None = None
-              ) -> tuple[int | None, int | None, list[Any] | None]:
+def lock_lane(session: Session, lane_id: int, read_id: str, *then: Step
+              ) -> tuple[int | None, int | None, list[list[Any]] | None]:
     """One read at a time per lane, whichever worker or process took it: folding a
     repeated read and anti-passback both look at the lane's last passage. Returns the
     passage `read_id` already landed in, asked in the same round trip; on PostgreSQL
-    also a key for this read's passage and the rows of `then` (snapshot_query), run
-    once the lock is held, all with BEGIN in one round trip (None elsewhere: SQLite
-    needs no lock, it runs one write transaction at a time).
+    also a key for this read's passage and the rows of each statement of `then`
+    (snapshot_query, trips_query), run once the lock is held, all with BEGIN in one
+    round trip (None elsewhere: SQLite needs no lock, it runs one write transaction
+    at a time).
 
     On PostgreSQL the read id's look-up sees the database as it was before the
     statement waited for the lock, so a retry queued behind its first read misses
     it; the read id is unique and the service answers such a retry with the first
-    answer. `then` is a statement of its own and sees what the lock waited for."""
+    answer. Each statement of `then` sees what the lock waited for."""
     if session.get_bind().dialect.name != "postgresql":
         return session.execute(_ANSWERED, {"read_id": read_id}).scalar(), None, None
     values = {"id": lane_id, "read_id": read_id}
-    results = run_pipelined(session, [(_LOCK_LANE_AND_KEY, values), *([then] if then else [])])
+    results = run_pipelined(session, [(_LOCK_LANE_AND_KEY, values), *then])
     (_, earlier, key), = results[0]
-    return earlier, key, ([_SnapshotRow(*row) for row in results[1]] if then else None)
+    return earlier, key, results[1:]
 
 
 def park_policy(session: Session, park_id: int) -> ParkPolicy:
@@ -207,6 +209,8 @@ def build_snapshot(session: Session, lane: Any, plate: str, colour: str | None,
     view, policy = lane.view, lane.policy
     if rows is None:
         rows = session.execute(*snapshot_query(plate, colour, view.area, now)).all()
+    else:
+        rows = [_SnapshotRow._make(row) for row in rows]
     matches = len({row.id for row in rows})
     found = _fold(rows) if matches == 1 else None
     if found is None:
@@ -328,6 +332,12 @@ def people_with_papers(session: Session, person_ids: list[int], now: datetime
 # round trip, and a booked truck's rows are a handful.
 # Short aliases keep the statement under psycopg's 4 kB, below which it converts a
 # statement once, not on every run (test_the_snapshot_statement_is_converted_once).
+def _around_now(trips: Any, vehicles: Any) -> Any:
+    """A trip of the vehicle under way or booked around now (in a read's 36 hours)."""
+    return and_(trips.c.vehicle_id == vehicles.c.id, trips.c.state.in_(OPEN_STATES),
+                trips.c.window_start <= bindparam("until"), trips.c.window_end >= bindparam("since"))
+
+
 _V, _T, _TR, _C, _P, _Q = (_VEHICLES.alias("v"), _TRIPS.alias("t"), _VEHICLES.alias("tr"),
                            _CARGO.alias("c"), _PERSONS.alias("p"), _QUALS.alias("q"))
 _PASS, _IN, _BAN = _PASSES.alias("f"), _PRESENCE.alias("i"), _BLACKLIST.alias("b")
@@ -350,9 +360,7 @@ _SNAPSHOT_ROWS = (
         .outerjoin(_PASS, and_(
             _PASS.c.vehicle_id == _V.c.id, _PASS.c.retired_at.is_(None),
             _PASS.c.valid_from <= bindparam("today"), _PASS.c.valid_until >= bindparam("today")))
-        .outerjoin(_T, and_(
-            _T.c.vehicle_id == _V.c.id, _T.c.state.in_(OPEN_STATES),
-            _T.c.window_start <= bindparam("until"), _T.c.window_end >= bindparam("since")))
+        .outerjoin(_T, _around_now(_T, _V))
         .outerjoin(_TR, _TR.c.id == _T.c.trailer_id)
         .outerjoin(_C, _C.c.trip_id == _T.c.id)
         .outerjoin(_P, _P.c.id.in_((_T.c.driver_id, _T.c.escort_id)))
@@ -362,6 +370,12 @@ _SNAPSHOT_ROWS = (
 _SNAPSHOT_ROWS_OF_COLOUR = _SNAPSHOT_ROWS.where(_V.c.plate_colour == bindparam("colour"))
 # Its rows as read in a pipeline (models.pipeline), by label like SQLAlchemy's.
 _SnapshotRow = namedtuple("_SnapshotRow", _SNAPSHOT_ROWS.selected_columns.keys())  # type: ignore[misc]
+# The same trips as whole rows: a read that moves its trip (most trucks' do) changes
+# it as an entity, made from its row (adopt_trips), not read again in a round trip of
+# its own.
+_TRIP_ROWS = select(_TRIPS).join(_VEHICLES, _around_now(_TRIPS, _VEHICLES)).where(
+    _VEHICLES.c.plate == bindparam("plate"), _VEHICLES.c.retired_at.is_(None))
+_TRIP_ROWS_OF_COLOUR = _TRIP_ROWS.where(_VEHICLES.c.plate_colour == bindparam("colour"))
 
 
 @dataclass
@@ -426,15 +440,33 @@ def _current(trips: list[_FoundTrip], now: datetime) -> _FoundTrip | None:
     return min(trips, key=lambda f: abs((f.trip.window_start - now).total_seconds()))
 
 
+def _by_plate(statements: tuple[Any, Any], plate: str, colour: str | None, now: datetime,
+              **values: Any) -> Step:
+    """A read's statement (of `statements`: any colour, the colour read) and its values."""
+    params = {"plate": normalise(plate), "until": now + timedelta(hours=36),
+              "since": now - timedelta(hours=36), **values}
+    return (statements[1], {**params, "colour": colour}) if colour else (statements[0], params)
+
+
 def snapshot_query(plate: str, colour: str | None, area: str, now: datetime) -> Step:
     """The statement of a read's snapshot (the vehicles with this plate, and colour when
     read, with their trips) and its values, for build_snapshot. More than one vehicle
     matching is an ambiguous plate: nothing is folded."""
-    params = {"plate": normalise(plate), "area": area, "today": documents.park_date(now),
-              "until": now + timedelta(hours=36), "since": now - timedelta(hours=36)}
-    if colour:
-        return _SNAPSHOT_ROWS_OF_COLOUR, {**params, "colour": colour}
-    return _SNAPSHOT_ROWS, params
+    return _by_plate((_SNAPSHOT_ROWS, _SNAPSHOT_ROWS_OF_COLOUR), plate, colour, now, area=area,
+                     today=documents.park_date(now))
+
+
+def trips_query(plate: str, colour: str | None, now: datetime) -> Step:
+    """The statement of the whole rows of the trips a read's snapshot folds, for
+    adopt_trips."""
+    return _by_plate((_TRIP_ROWS, _TRIP_ROWS_OF_COLOUR), plate, colour, now)
+
+
+def adopt_trips(session: Session, rows: list[Any]) -> list[Trip]:
+    """The trips of these rows (trips_query's) in the session as if loaded: whoever
+    moves one in this transaction gets it from session.get() without a round trip."""
+    keys = _TRIPS.c.keys()
+    return [adopt(session, Trip, dict(zip(keys, row, strict=True))) for row in rows]
 
 
 _BANS = select(BlacklistEntry).where(

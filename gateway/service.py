@@ -151,13 +151,17 @@ def process_read(uow: UnitOfWork, principal: Principal, req: ReadRequest,
     crop = _decode_crop(req.crop_jpeg_b64)
     names = runtime.names(session)
     earlier, key, rows = repo.lock_lane(
-        session, lane.id, req.read_id, repo.snapshot_query(req.plate, req.colour, lane.view.area, now))
+        session, lane.id, req.read_id, repo.snapshot_query(req.plate, req.colour, lane.view.area, now),
+        repo.trips_query(req.plate, req.colour, now))
     if earlier is not None:
         return GateResult(session.get_one(Passage, earlier), replayed=True)
     read = PlateReadIn(plate=req.plate, colour=req.colour, confidence=req.confidence,
                        seen_at=req.seen_at, trailer_plate=req.trailer_plate,
                        trailer_confidence=req.trailer_confidence)
-    snap = repo.build_snapshot(session, lane, req.plate, req.colour, now, names, rows)
+    snap = repo.build_snapshot(session, lane, req.plate, req.colour, now, names,
+                               rows[0] if rows else None)
+    if rows:
+        repo.adopt_trips(session, rows[1])
     plate = snap.vehicle.plate if snap.vehicle else read.plate.strip().upper()[:16]
 
     target = _fold_target(session, lane, plate, req.seen_at) if req.offline_action is None else None
@@ -226,7 +230,8 @@ def _offline_decision(req: ReadRequest, centre: Decision) -> Decision:
 
 
 def _trip_to_move(session: Session, snap: Snapshot) -> Trip | None:
-    """The snapshot's trip as an entity, read when the read changes it (most do not)."""
+    """The snapshot's trip as an entity, for a read that changes it (on PostgreSQL the
+    session holds it already: repository.adopt_trips)."""
     return session.get(Trip, snap.trip.id) if snap.trip else None
 
 

@@ -16,6 +16,8 @@ from gateway.repository import (
     _LOCK_LANE_AND_KEY,
     _SNAPSHOT_ROWS,
     _SNAPSHOT_ROWS_OF_COLOUR,
+    _TRIP_ROWS,
+    _TRIP_ROWS_OF_COLOUR,
     _WRITE_KEYED_PASSAGE,
     _WRITE_PASSAGE,
 )
@@ -26,9 +28,10 @@ VALUES = {"area": "park", "plate": "苏E12345", "colour": "yellow", "today": dat
 
 
 @pytest.mark.parametrize("statement", [
-    _SNAPSHOT_ROWS, _SNAPSHOT_ROWS_OF_COLOUR, _LOCK_LANE_AND_KEY, _WRITE_PASSAGE,
-    _WRITE_KEYED_PASSAGE], ids=["snapshot", "snapshot_of_colour", "lock_lane",
-                                "write_passage", "write_keyed_passage"])
+    _SNAPSHOT_ROWS, _SNAPSHOT_ROWS_OF_COLOUR, _TRIP_ROWS, _TRIP_ROWS_OF_COLOUR,
+    _LOCK_LANE_AND_KEY, _WRITE_PASSAGE, _WRITE_KEYED_PASSAGE],
+    ids=["snapshot", "snapshot_of_colour", "trips", "trips_of_colour", "lock_lane",
+         "write_passage", "write_keyed_passage"])
 def test_a_read_path_statement_is_converted_once(statement: object) -> None:
     compiled = statement.compile(dialect=pg.dialect())  # type: ignore[attr-defined]
     wanted = {k: VALUES.get(k) for k in compiled.binds}
