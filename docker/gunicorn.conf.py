@@ -2,6 +2,7 @@
 
 import multiprocessing
 import os
+import sys
 
 bind = os.environ.get("PARKGATE_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("PARKGATE_WORKERS", max(2, multiprocessing.cpu_count())))
@@ -15,6 +16,16 @@ keepalive = 5
 accesslog = None
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# A request thread whose database answer has come waits for the interpreter until the
+# thread holding it lets go, by default after up to 5 ms; a read waits on the database
+# a dozen times. At 1 ms, reads under load wait less: on the gate bench at 120 reads/s
+# on 2 cores, p50 8.0-8.8 ms against 9.5-10.8 and p99 32-37 ms against 45-119 (A/B, same
+# minutes, both orders).
+switch_interval_s = float(os.environ.get("PARKGATE_SWITCH_INTERVAL_MS", 1)) / 1000
+
+
+def post_worker_init(worker):
+    sys.setswitchinterval(switch_interval_s)
 
 
 def child_exit(server, worker):

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,3 +64,16 @@ def test_gunicorn_threads_carry_streams_and_workers_scale():
     assert settings["workers"] >= 2 and 30 <= settings["timeout"] <= 120
     assert settings["accesslog"] is None  # ParkGate logs each request as JSON itself
     assert callable(settings["child_exit"])
+
+
+def test_gunicorn_workers_hand_the_interpreter_over_sooner(monkeypatch):  # type: ignore[no-untyped-def]
+    # Threads back from the database wait for the interpreter at most this long.
+    before = sys.getswitchinterval()
+    try:
+        runpy.run_path(str(DOCKER / "gunicorn.conf.py"))["post_worker_init"](None)
+        assert sys.getswitchinterval() == pytest.approx(0.001)
+        monkeypatch.setenv("PARKGATE_SWITCH_INTERVAL_MS", "2.5")
+        runpy.run_path(str(DOCKER / "gunicorn.conf.py"))["post_worker_init"](None)
+        assert sys.getswitchinterval() == pytest.approx(0.0025)
+    finally:
+        sys.setswitchinterval(before)
