@@ -52,10 +52,18 @@ class GateRuntime:
 
     def lane(self, session: Session, code: str) -> LaneInfo:
         code = code.strip().upper()[:32]
-        return self._cached(("lane", code), lambda: _load_lane(session, code, None))
+        return self._cached(("lane", code), lambda: self._kept(_load_lane(session, code, None)))
 
     def lane_by_id(self, session: Session, lane_id: int) -> LaneInfo:
-        return self._cached(("lane_id", lane_id), lambda: _load_lane(session, None, lane_id))
+        return self._cached(("lane_id", lane_id),
+                            lambda: self._kept(_load_lane(session, None, lane_id)))
+
+    def _kept(self, lane: LaneInfo) -> LaneInfo:
+        # Kept by code and by id, however it was asked for: a read looks its lane up
+        # by code and answers with it by id, and a load is a handful of look-ups.
+        self._cache.put(("lane", lane.code), lane)
+        self._cache.put(("lane_id", lane.id), lane)
+        return lane
 
     def names(self, session: Session) -> dict[str, dict[int, str]]:
         from .repository import park_names

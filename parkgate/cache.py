@@ -26,9 +26,14 @@ class TtlCache:
         if hit is not None and hit[0] > now:
             return hit[1]  # type: ignore[no-any-return]
         value = load()  # outside the lock: a slow load must not stall other keys
-        with self._lock:
-            self._entries[key] = (now + self.ttl_s, value)
+        self.put(key, value, now)
         return value
+
+    def put(self, key: Hashable, value: Any, now: float | None = None) -> None:
+        """Keep `value` for `key` from `now` (the time its load started) on."""
+        expires = (time.monotonic() if now is None else now) + self.ttl_s
+        with self._lock:
+            self._entries[key] = (expires, value)
 
     def clear(self) -> None:
         with self._lock:
