@@ -12,6 +12,8 @@ from parkgate import clock
 from tests.e2e.conftest import sign_in
 from tests.factories import PASSWORD, auth, book, make_world
 
+REASON = "#override-form [name=reason]"
+
 
 @pytest.mark.browser
 def test_a_read_appears_live_and_the_operator_overrides(page, live_server, app,
@@ -36,7 +38,7 @@ def test_a_read_appears_live_and_the_operator_overrides(page, live_server, app,
     # The feed is fetched on its own after the same event, so it may land a moment later.
     page.wait_for_selector("#feed-table >> text=苏E12345")
 
-    page.fill("#override-reason", "调度员电话确认已放行")
+    page.fill(REASON, "调度员电话确认已放行")
     page.click("#override-open")
     page.wait_for_selector("text=已人工处理")
     assert page.locator("#decision").get_attribute("data-action") == "OPEN"
@@ -46,6 +48,45 @@ def test_a_read_appears_live_and_the_operator_overrides(page, live_server, app,
     payload = json.loads(event.payload)
     assert payload["reason"] == "调度员电话确认已放行"
     assert payload["engine"]["action"] == "DENY"
+
+
+# The booth reloads its current panel as the stream asks (htmx's own trigger); resolves
+# once the reloaded panel is on the page.
+RELOAD_CURRENT = """() => new Promise(resolve => {
+  const current = document.getElementById('current');
+  current.addEventListener('htmx:afterSwap', () => resolve(), {once: true});
+  htmx.trigger(current, 'sse:passage');
+})"""
+
+
+def _read(app, world, read_id: str, plate: str) -> None:
+    response = app.test_client().post("/api/v1/lanes/E1-IN/reads", headers=auth(
+        world.tokens["gate_operator"]), json={
+        "read_id": read_id, "plate": plate, "plate_colour": "yellow", "confidence": 0.98,
+        "seen_at": clock.now().isoformat()})
+    assert response.status_code == 201
+
+
+@pytest.mark.browser
+def test_a_reason_being_typed_survives_a_reload_but_not_the_next_vehicle(
+        page, live_server, app, session_factory):
+    world = make_world(session_factory)
+    book(session_factory, world, state="IN_LOT")
+    sign_in(page, live_server.url, "gate_operator", PASSWORD)
+    page.goto(f"{live_server.url}/booth/E1-IN")
+    page.wait_for_selector("body[data-stream=open]", state="attached")
+    _read(app, world, "cam-e1-1", "苏E12345")
+    page.wait_for_selector("#current-plate >> text=苏E12345")
+
+    page.fill(REASON, "调度员电话确认")
+    # The stream reconnecting (or a late reply) brings the same passage again.
+    page.evaluate(RELOAD_CURRENT)
+    assert page.locator(REASON).input_value() == "调度员电话确认"
+    assert page.evaluate("document.activeElement.name") == "reason"  # typing goes on
+
+    _read(app, world, "cam-e1-2", "苏E99999")
+    page.wait_for_selector("#current-plate >> text=苏E99999")
+    assert page.locator(REASON).input_value() == ""
 
 
 @pytest.mark.browser
