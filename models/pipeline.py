@@ -17,11 +17,19 @@ SQLAlchemy's, so callers handle them as any other.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import psycopg
+from psycopg import errors as pg_errors
+from psycopg import pq
+from psycopg._preparing import Prepare
+from psycopg._queries import PostgresQuery
+from psycopg.adapt import Transformer
+from psycopg.generators import fetch_many, pipeline_communicate
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -112,7 +120,8 @@ def _as_sent(compiled: Any, params: Mapping[str, Any]) -> tuple[str, dict[str, A
     return plan.text, values
 
 
-def _converters(statement: ClauseElement, dialect: Any, cursor: Any) -> list[Any] | None:
+def _converters(statement: ClauseElement, dialect: Any, result: pq.abc.PGresult
+                ) -> list[Any] | None:
     """Each returned column's result processor (instants to UTC and so on), as
     SQLAlchemy would apply them; None when no column needs one."""
     if statement in _CONVERTERS:
@@ -124,19 +133,22 @@ def _converters(statement: ClauseElement, dialect: Any, cursor: Any) -> list[Any
         columns = getattr(statement, "exported_columns", None)
     converters = None
     if columns is not None:
-        found = [column.type.dialect_impl(dialect).result_processor(dialect, described.type_code)
-                 for column, described in zip(columns, cursor.description, strict=True)]
+        found = [column.type.dialect_impl(dialect).result_processor(dialect, result.ftype(i))
+                 for i, column in enumerate(columns)]
+        if len(found) != result.nfields:
+            raise ValueError("the statement's columns are not what the server returned")
         converters = found if any(found) else None
     _CONVERTERS[statement] = converters
     return converters
 
 
-def _rows(statement: ClauseElement, dialect: Any, cursor: Any) -> list[tuple[Any, ...]]:
-    # (Not cursor.description for every answer: psycopg builds it anew on each look.)
-    if not (cursor.pgresult and cursor.pgresult.nfields):
+def _rows(statement: ClauseElement, dialect: Any, tx: Transformer, result: pq.abc.PGresult
+          ) -> list[tuple[Any, ...]]:
+    if not result.nfields or not result.ntuples:
         return []
-    rows = cursor.fetchall()
-    converters = _converters(statement, dialect, cursor) if rows else None
+    tx.set_pgresult(result)
+    rows = tx.load_rows(0, result.ntuples, tuple)
+    converters = _converters(statement, dialect, result)
     if converters is None:
         return rows
     return [tuple(value if convert is None or value is None else convert(value)
@@ -156,21 +168,98 @@ def run_pipelined(session: Session, steps: Sequence[Step], *, commit: bool = Fal
     sent = [_as_sent(_compiled(statement, dialect), params) for statement, params in steps]
     if any(not text.lstrip().upper().startswith("SELECT") for text, _ in sent):
         connection.info["wrote"] = True  # as models.db notes every statement it runs
-    cursors = []
     try:
-        with raw.pipeline():
-            for text, values in sent:
-                cursor = raw.cursor()
-                cursor.execute(text, values)
-                cursors.append(cursor)
-            if commit:
-                raw.commit()
-        return [_rows(statement, dialect, cursor)
-                for (statement, _), cursor in zip(steps, cursors, strict=True)]
+        tx, results = _exchange(raw, sent, commit=commit)
+        return [_rows(statement, dialect, tx, result)
+                for (statement, _), result in zip(steps, results, strict=True)]
     except psycopg.Error as error:
         # Pipelined, a failure surfaces when the answers are read: name them all.
         statements = ";\n".join(text for text, _ in sent) + (";\nCOMMIT" if commit else "")
         raise _as_sqlalchemy_error(connection, error, statements) from error
+
+
+def _exchange(raw: psycopg.Connection[Any], sent: list[tuple[str, dict[str, Any]]], *,
+              commit: bool) -> tuple[Transformer, list[pq.abc.PGresult]]:
+    """Send the statements (with BEGIN first if no transaction is open, and COMMIT
+    last if `commit`) in pipeline mode and read every answer: each statement's result.
+
+    psycopg's own pipeline (a cursor per statement) sends and polls once per statement
+    and processes each answer through its cursor; this sends the lot in one go and
+    reads the answers once, at a third of the CPU (bench: 3 statements and COMMIT,
+    110-130 us against 290-350 us). Statements are prepared through the connection's
+    own prepare manager, exactly as its cursors would prepare them: after their
+    fifth run, forgotten with everything else when psycopg rolls back."""
+    pgconn = raw.pgconn
+    tx = Transformer(raw)
+    with raw.lock:
+        prepared = raw._prepared
+        commands: deque[Callable[[], Any]] = deque()
+        # What each answer is: None for a command of ours (BEGIN, a PREPARE, COMMIT),
+        # else its statement's prepare bookkeeping (key or None, how, name).
+        answers: list[tuple[Any, Prepare, bytes] | None] = []
+        if pgconn.transaction_status == pq.TransactionStatus.IDLE:
+            commands.append(partial(pgconn.send_query_params, b"BEGIN", None))
+            answers.append(None)
+        for text, values in sent:
+            query = PostgresQuery(tx)
+            query.convert(text, values)
+            how, name = prepared.get(query)
+            if how is Prepare.NO:
+                commands.append(partial(pgconn.send_query_params, query.query, query.params,
+                                        param_formats=query.formats, param_types=query.types))
+            else:
+                if how is Prepare.SHOULD:
+                    commands.append(partial(pgconn.send_prepare, name, query.query,
+                                            param_types=query.types))
+                    answers.append(None)
+                commands.append(partial(pgconn.send_query_prepared, name, query.params,
+                                        param_formats=query.formats))
+            answers.append((prepared.maybe_add_to_cache(query, how, name), how, name))
+        if commit:
+            commands.append(partial(pgconn.send_query_params, b"COMMIT", None))
+            answers.append(None)
+        commands.append(pgconn.pipeline_sync)
+        received = _received(raw, commands, len(answers) + 1)
+    results, error = [], None
+    for what, got in zip(answers, received, strict=False):
+        if what is not None:
+            key, how, name = what
+            if key is not None:
+                prepared.validate(key, how, name, got)
+            results.append(got[-1])
+        failed = next((r for r in got if r.status == pq.ExecStatus.FATAL_ERROR), None)
+        if failed is not None and error is None:
+            error = pg_errors.error_from_result(failed, encoding=pgconn._encoding)
+    if error is not None:
+        raise error
+    return tx, results
+
+
+def _received(raw: psycopg.Connection[Any], commands: deque[Callable[[], Any]], expected: int
+              ) -> list[list[pq.abc.PGresult]]:
+    """Send `commands` in pipeline mode and read `expected` answers (the last, the
+    sync's). A failed statement's followers answer PIPELINE_ABORTED up to the sync."""
+    pgconn = raw.pgconn
+    pgconn.enter_pipeline_mode()
+    try:
+        received = raw.wait(pipeline_communicate(pgconn, commands))
+        while len(received) < expected:
+            received.append(raw.wait(fetch_many(pgconn)))
+    except BaseException:
+        if pgconn.status != pq.ConnStatus.BAD:
+            # Leave the connection usable: a rollback follows and must be heard.
+            raw.wait(_drain(pgconn))
+        raise
+    pgconn.exit_pipeline_mode()
+    return received
+
+
+def _drain(pgconn: pq.abc.PGconn) -> Any:
+    while True:
+        got = yield from fetch_many(pgconn)
+        if not got or got[0].status == pq.ExecStatus.PIPELINE_SYNC:
+            break
+    pgconn.exit_pipeline_mode()
 
 
 def _as_sqlalchemy_error(connection: Any, error: psycopg.Error, statement: str) -> Exception:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import bindparam, insert, select, text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from audit.service import verify_chain
 from models import AuditEvent, Enterprise, Park, PassageImage
@@ -123,6 +123,40 @@ def test_a_statement_run_again_is_sent_with_that_runs_values(pg_database):  # ty
         for codes in (["A"], ["B", "C", "D"], ["D", "A"]):
             (rows,) = run_pipelined(session, [(_OF_CODES, {"codes": codes})])
             assert [code for code, in rows] == sorted(codes)
+
+
+_NAME_OF = select(Park.name).where(Park.id == bindparam("id"))
+_PREPARED = text("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE :s")
+
+
+@pytest.mark.postgres
+def test_a_statement_run_often_is_prepared_and_runs_on_after_a_rollback(pg_database):  # type: ignore[no-untyped-def]
+    # Prepared through psycopg's own bookkeeping, a statement is planned once per
+    # connection, and psycopg's DEALLOCATE ALL on a rollback forgets it for both.
+    park_id = _park(pg_database)
+    pattern = {"s": "SELECT parks.name %"}
+    with pg_database.session_factory() as session:
+        for _ in range(2):
+            for _ in range(7):
+                assert run_pipelined(session, [(_NAME_OF, {"id": park_id})]) == [[("园区",)]]
+            assert session.execute(_PREPARED, pattern).scalar_one() == 1
+            session.execute(text("UPDATE parks SET name = name"))
+            session.rollback()  # a write rolled back: psycopg deallocates
+            assert session.execute(_PREPARED, pattern).scalar_one() == 0
+
+
+@pytest.mark.postgres
+def test_a_failing_statement_fails_its_round_trip_and_the_next_one_works(pg_database):  # type: ignore[no-untyped-def]
+    park_id = _park(pg_database)
+    broken = select(Park.name).where(Park.id == text("1 / (:id - :id)").bindparams(
+        bindparam("id")))
+    with pg_database.session_factory() as session:
+        with pytest.raises(DBAPIError, match="division by zero"):
+            run_pipelined(session, [(_NAME_OF, {"id": park_id}), (broken, {"id": park_id}),
+                                    (_NAME_OF, {"id": park_id})], commit=True)
+        session.rollback()
+        assert run_pipelined(session, [(_NAME_OF, {"id": park_id})], commit=True) == [
+            [("园区",)]]
 
 
 _PARK_OF_POLICY = insert(Park).values(
