@@ -220,16 +220,16 @@ def _exchange(raw: psycopg.Connection[Any], sent: list[tuple[str, dict[str, Any]
             answers.append(None)
         commands.append(pgconn.pipeline_sync)
         received = _received(raw, commands, len(answers) + 1)
-    results, error = [], None
-    for what, got in zip(answers, received, strict=False):
-        if what is not None:
-            key, how, name = what
-            if key is not None:
-                prepared.validate(key, how, name, got)
-            results.append(got[-1])
-        failed = next((r for r in got if r.status == pq.ExecStatus.FATAL_ERROR), None)
-        if failed is not None and error is None:
-            error = pg_errors.error_from_result(failed, encoding=pgconn._encoding)
+        results, error = [], None
+        for what, got in zip(answers, received, strict=False):
+            if what is not None:
+                key, how, name = what
+                if key is not None:  # prepared only if it ran (psycopg's own check)
+                    prepared.validate(key, how, name, got)
+                results.append(got[-1])
+            failed = next((r for r in got if r.status == pq.ExecStatus.FATAL_ERROR), None)
+            if failed is not None and error is None:
+                error = pg_errors.error_from_result(failed, encoding=pgconn._encoding)
     if error is not None:
         raise error
     return tx, results

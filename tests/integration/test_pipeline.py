@@ -159,6 +159,16 @@ def test_a_failing_statement_fails_its_round_trip_and_the_next_one_works(pg_data
             [("园区",)]]
 
 
+@pytest.mark.postgres
+def test_a_round_trip_without_commit_belongs_to_the_sessions_transaction(pg_database):  # type: ignore[no-untyped-def]
+    # It opens the transaction on the server when none is open, so the session's
+    # rollback takes its writes back with everything else.
+    with pg_database.session_factory() as session:
+        run_pipelined(session, [(_PARK_OF_POLICY, {"code": "T1", "policy": {}})])
+        session.rollback()
+        assert session.scalar(select(Park.code).where(Park.code == "T1")) is None
+
+
 _PARK_OF_POLICY = insert(Park).values(
     code=bindparam("code"), name="空", timezone="Asia/Shanghai",
     policy=bindparam("policy", type_=Park.__table__.c.policy.type))
