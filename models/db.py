@@ -64,6 +64,11 @@ def _configure_sqlite(engine: Engine) -> None:
 PREPARED_MAX = 1000  # statements prepared per connection (psycopg's default: 100)
 
 
+def may_write(statement: str) -> bool:
+    """Whether a statement's text may change data: anything but a plain SELECT."""
+    return statement.lstrip()[:6].upper() != "SELECT"
+
+
 def _keep_prepared_statements(engine: Engine) -> None:
     """A transaction that only read ends with COMMIT, not ROLLBACK.
 
@@ -90,7 +95,7 @@ def _keep_prepared_statements(engine: Engine) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _note_write(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip()[:6].upper() != "SELECT":
+        if may_write(statement):
             conn.info["wrote"] = True
 
     @event.listens_for(engine, "rollback")

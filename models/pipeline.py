@@ -35,6 +35,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
 
+from models.db import may_write
+
 Step = tuple[ClauseElement, Mapping[str, Any]]
 
 # Statements are built once (module constants, cached shapes), so their compiled form
@@ -166,7 +168,7 @@ def run_pipelined(session: Session, steps: Sequence[Step], *, commit: bool = Fal
     raw = connection.connection.dbapi_connection
     dialect = connection.dialect
     sent = [_as_sent(_compiled(statement, dialect), params) for statement, params in steps]
-    if any(not text.lstrip().upper().startswith("SELECT") for text, _ in sent):
+    if any(may_write(text) for text, _ in sent):
         connection.info["wrote"] = True  # as models.db notes every statement it runs
     try:
         tx, results = _exchange(raw, sent, commit=commit)
@@ -176,6 +178,11 @@ def run_pipelined(session: Session, steps: Sequence[Step], *, commit: bool = Fal
         # Pipelined, a failure surfaces when the answers are read: name them all.
         statements = ";\n".join(text for text, _ in sent) + (";\nCOMMIT" if commit else "")
         raise _as_sqlalchemy_error(connection, error, statements) from error
+
+
+# What each answer of a round trip is: None for a command of ours (BEGIN, a PREPARE,
+# COMMIT), else its statement's prepare bookkeeping (cache key or None, how, name).
+_Answer = tuple[Any, Prepare, bytes] | None
 
 
 def _exchange(raw: psycopg.Connection[Any], sent: list[tuple[str, dict[str, Any]]], *,
@@ -189,50 +196,62 @@ def _exchange(raw: psycopg.Connection[Any], sent: list[tuple[str, dict[str, Any]
     110-130 us against 290-350 us). Statements are prepared through the connection's
     own prepare manager, exactly as its cursors would prepare them: after their
     fifth run, forgotten with everything else when psycopg rolls back."""
-    pgconn = raw.pgconn
     tx = Transformer(raw)
     with raw.lock:
-        prepared = raw._prepared
-        commands: deque[Callable[[], Any]] = deque()
-        # What each answer is: None for a command of ours (BEGIN, a PREPARE, COMMIT),
-        # else its statement's prepare bookkeeping (key or None, how, name).
-        answers: list[tuple[Any, Prepare, bytes] | None] = []
-        if pgconn.transaction_status == pq.TransactionStatus.IDLE:
-            commands.append(partial(pgconn.send_query_params, b"BEGIN", None))
-            answers.append(None)
-        for text, values in sent:
-            query = PostgresQuery(tx)
-            query.convert(text, values)
-            how, name = prepared.get(query)
-            if how is Prepare.NO:
-                commands.append(partial(pgconn.send_query_params, query.query, query.params,
-                                        param_formats=query.formats, param_types=query.types))
-            else:
-                if how is Prepare.SHOULD:
-                    commands.append(partial(pgconn.send_prepare, name, query.query,
-                                            param_types=query.types))
-                    answers.append(None)
-                commands.append(partial(pgconn.send_query_prepared, name, query.params,
-                                        param_formats=query.formats))
-            answers.append((prepared.maybe_add_to_cache(query, how, name), how, name))
-        if commit:
-            commands.append(partial(pgconn.send_query_params, b"COMMIT", None))
-            answers.append(None)
-        commands.append(pgconn.pipeline_sync)
+        commands, answers = _queued(raw, tx, sent, commit=commit)
         received = _received(raw, commands, len(answers) + 1)
-        results, error = [], None
-        for what, got in zip(answers, received, strict=False):
-            if what is not None:
-                key, how, name = what
-                if key is not None:  # prepared only if it ran (psycopg's own check)
-                    prepared.validate(key, how, name, got)
-                results.append(got[-1])
-            failed = next((r for r in got if r.status == pq.ExecStatus.FATAL_ERROR), None)
-            if failed is not None and error is None:
-                error = pg_errors.error_from_result(failed, encoding=pgconn._encoding)
+        return tx, _results(raw, answers, received)
+
+
+def _queued(raw: psycopg.Connection[Any], tx: Transformer,
+            sent: list[tuple[str, dict[str, Any]]], *, commit: bool
+            ) -> tuple[deque[Callable[[], Any]], list[_Answer]]:
+    """The round trip's commands, in order, and what each of their answers is."""
+    pgconn, prepared = raw.pgconn, raw._prepared
+    commands: deque[Callable[[], Any]] = deque()
+    answers: list[_Answer] = []
+    if pgconn.transaction_status == pq.TransactionStatus.IDLE:
+        commands.append(partial(pgconn.send_query_params, b"BEGIN", None))
+        answers.append(None)
+    for text, values in sent:
+        query = PostgresQuery(tx)
+        query.convert(text, values)
+        how, name = prepared.get(query)
+        if how is Prepare.NO:
+            commands.append(partial(pgconn.send_query_params, query.query, query.params,
+                                    param_formats=query.formats, param_types=query.types))
+        else:
+            if how is Prepare.SHOULD:
+                commands.append(partial(pgconn.send_prepare, name, query.query,
+                                        param_types=query.types))
+                answers.append(None)
+            commands.append(partial(pgconn.send_query_prepared, name, query.params,
+                                    param_formats=query.formats))
+        answers.append((prepared.maybe_add_to_cache(query, how, name), how, name))
+    if commit:
+        commands.append(partial(pgconn.send_query_params, b"COMMIT", None))
+        answers.append(None)
+    commands.append(pgconn.pipeline_sync)
+    return commands, answers
+
+
+def _results(raw: psycopg.Connection[Any], answers: list[_Answer],
+             received: list[list[pq.abc.PGresult]]) -> list[pq.abc.PGresult]:
+    """Each statement's result; the prepare manager told which statements ran (it
+    keeps only those as prepared, psycopg's own check). The first error is raised."""
+    results, error = [], None
+    for what, got in zip(answers, received, strict=False):
+        if what is not None:
+            key, how, name = what
+            if key is not None:
+                raw._prepared.validate(key, how, name, got)
+            results.append(got[-1])
+        failed = next((r for r in got if r.status == pq.ExecStatus.FATAL_ERROR), None)
+        if failed is not None and error is None:
+            error = pg_errors.error_from_result(failed, encoding=raw.pgconn._encoding)
     if error is not None:
         raise error
-    return tx, results
+    return results
 
 
 def _received(raw: psycopg.Connection[Any], commands: deque[Callable[[], Any]], expected: int
