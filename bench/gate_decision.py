@@ -82,6 +82,33 @@ def cpu_seconds(app_pid: int) -> tuple[float, float]:
     return app / hz, db / hz
 
 
+def commit_probe(url: str, seconds: float) -> dict[str, float]:
+    """This machine's bare commit latency (one 500-byte INSERT and COMMIT, nothing else
+    running): every decision waits for PostgreSQL's WAL flush, and on some VMs that
+    flush stalls for tens to hundreds of ms several times a minute, which no app code
+    can hide. Printed beside the figures so a slow disk is told apart from a slow app."""
+    import psycopg
+
+    latencies: list[float] = []
+    with psycopg.connect(url) as conn:
+        conn.execute("CREATE TABLE bench_commit_probe (id bigserial PRIMARY KEY, b text)")
+        conn.commit()
+        pad, end = "x" * 500, time.monotonic() + seconds
+        while time.monotonic() < end:
+            started = time.perf_counter()
+            conn.execute("INSERT INTO bench_commit_probe (b) VALUES (%s)", (pad,))
+            conn.commit()
+            latencies.append((time.perf_counter() - started) * 1000)
+        conn.execute("DROP TABLE bench_commit_probe")
+        conn.commit()
+    latencies.sort()
+    return {"commits": len(latencies),
+            "p50_ms": round(latencies[len(latencies) // 2], 2),
+            "p99_ms": round(latencies[int(len(latencies) * 0.99)], 2),
+            "max_ms": round(latencies[-1], 1),
+            "over_40ms": sum(1 for ms in latencies if ms > 40)}
+
+
 _runs = iter(range(1, 1000))
 
 
@@ -157,6 +184,7 @@ def main() -> None:
                                  "read_id text UNIQUE, plate text, vehicle_id int, "
                                  "at timestamptz DEFAULT now())")
         db.dispose()
+        disk = commit_probe(url, 5.0 if args.quick else 15.0)
 
         rng = random.Random(5)
         requests = []
@@ -241,6 +269,9 @@ def main() -> None:
         "cores_for_rate": round(args.rate * ((cpu_app_ms or 0) + (cpu_db_ms or 0)) / 1000 / 0.5,
                                 1),
         "peak_errors": peak["errors"],
+        "disk_commit_p99_ms": disk["p99_ms"],
+        "disk_commit_max_ms": disk["max_ms"],
+        "disk_commits_over_40ms": disk["over_40ms"],
         "sustained_rate": sustain_rate,
         "sustained_p50_ms": sustained["p50_ms"],
         "sustained_p99_ms": sustained["p99_ms"],
@@ -248,6 +279,9 @@ def main() -> None:
         if baseline["p50_ms"] else None,
     }
     print(f"population     {figures['population']} loaded in {figures['load_seconds']} s")
+    print(f"bare commits   p50 {disk['p50_ms']} ms, p99 {disk['p99_ms']} ms, max "
+          f"{disk['max_ms']} ms, {disk['over_40ms']} of {disk['commits']} over 40 ms "
+          "(the disk's WAL flush, before the load)")
     print(f"at {args.rate:.0f}/s        p50 {steady['p50_ms']} ms, p90 {steady['p90_ms']} ms, "
           f"p99 {steady['p99_ms']} ms, errors {steady['errors']} (statuses {steady['statuses']})")
     print(f"baseline       p50 {baseline['p50_ms']} ms, p99 {baseline['p99_ms']} ms "
