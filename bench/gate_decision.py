@@ -82,12 +82,14 @@ def cpu_seconds(app_pid: int) -> tuple[float, float]:
     return app / hz, db / hz
 
 
-def commit_probe(url: str, seconds: float) -> dict[str, float]:
+def commit_probe(url: str, seconds: float) -> dict[str, Any]:
     """This machine's bare commit latency (one 500-byte INSERT and COMMIT, nothing else
     running): every decision waits for PostgreSQL's WAL flush, and on some VMs that
     flush stalls for tens to hundreds of ms several times a minute, which no app code
     can hide. Printed beside the figures so a slow disk is told apart from a slow app."""
     import psycopg
+
+    from bench.loadgen import summary
 
     latencies: list[float] = []
     with psycopg.connect(url) as conn:
@@ -101,11 +103,9 @@ def commit_probe(url: str, seconds: float) -> dict[str, float]:
             latencies.append((time.perf_counter() - started) * 1000)
         conn.execute("DROP TABLE bench_commit_probe")
         conn.commit()
-    latencies.sort()
-    return {"commits": len(latencies),
-            "p50_ms": round(latencies[len(latencies) // 2], 2),
-            "p99_ms": round(latencies[int(len(latencies) * 0.99)], 2),
-            "max_ms": round(latencies[-1], 1),
+    figures = summary(latencies, {200: len(latencies)}, seconds)
+    return {"commits": len(latencies), "p50_ms": figures["p50_ms"],
+            "p99_ms": figures["p99_ms"], "max_ms": round(max(latencies), 1),
             "over_40ms": sum(1 for ms in latencies if ms > 40)}
 
 
