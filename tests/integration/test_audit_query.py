@@ -331,8 +331,10 @@ from audit import export
 from audit.query import AuditFilter, iter_events
 from models.db import make_engine, make_session_factory
 
+sessions = make_session_factory(make_engine(sys.argv[1]))
+
 def run(f):
-    with make_session_factory(make_engine(sys.argv[1]))() as s:
+    with sessions() as s:
         rows = (export.event_cells(e) for e in iter_events(s, f, batch=500))
         return sum(len(chunk) for chunk in export.csv_chunks(rows))
 
@@ -370,7 +372,6 @@ def test_export_memory_stays_flat_however_many_events(database, session_factory)
 
     small = peak(2000)
     large = peak(6000)
-    print("export peak", small, large)
     assert large < small * 1.5, (small, large)
 
 
