@@ -21,10 +21,9 @@ from gateway.agent.client import CentreClient
 from gateway.agent.runner import Agent
 from gateway.devices import SimulatedController
 from models import FixedRegistration, Lane, Passage, PassageRead
+from tests import ROOT
 from tests.conftest import PG_PARAM, _sqlite_database, _truncate_all
 from tests.factories import PII_KEY, book, make_world
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(params=["sqlite", PG_PARAM])

@@ -24,6 +24,7 @@ from models import AuditEvent, Carrier, Dock, Passage, PassageImage, Trip
 from parkgate import clock
 from parkgate.signing import public_key_b64
 from parkgate.uow import Actor, unit_of_work
+from tests import ROOT
 from tests.factories import auth, book, make_world, national_id
 from tests.integration.test_gate import JPEG, occupy_docks, read
 
@@ -324,7 +325,6 @@ def test_the_checkpoint_job_signs_only_when_the_chain_moved(app, session_factory
 # process, and inside a full test run something else in the worker once added ~10 MB to
 # the window (a CI failure the export alone never shows), so the figure was not the
 # export's.
-ROOT = Path(__file__).resolve().parents[2]
 _EXPORT_PEAK = """
 import sys, tracemalloc
 from audit import export

@@ -22,7 +22,8 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests import ROOT
+
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.xdist_group("topology")]
 
 

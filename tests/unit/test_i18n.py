@@ -8,8 +8,8 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 
 from parkgate.i18n import ensure_compiled, translate
+from tests import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 PO = ROOT / "parkgate/translations/zh_Hans_CN/LC_MESSAGES/messages.po"
 
 
