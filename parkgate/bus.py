@@ -157,6 +157,10 @@ class RedisBus(EventBus):
         self._ready = threading.Event()
         self.reconnects = 0
 
+    @property
+    def listener_name(self) -> str:
+        return f"{self.prefix}-bus-listener"
+
     def _key(self, channel: str) -> str:
         return f"{self.prefix}:bus:{channel}"
 
@@ -185,7 +189,9 @@ class RedisBus(EventBus):
         pattern = self._key("*")
         strip = len(self._key(""))
         while not self._stop.is_set():
-            client = redis.Redis.from_url(self._url, socket_connect_timeout=5)
+            # Named, so an operator's CLIENT LIST shows whose subscription a connection is.
+            client = redis.Redis.from_url(self._url, socket_connect_timeout=5,
+                                          client_name=self.listener_name)
             pubsub = client.pubsub()
             try:
                 pubsub.psubscribe(pattern)

@@ -76,7 +76,10 @@ def test_redis_bus_listener_reconnects_after_losing_its_connection(redis_url, re
     try:
         sub = bus.subscribe(["x"])
         admin = redis.Redis.from_url(redis_url)
-        killed = admin.client_kill_filter(_type="pubsub")
+        # Only this bus's listener: the Redis is shared with the other test workers.
+        mine = [c["id"] for c in admin.client_list(_type="pubsub")
+                if c["name"] == bus.listener_name]
+        killed = sum(admin.client_kill_filter(_id=client_id) for client_id in mine)
         assert killed >= 1
         # Publish until the re-subscribed listener hears one (bounded wait, no sleeps).
         done = threading.Event()
