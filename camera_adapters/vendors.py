@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -60,16 +61,46 @@ class VendorEvent:
     event_id: str | None
     crop_jpeg: bytes | None = None
     ignored: str | None = None  # why there is no plate
+    device: str | None = None  # the camera's serial / device id and channel, as sent
+    raw_time: str | None = None  # the capture time exactly as the camera wrote it
+
+    @property
+    def read_id(self) -> str | None:
+        return vendor_read_id(self.vendor, self.device, self.event_id, self.raw_time)
 
     def to_read(self, lane: str) -> PlateRead:
         assert self.plate is not None
         kwargs: dict[str, Any] = {}
-        if self.event_id:
-            # The camera's own event id makes a retried push idempotent at the gate.
-            kwargs["read_id"] = re.sub(r"[^A-Za-z0-9._:\-]", "-", f"{self.vendor}:{self.event_id}")[:64]
+        if self.read_id:
+            kwargs["read_id"] = self.read_id
         return PlateRead(lane=lane, plate=self.plate, colour=self.colour,
                          confidence=self.confidence, seen_at=self.seen_at,
                          crop_jpeg=self.crop_jpeg, source="vendor", **kwargs)
+
+
+_READ_ID_CHARS = re.compile(r"[^A-Za-z0-9._:\-]")
+# A vendor id of this many characters or fewer is a counter (Dahua's SnapID/RecordID,
+# Hikvision's activePostCount): it repeats when the camera restarts, so the capture
+# time joins it.
+SHORT_ID = 12
+
+
+def vendor_read_id(vendor: str, device: str | None, event_id: str | None,
+                   raw_time: str | None) -> str | None:
+    """The read id of a vendor event: the camera's own id, namespaced by the device that
+    sent it (the lane namespaces it again at the gate), with the camera's raw capture
+    time where the id is a short counter. Built from what the camera sent, never from
+    a corrected clock, so a retried push keeps its id. None without an event id."""
+    if not event_id:
+        return None
+    parts = [vendor, device or "-", str(event_id)]
+    if len(str(event_id)) <= SHORT_ID:
+        parts.append(raw_time or "-")
+    text = ":".join(_READ_ID_CHARS.sub("-", p) for p in parts)
+    if len(text) <= 64:
+        return text
+    # Long ids (UUIDs with a long serial) keep their vendor and a stable digest.
+    return f"{vendor}:{hashlib.sha256(':'.join(parts).encode()).hexdigest()[:48]}"
 
 
 # --- shared helpers ----------------------------------------------------------------------------
@@ -152,6 +183,8 @@ def _json(body: bytes) -> Any:
         return json.loads(body.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise VendorPayloadError("VENDOR_BAD_JSON", f"the body is not JSON: {exc}") from exc
+    except RecursionError:
+        raise VendorPayloadError("VENDOR_BAD_JSON", "the JSON is nested too deeply") from None
 
 
 def _xml(body: bytes) -> Element:
@@ -252,9 +285,15 @@ def parse_hikvision(body: bytes, content_type: str) -> VendorEvent:
     plate = plate_of(anpr.get("licensePlate") or anpr.get("originalLicensePlate"))
     if plate is None:
         return VendorEvent("hikvision", None, None, 0.0, seen_at, event_id, ignored="no plate")
+    device = f"{doc.get('macAddress') or doc.get('serialNo') or doc.get('deviceID') or ''}" \
+        f"/{doc.get('channelID') or ''}"
+    if event_id is None and doc.get("dateTime"):
+        # No UUID: the camera's post count is the id (a counter, kept with the time).
+        event_id = doc.get("activePostCount") or anpr.get("serialNo")
     return VendorEvent("hikvision", plate, colour_of(anpr.get("plateColor")),
                        confidence_of(anpr.get("confidenceLevel")), seen_at,
-                       str(event_id) if event_id else None, crop)
+                       str(event_id) if event_id else None, crop, device=device,
+                       raw_time=str(doc.get("dateTime") or "") or None)
 
 
 # --- Dahua -------------------------------------------------------------------------------------
@@ -275,9 +314,12 @@ def _dahua_picture(doc: dict[str, Any]) -> VendorEvent:
     if plate is None or plate_info.get("IsExist") is False:
         return VendorEvent("dahua", None, None, 0.0, seen_at, event_id, ignored="no plate")
     crop = picture((pic.get("CutoutPic") or {}).get("Content"))
+    device = f"{snap.get('DeviceID') or ''}/{plate_info.get('Channel', '')}"
+    raw = snap.get("AccurateTime") or snap.get("SnapTime")
     return VendorEvent("dahua", plate, colour_of(plate_info.get("PlateColor")),
                        confidence_of(plate_info.get("Confidence")), seen_at,
-                       str(event_id) if event_id else None, crop)
+                       str(event_id) if event_id else None, crop, device=device,
+                       raw_time=str(raw) if raw else None)
 
 
 def _dahua_events(doc: dict[str, Any]) -> VendorEvent:
@@ -299,9 +341,12 @@ def _dahua_events(doc: dict[str, Any]) -> VendorEvent:
     event_id = data.get("EventID") or car.get("RecNo")
     if plate is None:
         return VendorEvent("dahua", None, None, 0.0, seen_at, event_id, ignored="no plate")
+    raw = data.get("UTC")
     return VendorEvent("dahua", plate, colour_of(car.get("PlateColor")),
                        confidence_of(car.get("Confidence") or obj.get("Confidence")), seen_at,
-                       str(event_id) if event_id is not None else None)
+                       str(event_id) if event_id is not None else None,
+                       device=f"{doc.get('DeviceID') or ''}/{doc.get('Channel', '')}",
+                       raw_time=str(raw) if raw is not None else None)
 
 
 def parse_dahua(body: bytes, content_type: str) -> VendorEvent:

@@ -240,6 +240,9 @@ def post_vendor_event(lane_code: str, vendor: str) -> Any:
     if vendor not in vendors.VENDORS:
         raise NotFound(N_("Unknown camera vendor %(vendor)s; use hikvision or dahua."),
                        code="VENDOR_UNKNOWN", params={"vendor": vendor[:20]})
+    # The lane first: another lane's token learns nothing, not even that a heartbeat
+    # was understood.
+    authorise_lane(current_principal(), runtime().lane(get_session(), lane_code[:32]))
     body = _vendor_body()
     try:
         event = vendors.parse(vendor, body, request.content_type or "")

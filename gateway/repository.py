@@ -104,7 +104,7 @@ _PERSONS, _QUALS, _BLACKLIST = Person.__table__, Qualification.__table__, Blackl
 _PRESENCE, _PASSES, _RELEASES = Presence.__table__, FixedRegistration.__table__, Release.__table__
 
 _ANSWERED = select(_PASSAGE_READS.c.passage_id).where(
-    _PASSAGE_READS.c.read_id == bindparam("read_id"))
+    _PASSAGE_READS.c.lane_id == bindparam("id"), _PASSAGE_READS.c.read_id == bindparam("read_id"))
 # On PostgreSQL the lock is an advisory one on the lane's id: a row lock would write
 # the lanes row (and its log record) on every read, and the park's few lanes share a
 # page that every read would then contend for. The same round trip takes the key of
@@ -131,7 +131,7 @@ def lock_lane(session: Session, lane_id: int, read_id: str, *then: Step
     it; the read id is unique and the service answers such a retry with the first
     answer. Each statement of `then` sees what the lock waited for."""
     if session.get_bind().dialect.name != "postgresql":
-        return session.execute(_ANSWERED, {"read_id": read_id}).scalar(), None, None
+        return session.execute(_ANSWERED, {"id": lane_id, "read_id": read_id}).scalar(), None, None
     values = {"id": lane_id, "read_id": read_id}
     results = run_pipelined(session, [(_LOCK_LANE_AND_KEY, values), *then])
     (_, earlier, key), = results[0]
@@ -579,8 +579,9 @@ def _passage_writer(keyed: bool) -> Any:
         {c.key: bindparam(c.key, type_=c.type) for c in columns}
     ).returning(Passage.id).cte("new_passage")
     first_read = insert(_PASSAGE_READS).from_select(
-        ["read_id", "passage_id", "received_at"],
-        select(bindparam("first_read", type_=String), new_passage.c.id,
+        ["lane_id", "read_id", "passage_id", "received_at"],
+        select(bindparam("lane_id", type_=Passage.lane_id.type),
+               bindparam("first_read", type_=String), new_passage.c.id,
                bindparam("decided_at", type_=Passage.decided_at.type))
         .where(bindparam("first_read", type_=String).is_not(None))).cte("first_read")
     reason_codes = insert(PassageReason.__table__).from_select(
@@ -607,8 +608,8 @@ def record_passage(session: Session, passage: Passage, read_id: str | None,
         session.add_all(PassageReason(passage_id=passage.id, code=code,
                                       decided_at=passage.decided_at) for code in codes)
         if read_id:
-            session.add(PassageRead(read_id=read_id, passage_id=passage.id,
-                                    received_at=passage.decided_at))
+            session.add(PassageRead(lane_id=passage.lane_id, read_id=read_id,
+                                    passage_id=passage.id, received_at=passage.decided_at))
         return
     values = {key: getattr(passage, key) for key in _PASSAGE_COLUMNS}
     for name, default in _PASSAGE_DEFAULTS.items():

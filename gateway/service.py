@@ -103,8 +103,9 @@ def authorise_lane(principal: Principal, lane: LaneInfo) -> None:
                     params={"lane": lane.code})
 
 
-def passage_for_read(session: Session, read_id: str) -> Passage | None:
-    row = session.get(PassageRead, read_id)
+def passage_for_read(session: Session, lane_id: int, read_id: str) -> Passage | None:
+    """The passage a read id already answered at this lane (never another lane's)."""
+    row = session.get(PassageRead, (lane_id, read_id))
     return session.get(Passage, row.passage_id) if row else None
 
 
@@ -166,9 +167,10 @@ def process_read(uow: UnitOfWork, principal: Principal, req: ReadRequest,
 
     target = _fold_target(session, lane, plate, req.seen_at) if req.offline_action is None else None
     if target is not None:
-        with _first_answer_stands(uow, req):
+        with _first_answer_stands(uow, lane.id, req):
             target.read_count += 1
-            session.add(PassageRead(read_id=req.read_id, passage_id=target.id, received_at=now))
+            session.add(PassageRead(lane_id=lane.id, read_id=req.read_id, passage_id=target.id,
+                                    received_at=now))
             uow.commit()
         return GateResult(target, folded=True, trip=snap.trip)
 
@@ -177,7 +179,7 @@ def process_read(uow: UnitOfWork, principal: Principal, req: ReadRequest,
     decision = decide(read, snap, now)
     if req.offline_action is not None:
         decision = _offline_decision(req, decision)
-    with _first_answer_stands(uow, req):
+    with _first_answer_stands(uow, lane.id, req):
         passage, trip = _record(uow, principal, lane, snap, read, req, decision, plate, crop,
                                 now, runtime, key)
         uow.commit()
@@ -185,7 +187,7 @@ def process_read(uow: UnitOfWork, principal: Principal, req: ReadRequest,
 
 
 @contextmanager
-def _first_answer_stands(uow: UnitOfWork, req: ReadRequest) -> Iterator[None]:
+def _first_answer_stands(uow: UnitOfWork, lane_id: int, req: ReadRequest) -> Iterator[None]:
     """Writing a read's answer, where the same read id may have landed meanwhile: from
     another worker, or from this lane before this read's look-up saw it (lock_lane).
     The read id is unique; the first answer stands and this one is dropped."""
@@ -193,7 +195,7 @@ def _first_answer_stands(uow: UnitOfWork, req: ReadRequest) -> Iterator[None]:
         yield
     except IntegrityError:
         uow.rollback()
-        first = passage_for_read(uow.session, req.read_id)
+        first = passage_for_read(uow.session, lane_id, req.read_id)
         if first is None:
             raise
         raise _Replayed(first) from None
@@ -464,7 +466,7 @@ def confirm_crew(uow: UnitOfWork, principal: Principal, passage_id: int,
     req = ReadRequest(lane=lane.code, read_id=f"{passage.read_id or passage.id}:crew",
                       plate=passage.plate or "", colour=passage.plate_colour, confidence=1.0,
                       seen_at=now, trailer_plate=passage.trailer_plate, source="recheck")
-    earlier = passage_for_read(session, req.read_id)
+    earlier = passage_for_read(session, lane.id, req.read_id)
     if earlier is not None:
         return GateResult(earlier, replayed=True)
     snap = repo.build_snapshot(session, lane, req.plate, req.colour, now, runtime.names(session))
@@ -481,12 +483,12 @@ def confirm_crew(uow: UnitOfWork, principal: Principal, passage_id: int,
 def process_person(uow: UnitOfWork, principal: Principal, lane_code: str, credential: str,
                    runtime: GateRuntime, *, read_id: str | None = None) -> GateResult:
     session = uow.session
-    if read_id:
-        earlier = passage_for_read(session, read_id)
-        if earlier is not None:
-            return GateResult(earlier, replayed=True)
     lane = runtime.lane(session, lane_code)
     authorise_lane(principal, lane)
+    if read_id:
+        earlier = passage_for_read(session, lane.id, read_id)
+        if earlier is not None:
+            return GateResult(earlier, replayed=True)
     now = clock.now()
     from registry.lookup import person_by_national_id, qualifications_by_cert
 

@@ -25,10 +25,13 @@ class Passage(Base):
         Index("ix_passages_vehicle_seen", "vehicle_id", "seen_at"),
         Index("ix_passages_person_seen", "person_id", "seen_at"),
         Index("ix_passages_trip", "trip_id"),
+        # A read id names a read within its lane: two cameras on two lanes may send the
+        # same vendor counter, and each gets its own passage (never the other's).
+        UniqueConstraint("lane_id", "read_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    read_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    read_id: Mapped[str | None] = mapped_column(String(64))
     lane_id: Mapped[int] = mapped_column(ForeignKey("lanes.id"))
     # "park", "lot:<id>" or "plant:<id>": the area a crossing enters or leaves (G07).
     area: Mapped[str] = mapped_column(String(32))
@@ -72,14 +75,16 @@ class PassageImage(Base):
 
 
 class PassageRead(Base):
-    """Every read id the gate has seen, and the passage it belongs to.
+    """Every read id the gate has seen at a lane, and the passage it belongs to.
 
     A retried read finds its passage here (idempotency); reads folded into an
     earlier passage are here too, so a retry of a folded read is not counted again.
+    The lane is part of the key: a read id answers only for the lane it was sent to.
     """
 
     __tablename__ = "passage_reads"
 
+    lane_id: Mapped[int] = mapped_column(ForeignKey("lanes.id"), primary_key=True)
     read_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     passage_id: Mapped[int] = mapped_column(ForeignKey("passages.id"), index=True)
     received_at: Mapped[datetime]

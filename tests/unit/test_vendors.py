@@ -26,7 +26,24 @@ def test_hikvision_xml_event() -> None:
     assert event.seen_at == datetime(2026, 11, 22, 1, 0, tzinfo=UTC)
     read = event.to_read("P1-IN")
     assert read.lane == "P1-IN" and read.source == "vendor"
-    assert read.read_id == "hikvision:7c4b-0001"  # a retried push is the same read
+    # A retried push is the same read; the id names the camera (MAC/channel) and, for a
+    # short id, the camera's own capture time.
+    assert read.read_id == parse("hikvision", hik_xml(), "application/xml").to_read("X").read_id
+    assert read.read_id == "hikvision:-1:7c4b-0001:2026-11-22T09:00:00-08:00"
+
+
+def test_vendor_read_ids_name_the_device_and_keep_the_raw_time_for_counters() -> None:
+    from camera_adapters.vendors import vendor_read_id
+
+    one = vendor_read_id("dahua", "ITC-A/0", "4711", "2026-11-22 09:00:01")
+    assert one != vendor_read_id("dahua", "ITC-B/0", "4711", "2026-11-22 09:00:01")
+    # A counter that restarted: the same number at another time is another read.
+    assert one != vendor_read_id("dahua", "ITC-A/0", "4711", "2026-11-23 10:00:00")
+    assert one == vendor_read_id("dahua", "ITC-A/0", "4711", "2026-11-22 09:00:01")
+    long_uuid = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
+    long = vendor_read_id("hikvision", "a4:14:37:00:00:01/1", long_uuid, "2026-11-22T09:00:00")
+    assert long is not None and len(long) <= 64 and long.startswith("hikvision:")
+    assert vendor_read_id("dahua", "X", None, "t") is None
 
 
 def test_hikvision_multipart_carries_the_plate_picture() -> None:
