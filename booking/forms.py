@@ -10,9 +10,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from auth.principal import Principal
 from models import Person, Qualification, Vehicle
 from parkgate.errors import N_
 from registry import lookup
+from registry.scope import person_visible, vehicle_visible, visible_ids
 from rules.documents import PARK_TZ
 from rules.identity import id_problem
 from rules.plates import normalise
@@ -40,20 +42,23 @@ def form_field(service_field: str) -> str:
     return FIELD_OF.get(service_field, service_field)
 
 
-def find_person(session: Session, text: str) -> list[Person]:
+def find_person(session: Session, text: str, principal: Principal) -> list[Person]:
     """By national ID number, qualification certificate number, or exact name of a
-    driver or escort; several people may share a name."""
+    driver or escort; several people may share a name. Only people the principal may
+    see (registry.scope): anyone else is not found."""
     text = (text or "").strip()
     if not text:
         return []
     if id_problem(text.upper()) is None:
-        person = lookup.person_by_national_id(session, text.upper())
-        return [person] if person else []
-    quals = lookup.qualifications_by_cert(session, text)
-    if quals:
-        return [p for p in (session.get(Person, quals[0].person_id),) if p is not None]
-    return list(session.scalars(select(Person).where(
-        Person.name == text[:100], Person.retired_at.is_(None)).order_by(Person.id).limit(5)))
+        found = [p for p in (lookup.person_by_national_id(session, text.upper()),) if p]
+    elif quals := lookup.qualifications_by_cert(session, text):
+        found = [p for p in (session.get(Person, quals[0].person_id),) if p is not None]
+    else:
+        found = list(session.scalars(select(Person).where(
+            Person.name == text[:100], Person.retired_at.is_(None), person_visible(principal))
+            .order_by(Person.id).limit(5)))
+    visible = visible_ids(session, Person, (p.id for p in found), principal)
+    return [p for p in found if p.id in visible]
 
 
 def qualifications_of(session: Session, person: Person) -> list[Qualification]:
@@ -62,9 +67,11 @@ def qualifications_of(session: Session, person: Person) -> list[Qualification]:
         .order_by(Qualification.expires_on.desc())))
 
 
-def find_vehicle(session: Session, plate: str, colour: str | None) -> list[Vehicle]:
+def find_vehicle(session: Session, plate: str, colour: str | None, principal: Principal
+                 ) -> list[Vehicle]:
+    """Vehicles with this plate (and colour) that the principal may see."""
     stmt = select(Vehicle).where(Vehicle.plate == normalise(plate or ""),
-                                 Vehicle.retired_at.is_(None))
+                                 Vehicle.retired_at.is_(None), vehicle_visible(principal))
     if colour:
         stmt = stmt.where(Vehicle.plate_colour == colour)
     return list(session.scalars(stmt.limit(3)))
@@ -84,7 +91,7 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-def parse(session: Session, form: Any) -> ParsedForm:
+def parse(session: Session, form: Any, principal: Principal) -> ParsedForm:
     errors: dict[str, list[str]] = {}
 
     def bad(name: str, msgid: str) -> None:
@@ -96,7 +103,7 @@ def parse(session: Session, form: Any) -> ParsedForm:
             if required:
                 bad(f"{prefix}_plate", N_("Enter the plate."))
             return None
-        found = find_vehicle(session, plate, form.get(f"{prefix}_colour") or None)
+        found = find_vehicle(session, plate, form.get(f"{prefix}_colour") or None, principal)
         if len(found) != 1:
             bad(f"{prefix}_plate", N_("No vehicle with this plate is on record.") if not found
                 else N_("Several vehicles have this plate; choose its colour."))
@@ -107,7 +114,7 @@ def parse(session: Session, form: Any) -> ParsedForm:
         text = (form.get(name) or "").strip()
         if not text:
             return None
-        found = find_person(session, text)
+        found = find_person(session, text, principal)
         if len(found) != 1:
             bad(name, N_("Nobody on record matches; use the ID or certificate number.")
                 if not found else N_("Several people have this name; use the ID or "

@@ -84,8 +84,9 @@ def _when(text: str) -> datetime | None:
 class _Resolver:
     """Plates, people and plants looked up once per file, not once per row."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, principal: Principal) -> None:
         self.session = session
+        self.principal = principal
         self._vehicles: dict[tuple[str, str], list[Any]] = {}
         self._people: dict[str, list[Any]] = {}
         self._plants = {code: pid for pid, code in session.execute(
@@ -96,12 +97,13 @@ class _Resolver:
     def vehicle(self, plate: str, colour: str) -> list[Any]:
         key = (plate, colour)
         if key not in self._vehicles:
-            self._vehicles[key] = forms.find_vehicle(self.session, plate, colour or None)
+            self._vehicles[key] = forms.find_vehicle(self.session, plate, colour or None,
+                                                       self.principal)
         return self._vehicles[key]
 
     def person(self, text: str) -> list[Any]:
         if text not in self._people:
-            self._people[text] = forms.find_person(self.session, text)
+            self._people[text] = forms.find_person(self.session, text, self.principal)
         return self._people[text]
 
     def plant(self, code: str) -> int | None:
@@ -169,7 +171,7 @@ def import_bookings(uow: UnitOfWork, principal: Principal, rows: Iterable[dict[s
                     dry_run: bool, progress: Callable[[int], None] | None = None
                     ) -> BookingImportReport:
     report = BookingImportReport(dry_run=dry_run)
-    resolver = _Resolver(uow.session)
+    resolver = _Resolver(uow.session, principal)
     for number, raw in enumerate(rows, start=1):
         report.rows = number
         if number > MAX_ROWS:

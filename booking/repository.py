@@ -66,10 +66,11 @@ def materials_by_un(session: Session, un_numbers: Iterable[str]) -> dict[str, Ma
 
 
 def overlaps(session: Session, *, start: datetime, end: datetime, names: dict[str, str],
-             vehicle_ids: list[int], person_ids: list[int], exclude_trip_id: int | None
-             ) -> list[Overlap]:
+             vehicle_ids: list[int], person_ids: list[int], exclude_trip_id: int | None,
+             own_enterprise_id: int | None = None) -> list[Overlap]:
     """B03: open trips whose window overlaps and that hold any of these vehicles or
-    people. `names` maps "v<id>"/"p<id>" to the plate or name to report."""
+    people. `names` maps "v<id>"/"p<id>" to the plate or name to report. With
+    `own_enterprise_id`, another enterprise's trip is reported without its code."""
     clauses = []
     if vehicle_ids:
         clauses += [Trip.vehicle_id.in_(vehicle_ids), Trip.trailer_id.in_(vehicle_ids)]
@@ -77,16 +78,18 @@ def overlaps(session: Session, *, start: datetime, end: datetime, names: dict[st
         clauses += [Trip.driver_id.in_(person_ids), Trip.escort_id.in_(person_ids)]
     if not clauses:
         return []
-    stmt = select(Trip.code, Trip.vehicle_id, Trip.trailer_id, Trip.driver_id, Trip.escort_id
-                  ).where(Trip.state.in_(OPEN_STATES), Trip.window_start < end,
+    stmt = select(Trip.code, Trip.vehicle_id, Trip.trailer_id, Trip.driver_id, Trip.escort_id,
+                  Trip.enterprise_id).where(Trip.state.in_(OPEN_STATES), Trip.window_start < end,
                           Trip.window_end > start, or_(*clauses))
     if exclude_trip_id is not None:
         stmt = stmt.where(Trip.id != exclude_trip_id)
     out = set()
-    for code, vid, tid, did, eid in session.execute(stmt.limit(20)):
+    for code, vid, tid, did, eid, enterprise_id in session.execute(stmt.limit(20)):
+        if own_enterprise_id is not None and enterprise_id != own_enterprise_id:
+            code = None
         out |= {Overlap(names.get(f"v{v}", str(v)), code) for v in (vid, tid) if v in vehicle_ids}
         out |= {Overlap(names.get(f"p{p}", str(p)), code) for p in (did, eid) if p in person_ids}
-    return sorted(out, key=lambda o: (o.code, o.who))
+    return sorted(out, key=lambda o: (o.code or "", o.who))
 
 
 def scope_lines(session: Session, enterprise_id: int) -> tuple[ScopeLine, ...]:
@@ -100,12 +103,13 @@ def scope_lines(session: Session, enterprise_id: int) -> tuple[ScopeLine, ...]:
     return cache[enterprise_id]
 
 
-def load_facts(session: Session, draft: TripView, *, exclude_trip_id: int | None = None
-               ) -> BookingFacts:
+def load_facts(session: Session, draft: TripView, *, exclude_trip_id: int | None = None,
+               scoped: bool = False) -> BookingFacts:
     """Views of everything the draft names, judged at the window start (a ban that
     ends before the trip does not count; one that runs into it does): the records
     come from the session (prepare() loaded them), then one query each for bans,
-    qualifications, the park's policy, the enterprise's scope and overlapping trips."""
+    qualifications, the park's policy, the enterprise's scope and overlapping trips.
+    `scoped`: the booker sees only its own enterprise (other trips' codes are hidden)."""
     at = draft.window_start
     vehicle = session.get(Vehicle, draft.vehicle_id)
     assert vehicle is not None  # the service validated every id
@@ -142,7 +146,8 @@ def load_facts(session: Session, draft: TripView, *, exclude_trip_id: int | None
         scope=scope_lines(session, draft.enterprise_id),
         overlaps=tuple(overlaps(session, start=draft.window_start, end=draft.window_end,
                                 names=names, vehicle_ids=vehicle_ids, person_ids=person_ids,
-                                exclude_trip_id=exclude_trip_id)),
+                                exclude_trip_id=exclude_trip_id,
+                                own_enterprise_id=draft.enterprise_id if scoped else None)),
     )
 
 

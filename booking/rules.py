@@ -31,7 +31,7 @@ class ScopeLine:
 @dataclass(frozen=True)
 class Overlap:
     who: str  # plate or name
-    code: str  # the other trip's booking code
+    code: str | None  # the other trip's booking code; None: another enterprise's, not shown
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,8 @@ def check_booking(f: BookingFacts) -> Findings:
         failures.append(Reason("PLANT_NOT_OF_ENTERPRISE", {"plant": trip.plant_name,
                                                             "enterprise": trip.enterprise_name}))
     failures += checks.blacklist_checks(f.vehicle, f.trailer, f.driver, f.escort)
-    failures += [Reason("TRIP_OVERLAP", {"who": o.who, "code": o.code}) for o in f.overlaps]
+    failures += [Reason("TRIP_OVERLAP", {"who": o.who, "code": o.code}) if o.code is not None
+                 else Reason("TRIP_OVERLAP_OTHER", {"who": o.who}) for o in f.overlaps]
     failures += hours_checks(f)
     failures += scope_checks(f)
     if trip.category in LOT_CATEGORIES:

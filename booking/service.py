@@ -19,6 +19,7 @@ from models import CargoLine, Enterprise, Person, Plant, Trip, Vehicle
 from parkgate import clock
 from parkgate.errors import N_, DomainError, Forbidden, NotFound, ValidationFailed
 from parkgate.uow import Actor, UnitOfWork
+from registry.scope import visible_ids
 from rules.hazard import normalise_un
 from trips import state_machine as sm
 from trips.service import get_trip
@@ -116,6 +117,7 @@ class Prepared:
     # The records prepare() loaded: held so the session's (weak) identity map keeps
     # them for load_facts() instead of querying them again.
     records: list[Any] = field(default_factory=list)
+    scoped: bool = False  # booked by an enterprise's own staff (B06)
 
 
 def _cargo_lines(data: BookingIn) -> list[CargoLine]:
@@ -198,7 +200,8 @@ def prepare(session: Session, principal: Principal, req: BookingRequest) -> Prep
         raise ValidationFailed(N_("Check the highlighted fields."), code="BOOKING_INVALID",
                                fields={"plant_id": [N_("No such plant.")]})
     enterprise = _enterprise_for(session, principal, req, plant)
-    rigs = repo.by_ids(session, Vehicle, (req.vehicle_id, req.trailer_id))
+    # B06: what the booker may not see answers exactly as if it did not exist.
+    rigs = _in_scope(session, principal, Vehicle, (req.vehicle_id, req.trailer_id))
     vehicle = rigs.get(req.vehicle_id)
     if vehicle is None or vehicle.retired_at is not None:
         bad("vehicle_id", N_("No such vehicle."))
@@ -209,7 +212,7 @@ def prepare(session: Session, principal: Principal, req: BookingRequest) -> Prep
         bad("trailer_id", N_("No such vehicle."))
     elif trailer is not None and trailer.kind != "trailer":
         bad("trailer_id", N_("This vehicle is not a trailer."))
-    crew = repo.by_ids(session, Person, (req.driver_id, req.escort_id))
+    crew = _in_scope(session, principal, Person, (req.driver_id, req.escort_id))
     for name, pid in (("driver_id", req.driver_id), ("escort_id", req.escort_id)):
         if pid is not None and (pid not in crew or crew[pid].retired_at is not None):
             bad(name, N_("No such person."))
@@ -274,7 +277,16 @@ def prepare(session: Session, principal: Principal, req: BookingRequest) -> Prep
         waybill_no=data.waybill_no, waybill_consignor=data.waybill_consignor,
         waybill_consignee=data.waybill_consignee, manifest_no=data.manifest_no,
         toxic_pass_no=data.toxic_pass_no)
-    return Prepared(data, draft, [plant, enterprise, *rigs.values(), *crew.values()])
+    return Prepared(data, draft, [plant, enterprise, *rigs.values(), *crew.values()],
+                    scoped=principal.enterprise_scoped)
+
+
+def _in_scope(session: Session, principal: Principal, model: Any, ids: tuple[int | None, ...]
+              ) -> dict[int, Any]:
+    """The records these ids name that the principal may see (registry.scope)."""
+    found = repo.by_ids(session, model, ids)
+    visible = visible_ids(session, model, found, principal)
+    return {i: record for i, record in found.items() if i in visible}
 
 
 def _un(raw: str) -> str:
@@ -291,7 +303,8 @@ def _clean(value: str | None) -> str | None:
 
 def evaluate(session: Session, prepared: Prepared, *, exclude_trip_id: int | None = None
              ) -> Findings:
-    facts = repo.load_facts(session, prepared.draft, exclude_trip_id=exclude_trip_id)
+    facts = repo.load_facts(session, prepared.draft, exclude_trip_id=exclude_trip_id,
+                            scoped=prepared.scoped)
     return check_booking(facts)
 
 

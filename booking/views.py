@@ -108,7 +108,7 @@ def _submit(trip: Trip | None) -> Any:
     principal = _principal()
     session = get_session()
     values = request.form.to_dict()
-    parsed = forms.parse(session, request.form)
+    parsed = forms.parse(session, request.form, principal)
     if parsed.request is None:
         return _render_form(values, translate_fields(parsed.errors), None, trip, 422)
     try:
@@ -246,7 +246,8 @@ def booking_pass(trip_id: int) -> Any:
 def lookup_vehicle() -> Any:
     prefix = "trailer" if request.args.get("role") == "trailer" else "vehicle"
     plate = request.args.get(f"{prefix}_plate", "")
-    found = forms.find_vehicle(get_session(), plate, request.args.get(f"{prefix}_colour") or None)
+    found = forms.find_vehicle(get_session(), plate, request.args.get(f"{prefix}_colour") or None,
+                               _principal())
     return render_template("bookings/_vehicle.html", vehicles=found, plate=plate,
                            today=park_date(clock.now()))
 
@@ -256,7 +257,7 @@ def lookup_vehicle() -> Any:
 def lookup_person() -> Any:
     name = "escort" if request.args.get("role") == "escort" else "driver"
     session = get_session()
-    found = forms.find_person(session, request.args.get(name, ""))
+    found = forms.find_person(session, request.args.get(name, ""), _principal())
     return render_template("bookings/_person.html",
                            people=[(p, forms.qualifications_of(session, p)) for p in found],
                            today=park_date(clock.now()))

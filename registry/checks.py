@@ -131,10 +131,14 @@ def check_credit_code(values: dict[str, Any], errors: Errors) -> None:
 
 
 def check_exists(session: Session, model: type, record_id: int | None, name: str,
-                 errors: Errors, *, label: str) -> Any:
+                 errors: Errors, *, label: str, principal: Any = None) -> Any:
+    """The record a field names, or an error on the field. With an enterprise-scoped
+    `principal`, a record it may not see is reported exactly like a missing one."""
     if record_id is None:
         return None
     record = session.get(model, record_id)
+    if record is not None and principal is not None and not in_scope(session, record, principal):
+        record = None
     if record is None or getattr(record, "retired_at", None) is not None:
         add(errors, name, N_("No such record: %(what)s."), what=label)
         return None
@@ -155,3 +159,18 @@ def check_unique(session: Session, model: type, identity: Iterable[str], values:
         stmt = stmt.where(model.id != existing.id)
     if session.scalar(stmt):
         add(errors, field_name or keys[0], N_("Already registered."))
+
+
+def in_scope(session: Session, record: Any, principal: Any) -> bool:
+    """Whether an enterprise-scoped principal may name this record (registry.scope)."""
+    from models import Carrier, Enterprise, Person, Vehicle
+
+    from .scope import visible_ids
+
+    if not principal.enterprise_scoped:
+        return True
+    if isinstance(record, Enterprise):
+        return record.id == principal.enterprise_id
+    if isinstance(record, (Carrier, Person, Vehicle)):
+        return record.id in visible_ids(session, type(record), [record.id], principal)
+    return True

@@ -20,7 +20,8 @@ from parkgate.errors import N_
 from parkgate.uow import UnitOfWork
 from rules import documents
 
-from .resources import VEHICLES, linked_carrier_ids
+from .resources import VEHICLES
+from .scope import linked_carrier_ids
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,14 @@ from .checks import (
     check_un_numbers,
     forget_un_numbers,
 )
+from .scope import (
+    carrier_is_linked,
+    carrier_shared,
+    carrier_visible,
+    person_visible,
+    person_writable,
+    vehicle_visible,
+)
 from .service import register
 from .spec import Errors, FieldSpec, Resource
 
@@ -57,35 +65,13 @@ CATEGORIES = ("hazmat", "hazwaste", "goods", "small", "emergency")
 COLOURS = ("blue", "yellow", "green", "yellow_green", "white", "black")
 
 
-# --- enterprise scope --------------------------------------------------------------------
-
-def linked_carrier_ids(enterprise_id: int | None) -> Select[Any]:
-    return select(enterprise_carriers.c.carrier_id).where(
-        enterprise_carriers.c.enterprise_id == enterprise_id)
-
-
-def _carrier_is_linked(session: Session, carrier_id: int | None, principal: Principal) -> bool:
-    if carrier_id is None:
-        return False
-    return session.scalar(linked_carrier_ids(principal.enterprise_id)
-                          .where(enterprise_carriers.c.carrier_id == carrier_id)) is not None
-
+# --- enterprise scope (registry.scope) -------------------------------------------------------
 
 def _own_enterprise(column_name: str):  # type: ignore[no-untyped-def]
     def scope(stmt: Select[Any], principal: Principal) -> Select[Any]:
         model = stmt.column_descriptions[0]["entity"]
         return stmt.where(getattr(model, column_name) == principal.enterprise_id)
     return scope
-
-
-def _person_visible(principal: Principal) -> Any:
-    return (Person.carrier_id.in_(linked_carrier_ids(principal.enterprise_id))
-            | (Person.enterprise_id == principal.enterprise_id))
-
-
-def _person_writable(session: Session, person: Person, principal: Principal) -> bool:
-    return person.enterprise_id == principal.enterprise_id or \
-        _carrier_is_linked(session, person.carrier_id, principal)
 
 
 # --- carriers -----------------------------------------------------------------------------
@@ -96,7 +82,8 @@ def _check_carrier(session: Session, values: dict[str, Any], existing: Any,
     check_credit_code(values, errors)
     check_classes(values, "licence_scope", errors, allow_toxic=True)
     for eid in values.get("enterprise_ids") or []:
-        check_exists(session, Enterprise, eid, "enterprise_ids", errors, label=N_("enterprise"))
+        check_exists(session, Enterprise, eid, "enterprise_ids", errors, label=N_("enterprise"),
+                     principal=principal)
     return errors
 
 
@@ -105,7 +92,7 @@ def _carrier_children(session: Session, carrier: Carrier, values: dict[str, Any]
     wanted = values.get("enterprise_ids")
     if principal.enterprise_scoped:
         # Enterprise staff link what they register to their own enterprise, and only that.
-        wanted = [principal.enterprise_id] if not _carrier_is_linked(session, carrier.id, principal) \
+        wanted = [principal.enterprise_id] if not carrier_is_linked(session, carrier.id, principal) \
             else None
         if wanted:
             session.execute(insert(enterprise_carriers).values(
@@ -139,8 +126,10 @@ CARRIERS = register(Resource(
     identity=("credit_code",), search=("name", "credit_code", "licence_no"),
     read_roles=(*STAFF_READ, Role.ENTERPRISE), write_roles=(Role.ADMIN, Role.ENTERPRISE),
     check=_check_carrier, children=_carrier_children, extra_out=_carrier_out,
-    scope=lambda stmt, p: stmt.where(Carrier.id.in_(linked_carrier_ids(p.enterprise_id))),
-    may_write=lambda s, c, p: c.id is None or _carrier_is_linked(s, c.id, p),
+    scope=lambda stmt, p: stmt.where(carrier_visible(p)),
+    # A carrier other enterprises rely on is the park's to change, not one enterprise's.
+    may_write=lambda s, c, p: c.id is None or (carrier_is_linked(s, c.id, p)
+                                               and not carrier_shared(s, c.id, p)),
     order_by=("name",),
 ))
 
@@ -162,7 +151,7 @@ def _check_vehicle(session: Session, values: dict[str, Any], existing: Vehicle |
     check_un_numbers(session, values, "tank_media", errors)
     check_dates_in_order(values, existing, "permit_issued_on", "permit_expires_on", errors)
     check_exists(session, Carrier, values.get("carrier_id"), "carrier_id", errors,
-                 label=N_("carrier"))
+                 label=N_("carrier"), principal=principal)
     if current("category") in ("hazmat", "hazwaste"):
         for name in ("road_permit_no", "permit_expires_on"):
             if not current(name):
@@ -207,8 +196,8 @@ VEHICLES = register(Resource(
     identity=("plate", "plate_colour"), search=("plate", "road_permit_no", "gps_unit_id"),
     read_roles=(*STAFF_READ, Role.ENTERPRISE), write_roles=(Role.ADMIN, Role.ENTERPRISE),
     check=_check_vehicle,
-    scope=lambda stmt, p: stmt.where(Vehicle.carrier_id.in_(linked_carrier_ids(p.enterprise_id))),
-    may_write=lambda s, v, p: _carrier_is_linked(s, v.carrier_id, p),
+    scope=lambda stmt, p: stmt.where(vehicle_visible(p)),
+    may_write=lambda s, v, p: carrier_is_linked(s, v.carrier_id, p),
     audit_refs=lambda v: {"vehicle_id": v.id, "plate": v.plate},
     order_by=("plate",),
 ))
@@ -241,9 +230,9 @@ def _check_person(session: Session, values: dict[str, Any], existing: Person | N
         if kind not in PERSON_KINDS:
             add(errors, "kinds", N_("%(value)s is not a kind of person."), value=kind)
     check_exists(session, Enterprise, values.get("enterprise_id"), "enterprise_id", errors,
-                 label=N_("enterprise"))
+                 label=N_("enterprise"), principal=principal)
     check_exists(session, Carrier, values.get("carrier_id"), "carrier_id", errors,
-                 label=N_("carrier"))
+                 label=N_("carrier"), principal=principal)
     phone = values.get("phone")
     if phone and not phone.replace("+", "").replace("-", "").replace(" ", "").isdigit():
         add(errors, "phone", N_("A phone number has digits only."))
@@ -281,8 +270,8 @@ PERSONS = register(Resource(
     search=("name", "id_masked"),
     read_roles=(*STAFF_READ, Role.ENTERPRISE), write_roles=(Role.ADMIN, Role.ENTERPRISE),
     check=_check_person, to_columns=_person_columns,
-    scope=lambda stmt, p: stmt.where(_person_visible(p)),
-    may_write=_person_writable,
+    scope=lambda stmt, p: stmt.where(person_visible(p)),
+    may_write=person_writable,
     audit_refs=lambda person: {"person_id": person.id},
     order_by=("name", "id"),
 ))
@@ -292,9 +281,9 @@ def _check_qualification(session: Session, values: dict[str, Any], existing: Any
                          principal: Principal | None) -> Errors:
     errors: Errors = {}
     person = check_exists(session, Person, values.get("person_id"), "person_id", errors,
-                          label=N_("person"))
+                          label=N_("person"), principal=principal)
     if person is not None and principal is not None and principal.enterprise_scoped and \
-            not _person_writable(session, person, principal):
+            not person_writable(session, person, principal):
         add(errors, "person_id", N_("No such record: %(what)s."), what=N_("person"))
     check_classes(values, "classes", errors)
     check_dates_in_order(values, existing, "issued_on", "expires_on", errors)
@@ -305,7 +294,7 @@ def _check_qualification(session: Session, values: dict[str, Any], existing: Any
 
 def _qualification_writable(session: Session, q: Qualification, principal: Principal) -> bool:
     person = session.get(Person, q.person_id)
-    return person is not None and _person_writable(session, person, principal)
+    return person is not None and person_writable(session, person, principal)
 
 
 QUALIFICATIONS = register(Resource(
@@ -324,7 +313,7 @@ QUALIFICATIONS = register(Resource(
     read_roles=(*STAFF_READ, Role.ENTERPRISE), write_roles=(Role.ADMIN, Role.ENTERPRISE),
     check=_check_qualification,
     scope=lambda stmt, p: stmt.where(Qualification.person_id.in_(
-        select(Person.id).where(_person_visible(p)))),
+        select(Person.id).where(person_visible(p)))),
     may_write=_qualification_writable,
     audit_refs=lambda q: {"person_id": q.person_id},
     order_by=("cert_no",),
@@ -415,7 +404,7 @@ def _check_plant(session: Session, values: dict[str, Any], existing: Any,
                  principal: Principal | None) -> Errors:
     errors: Errors = {}
     check_exists(session, Enterprise, values.get("enterprise_id"), "enterprise_id", errors,
-                 label=N_("enterprise"))
+                 label=N_("enterprise"), principal=principal)
     for day, spans in (values.get("receiving_hours") or {}).items():
         if day not in ("mon", "tue", "wed", "thu", "fri", "sat", "sun") or \
                 not all(_is_span(s) for s in spans):
@@ -675,9 +664,9 @@ def _check_fixed(session: Session, values: dict[str, Any], existing: Any,
                  principal: Principal | None) -> Errors:
     errors: Errors = {}
     check_exists(session, Vehicle, values.get("vehicle_id"), "vehicle_id", errors,
-                 label=N_("vehicle"))
+                 label=N_("vehicle"), principal=principal)
     check_exists(session, Enterprise, values.get("enterprise_id"), "enterprise_id", errors,
-                 label=N_("enterprise"))
+                 label=N_("enterprise"), principal=principal)
     check_dates_in_order(values, existing, "valid_from", "valid_until", errors)
     return errors
 
@@ -725,12 +714,12 @@ def _check_blacklist(session: Session, values: dict[str, Any], existing: Any,
         if not values.get("vehicle_id") and existing is None and "plate" not in errors:
             add(errors, "vehicle_id", N_("Name the vehicle."))
         check_exists(session, Vehicle, values.get("vehicle_id"), "vehicle_id", errors,
-                     label=N_("vehicle"))
+                     label=N_("vehicle"), principal=principal)
     elif kind == "person":
         if not values.get("person_id") and existing is None and "national_id" not in errors:
             add(errors, "person_id", N_("Name the person."))
         check_exists(session, Person, values.get("person_id"), "person_id", errors,
-                     label=N_("person"))
+                     label=N_("person"), principal=principal)
     if isinstance(values.get("until_on"), date) and existing is None and \
             values["until_on"] < park_date(clock.now()):
         add(errors, "until_on", N_("This date has passed."))

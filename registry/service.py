@@ -194,6 +194,16 @@ def audit_change(uow: UnitOfWork, resource: Resource, principal: Principal | Non
     uow.publish("records", f"record.{action}", {"kind": resource.name, "id": record.id})
 
 
+def _check_may_write(session: Session, resource: Resource, principal: Principal,
+                     record: Any) -> None:
+    """A record an enterprise may see but not change (another enterprise's employee, a
+    carrier other enterprises rely on): refused, it is not theirs to change."""
+    if principal.enterprise_scoped and resource.may_write is not None and \
+            not resource.may_write(session, record, principal):
+        raise Forbidden(N_("Other enterprises rely on this record; the park administrator "
+                           "changes it."), code="OUT_OF_SCOPE")
+
+
 def create(uow: UnitOfWork, resource: Resource, principal: Principal, data: dict[str, Any],
            *, commit: bool = True) -> Any:
     session = uow.session
@@ -223,9 +233,7 @@ def update(uow: UnitOfWork, resource: Resource, principal: Principal, record_id:
     session = uow.session
     check_write(session, resource, principal)
     record = get_record(session, resource, principal, record_id)
-    if principal.enterprise_scoped and resource.may_write is not None and \
-            not resource.may_write(session, record, principal):
-        raise NotFound(N_("No such record."))
+    _check_may_write(session, resource, principal, record)
     if getattr(record, resource.retire_column) is not None:
         raise ValidationFailed(N_("A retired record cannot be edited."), code="RECORD_RETIRED")
     values = dict(data)
@@ -255,9 +263,7 @@ def retire(uow: UnitOfWork, resource: Resource, principal: Principal, record_id:
     session = uow.session
     check_write(session, resource, principal)
     record = get_record(session, resource, principal, record_id)
-    if principal.enterprise_scoped and resource.may_write is not None and \
-            not resource.may_write(session, record, principal):
-        raise NotFound(N_("No such record."))
+    _check_may_write(session, resource, principal, record)
     if getattr(record, resource.retire_column) is not None:
         raise ValidationFailed(N_("This record is already retired."), code="RECORD_RETIRED")
     setattr(record, resource.retire_column, clock.now())
