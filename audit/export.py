@@ -3,7 +3,9 @@ covers, so a file can be checked without the database (audit.offline).
 
 Columns: seq, at (ISO 8601, for people), at_us (what is hashed), BODY_COLUMNS,
 prev_hash, hash. NULL is written `\\N`; a text that itself begins with a backslash
-gets one more, so NULL and the text "\\N" never look alike.
+gets one more, so NULL and the text "\\N" never look alike. In CSV a cell that a
+spreadsheet would take for a formula carries a leading `'` (parkgate.cells), which
+read_rows() takes off again; XLSX cells are strings and need none.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from parkgate.cells import csv_cell, csv_value, xlsx_row
 
 from .chain import BODY_COLUMNS, EPOCH, micros
 
@@ -53,14 +57,14 @@ def event_cells(row: Any) -> list[str]:
 
 def csv_chunks(rows: Iterable[list[str]], batch: int = 1000) -> Iterator[str]:
     """CSV text in pieces of `batch` rows (a BOM first, so spreadsheet programs read
-    the Chinese)."""
+    the Chinese), every cell neutralised (parkgate.cells)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
     yield "\ufeff" + buffer.getvalue()
     pending: list[list[str]] = []
     for row in rows:
-        pending.append(row)
+        pending.append([csv_cell(v) for v in row])
         if len(pending) == batch:
             buffer.seek(0)
             buffer.truncate()
@@ -87,7 +91,7 @@ def xlsx_chunks(rows: Iterable[list[str]], chunk: int = 256 * 1024) -> Iterator[
             sheet = book.create_sheet(f"audit-{number}")
             sheet.append(list(COLUMNS))
             count = 0
-        sheet.append(row)
+        sheet.append(xlsx_row(sheet, row))
         count += 1
     if sheet is None:
         book.create_sheet("audit-1").append(list(COLUMNS))
@@ -111,7 +115,7 @@ def read_rows(path: str) -> Iterator[dict[str, str | None]]:
         for line, cells in enumerate(reader, start=2):
             if len(cells) != len(COLUMNS):
                 raise ValueError(f"line {line}: {len(cells)} cells, expected {len(COLUMNS)}")
-            yield {c: decode(v) for c, v in zip(COLUMNS, cells, strict=True)}
+            yield {c: decode(csv_value(v)) for c, v in zip(COLUMNS, cells, strict=True)}
 
 
 def _xlsx_rows(path: str) -> Iterator[dict[str, str | None]]:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from auth.principal import Principal
 from parkgate import clock
+from parkgate.cells import csv_cell, csv_value, xlsx_row
 from parkgate.errors import N_, ValidationFailed
 from parkgate.uow import UnitOfWork
 
@@ -92,7 +93,8 @@ class HashingReader(io.RawIOBase):
 
 
 def read_rows(stream: IO[bytes], filename: str) -> Iterator[dict[str, str]]:
-    """Rows as {column: text} from a CSV (UTF-8, BOM allowed) or an XLSX first sheet."""
+    """Rows as {column: text} from a CSV (UTF-8, BOM allowed) or an XLSX first sheet;
+    a CSV cell's formula guard (a leading `'`, parkgate.cells) is taken off."""
     if filename.lower().endswith((".xlsx", ".xlsm")):
         yield from _xlsx_rows(stream)
         return
@@ -100,7 +102,9 @@ def read_rows(stream: IO[bytes], filename: str) -> Iterator[dict[str, str]]:
     try:
         reader = csv.DictReader(text)
         for row in reader:
-            yield {(k or "").strip(): (v or "") for k, v in row.items() if k is not None}
+            # A file exported here comes back as it went out (parkgate.cells).
+            yield {(k or "").strip(): csv_value(v or "") for k, v in row.items()
+                   if k is not None}
     except UnicodeDecodeError as exc:
         raise ValidationFailed(N_("The file is not UTF-8 text; save it as CSV UTF-8 or XLSX."),
                                code="FILE_ENCODING") from exc
@@ -174,7 +178,7 @@ def parse_text(spec: FieldSpec, raw: str) -> Any:
     if spec.kind == "json":
         try:
             return json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             return value
     return value
 
@@ -186,7 +190,7 @@ def child_text(name: str, typ: Any, raw: str) -> Any:
     if "dict" in str(typ):
         try:
             return json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             return value
     return [part.strip() for part in value.replace(",", ";").split(";") if part.strip()]
 
@@ -417,7 +421,8 @@ def csv_lines(columns: list[str], rows: Iterable[dict[str, Any]]) -> Iterator[st
     for row in rows:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow([cell(row.get(c)) for c in columns])
+        writer.writerow([csv_cell(v) if isinstance(v := cell(row.get(c)), str) else v
+                         for c in columns])
         yield buffer.getvalue()
 
 
@@ -428,7 +433,7 @@ def xlsx_bytes(columns: list[str], rows: Iterable[dict[str, Any]], sheet: str) -
     ws = book.create_sheet(sheet[:31])
     ws.append(columns)
     for row in rows:
-        ws.append([cell(row.get(c)) for c in columns])
+        ws.append(xlsx_row(ws, [cell(row.get(c)) for c in columns]))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
