@@ -65,10 +65,12 @@ def _park_id() -> int:
 
 
 @bp.get("/lot")
-@require(*BOARD_READERS)
-@bp.doc(summary="The lot board: zones and bays, queues per plant, docks, alarms")
+@require(*BOARD_READERS, Role.PLANT_RECEIVER)
+@bp.doc(summary="The lot board: zones and bays, queues per plant, docks, alarms",
+        description="A plant receiver sees its own plant only, as on its page.")
 def lot_board() -> Any:
-    return board_mod.build(get_session(), _park_id(), clock.now()).as_dict()
+    return board_mod.build(get_session(), _park_id(), clock.now(),
+                           plant_id=board_mod.plant_scope(_principal())).as_dict()
 
 
 @bp.post("/lot/check-ins")
@@ -172,7 +174,8 @@ def _dock_for(principal: Any, dock_id: int) -> Dock:
     if principal.has(Role.ADMIN, Role.DISPATCHER):
         return dock
     if principal.plant_id != dock.plant_id:
-        raise Forbidden(N_("Only your plant's docks."), code="DOCK_NOT_YOURS")
+        # Another plant's dock answers like a missing one: ids cannot be probed.
+        raise NotFound(N_("No such dock."), code="DOCK_UNKNOWN")
     return dock
 
 

@@ -43,6 +43,11 @@ class BayCell:
     code_of_trip: str | None = None
     x: int = 0
     y: int = 0
+    taken: bool = False  # held by a truck the viewer may not see
+
+    @property
+    def occupied(self) -> bool:
+        return self.trip_id is not None or self.taken
 
 
 @dataclass
@@ -57,7 +62,7 @@ class ZoneCard:
 
     @property
     def used(self) -> int:
-        return sum(b.trip_id is not None for b in self.bays)
+        return sum(b.occupied for b in self.bays)
 
 
 @dataclass
@@ -118,12 +123,15 @@ class Board:
     alarms: list[Alarm]
     generated_at: datetime
     size: tuple[int, int] = (300, 120)
+    # Each plant's trips in the lot (queue, entrance, bays): for a receiver's scope.
+    plant_trips: dict[int, set[int]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "lot": {"id": self.lot.id, "code": self.lot.code, "name": self.lot.name},
             "zones": [{"id": z.id, "code": z.code, "name": z.name, "accepted": z.accepted,
-                       "layout": z.layout, "used": z.used, "bays": [vars(b) for b in z.bays]}
+                       "layout": z.layout, "used": z.used,
+                       "bays": [{**vars(b), "occupied": b.occupied} for b in z.bays]}
                       for z in self.zones],
             "plants": [{"id": p.id, "name": p.name, "enterprise": p.enterprise,
                         "release_mode": p.release_mode, "docks": p.docks,
@@ -137,7 +145,41 @@ class Board:
         }
 
 
-def build(session: Session, park_id: int, now: datetime) -> Board:
+def plant_scope(principal: Any) -> int | None:
+    """The one plant a plant receiver sees of the lot; None for park-wide roles. A
+    receiver with no plant on record sees none (plant id 0 matches nothing)."""
+    from auth.roles import Role
+
+    park_wide = (Role.ADMIN, Role.DISPATCHER, Role.AUDITOR, Role.GATE_OPERATOR)
+    if principal.has(Role.PLANT_RECEIVER) and not principal.has(*park_wide):
+        return principal.plant_id or 0
+    return None
+
+
+def build(session: Session, park_id: int, now: datetime, *, plant_id: int | None = None
+          ) -> Board:
+    """The whole board; with `plant_id` (a plant receiver's scope) only that plant's
+    queue, docks, trucks on their way and alarms, and bays held by other plants'
+    trucks shown as taken, without plate or code."""
+    board = _build(session, park_id, now)
+    if plant_id is not None:
+        _limit_to_plant(board, plant_id)
+    return board
+
+
+def _limit_to_plant(board: Board, plant_id: int) -> None:
+    own = board.plant_trips.get(plant_id, set())
+    board.plants = [p for p in board.plants if p.id == plant_id]
+    board.entrance = [q for q in board.entrance if q.trip_id in own]
+    for zone in board.zones:
+        for bay in zone.bays:
+            if bay.trip_id is not None and bay.trip_id not in own:
+                bay.trip_id, bay.plate, bay.code_of_trip, bay.classes = None, None, None, []
+                bay.taken = True
+    board.alarms = [a for a in board.alarms if a.trip_id is not None and a.trip_id in own]
+
+
+def _build(session: Session, park_id: int, now: datetime) -> Board:
     lot = lot_of_park(session, park_id)
     zones = list(session.scalars(select(Zone).where(Zone.lot_id == lot.id,
                                                     Zone.retired_at.is_(None))
@@ -204,6 +246,8 @@ def build(session: Session, park_id: int, now: datetime) -> Board:
     alarms = list(session.scalars(select(Alarm).where(Alarm.resolved_at.is_(None))
                                   .order_by(Alarm.raised_at.desc()).limit(50)))
     board = Board(lot, zone_cards, plant_cards, entrance, alarms, now)
+    for t in trips.values():
+        board.plant_trips.setdefault(t.plant_id, set()).add(t.id)
     board.size = draw(zone_cards)
     return board
 

@@ -230,8 +230,9 @@ def check_in(uow: UnitOfWork, trip: Trip, actor: Actor, now: datetime, *, lane: 
              payload={"lane": getattr(lane, "code", None), "zone": outcome.zone_code,
                       "bay": outcome.bay_code})
     _resolve(session, trip.id, "LOT_NO_BAY", now)
-    uow.publish("lot", "checked_in", {"trip_id": trip.id, "zone": outcome.zone_code,
-                                      "bay": outcome.bay_code})
+    # The lot channel says only which plant's queue changed: plant receivers listen to
+    # it, and another enterprise's truck is none of their business.
+    uow.publish("lot", "checked_in", {"plant_id": trip.plant_id})
     session.flush()
     release_next(uow, trip.plant_id, Actor.system("dispatch"), now)  # a dock may be free
     return CheckIn(entry, outcome)
@@ -248,7 +249,7 @@ def wait_at_entrance(uow: UnitOfWork, trip: Trip, actor: Actor, refusal: zoning.
         detail = "; ".join(f"{z}: {why}" for z, why in sorted(refusal.reasons.items()))
         raise_alarm(uow, "LOT_NO_BAY", f"no compatible bay for {trip.code} ({detail})"[:500],
                     actor=actor, trip_id=trip.id, vehicle_id=trip.vehicle_id)
-    uow.publish("lot", "entrance", {"trip_id": trip.id})
+    uow.publish("lot", "entrance", {"plant_id": trip.plant_id})
 
 
 # --- releases ----------------------------------------------------------------------------------
@@ -428,7 +429,7 @@ def _release(uow: UnitOfWork, plant: Plant, dock: Dock, found: _Next, actor: Act
     flush_as_one(session, also=vacate)
     call = {"trip_id": trip.id, "code": trip.code, "plate": plate, "plant": plant.name,
             "dock": dock.code, "deadline": deadline.isoformat()}
-    uow.publish("lot", "released", call)
+    uow.publish("lot", "released", {"plant_id": plant.id})
     uow.publish("drivers", "driver.call", call)  # SMS / voice integrations listen here
     for lane_code in _lot_exit_lanes(session, entry.lot_id):
         uow.publish(f"lane:{lane_code}", "call", {**call, "led": f"请{plate}前往{plant.name}"})
@@ -507,7 +508,7 @@ def _admit_from_entrance(uow: UnitOfWork, lot_id: int, now: datetime, *,
                          occupants=(*v.occupants, tuple(lines)))
                  if v.id == outcome.zone_id else v for v in views]
         session.flush()
-        uow.publish("lot", "bay_reserved", {"trip_id": entry.trip_id, "bay": outcome.bay_code})
+        uow.publish("lot", "bay_reserved", {"plant_id": entry.plant_id})
 
 
 _AT_ENTRANCE = (QueueEntry.status == ENTRANCE, QueueEntry.bay_id.is_(None))

@@ -39,12 +39,15 @@ def _principal() -> Any:
 def _context() -> dict[str, Any]:
     session = get_session()
     now = clock.now()
-    board = board_mod.build(session, _park_id(), now)
-    figures = board_mod.kpis_for_day(session, park_date(now))
     principal = _principal()
+    plant_scope = board_mod.plant_scope(principal)
+    board = board_mod.build(session, _park_id(), now, plant_id=plant_scope)
+    # The day's figures compare every plant: park staff only.
+    figures = board_mod.kpis_for_day(session, park_date(now)) if plant_scope is None else None
     return {"board": board, "figures": figures, "colours": CLASS_COLOURS,
             "can_act": principal.has(*LOT_STAFF),
-            "my_plant": principal.plant_id if principal.has(Role.PLANT_RECEIVER) else None}
+            "my_plant": principal.plant_id if principal.has(Role.PLANT_RECEIVER) else None,
+            "live_channels": "lot" if plant_scope is not None else "lot,alarms"}
 
 
 @bp.get("")
