@@ -256,13 +256,29 @@ class VerifyResult:
     head_hash: str
     first_bad_seq: int | None = None
     problem: str | None = None
+    # The first signed checkpoint the recomputed chain no longer matches, and the
+    # events it covers (after the checkpoint before it, up to its own).
+    checkpoint_id: int | None = None
+    checkpoint_range: tuple[int, int] | None = None
+    checkpoints_checked: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok, "checked": self.checked, "head_seq": self.head_seq,
             "head_hash": self.head_hash, "first_bad_seq": self.first_bad_seq,
-            "problem": self.problem,
+            "problem": self.problem, "checkpoint_id": self.checkpoint_id,
+            "checkpoint_range": list(self.checkpoint_range) if self.checkpoint_range else None,
+            "checkpoints_checked": self.checkpoints_checked,
         }
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A signed checkpoint as verify() checks it: the hash the park signed at `seq`."""
+    id: int
+    seq: int
+    hash: str
+    covers_from: int  # the first event after the checkpoint before it
 
 
 def _rows(conn: Connection, start: int, end: int | None, batch: int) -> Iterable[list[Any]]:
@@ -300,13 +316,16 @@ def verify(
     expected_prev: str | None = None,
     progress: Callable[[int], None] | None = None,
     batch: int = 20_000,
+    anchors: Sequence[Anchor] = (),
 ) -> VerifyResult:
     """Recompute the chain from `start_seq` and name the first event that does not fit.
 
     Detects an edited event (hash mismatch), a deleted or inserted one (gap in seq or
     broken link) and re-ordering (broken link). Starting mid-chain, the link to the
     previous event is taken from the database unless `expected_prev` (e.g. from a
-    signed checkpoint) is given.
+    signed checkpoint) is given. Each of `anchors` in range must match the recomputed
+    hash at its position: a chain re-hashed after an edit is consistent in itself,
+    and only what the park signed before shows it.
     """
     if expected_prev is None:
         if start_seq <= 1:
@@ -318,6 +337,9 @@ def verify(
     expect = start_seq
     prev = expected_prev
     sha256 = hashlib.sha256
+    pinned = {a.seq: a for a in anchors if a.seq >= start_seq
+              and (end_seq is None or a.seq <= end_seq)}
+    anchored = 0
     for chunk in _rows(conn, start_seq, end_seq, batch):
         for seq, stored, linked in chunk:
             if seq != expect:
@@ -334,11 +356,31 @@ def verify(
             if digest != stored:
                 return VerifyResult(False, expect - start_seq, expect - 1, prev, seq,
                                     "content does not match its hash (edited)")
+            anchor = pinned.get(seq)
+            if anchor is not None:
+                if digest != anchor.hash:
+                    return VerifyResult(
+                        False, expect - start_seq, expect - 1, prev, anchor.covers_from,
+                        f"signed checkpoint {anchor.id} (event #{seq}) no longer matches: "
+                        f"events #{anchor.covers_from}–#{seq} were rewritten",
+                        checkpoint_id=anchor.id, checkpoint_range=(anchor.covers_from, seq),
+                        checkpoints_checked=anchored)
+                anchored += 1
             prev = digest
             expect += 1
         if progress is not None:
             progress(expect - start_seq)
-    return VerifyResult(True, expect - start_seq, expect - 1, prev)
+    missing = [a for seq, a in sorted(pinned.items()) if seq >= expect]
+    if missing:
+        first = missing[0]
+        return VerifyResult(False, expect - start_seq, expect - 1, prev, expect,
+                            f"signed checkpoint {first.id} names event #{first.seq}, which "
+                            "the chain no longer holds (events deleted)",
+                            checkpoint_id=first.id,
+                            checkpoint_range=(first.covers_from, first.seq),
+                            checkpoints_checked=anchored)
+    return VerifyResult(True, expect - start_seq, expect - 1, prev,
+                        checkpoints_checked=anchored)
 
 
 def head(conn: Connection) -> tuple[int, str]:

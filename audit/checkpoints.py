@@ -21,7 +21,7 @@ from parkgate.signing import SignatureRejected, public_key_b64, sign
 from parkgate.signing import verify as verify_signature
 from parkgate.uow import Actor, UnitOfWork
 
-from .chain import VerifyResult
+from .chain import Anchor, VerifyResult
 from .offline import CHECKPOINT_KIND
 from .service import verify_chain
 
@@ -87,3 +87,36 @@ def verify_against(engine: Engine, checkpoint: AuditCheckpoint, public_key: str,
                             signed["seq"], "the chain does not end on the signed hash "
                                            "(history rewritten)")
     return result
+
+
+def anchors(session: Session, public_key: str) -> tuple[list[Anchor], VerifyResult | None]:
+    """Every signed checkpoint as an anchor for verify(), oldest first; or the first one
+    whose signature does not verify (a forged or altered checkpoint row)."""
+    out: list[Anchor] = []
+    covers_from = 1
+    rows = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq,
+                                                            AuditCheckpoint.id))
+    for checkpoint in rows:
+        try:
+            signed = verify_signature(envelope_of(checkpoint), public_key)
+        except SignatureRejected:
+            return out, VerifyResult(False, 0, 0, "", checkpoint.seq,
+                                     f"signed checkpoint {checkpoint.id}: its signature does "
+                                     "not verify", checkpoint_id=checkpoint.id,
+                                     checkpoint_range=(covers_from, checkpoint.seq))
+        out.append(Anchor(checkpoint.id, int(signed["seq"]), str(signed["hash"]), covers_from))
+        covers_from = int(signed["seq"]) + 1
+    return out, None
+
+
+def verify_all(engine: Engine, session: Session, public_key: str, *, start_seq: int = 1,
+               end_seq: int | None = None, progress: Any = None) -> VerifyResult:
+    """The chain recomputed over a range and held against every signed checkpoint in
+    it: the default of the CLI, the API and the page. The session only reads the
+    checkpoints; it is ended before the long read."""
+    pins, forged = anchors(session, public_key)
+    session.commit()  # verifying reads on its own connection: hold no lock meanwhile
+    if forged is not None:
+        return forged
+    return verify_chain(engine, start_seq=start_seq, end_seq=end_seq, progress=progress,
+                        anchors=pins)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -11,15 +11,17 @@ from sqlalchemy.orm import Session
 from models import AuditEvent
 from models.db import read_only
 
-from .chain import VerifyResult, verify
+from .chain import Anchor, VerifyResult, verify
 
 
 def verify_chain(engine: Engine, *, start_seq: int = 1, end_seq: int | None = None,
-                 progress: Callable[[int], None] | None = None) -> VerifyResult:
+                 progress: Callable[[int], None] | None = None,
+                 anchors: Sequence[Anchor] = ()) -> VerifyResult:
     # A connection of its own, outside any ORM transaction: verify only reads, and on
     # PostgreSQL a long read must not hold the locks a request session would.
     with read_only(engine).connect() as conn:
-        return verify(conn, start_seq=start_seq, end_seq=end_seq, progress=progress)
+        return verify(conn, start_seq=start_seq, end_seq=end_seq, progress=progress,
+                      anchors=anchors)
 
 
 def events_for_trip(session: Session, trip_id: int) -> list[AuditEvent]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from pydantic import ValidationError
 from sqlalchemy import select
 
@@ -20,7 +21,6 @@ from parkgate.signing import public_key_b64
 from . import checkpoints, timeline
 from .api import ExportIn, PageIn, export_response
 from .query import DECISIONS, events_page, passages_page
-from .service import verify_chain
 
 bp = Blueprint("audit", __name__)
 
@@ -96,25 +96,28 @@ def timeline_page(trip_id: int) -> Any:
 def verify_page() -> Any:
     session = get_session()
     result = None
+    error = None
+    status = 200
+    key = public_key_b64(current_app.extensions["parkgate.snapshot_key"])
     if request.method == "POST":
         engine = get_db().engine
         checkpoint_id = request.form.get("checkpoint_id", type=int)
+        start = max(1, request.form.get("from", type=int) or 1)
+        end = request.form.get("to", type=int)
         if checkpoint_id:
-            key = public_key_b64(current_app.extensions["parkgate.snapshot_key"])
             checkpoint = checkpoints.get(session, checkpoint_id)
             session.commit()  # verifying reads on its own connection: hold no lock meanwhile
             result = checkpoints.verify_against(engine, checkpoint, key)
+        elif end is not None and end < start:
+            error, status = gettext("The range ends (#%(end)s) before it starts (#%(start)s).",
+                                    end=end, start=start), 422
         else:
-            start = max(1, request.form.get("from", type=int) or 1)
-            end = request.form.get("to", type=int)
-            result = verify_chain(engine, start_seq=start,
-                                  end_seq=end if end and end >= start else None)
+            result = checkpoints.verify_all(engine, session, key, start_seq=start, end_seq=end)
     rows = list(session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc())
                                 .limit(50)))
     return render_template("audit/verify.html", result=result, checkpoints=rows,
-                           public_key=public_key_b64(
-                               current_app.extensions["parkgate.snapshot_key"]),
-                           can_sign=current_principal().is_admin)
+                           public_key=key, error=error, form=request.form,
+                           can_sign=current_principal().is_admin), status
 
 
 @bp.post("/audit/checkpoints")
