@@ -18,10 +18,13 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import ColumnElement, Select, false
 
 from models import User
+from parkgate import clock
 from parkgate.database import get_session
 from parkgate.errors import N_, NotFound
 
+from . import sessions
 from .principal import Principal, from_user
+from .roles import Role
 from .tokens import resolve_principal
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -31,18 +34,25 @@ login_manager = LoginManager()
 
 
 class LoginUser(UserMixin):
-    """What Flask-Login keeps in the cookie session: just the user id."""
+    """What Flask-Login keeps in the cookie session: the user id and the server-side
+    session id (auth.sessions), as "<user id>:<session id>"."""
 
-    def __init__(self, user_id: int) -> None:
-        self.id = user_id
+    def __init__(self, user_id: int, session_id: str) -> None:
+        self.user_id = user_id
+        self.session_id = session_id
+        self.id = f"{user_id}:{session_id}"
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> LoginUser | None:
-    try:
-        return LoginUser(int(user_id))
-    except ValueError:
+def _load_user(cookie_id: str) -> LoginUser | None:
+    """Only a session the server still holds open: one ended by logout or by a change
+    of the user's access is refused, even from a copied cookie."""
+    user_part, _, session_id = (cookie_id or "").partition(":")
+    if not user_part.isdigit() or not session_id or len(session_id) > 100:
         return None
+    if not sessions.is_live(get_session(), int(user_part), session_id, clock.now()):
+        return None
+    return LoginUser(int(user_part), session_id)
 
 
 def current_principal() -> Principal | None:
@@ -66,7 +76,7 @@ def _resolve_principal() -> None:
         g.principal = principal
         return
     if current_user.is_authenticated:
-        user = get_session().get(User, int(current_user.id))
+        user = get_session().get(User, current_user.user_id)
         if user is not None and user.active:
             g.principal = from_user(user)
 
@@ -84,7 +94,11 @@ def _protect_forms() -> None:
 
 
 def require(*roles: str) -> Callable[[F], F]:
-    """Allow principals holding any of `roles` (none given: any signed-in principal)."""
+    """Allow principals holding any of `roles` (none given: any signed-in person).
+
+    A device (a camera's or gate agent's token) reaches only views that name the
+    device role: a token bound to a lane is for that lane's device endpoints, never
+    for reading the park's records."""
 
     def decorate(view: F) -> F:
         @wraps(view)
@@ -94,12 +108,18 @@ def require(*roles: str) -> Callable[[F], F]:
                 abort(401)
             if roles and not principal.has(*roles):
                 abort(403)
+            if is_device_only(principal) and Role.DEVICE not in roles:
+                abort(403)
             return view(*args, **kwargs)
 
         wrapper.required_roles = roles  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def is_device_only(principal: Principal) -> bool:
+    return principal.roles <= {Role.DEVICE.value}
 
 
 def query_token(view: F) -> F:

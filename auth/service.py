@@ -1,22 +1,19 @@
-"""Use cases on users: create, authenticate with lockout."""
+"""Use cases on users: create, authenticate (throttled, never locked out), sessions,
+passwords, roles and status; a change of access ends the user's sessions."""
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 from sqlalchemy import select
 
 from models import Role as RoleRecord
 from models import User
 from parkgate import clock
-from parkgate.errors import N_, Conflict, DomainError
+from parkgate.errors import N_, Conflict, DomainError, NotFound
 from parkgate.uow import Actor, UnitOfWork
 
-from .passwords import hash_password, needs_rehash, verify_password
+from . import sessions, throttle
+from .passwords import hash_password, needs_rehash, policy_problem, verify_password
 from .roles import Role
-
-MAX_FAILURES = 5
-LOCKOUT = timedelta(minutes=15)
 
 
 class LoginFailed(DomainError):
@@ -24,9 +21,14 @@ class LoginFailed(DomainError):
     code = "LOGIN_FAILED"
 
 
-class AccountLocked(DomainError):
-    status = 423
-    code = "ACCOUNT_LOCKED"
+class LoginThrottled(DomainError):
+    status = 429
+    code = "LOGIN_THROTTLED"
+
+
+class PasswordRejected(DomainError):
+    status = 422
+    code = "PASSWORD_POLICY"
 
 
 def ensure_roles(uow: UnitOfWork) -> dict[str, RoleRecord]:
@@ -42,7 +44,10 @@ def ensure_roles(uow: UnitOfWork) -> dict[str, RoleRecord]:
 
 def create_user(uow: UnitOfWork, actor: Actor, *, username: str, display_name: str,
                 password: str | None, roles: list[str], enterprise_id: int | None = None,
-                plant_id: int | None = None, locale: str | None = None) -> User:
+                plant_id: int | None = None, locale: str | None = None,
+                enforce_policy: bool = True) -> User:
+    """A user (audited). The password policy holds unless `enforce_policy` is off: only
+    the development demo seeds its well-known passwords that way."""
     if uow.session.scalar(select(User).where(User.username == username)) is not None:
         raise Conflict(N_("The username %(username)s is taken."), code="USERNAME_TAKEN",
                        params={"username": username})
@@ -50,6 +55,8 @@ def create_user(uow: UnitOfWork, actor: Actor, *, username: str, display_name: s
     if unknown:
         raise Conflict(N_("Unknown role %(role)s."), code="UNKNOWN_ROLE",
                        params={"role": unknown[0]})
+    if password is not None and enforce_policy:
+        check_password_policy(password, username=username, display_name=display_name)
     records = ensure_roles(uow)
     user = User(username=username, display_name=display_name,
                 password_hash=hash_password(password) if password else None,
@@ -63,38 +70,112 @@ def create_user(uow: UnitOfWork, actor: Actor, *, username: str, display_name: s
     return user
 
 
-def authenticate(uow: UnitOfWork, username: str, password: str, *, remote: str | None) -> User:
-    """Check a password; count failures and lock the account after MAX_FAILURES.
+def check_password_policy(password: str, *, username: str, display_name: str = "") -> None:
+    problem = policy_problem(password, username=username, display_name=display_name)
+    if problem is not None:
+        raise PasswordRejected(problem, fields={"password": [problem]})
 
-    Failures are committed (and audited) before the error is raised, so a lockout
+
+def authenticate(uow: UnitOfWork, username: str, password: str, *, remote: str | None) -> User:
+    """Check a password. Failures are counted per (name, address) and per address
+    (auth.throttle): past an allowance each attempt waits longer, for that pair or
+    address only; there is no account lock-out anybody could trigger. An unknown
+    name, a wrong password and a disabled account get the same answer; so does a
+    throttled attempt, whatever the name.
+
+    Failures are committed (and audited) before the error is raised, so the count
     survives the failed request.
     """
+    session = uow.session
     now = clock.now()
-    user = uow.session.scalar(select(User).where(User.username == username))
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        raise AccountLocked(N_("Too many failed attempts. Try again after %(minutes)s minutes."),
-                            params={"minutes": max(1, int((user.locked_until - now)
-                                                          .total_seconds() // 60) + 1)})
+    until = throttle.blocked_until(session, username, remote, now)
+    if until is not None:
+        seconds = max(1, int((until - now).total_seconds()) + 1)
+        raise LoginThrottled(N_("Too many failed attempts from here. Try again in %(seconds)s "
+                                "seconds."), params={"seconds": seconds},
+                             extra={"retry_after": seconds})
+    user = session.scalar(select(User).where(User.username == username))
     ok = verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.active:
+        throttle.failed(session, username, remote, now)
         actor = Actor(kind="user", id=str(user.id) if user else None, name=username[:100])
-        if user is not None:
-            user.failed_logins += 1
-            if user.failed_logins >= MAX_FAILURES:
-                user.locked_until = now + LOCKOUT
-                user.failed_logins = 0
-                uow.audit("auth.locked", actor, subject_kind="user", subject_id=str(user.id),
-                          payload={"remote": remote})
         uow.audit("auth.login_failed", actor, subject_kind="user",
                   subject_id=str(user.id) if user else None, payload={"remote": remote})
         uow.commit()
         raise LoginFailed(N_("Wrong username or password."))
-    user.failed_logins = 0
-    user.locked_until = None
+    throttle.succeeded(session, username, remote)
     user.last_login_at = now
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     uow.audit("auth.login", Actor(kind="user", id=str(user.id), name=user.username),
               subject_kind="user", subject_id=str(user.id), payload={"remote": remote})
-    uow.commit()
     return user
+
+
+def begin_session(uow: UnitOfWork, user: User, *, remote: str | None) -> str:
+    """A new server-side session for a user who signed in (committed); its id."""
+    raw = sessions.start(uow.session, user.id, clock.now(), remote=remote)
+    uow.commit()
+    return raw
+
+
+def end_session(uow: UnitOfWork, raw: str, actor: Actor, user_id: int) -> None:
+    sessions.end(uow.session, raw, clock.now(), "logout")
+    uow.audit("auth.logout", actor, subject_kind="user", subject_id=str(user_id))
+    uow.commit()
+
+
+def _user(uow: UnitOfWork, username: str) -> User:
+    user = uow.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(N_("No such user."), code="USER_UNKNOWN")
+    return user
+
+
+def set_password(uow: UnitOfWork, actor: Actor, username: str, password: str, *,
+                 current: str | None = None) -> int:
+    """Set a user's password under the policy (`current` checked when a user changes
+    their own); every session of theirs ends. How many sessions were ended."""
+    user = _user(uow, username)
+    if current is not None and not verify_password(user.password_hash, current):
+        raise LoginFailed(N_("The current password is wrong."), code="PASSWORD_WRONG",
+                          fields={"current": [N_("The current password is wrong.")]})
+    check_password_policy(password, username=user.username, display_name=user.display_name)
+    user.password_hash = hash_password(password)
+    ended = sessions.end_all(uow.session, user.id, clock.now(), "password")
+    uow.audit("user.password", actor, subject_kind="user", subject_id=str(user.id),
+              payload={"sessions_ended": ended})
+    return ended
+
+
+def set_roles(uow: UnitOfWork, actor: Actor, username: str, roles: list[str]) -> int:
+    user = _user(uow, username)
+    unknown = [r for r in roles if r not in {x.value for x in Role}]
+    if unknown:
+        raise Conflict(N_("Unknown role %(role)s."), code="UNKNOWN_ROLE",
+                       params={"role": unknown[0]})
+    records = ensure_roles(uow)
+    before = sorted(user.role_names)
+    user.roles = [records[r] for r in sorted(set(roles))]
+    ended = sessions.end_all(uow.session, user.id, clock.now(), "roles")
+    _forget_tokens(uow, user.id)
+    uow.audit("user.roles", actor, subject_kind="user", subject_id=str(user.id),
+              payload={"before": before, "after": sorted(set(roles)), "sessions_ended": ended})
+    return ended
+
+
+def set_active(uow: UnitOfWork, actor: Actor, username: str, active: bool) -> int:
+    user = _user(uow, username)
+    user.active = active
+    ended = 0 if active else sessions.end_all(uow.session, user.id, clock.now(), "disabled")
+    _forget_tokens(uow, user.id)
+    uow.audit("user.enable" if active else "user.disable", actor, subject_kind="user",
+              subject_id=str(user.id), payload={"sessions_ended": ended})
+    return ended
+
+
+def _forget_tokens(uow: UnitOfWork, user_id: int) -> None:
+    # A token's principal (with its roles) is cached per process for a few seconds.
+    from .tokens import forget_user
+
+    uow.after_commit(lambda: forget_user(user_id))

@@ -89,8 +89,19 @@ class _KnownTokens:
         with self._lock:
             self._entries.pop(digest, None)
 
+    def forget_user(self, user_id: int) -> None:
+        with self._lock:
+            for digest in [d for d, (_, p, _) in self._entries.items() if p.user_id == user_id]:
+                del self._entries[digest]
+
 
 known_tokens = _KnownTokens()
+
+
+def forget_user(user_id: int) -> None:
+    """A user's roles or status changed: their tokens are looked up afresh here (other
+    processes follow within PRINCIPAL_TTL_S)."""
+    known_tokens.forget_user(user_id)
 
 
 def resolve_principal(session: Session, raw: str) -> Any:

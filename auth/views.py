@@ -6,15 +6,23 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from apiflask import APIBlueprint
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask import session as flask_session
 from flask_babel import gettext
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from parkgate.database import get_uow
-from parkgate.uow import Actor
+from parkgate.errors import DomainError
 
-from .access import LoginUser, current_principal, public
-from .service import AccountLocked, LoginFailed, authenticate
+from .access import LoginUser, current_principal, public, require
+from .service import (
+    LoginFailed,
+    LoginThrottled,
+    authenticate,
+    begin_session,
+    end_session,
+    set_password,
+)
 
 bp = APIBlueprint("auth", __name__, enable_openapi=False)
 
@@ -34,32 +42,72 @@ def _safe_next(target: str | None) -> str:
 def login() -> Any:
     error = None
     status = 200
+    headers: dict[str, str] = {}
     if request.method == "POST":
         username = (request.form.get("username") or "").strip()[:64]
         password = request.form.get("password") or ""
+        uow = get_uow()
         try:
-            user = authenticate(get_uow(), username, password, remote=request.remote_addr)
-        except (LoginFailed, AccountLocked) as exc:
+            user = authenticate(uow, username, password, remote=request.remote_addr)
+        except (LoginFailed, LoginThrottled) as exc:
             error = gettext(exc.message, **exc.params) if exc.params else gettext(exc.message)
             status = exc.status
+            if "retry_after" in exc.extra:
+                headers["Retry-After"] = str(exc.extra["retry_after"])
         else:
-            login_user(LoginUser(user.id))
-            return redirect(_safe_next(request.args.get("next")))
-    return render_template("login.html", error=error), status
+            # A fresh cookie session: nothing set before signing in carries over.
+            next_url = _safe_next(request.args.get("next"))
+            flask_session.clear()
+            session_id = begin_session(uow, user, remote=request.remote_addr)
+            login_user(LoginUser(user.id, session_id))
+            return redirect(next_url)
+    return render_template("login.html", error=error), status, headers
 
 
 @bp.post("/logout")
 @public
 def logout() -> Any:
     principal = current_principal()
-    if principal is not None:
-        uow = get_uow()
-        uow.audit("auth.logout", principal.actor if principal else Actor.system(),
-                  subject_kind="user", subject_id=str(principal.user_id))
-        uow.commit()
+    if principal is not None and principal.via == "session" and current_user.is_authenticated:
+        end_session(get_uow(), current_user.session_id, principal.actor, principal.user_id)
     logout_user()
     flash(gettext("You have signed out."))
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@require()
+def account() -> Any:
+    """A signed-in user changes their own password; every session of theirs ends
+    (this one included), so they sign in again with the new one."""
+    principal = current_principal()
+    assert principal is not None
+    errors: dict[str, list[str]] = {}
+    status = 200
+    if principal.via != "session":
+        abort(404)
+    if request.method == "POST":
+        new, again = request.form.get("new") or "", request.form.get("again") or ""
+        if new != again:
+            errors["again"] = [gettext("The two new passwords differ.")]
+            status = 422
+        else:
+            uow = get_uow()
+            try:
+                set_password(uow, principal.actor, principal.username, new,
+                             current=request.form.get("current") or "")
+                uow.commit()
+            except DomainError as exc:
+                uow.rollback()
+                errors = {"new" if name == "password" else name: [gettext(m) for m in messages]
+                          for name, messages in exc.fields.items()} or \
+                    {"new": [gettext(exc.message)]}
+                status = 422
+            else:
+                logout_user()
+                flash(gettext("Password changed. Sign in with the new one."))
+                return redirect(url_for("auth.login"))
+    return render_template("account.html", errors=errors), status
 
 
 def init_app(app: Any) -> None:

@@ -12,6 +12,7 @@ import csv
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -128,7 +129,10 @@ def is_seeded(uow: UnitOfWork) -> bool:
 
 
 def seed_demo(uow: UnitOfWork, *, pii_key: str, vehicles: int = 300, persons: int = 400,
-              trips_today: int = 80) -> Seeded:
+              trips_today: int = 80, well_known_passwords: bool = True) -> Seeded:
+    """The demo park. Its users get the well-known demo passwords (the user names)
+    only where `well_known_passwords` allows it: a production database gets random
+    ones, which the caller prints once (Seeded.users)."""
     rng = random.Random(SEED)
     actor = Actor.system("demo-seed")
     today = local_today()
@@ -149,7 +153,7 @@ def seed_demo(uow: UnitOfWork, *, pii_key: str, vehicles: int = 300, persons: in
     fleet = _seed_vehicles(uow, rng, today, now, carriers, vehicles)
     crew = _seed_persons(uow, rng, today, now, carriers, seeded, persons, pii_key)
     _seed_fixed_registrations(uow, rng, today, now, seeded)
-    _seed_users(uow, actor, seeded)
+    _seed_users(uow, actor, seeded, well_known_passwords)
     uow.audit("demo.seed", actor, subject_kind="park", subject_id=str(park.id),
               payload={"vehicles": vehicles, "persons": persons})
     uow.commit()
@@ -446,8 +450,12 @@ def _seed_fixed_registrations(uow: UnitOfWork, rng: random.Random, today: date, 
     uow.session.flush()
 
 
-def _seed_users(uow: UnitOfWork, actor: Actor, seeded: Seeded) -> None:
+def _seed_users(uow: UnitOfWork, actor: Actor, seeded: Seeded, well_known: bool) -> None:
+    import secrets
+
     for username, (password, display, roles) in DEMO_PASSWORDS.items():
+        if not well_known:
+            password = secrets.token_urlsafe(15)
         enterprise_id = plant_id = None
         if username in ("e01", "receiver"):
             enterprise_id = seeded.enterprises["E01"].id
@@ -456,7 +464,8 @@ def _seed_users(uow: UnitOfWork, actor: Actor, seeded: Seeded) -> None:
         if username == "receiver":
             plant_id = seeded.plants["E01-TF"].id
         create_user(uow, actor, username=username, display_name=display, password=password,
-                    roles=roles, enterprise_id=enterprise_id, plant_id=plant_id)
+                    roles=roles, enterprise_id=enterprise_id, plant_id=plant_id,
+                    enforce_policy=not well_known)
         seeded.users[username] = password
     device = create_user(uow, actor, username="device-p2-in", display_name="P2-IN camera agent",
                          password=None, roles=["device"])
@@ -484,11 +493,28 @@ def _seed_trips(uow: UnitOfWork, rng: random.Random, today: date, seeded: Seeded
     escorts = list(crew["escort"])
     rng.shuffle(drivers)
     rng.shuffle(escorts)
-    pairs = list(zip(fleet["tractor"], fleet["trailer"], strict=True))
-    rng.shuffle(pairs)
-    for i in range(min(total, len(pairs), len(drivers), len(escorts))):
-        tractor, trailer = pairs[i]
-        plant = rng.choice(plants)
+    # An enterprise books its own carriers' rigs and crew (B06): each trip is one
+    # carrier's tractor, trailer, driver and escort, for a plant of an enterprise that
+    # carrier hauls for.
+    served: dict[int, set[int]] = {}
+    for enterprise_id, carrier_id in uow.session.execute(select(
+            enterprise_carriers.c.enterprise_id, enterprise_carriers.c.carrier_id)):
+        served.setdefault(carrier_id, set()).add(enterprise_id)
+    by_carrier: dict[int, dict[str, list[Any]]] = {}
+    for kind, items in (("tractor", fleet["tractor"]), ("trailer", fleet["trailer"]),
+                        ("driver", drivers), ("escort", escorts)):
+        for item in items:
+            if item.carrier_id is not None:
+                by_carrier.setdefault(item.carrier_id, {}).setdefault(kind, []).append(item)
+    rigs: list[tuple[Vehicle, Vehicle, Person, Person, int]] = []
+    for carrier_id, held in sorted(by_carrier.items()):
+        kinds = [held.get(k, []) for k in ("tractor", "trailer", "driver", "escort")]
+        rigs += [(*four, carrier_id) for four in zip(*kinds, strict=False)]
+    rng.shuffle(rigs)
+    for i in range(min(total, len(rigs))):
+        tractor, trailer, driver, escort, carrier_id = rigs[i]
+        plant = rng.choice([p for p in plants if p.enterprise_id in served.get(carrier_id, ())]
+                           or plants)
         classes = [c for c in scope_by_enterprise[plant.enterprise_id] if c in materials]
         cls = rng.choice(classes)
         material = rng.choice(materials[cls])
@@ -497,8 +523,8 @@ def _seed_trips(uow: UnitOfWork, rng: random.Random, today: date, seeded: Seeded
         qty = float(rng.choice([8000, 12000, 18000, 22000, 26000]))
         data = BookingIn(
             park_id=seeded.park.id, enterprise_id=plant.enterprise_id, plant_id=plant.id,
-            vehicle_id=tractor.id, trailer_id=trailer.id, driver_id=drivers[i].id,
-            escort_id=escorts[i].id, category="hazmat",
+            vehicle_id=tractor.id, trailer_id=trailer.id, driver_id=driver.id,
+            escort_id=escort.id, category="hazmat",
             window_start=window_start, window_end=window_start + timedelta(hours=3),
             priority=1 if rng.random() < 0.1 else 0,
             waybill_no=f"WB{today:%Y%m%d}{i:04d}", waybill_consignee=plant.name,

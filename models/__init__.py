@@ -1,7 +1,7 @@
 """SQLAlchemy records. Importing this package registers every table on Base.metadata."""
 
 from .audit import AuditCheckpoint, AuditEvent, AuditHead
-from .auth import ApiToken, Role, User, user_roles
+from .auth import ApiToken, LoginThrottle, Role, User, UserSession, user_roles
 from .base import Base, UTCDateTime
 from .lot import Alarm, Bay, Lot, QueueEntry, Release, Zone
 from .park import (
@@ -43,6 +43,7 @@ __all__ = [
     "FixedRegistration",
     "Gate",
     "Lane",
+    "LoginThrottle",
     "Lot",
     "Material",
     "Park",
@@ -60,6 +61,7 @@ __all__ = [
     "Trip",
     "UTCDateTime",
     "User",
+    "UserSession",
     "Vehicle",
     "Zone",
     "enterprise_carriers",

@@ -10,8 +10,20 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask, request
+from flask.json.provider import DefaultJSONProvider
 
 from .errors import N_, BadRequest
+
+
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, except that a body nested past the parser's recursion limit (100k
+    `[` in a row) is malformed JSON, a 400, not a RecursionError and a 500."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
 
 F = TypeVar("F", bound=Callable[..., Any])
 _BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
@@ -38,6 +50,8 @@ def raw_body(view: F) -> F:
 
 
 def init_app(app: Flask) -> None:
+    app.json = BoundedJSONProvider(app)
+
     @app.before_request
     def _reject_control_characters() -> None:
         texts: list[Any] = [*request.args.keys(), *request.args.values()]
@@ -47,7 +61,10 @@ def init_app(app: Flask) -> None:
         elif request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             texts += [*request.form.keys(), *request.form.values()]
         elif request.is_json:
-            texts.append(request.get_json(silent=True))
+            body = request.get_json(silent=True)
+            if body is None and request.get_data(cache=True).strip():
+                raise BadRequest(N_("The body is not valid JSON."), code="JSON_INVALID")
+            texts.append(body)
         if any(has_bad_characters(t) for t in texts):
             raise BadRequest(N_("Text may not contain control characters."),
                              code="CONTROL_CHARACTERS")

@@ -14,7 +14,7 @@ from typing import Any
 from apiflask import APIBlueprint
 from flask import Response, abort, request
 
-from auth.access import current_principal, require
+from auth.access import current_principal, is_device_only, require
 from auth.principal import Principal
 from auth.roles import Role
 
@@ -35,18 +35,36 @@ CHANNEL_ROLES: dict[str, set[str]] = {
     "records": {Role.ADMIN},
     "bookings": {Role.ADMIN},
     "lot": {Role.ADMIN, Role.DISPATCHER, Role.PLANT_RECEIVER, Role.GATE_OPERATOR, Role.AUDITOR},
-    "drivers": {Role.ADMIN, Role.DISPATCHER, Role.DEVICE},
+    "drivers": {Role.ADMIN, Role.DISPATCHER},
 }
 
 
-def may_listen(principal: Principal, channel: str) -> bool:
+def may_listen(principal: Principal, channel: str, lane_code: str | None = None) -> bool:
+    """`lane_code`: the code of the lane a device token is bound to."""
     head, _, rest = channel.partition(":")
     if head == "enterprise":
         if principal.is_admin:
             return True
         return rest.isdigit() and principal.enterprise_id == int(rest)
+    if is_device_only(principal):
+        # A lane's device hears its own lane; an unbound integration token (SMS or voice
+        # calls to drivers) the driver calls.
+        if principal.lane_id is not None:
+            return head == "lane" and lane_code is not None and rest == lane_code
+        return head == "drivers"
     allowed = CHANNEL_ROLES.get(head)
     return allowed is not None and principal.has(*allowed)
+
+
+def _bound_lane_code(principal: Principal) -> str | None:
+    if principal.lane_id is None:
+        return None
+    from models import Lane
+
+    from .database import get_session
+
+    lane = get_session().get(Lane, principal.lane_id)
+    return lane.code if lane is not None else None
 
 
 def format_sse(event_id: str, event_type: str, data: str) -> str:
@@ -55,14 +73,15 @@ def format_sse(event_id: str, event_type: str, data: str) -> str:
 
 
 @bp.get("/events")
-@require()
+@require(*Role)  # every role; may_listen() decides per channel
 def stream() -> Any:
     principal = current_principal()
     assert principal is not None
     channels = [c.strip() for c in request.args.get("channels", "").split(",") if c.strip()]
     if not channels or len(channels) > 20:
         abort(400)
-    if any(not may_listen(principal, c) or "*" in c or "?" in c for c in channels):
+    lane_code = _bound_lane_code(principal)
+    if any(not may_listen(principal, c, lane_code) or "*" in c or "?" in c for c in channels):
         abort(403)
     subscription = get_bus().subscribe(channels)
     release_session()
