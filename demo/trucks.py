@@ -99,13 +99,16 @@ class TruckTraffic:
             EnterpriseMaterialScope,
             Gate,
             Material,
+            Person,
             Plant,
             Qualification,
             Trip,
             User,
             Vehicle,
         )
+        from parkgate.errors import DomainError
         from parkgate.uow import unit_of_work
+        from registry.scope import linked_carrier_ids
         from trips.state_machine import OPEN_STATES
 
         now = clock.now()
@@ -160,12 +163,18 @@ class TruckTraffic:
                     continue
                 # Pick rigs and crew whose papers fit this load (the demo shows trucks
                 # moving; the refusals are shown by the seeded bookings and the camera).
+                # Only what the enterprise may book: its carriers' rigs and crew (B06).
+                carriers = set(s.scalars(linked_carrier_ids(enterprise.id)))
+                crew_of = {p.id for p in s.scalars(select(Person).where(
+                    Person.carrier_id.in_(carriers)))} if carriers else set()
                 fit = _fitting(material, now.date() + timedelta(days=1))
-                rigs = [v for v in tractors if fit(v)]
-                tails = [v for v in trailers if fit(v)]
-                crew_d = [q for q in drivers if material.hazard_class.split(".")[0] in
+                rigs = [v for v in tractors if fit(v) and v.carrier_id in carriers]
+                tails = [v for v in trailers if fit(v) and v.carrier_id in carriers]
+                crew_d = [q for q in drivers if q.person_id in crew_of and
+                          material.hazard_class.split(".")[0] in
                           {c.split(".")[0] for c in q.classes or []}]
-                crew_e = [q for q in escorts if material.hazard_class.split(".")[0] in
+                crew_e = [q for q in escorts if q.person_id in crew_of and
+                          material.hazard_class.split(".")[0] in
                           {c.split(".")[0] for c in q.classes or []}]
                 if not (rigs and tails and crew_d and crew_e):
                     continue
@@ -186,6 +195,10 @@ class TruckTraffic:
                 except BookingChecksFailed as exc:
                     log.info("demo booking refused: %s",
                              ", ".join(f["code"] for f in exc.extra["failures"]))
+                    uow.rollback()
+                    continue
+                except DomainError as exc:
+                    log.info("demo booking refused: %s", exc)
                     uow.rollback()
                     continue
                 truck = Truck(trip.id, tractor.plate, trailer.plate,
