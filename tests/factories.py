@@ -13,6 +13,7 @@ from auth.tokens import issue_token
 from booking.service import BookingIn, CargoIn, create_trip
 from models import (
     Bay,
+    Carrier,
     Dock,
     Enterprise,
     Gate,
@@ -27,6 +28,7 @@ from models import (
     User,
     Vehicle,
     Zone,
+    enterprise_carriers,
 )
 from parkgate import clock
 from parkgate.uow import Actor, UnitOfWork, unit_of_work
@@ -73,6 +75,7 @@ class World:
     tokens: dict[str, str] = field(default_factory=dict)
     zones: dict[str, Any] = field(default_factory=dict)
     lot: Any = None
+    carrier: Any = None
 
 
 def make_person(uow: UnitOfWork, n: int, name: str, kind: str, *, expires_on: date,
@@ -138,16 +141,26 @@ def make_world(session_factory: Any, bus: Any = None, *, now: datetime = NOW) ->
                 uow.session.add(lane)
                 uow.session.flush()
                 world.lanes[lane.code] = lane
+        # The hazmat rig and its crew work for a carrier both enterprises use: what an
+        # enterprise's staff may name in a booking is what its carriers hold (B06).
+        carrier = Carrier(name="通达危运", credit_code=uscc(90), licence_scope=["3", "8"])
+        uow.session.add(carrier)
+        uow.session.flush()
+        world.carrier = carrier
+        for code in ("E1", "E2"):
+            uow.session.execute(enterprise_carriers.insert().values(
+                enterprise_id=world.enterprises[code].id, carrier_id=carrier.id))
         docs = dict(road_permit_no="苏交运危320600000001", permit_expires_on=far,
                     review_expires_on=far, inspection_expires_on=far,
                     insurance_expires_on=far, created_at=now)
         world.vehicles["tractor"] = Vehicle(plate="苏E12345", plate_colour="yellow",
                                             kind="tractor", category="hazmat",
                                             permit_scope=["3", "8"], gps_unit_id="BD1",
-                                            gps_last_fix_at=now, **docs)
+                                            gps_last_fix_at=now, carrier_id=carrier.id, **docs)
         world.vehicles["trailer"] = Vehicle(plate="苏E1234挂", plate_colour="yellow",
                                             kind="trailer", category="hazmat",
-                                            rated_load_kg=30000.0, permit_scope=["3", "8"], **docs)
+                                            rated_load_kg=30000.0, permit_scope=["3", "8"],
+                                            carrier_id=carrier.id, **docs)
         world.vehicles["car"] = Vehicle(plate="苏A88888", plate_colour="blue", kind="car",
                                         category="small", created_at=now)
         for v in world.vehicles.values():
@@ -158,6 +171,8 @@ def make_world(session_factory: Any, bus: Any = None, *, now: datetime = NOW) ->
                                      subsidiary_risks=subs, packing_group=pg, highly_toxic=toxic))
         world.persons["driver"] = make_person(uow, 1, "王师傅", "driver", expires_on=far)
         world.persons["escort"] = make_person(uow, 2, "李押运", "escort", expires_on=far)
+        for key in ("driver", "escort"):
+            world.persons[key].carrier_id = carrier.id
         for role in ("admin", "gate_operator", "dispatcher", "auditor", "device"):
             world.users[role] = create_user(uow, actor, username=role, display_name=role,
                                             password=PASSWORD, roles=[role])
@@ -229,3 +244,18 @@ def login(client: Any, username: str, password: str = PASSWORD) -> Any:
     token = csrf_token(client)
     return client.post("/login", data={"username": username, "password": password,
                                        "csrf_token": token})
+
+
+def allow_petrol_and_corrosives(session_factory: Any, world: World) -> World:
+    """Both enterprises may receive petrol (up to 30 t a trip) and class 8 (B02)."""
+    from models import EnterpriseMaterialScope
+
+    with session_factory() as s:
+        for code in ("E1", "E2"):
+            s.add(EnterpriseMaterialScope(enterprise_id=world.enterprises[code].id,
+                                          direction="receive", un_number="UN1203",
+                                          max_qty_kg=30000.0))
+            s.add(EnterpriseMaterialScope(enterprise_id=world.enterprises[code].id,
+                                          direction="receive", hazard_class="8"))
+        s.commit()
+    return world

@@ -58,21 +58,37 @@ def test_the_board_shows_the_lot_and_acts(page, live_server, session_factory, ap
 
 
 @pytest.mark.browser
-def test_a_plant_receiver_sees_the_board_and_frees_only_its_docks(page, live_server,
-                                                                  session_factory, app):
+def test_a_plant_receiver_sees_its_own_plant_live_and_frees_only_its_docks(
+        page, live_server, session_factory, app):
     world, _ = lot_with_two_trucks(session_factory)
+    theirs = book(session_factory, world, enterprise="E2", state="ARRIVED")
+    with unit_of_work(session_factory) as uow:
+        service.check_in(uow, uow.session.get(Trip, theirs.id), Actor.system("t"), clock.now())
+        uow.commit()
     sign_in(page, live_server.url, "receiver", PASSWORD)
     page.goto(f"{live_server.url}/")
     page.wait_for_selector("#lot-map")  # the receiver lands on the board
     assert page.locator("#checkin-form").count() == 0  # no dispatcher actions
-    other = page.locator(f'[data-plant="{world.plants["E2"].id}"]')
-    assert other.count() == 1 and other.locator("[data-dock-action]").count() == 0
+    # Only its own plant: E2's queue, plant name and truck code are nowhere on the page.
+    assert page.locator(f'[data-plant="{world.plants["E2"].id}"]').count() == 0
+    assert theirs.code not in page.content() and "E2 装置" not in page.content()
+    # Its live updates work: the stream opens and no "interrupted" banner shows.
+    page.wait_for_selector("body[data-stream=open]", state="attached")
+    assert not page.locator(".stream-banner").is_visible()
     with session_factory() as s:
         their_dock = s.scalar(select(Dock.id).where(Dock.plant_id == world.plants["E2"].id))
     refused = app.test_client().post(f"/api/v1/docks/{their_dock}/free",
                                      headers=auth(world.tokens["receiver"]))
-    assert refused.status_code == 403
+    assert refused.status_code == 404
     page.locator("[data-dock-action=free]").first.click()
     page.wait_for_selector("text=已标记为空闲")
     with session_factory() as s:
         assert s.scalar(select(Trip.state).where(Trip.priority == 3)) == "RELEASED"
+    # A change elsewhere reaches the open page by itself: the dispatcher holds the
+    # receiver's next truck.
+    with session_factory() as s:
+        waiting = s.scalar(select(Trip.id).where(Trip.priority == 0,
+                                                 Trip.enterprise_id == world.enterprises["E1"].id))
+    app.test_client().post(f"/api/v1/lot/trips/{waiting}/hold", json={"reason": "取样"},
+                           headers=auth(world.tokens["dispatcher"]))
+    page.wait_for_selector(f'#plants tr[data-trip="{waiting}"][data-status=held]')

@@ -54,15 +54,41 @@ def test_unknown_user_gets_the_same_answer_as_a_wrong_password(client, session_f
     assert a.status_code == b.status_code == 401
 
 
-def test_five_failures_lock_the_account(client, session_factory):
-    world = make_world(session_factory)
+def test_failures_slow_the_guesser_only_and_lock_nobody_out(client, app, session_factory):
+    make_world(session_factory)
     for _ in range(5):
-        login(client, "gate_operator", "wrong")
-    locked = login(client, "gate_operator", PASSWORD)
-    assert locked.status_code == 423
-    clock.pin(clock.now() + timedelta(minutes=16))
+        assert login(client, "gate_operator", "wrong").status_code == 401
+    # The sixth try from the same address waits, right password or not, and an unknown
+    # name tried as often gets exactly the same answer (no user enumeration).
+    throttled = login(client, "gate_operator", PASSWORD)
+    for _ in range(5):
+        login(client, "nobody-here", "wrong")
+    unknown = login(client, "nobody-here", "wrong")
+    assert throttled.status_code == unknown.status_code == 429
+    assert int(throttled.headers["Retry-After"]) > 0
+    assert _error_text(throttled) == _error_text(unknown).replace(
+        unknown.headers["Retry-After"], throttled.headers["Retry-After"])
+    # The account's owner at another desk is not slowed at all.
+    elsewhere = app.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "10.0.0.7"
+    assert login(elsewhere, "gate_operator", PASSWORD).status_code == 302
+    # After the delay the guesser's address may try again.
+    clock.pin(clock.now() + timedelta(minutes=1))
     assert login(client, "gate_operator", PASSWORD).status_code == 302
-    assert world  # the world outlives the lockout
+
+
+def test_delays_grow_with_each_further_failure():
+    from auth.throttle import PAIR, delay
+
+    waits = [delay(n, PAIR).total_seconds() for n in range(4, 12)]
+    assert waits[0] == 0 and waits[1] == 30
+    assert waits == sorted(waits) and waits[-1] == PAIR.most.total_seconds()
+
+
+def _error_text(response):  # type: ignore[no-untyped-def]
+    import re
+
+    return re.search(r'role="alert">([^<]*)<', response.get_data(as_text=True)).group(1)
 
 
 def test_login_form_needs_its_csrf_token(client, session_factory):

@@ -9,23 +9,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from models import AuditEvent, EnterpriseMaterialScope, Park, Trip
+from models import AuditEvent, Park, Trip
 from parkgate import clock
-from tests.factories import auth, book, make_world
+from tests.factories import allow_petrol_and_corrosives, auth, book, make_world
 
 
 @pytest.fixture
 def world(session_factory):  # type: ignore[no-untyped-def]
-    world = make_world(session_factory)
-    with session_factory() as s:
-        for code in ("E1", "E2"):
-            s.add(EnterpriseMaterialScope(enterprise_id=world.enterprises[code].id,
-                                          direction="receive", un_number="UN1203",
-                                          max_qty_kg=30000.0))
-            s.add(EnterpriseMaterialScope(enterprise_id=world.enterprises[code].id,
-                                          direction="receive", hazard_class="8"))
-        s.commit()
-    return world
+    return allow_petrol_and_corrosives(session_factory, make_world(session_factory))
 
 
 def body(world, enterprise: str = "E1", hours_ahead: int = 2, **kw):  # type: ignore[no-untyped-def]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from models import Carrier, Qualification, Vehicle, enterprise_carriers
+from models import Carrier, Person, Qualification, Vehicle, enterprise_carriers
 from parkgate.uow import unit_of_work
 from registry.expiry import run_watch
 from rules.documents import park_date
@@ -26,6 +26,10 @@ def arrange(session_factory):  # type: ignore[no-untyped-def]
         tractor.permit_expires_on = today + timedelta(days=3)
         trailer = s.get(Vehicle, world.vehicles["trailer"].id)
         trailer.inspection_expires_on = today - timedelta(days=1)
+        # Only the tractor works for 远通; the rest of the world's rig for nobody.
+        trailer.carrier_id = None
+        for key in ("driver", "escort"):
+            s.get(Person, world.persons[key].id).carrier_id = None
         car = s.get(Vehicle, world.vehicles["car"].id)
         car.inspection_expires_on = today + timedelta(days=100)
         qual = s.query(Qualification).filter_by(person_id=world.persons["driver"].id).one()
@@ -55,7 +59,7 @@ def test_lists_expired_and_expiring_within_n_days(client, session_factory):
 def test_per_carrier_and_per_enterprise(client, session_factory):
     world = arrange(session_factory)
     with session_factory() as s:
-        carrier_id = s.query(Carrier.id).scalar()
+        carrier_id = s.query(Carrier.id).filter_by(name="远通运输").scalar()
     by_carrier = fetch(client, world, days=30, carrier_id=carrier_id)["items"]
     assert {d["subject"] for d in by_carrier} == {"苏E12345", "远通运输"}
     mine = fetch(client, world, token="logistics_E1", days=30)["items"]

@@ -270,16 +270,23 @@ def test_enterprise_staff_see_and_edit_only_their_carriers_records(client, sessi
     assert other.status_code == 201
     refused = post(client, world, "vehicles", {**BASE_VEHICLE, "plate": "苏E44444",
                                                "carrier_id": theirs}, token)
-    assert refused.status_code == 403 and refused.json["code"] == "OUT_OF_SCOPE"
+    missing = post(client, world, "vehicles", {**BASE_VEHICLE, "plate": "苏E44444",
+                                               "carrier_id": 999_999}, token)
+    # Another enterprise's carrier answers exactly like one that does not exist.
+    assert refused.status_code == missing.status_code == 422
+    assert refused.json["errors"] == missing.json["errors"] == {
+        "carrier_id": ["记录不存在：承运单位。"]}
     listed = client.get("/api/v1/vehicles", headers=auth(world.tokens[token])).json
-    assert [v["plate"] for v in listed["items"]] == ["苏E22222"]
+    plates = {v["plate"] for v in listed["items"]}
+    assert "苏E22222" in plates and "苏E33333" not in plates
     hidden = other.json["id"]
     assert client.get(f"/api/v1/vehicles/{hidden}",
                       headers=auth(world.tokens[token])).status_code == 404
     assert client.patch(f"/api/v1/vehicles/{hidden}", json={"rated_load_kg": 1},
                         headers=auth(world.tokens[token])).status_code == 404
     carriers = client.get("/api/v1/carriers", headers=auth(world.tokens[token])).json
-    assert [c["id"] for c in carriers["items"]] == [mine]
+    ids = {c["id"] for c in carriers["items"]}
+    assert mine in ids and theirs not in ids
 
 
 def test_enterprise_staff_register_their_own_carrier_and_crew(client, session_factory):
@@ -296,8 +303,12 @@ def test_enterprise_staff_register_their_own_carrier_and_crew(client, session_fa
         "person_id": person.json["id"], "kind": "escort", "cert_no": "YY-1",
         "expires_on": FUTURE}, token)
     assert qual.status_code == 201, qual.json
+    theirs = post(client, world, "persons", {"name": "乙厂员工", "national_id": national_id(32),
+                                             "kinds": ["employee"],
+                                             "enterprise_id": world.enterprises["E2"].id})
+    assert theirs.status_code == 201
     stranger = post(client, world, "qualifications", {
-        "person_id": world.persons["driver"].id, "kind": "driver", "cert_no": "YY-2",
+        "person_id": theirs.json["id"], "kind": "driver", "cert_no": "YY-2",
         "expires_on": FUTURE}, token)
     assert stranger.status_code == 422  # not their person: as if it did not exist
 
