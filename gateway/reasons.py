@@ -178,6 +178,8 @@ CATALOG.update({r.code: r for r in (
     _r("TRIP_OVERLAP", "B03", "deny",
        N_("%(who)s is already on trip %(code)s in an overlapping window."),
        N_("Booking invalid")),
+    _r("TRIP_OVERLAP_OTHER", "B03", "deny",
+       N_("%(who)s is already booked in an overlapping window."), N_("Booking invalid")),
     _r("PARK_CLOSED", "B04", "deny",
        N_("The window is outside the park's opening hours (%(hours)s)."), N_("Park closed")),
     _r("PLANT_NOT_RECEIVING", "B04", "deny",
