@@ -17,7 +17,7 @@ from booking.service import trip_by_code
 from models import Dock, Park, Trip
 from parkgate import clock
 from parkgate.database import get_session, get_uow
-from parkgate.errors import N_, Forbidden, NotFound
+from parkgate.errors import N_, NotFound
 from parkgate.types import RecordId
 from rules.documents import park_date
 from trips.service import get_trip
