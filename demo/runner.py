@@ -44,8 +44,10 @@ class PreparedDemo:
             lines.append(f"    {username:<9} / {password:<9} {display}  [{', '.join(roles)}]")
         if self.device_token:
             lines.append(f"  device token for lane P2-IN: {self.device_token}")
-        lines.append("  camera    lane P2-IN: real plate photos through the plate reader and a "
-                     "gate agent (gate booth: /booth/P2-IN)")
+        from .paths import camera_scenes
+
+        lines.append(f"  camera    lane P2-IN: {camera_scenes()[1]}, through the plate reader "
+                     "and a gate agent (gate booth: /booth/P2-IN)")
         lines.append("  trucks    booked by the enterprises, sent to the lot at P1-IN, released "
                      "as docks free (dispatcher board: /lot)")
         if self.counts:
@@ -133,11 +135,11 @@ def _device_token(app: Any, prepared: PreparedDemo) -> str:
     from models import Lane, User
 
     with unit_of_work(prepared.database.session_factory, prepared.bus) as uow:
-        device = uow.session.scalar(select(User).where(User.username == "device-p1-in"))
+        device = uow.session.scalar(select(User).where(User.username == "device-p2-in"))
         lane = uow.session.scalar(select(Lane).where(Lane.code == "P2-IN"))
         assert device is not None and lane is not None, "the demo park is not seeded"
         token = issue_token(uow, device, "P2-IN gate agent (restart)",
-                            system_principal("demo").actor(), lane_id=lane.id)
+                            system_principal("demo").actor, lane_id=lane.id)
         uow.commit()
     prepared.device_token = token
     return token

@@ -48,14 +48,12 @@ from registry.resources import MATERIALS
 from rules.identity import check_digit, mask_id, mask_phone, uscc_check_char
 from rules.plates import LETTERS
 
-from .paths import dangerous_goods_csv, plates_dev_dir
+from .paths import camera_scenes, dangerous_goods_csv
 
 TZ = ZoneInfo("Asia/Shanghai")
 SEED = 20261122
 # Materials on China's 剧毒化学品目录 among the seed list; a park's own list says so
 # in its `highly_toxic` column.
-DEMO_HIGHLY_TOXIC = {"UN1689", "UN1613"}
-
 DEMO_PASSWORDS = {
     "admin": ("admin", "园区管理员 Admin", ["admin"]),
     "gate": ("gate", "门岗值班员 Gate operator", ["gate_operator"]),
@@ -169,17 +167,9 @@ def seed_demo(uow: UnitOfWork, *, pii_key: str, vehicles: int = 300, persons: in
 
 
 def _seed_materials(uow: UnitOfWork, actor: Actor) -> None:
-    path = dangerous_goods_csv()
-    if not path.exists():
-        raise FileNotFoundError(
-            f"the dangerous-goods seed list is missing at {path}; set PARKGATE_DATA_DIR "
-            "to the folder holding dangerous_goods.csv")
+    path = dangerous_goods_csv()  # package data: always there
     with path.open("rb") as f:
-        rows = []
-        for row in read_rows(f, path.name):
-            un = (row.get("un_number") or "").strip().upper()
-            row["highly_toxic"] = "1" if un in DEMO_HIGHLY_TOXIC else ""
-            rows.append(row)
+        rows = list(read_rows(f, path.name))
     # Through the same importer a park uses for its full GB 12268 list.
     report = import_rows(uow, MATERIALS, system_principal(actor.name or "demo-seed"), rows,
                          dry_run=False)
@@ -390,7 +380,8 @@ def _seed_vehicles(uow: UnitOfWork, rng: random.Random, today: date, now: dateti
 
 
 def _camera_plates() -> list[tuple[str, str]]:
-    labels = plates_dev_dir() / "labels.csv"
+    """The plates the demo camera will read: registered cars of the park."""
+    labels = camera_scenes()[0] / "labels.csv"
     if not labels.exists():
         return []
     with labels.open(newline="", encoding="utf-8") as f:
