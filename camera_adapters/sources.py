@@ -68,9 +68,9 @@ class SimulatedCamera:
 
 def frame_source(spec: str, *, interval_s: float = 8.0) -> tuple[FrameSource, MotionGate | None]:
     if spec == "simulator":
-        from demo.paths import plates_dev_dir
+        from demo.paths import camera_scenes
 
-        return SimulatedCamera(plates_dev_dir(), interval_s=interval_s), None
+        return SimulatedCamera(camera_scenes()[0], interval_s=interval_s), None
     if spec.startswith("simulator:"):
         return SimulatedCamera(Path(spec[10:]), interval_s=interval_s), None
     if spec.startswith("folder:"):

@@ -25,6 +25,7 @@ FONT_CANDIDATES = (
 KINDS = ("yellow", "yellow_double", "trailer", "green", "yellow_green")
 
 YELLOW = (0, 194, 242)  # BGR
+BLUE = (160, 60, 10)  # BGR
 BLACK = (20, 20, 20)
 
 
@@ -46,8 +47,10 @@ class Rendered:
     kind: str
 
 
-def random_plate(kind: str, rng: random.Random) -> str:
-    p, letter = rng.choice(PROVINCES), rng.choice(LETTERS)
+def random_plate(kind: str, rng: random.Random, province: str | None = None) -> str:
+    p, letter = province or rng.choice(PROVINCES), rng.choice(LETTERS)
+    if kind == "blue":
+        return p + letter + "".join(rng.choice(ALNUM if i < 2 else DIGITS) for i in range(5))
     if kind in ("yellow", "yellow_double"):
         return p + letter + "".join(rng.choice(ALNUM if i < 2 else DIGITS + LETTERS[:6])
                                     for i in range(5))
@@ -87,12 +90,16 @@ def render_plate(text: str, kind: str, font_file: str) -> np.ndarray:
     elif kind == "yellow_green":
         pixels[:, :] = (70, 190, 110)
         pixels[:, : int(width * 0.28)] = YELLOW[::-1]
+    elif kind == "blue":
+        pixels[:, :] = BLUE[::-1]
     else:
         pixels[:, :] = YELLOW[::-1]
     bg = Image.fromarray(pixels)
     draw = ImageDraw.Draw(bg)
-    draw.rectangle((4, 4, width - 5, height - 5), outline=(25, 25, 25), width=3)
-    fg = (20, 20, 20)
+    # Blue plates are white on blue, with a white rim; the others black on colour.
+    fg = (245, 245, 245) if kind == "blue" else (20, 20, 20)
+    draw.rectangle((4, 4, width - 5, height - 5), outline=fg if kind == "blue" else (25, 25, 25),
+                   width=3)
     if double:
         # Upper row: province and letter, small; lower row: the rest, tall.
         top_y0, top_y1 = 16, 78
@@ -116,12 +123,14 @@ def render_plate(text: str, kind: str, font_file: str) -> np.ndarray:
 
 
 def place_in_scene(plate: np.ndarray, background: np.ndarray, rng: random.Random,
-                   frame: tuple[int, int] = (1920, 1080)) -> np.ndarray:
+                   frame: tuple[int, int] = (1920, 1080),
+                   plate_width: tuple[float, float] = (200, 360), quality: tuple[int, int] = (60, 90)
+                   ) -> np.ndarray:
     """A plate on a vehicle-ish scene: perspective, blur, light, noise, JPEG."""
     fw, fh = frame
     scene = cv2.resize(background, (fw, fh))
     ph, pw = plate.shape[:2]
-    target_w = rng.uniform(200, 360)
+    target_w = rng.uniform(*plate_width)
     scale = target_w / pw
     tw, th = pw * scale, ph * scale
     cx, cy = rng.uniform(fw * 0.3, fw * 0.7), rng.uniform(fh * 0.45, fh * 0.8)
@@ -144,7 +153,7 @@ def place_in_scene(plate: np.ndarray, background: np.ndarray, rng: random.Random
     scene = cv2.convertScaleAbs(scene, alpha=rng.uniform(0.75, 1.15), beta=rng.uniform(-25, 20))
     noise = np.random.default_rng(rng.randrange(2**32)).normal(0, rng.uniform(2, 7), scene.shape)
     scene = np.clip(scene.astype(np.float32) + noise, 0, 255).astype(np.uint8)
-    _ok, jpeg = cv2.imencode(".jpg", scene, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(60, 90)])
+    _ok, jpeg = cv2.imencode(".jpg", scene, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(*quality)])
     return cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
 
 
