@@ -40,7 +40,9 @@ def browser(chromium_path: str):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def page(browser):  # type: ignore[no-untyped-def]
     context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
-    context.set_default_timeout(10_000)
+    # Generous: every wait is on a condition, and a loaded 2-core machine can take
+    # seconds for what usually takes milliseconds (a slow pass, never a false failure).
+    context.set_default_timeout(60_000)
     tab = context.new_page()
     yield tab
     context.close()

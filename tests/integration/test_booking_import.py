@@ -123,6 +123,6 @@ def test_the_watch_flags_bookings_whose_papers_will_have_expired(app, world, ses
     with unit_of_work(session_factory, bus) as uow:
         result = expiring_papers(uow)
     assert result == {"checked": 1, "flagged": 1}
-    event = notices.get(timeout=1)
+    event = notices.get(timeout=10)
     assert event is not None and event.type == "booking.documents_expiring"
     assert event.data["failures"] == ["INSPECTION_EXPIRED"]

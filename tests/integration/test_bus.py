@@ -15,8 +15,8 @@ def test_in_process_fan_out_by_channel_pattern():
     every_lane = bus.subscribe(["lane:*"])
     dispatch = bus.subscribe(["dispatch"])
     event = bus.publish("lane:P1-IN", "passage", {"plate": "苏E12345"})
-    assert lane.get(timeout=1) == event
-    assert every_lane.get(timeout=1) == event
+    assert lane.get(timeout=10) == event
+    assert every_lane.get(timeout=10) == event
     assert dispatch.get(timeout=0.05) is None
 
 
@@ -34,7 +34,7 @@ def test_a_slow_subscriber_cannot_grow_memory():
     sub = bus.subscribe(["x"], maxsize=3)
     for i in range(10):
         bus.publish("x", "t", {"i": i})
-    got = [sub.get(timeout=0.1).data["i"] for _ in range(3)]
+    got = [sub.get(timeout=10).data["i"] for _ in range(3)]
     assert got == [7, 8, 9]
     assert sub.missed == 7
 
@@ -47,7 +47,7 @@ def test_redis_bus_delivers_across_processes_exactly_once(redis_url, redis_prefi
     try:
         sub = reader.subscribe(["lane:*"])
         sent = [writer.publish("lane:P1-IN", "passage", {"n": i}) for i in range(20)]
-        received = [sub.get(timeout=5) for _ in range(20)]
+        received = [sub.get(timeout=30) for _ in range(20)]
         assert [e.id for e in received] == [e.id for e in sent]
         assert sub.get(timeout=0.3) is None  # nothing twice
     finally:
@@ -83,7 +83,7 @@ def test_redis_bus_listener_reconnects_after_losing_its_connection(redis_url, re
         assert killed >= 1
         # Publish until the re-subscribed listener hears one (bounded wait, no sleeps).
         done = threading.Event()
-        for _ in range(100):
+        for _ in range(600):  # up to a minute on a loaded machine
             bus.publish("x", "t", {})
             if sub.get(timeout=0.1) is not None:
                 done.set()

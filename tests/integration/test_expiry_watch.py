@@ -75,6 +75,6 @@ def test_daily_digest_goes_out_on_the_bus(session_factory, bus):
     with unit_of_work(session_factory, bus) as uow:
         summary = run_watch(uow, park_date(NOW), 7)
     assert summary["expired"] == 1 and summary["expiring"] == 2
-    assert park_wide.get(timeout=1).data["expiring"] == 2
-    digest = e1.get(timeout=1)
+    assert park_wide.get(timeout=10).data["expiring"] == 2
+    digest = e1.get(timeout=10)
     assert digest.type == "expiry.digest" and digest.data["expiring"] == 1  # the tractor
