@@ -178,3 +178,19 @@ def test_cli_reads_and_evaluates(rendered: Path) -> None:
     assert result.exit_code == 0 and f'"plate": "{first.plate}"' in result.output
     result = runner.invoke(main, ["plates", "evaluate", str(rendered.parent)])
     assert result.exit_code != 0 and "labels.csv" in result.output
+
+
+def test_a_corrupted_or_swapped_model_fails_loudly(tmp_path: Path) -> None:
+    from camera_adapters.models import ModelsMissing, checked
+
+    chosen = model_set()
+    shipped = models_dir(chosen) / chosen.rec[0]
+    assert checked(shipped, chosen.rec[1]) == shipped  # the wheel's file is the measured one
+    bad = tmp_path / chosen.rec[0]
+    data = bytearray(shipped.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    bad.write_bytes(bytes(data))
+    with pytest.raises(ModelsMissing, match="SHA-256"):
+        checked(bad, chosen.rec[1])
+    with pytest.raises(ModelsMissing, match="missing"):
+        checked(tmp_path / "absent.onnx", chosen.rec[1])
