@@ -85,10 +85,12 @@ def document_checks(trip: TripView, vehicle: VehicleView, trailer: VehicleView |
                 out.append(Reason(f"{role.upper()}_NOT_QUALIFIED",
                                   {"name": person.name, "cls": cls}))
                 break
-    # G14: one waybill per trip, naming the booked enterprise; hazwaste: its manifest.
+    # G14: one waybill, one vehicle, one trip, naming the booked enterprise; hazwaste:
+    # its manifest.
     if not trip.waybill_no:
         out.append(Reason("WAYBILL_MISSING"))
     else:
+        out += waybill_checks(trip, vehicle, trailer)
         party, named = (("consignee", trip.waybill_consignee) if trip.direction == "deliver"
                         else ("consignor", trip.waybill_consignor))
         if named and named not in (trip.enterprise_name, trip.plant_name):
@@ -112,7 +114,7 @@ def document_checks(trip: TripView, vehicle: VehicleView, trailer: VehicleView |
         _doc(out, "INSPECTION_EXPIRED", v.inspection_expires_on, v, at)
         if v.is_tank:
             _doc(out, "TANK_INSPECTION_EXPIRED", v.tank_inspection_expires_on, v, at)
-    # G19: 剧毒 needs the public-security pass.
+    # G19: 剧毒 needs the public-security pass (its dates and vehicle: toxic_pass_checks).
     if any(c.highly_toxic for c in cargo) and not trip.toxic_pass_no:
         out.append(Reason("TOXIC_PASS_MISSING"))
     # G20: every pair of labels allowed.
@@ -121,4 +123,38 @@ def document_checks(trip: TripView, vehicle: VehicleView, trailer: VehicleView |
             "first": conflict.first, "a": conflict.first_label,
             "second": conflict.second, "b": conflict.second_label}))
         break
+    return out
+
+
+def waybill_checks(trip: TripView, vehicle: VehicleView, trailer: VehicleView | None
+                   ) -> list[Reason]:
+    """G14: the waybill was issued for this tractor (and trailer), and no other trip
+    uses it."""
+    out: list[Reason] = []
+    for named, unit in ((trip.waybill_vehicle, vehicle), (trip.waybill_trailer, trailer)):
+        if named and unit is not None and named != unit.plate:
+            out.append(Reason("WAYBILL_OTHER_VEHICLE", {"named": named, "plate": unit.plate}))
+    if trip.waybill_used_by:
+        out.append(Reason("WAYBILL_USED", {"waybill": trip.waybill_no or "",
+                                           "code": trip.waybill_used_by}))
+    return out
+
+
+def toxic_pass_checks(trip: TripView, vehicle: VehicleView, start: datetime, end: datetime
+                      ) -> list[Reason]:
+    """G19: a 剧毒 trip's public-security pass is valid from `start` through `end` (the
+    read's instant at the gate; the booked window at booking) and names this vehicle.
+    A pass recorded without dates or vehicle is judged on what it says."""
+    if not any(c.highly_toxic for c in trip.cargo) or not trip.toxic_pass_no:
+        return []
+    out: list[Reason] = []
+    first, last = trip.toxic_pass_valid_from, trip.toxic_pass_valid_until
+    if (first is not None and documents.park_date(start) < first) or (
+            last is not None and not documents.valid_at(last, end)):
+        out.append(Reason("TOXIC_PASS_EXPIRED", {
+            "start": first.isoformat() if first else "—",
+            "end": last.isoformat() if last else "—"}))
+    if trip.toxic_pass_vehicle and trip.toxic_pass_vehicle != vehicle.plate:
+        out.append(Reason("TOXIC_PASS_OTHER_VEHICLE", {"named": trip.toxic_pass_vehicle,
+                                                       "plate": vehicle.plate}))
     return out

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from rules import documents
 from rules.exemptions import exempt_as_ordinary_goods
 from rules.hazard import primary_class
-from rules.plates import normalise
+from rules.plates import is_emergency_plate, normalise
 from trips.state_machine import LOT_CATEGORIES
 
 from . import checks
@@ -34,8 +34,8 @@ NOT_APPROVED = frozenset({"PENDING_APPROVAL", "REJECTED", "CANCELLED", "NO_SHOW"
                           "SENT_AWAY"})
 # Documents re-checked at the lot gate (DOMAIN L02, §9): failures hold, not deny.
 LOT_RECHECK_RULES = frozenset({"G11", "G12", "G13", "G14", "G15", "G16", "G17"})
-# Holds that need not keep a diverted truck at the perimeter: the lot gate does them.
-LOT_DOES_IT = frozenset({"CREW_NOT_CONFIRMED", "TRAILER_NOT_READ"})
+# Trips whose crew leaves with the vehicle under watch (G24).
+CREW_WATCHED = frozenset({"hazmat", "hazwaste"})
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,13 @@ class _Acc:
 
 def decide(read: PlateReadIn, snap: Snapshot, now: datetime) -> Decision:
     lane = snap.lane
+    if not read.plate.strip():
+        # G06: nobody could read it; the operator looks and records what they decide.
+        return Decision(HOLD, (Reason("PLATE_UNREADABLE"),))
+    if is_emergency_plate(read.plate) or (snap.vehicle is not None
+                                          and snap.vehicle.category == "emergency"):
+        # G03 at any gate, on record or not (G01 does not apply to them, §9).
+        return Decision(HOLD, (Reason("EMERGENCY_VEHICLE"),), category="emergency")
     if read.confidence < lane.confidence_threshold or (
             read.trailer_plate and read.trailer_confidence is not None
             and read.trailer_confidence < lane.confidence_threshold):
@@ -88,16 +95,14 @@ def decide(read: PlateReadIn, snap: Snapshot, now: datetime) -> Decision:
         # Unknown leaving: let the operator look (how did it get in?); entering: refuse.
         action = HOLD if lane.direction == "out" else DENY
         return Decision(action, (Reason("VEHICLE_UNKNOWN", {"plate": normalise(read.plate)}),))
-    if vehicle.category == "emergency":
-        return Decision(HOLD, (Reason("EMERGENCY_VEHICLE"),), category="emergency")
     if lane.direction == "out":
-        return _exit(snap, vehicle)
+        return _exit(read, snap, vehicle)
     return _entry(read, snap, vehicle, now)
 
 
 # --- exits --------------------------------------------------------------------------------
 
-def _exit(snap: Snapshot, vehicle: VehicleView) -> Decision:
+def _exit(read: PlateReadIn, snap: Snapshot, vehicle: VehicleView) -> Decision:
     lane, trip = snap.lane, snap.trip
     acc = _Acc()
     if lane.antipassback != "off" and vehicle.inside is False:
@@ -115,6 +120,11 @@ def _exit(snap: Snapshot, vehicle: VehicleView) -> Decision:
             return Decision(DENY, tuple(acc.reasons))
         elif lane.gate_kind == "lot" and trip.state in ("RELEASED", "SENT_AWAY"):
             trip_action = None
+        # G24: the crew leave with a hazmat vehicle only when confirmed here; the exit
+        # is never refused for it (§9), the service raises the alarm.
+        if trip_action is not None and trip.category in CREW_WATCHED and \
+                (trip.driver_id or trip.escort_id) and not read.crew_presented:
+            acc.add("CREW_NOT_CONFIRMED_AT_EXIT")
     # Leaving is not refused for papers or a blacklist: a park must be able to empty.
     return Decision(OPEN, tuple(acc.reasons), next_trip_action=trip_action)
 
@@ -153,9 +163,8 @@ def _entry(read: PlateReadIn, snap: Snapshot, vehicle: VehicleView, now: datetim
         if hazmat:
             acc.extend(_hazmat_checks(read, snap, vehicle, trip, now))
         trip_action = _where_next(trip, snap, hazmat, acc)
-        if any(r.code == "MUST_WAIT_IN_LOT" for r in acc.reasons):
-            # Diverted to the lot, whose manned gate checks crew and trailer anyway.
-            acc.reasons = [r for r in acc.reasons if r.code not in LOT_DOES_IT]
+    # A hold outranks a divert (_action): a truck whose crew or trailer is still to be
+    # checked waits at the booth first (G13, G18), then is sent to the lot.
     return Decision(_action(acc.reasons, lane.gate_kind), tuple(acc.reasons),
                     next_trip_action=trip_action, category=category)
 
@@ -168,10 +177,12 @@ def _standing_pass_here(vehicle: VehicleView, lane: object) -> bool:
 
 
 def _booking_checks(trip: TripView, snap: Snapshot, now: datetime, hazmat: bool) -> list[Reason]:
+    """G10/G23 for hazmat; for any other vehicle the booking is its G02 permission."""
     out: list[Reason] = []
     lane, policy = snap.lane, snap.policy
     if trip.state in NOT_APPROVED:
-        out.append(Reason("BOOKING_NOT_APPROVED", {"state": trip.state}))
+        out.append(Reason("BOOKING_NOT_APPROVED" if hazmat else "GOODS_BOOKING_NOT_APPROVED",
+                          {"state": trip.state}))
         return out
     if hazmat:
         out.extend(checks.window_length_checks(trip, policy))
@@ -181,7 +192,7 @@ def _booking_checks(trip: TripView, snap: Snapshot, now: datetime, hazmat: bool)
     if trip.state == "BOOKED":
         grace = policy.arrival_grace
         if not (trip.window_start - grace <= now <= trip.window_end + grace):
-            out.append(Reason("OUTSIDE_WINDOW", {
+            out.append(Reason("OUTSIDE_WINDOW" if hazmat else "GOODS_OUTSIDE_WINDOW", {
                 "start": documents.park_date(trip.window_start).isoformat() + " "
                 + trip.window_start.astimezone(documents.PARK_TZ).strftime("%H:%M"),
                 "end": trip.window_end.astimezone(documents.PARK_TZ).strftime("%H:%M")}))
@@ -192,6 +203,7 @@ def _hazmat_checks(read: PlateReadIn, snap: Snapshot, vehicle: VehicleView, trip
                    now: datetime) -> list[Reason]:
     """The trip's papers (shared with booking), then what only the gate can see."""
     out = checks.document_checks(trip, vehicle, snap.trailer, snap.driver, snap.escort, now)
+    out += checks.toxic_pass_checks(trip, vehicle, now, now)
     policy, lane = snap.policy, snap.lane
     if snap.driver and snap.escort and not (trip.crew_confirmed or read.crew_presented):
         out.append(Reason("CREW_NOT_CONFIRMED"))
@@ -200,13 +212,16 @@ def _hazmat_checks(read: PlateReadIn, snap: Snapshot, vehicle: VehicleView, trip
     if fix is None or now - fix > timedelta(minutes=policy.gps_max_age_min):
         minutes = "—" if fix is None else int((now - fix).total_seconds() // 60)
         out.append(Reason("GPS_STALE", {"vehicle": vehicle.plate, "minutes": minutes}))
-    # G18: tractor and trailer both read (or entered) and both as booked.
+    # G18: tractor and trailer both read (or entered) and both as booked; a trailer the
+    # booking does not name is refused (its papers were never checked).
     if trip.trailer_id is not None:
         if not read.trailer_plate:
             out.append(Reason("TRAILER_NOT_READ", {"expected": trip.trailer_plate}))
         elif normalise(read.trailer_plate) != trip.trailer_plate:
             out.append(Reason("TRAILER_MISMATCH", {"read": normalise(read.trailer_plate),
                                                    "expected": trip.trailer_plate}))
+    elif read.trailer_plate:
+        out.append(Reason("TRAILER_NOT_BOOKED", {"read": normalise(read.trailer_plate)}))
     # L04: the lot's excluded classes.
     if lane.gate_kind == "lot":
         for line in trip.cargo:

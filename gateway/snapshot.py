@@ -121,8 +121,16 @@ class TripView:
     waybill_no: str | None = None
     waybill_consignor: str | None = None
     waybill_consignee: str | None = None
+    waybill_vehicle: str | None = None  # the plates the waybill was issued for (G14)
+    waybill_trailer: str | None = None
+    # The code of another trip (not cancelled, rejected or a no-show) with the same
+    # waybill: one waybill, one trip (G14).
+    waybill_used_by: str | None = None
     manifest_no: str | None = None
     toxic_pass_no: str | None = None
+    toxic_pass_valid_from: date | None = None  # the 剧毒 pass's validity and vehicle (G19)
+    toxic_pass_valid_until: date | None = None
+    toxic_pass_vehicle: str | None = None
     crew_confirmed: bool = False
     release: ReleaseView | None = None
 
@@ -141,7 +149,8 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class PlateReadIn:
-    """A read as decide() needs it (the API's input, minus transport details)."""
+    """A read as decide() needs it (the API's input, minus transport details). An empty
+    plate is a vehicle nobody could read (G06)."""
 
     plate: str
     colour: str | None

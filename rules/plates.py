@@ -163,3 +163,11 @@ def validate(text: str, colour: str | None = None, *, fix_confusions: bool = Fal
     if lenient:
         problems.append("PLATE_NEV_LETTER_UNVERIFIED")
     return PlateCheck(norm, colour_ok is not False, kind, lenient, colour_ok, problems)
+
+
+def is_emergency_plate(text: str) -> bool:
+    """Police (…警) and emergency-management (…应急) plates, whether or not the rest of
+    the plate reads cleanly (DOMAIN §7, G03): a fire engine with a half-read plate is
+    still one the operator must look at."""
+    norm = normalise(text)
+    return len(norm) >= 3 and (norm.endswith("警") or norm.endswith("应急"))

@@ -356,12 +356,6 @@ def test_leaving_the_lot_needs_a_release():
     assert decide(READ, snap(lot_out, trip=trip(state="RELEASED")), NOW).action == OPEN
 
 
-def test_a_diverted_truck_is_not_held_for_checks_the_lot_gate_makes():
-    d = decide(replace(READ, trailer_plate=None), snap(PERIMETER_IN,
-                                                       trip=trip(crew_confirmed=False)), NOW)
-    assert d.action == DIVERT and d.codes == ["MUST_WAIT_IN_LOT"]
-
-
 def test_g24_crew_on_foot_apart_from_their_vehicle():
     from gateway.decide import PersonPassage, decide_person
 
