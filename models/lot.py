@@ -20,6 +20,9 @@ class Lot(Base):
     name: Mapped[str] = mapped_column(String(200))
     max_wait_min: Mapped[int] = mapped_column(Integer, default=480)
     excluded_classes: Mapped[list[str]] = mapped_column(default=list)  # DOMAIN L04
+    # L05: how many vehicles the park lets the lot hold (staff, fire safety), which may
+    # be fewer than its bays; None: as many as it has bays.
+    capacity: Mapped[int | None] = mapped_column(Integer)
     retired_at: Mapped[datetime | None]
 
     zones: Mapped[list[Zone]] = relationship(back_populates="lot", order_by="Zone.code")

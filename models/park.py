@@ -77,6 +77,11 @@ class Plant(Base):
     # {"mon": [["08:00", "18:00"]], ...}; an interval may span midnight.
     receiving_hours: Mapped[dict[str, Any]] = mapped_column(default=dict)
     release_mode: Mapped[str] = mapped_column(String(8), default="auto")  # auto | propose
+    # L06: the plant says it can receive; a quality hold makes it not ready while its
+    # docks are free, and nothing is released to it until it is ready again.
+    ready: Mapped[bool] = mapped_column(default=True)
+    ready_note: Mapped[str | None] = mapped_column(String(200))
+    ready_changed_at: Mapped[datetime | None]
     arrival_deadline_min: Mapped[int] = mapped_column(Integer, default=30)
     max_dwell_min: Mapped[int] = mapped_column(Integer, default=240)
     retired_at: Mapped[datetime | None]

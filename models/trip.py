@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -25,6 +25,7 @@ class Trip(Base):
         Index("ix_trips_escort_state", "escort_id", "state"),
         Index("ix_trips_enterprise_window", "enterprise_id", "window_start"),
         Index("ix_trips_plant_state", "plant_id", "state"),
+        Index("ix_trips_waybill", "waybill_no"),  # one waybill, one trip (G14)
         # A client's Idempotency-Key: a retried booking request finds the first one.
         UniqueConstraint("enterprise_id", "client_key"),
     )
@@ -47,8 +48,14 @@ class Trip(Base):
     waybill_no: Mapped[str | None] = mapped_column(String(64))
     waybill_consignor: Mapped[str | None] = mapped_column(String(200))
     waybill_consignee: Mapped[str | None] = mapped_column(String(200))
+    # The plates the waybill was issued for (G14: one waybill, one vehicle, one trip).
+    waybill_vehicle: Mapped[str | None] = mapped_column(String(16))
+    waybill_trailer: Mapped[str | None] = mapped_column(String(16))
     manifest_no: Mapped[str | None] = mapped_column(String(64))  # 危险废物转移联单
     toxic_pass_no: Mapped[str | None] = mapped_column(String(64))  # 剧毒化学品道路运输通行证
+    toxic_pass_valid_from: Mapped[date | None]  # G19: the pass's dates and vehicle
+    toxic_pass_valid_until: Mapped[date | None]
+    toxic_pass_vehicle: Mapped[str | None] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(20), index=True)
     state_changed_at: Mapped[datetime]
     state_reason: Mapped[str | None] = mapped_column(String(500))
