@@ -44,8 +44,11 @@ def booking_out(trip: Trip, findings: Findings | None = None, plate: str | None 
         "driver_id": trip.driver_id, "escort_id": trip.escort_id,
         "window_start": trip.window_start, "window_end": trip.window_end,
         "waybill_no": trip.waybill_no, "waybill_consignor": trip.waybill_consignor,
-        "waybill_consignee": trip.waybill_consignee, "manifest_no": trip.manifest_no,
-        "toxic_pass_no": trip.toxic_pass_no,
+        "waybill_consignee": trip.waybill_consignee, "waybill_vehicle": trip.waybill_vehicle,
+        "waybill_trailer": trip.waybill_trailer, "manifest_no": trip.manifest_no,
+        "toxic_pass_no": trip.toxic_pass_no, "toxic_pass_valid_from": trip.toxic_pass_valid_from,
+        "toxic_pass_valid_until": trip.toxic_pass_valid_until,
+        "toxic_pass_vehicle": trip.toxic_pass_vehicle,
         "cargo": [{"un_number": c.un_number, "name_zh": c.name_zh, "hazard_class": c.hazard_class,
                    "quantity": c.quantity, "unit": c.unit, "quantity_kg": c.quantity_kg}
                   for c in trip.cargo],

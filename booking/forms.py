@@ -4,7 +4,7 @@ a BookingRequest out (or the fields that are wrong, in the form's own names)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -84,6 +84,13 @@ def _local(value: str) -> datetime | None:
         return None
 
 
+def _day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value.strip()) if value and value.strip() else None
+    except ValueError:
+        return None
+
+
 def _int(value: str | None) -> int | None:
     try:
         return int(value) if value else None
@@ -146,6 +153,14 @@ def parse(session: Session, form: Any, principal: Principal) -> ParsedForm:
             continue
         cargo.append(CargoRequest(un, quantity, form.get(f"cargo-{i}-unit") or "kg",
                                   special_provision=form.get(f"cargo-{i}-provision") or None))
+    pass_from, pass_until = _day(form.get("toxic_pass_valid_from")), _day(
+        form.get("toxic_pass_valid_until"))
+    for name, given, parsed in (("toxic_pass_valid_from", form.get("toxic_pass_valid_from"),
+                                 pass_from),
+                                ("toxic_pass_valid_until", form.get("toxic_pass_valid_until"),
+                                 pass_until)):
+        if given and parsed is None:
+            bad(name, N_("Enter a date as YYYY-MM-DD."))
     if errors or vid is None or start is None or end is None or plant_id is None:
         return ParsedForm(None, errors)
     request = BookingRequest(
@@ -153,8 +168,11 @@ def parse(session: Session, form: Any, principal: Principal) -> ParsedForm:
         direction=form.get("direction") or "deliver", category=form.get("category") or None,
         trailer_id=tid, driver_id=driver, escort_id=escort,
         waybill_no=form.get("waybill_no"), waybill_consignor=form.get("waybill_consignor"),
-        waybill_consignee=form.get("waybill_consignee"), manifest_no=form.get("manifest_no"),
-        toxic_pass_no=form.get("toxic_pass_no"), cargo=cargo,
+        waybill_consignee=form.get("waybill_consignee"),
+        waybill_vehicle=form.get("waybill_vehicle"), waybill_trailer=form.get("waybill_trailer"),
+        manifest_no=form.get("manifest_no"), toxic_pass_no=form.get("toxic_pass_no"),
+        toxic_pass_valid_from=pass_from, toxic_pass_valid_until=pass_until,
+        toxic_pass_vehicle=form.get("toxic_pass_vehicle"), cargo=cargo,
         enterprise_id=_int(form.get("enterprise_id")))
     return ParsedForm(request, {}, submit_anyway=form.get("submit_anyway") == "on")
 
@@ -180,7 +198,12 @@ def values_of(session: Session, request: BookingRequest) -> dict[str, Any]:
         "driver": cert(request.driver_id), "escort": cert(request.escort_id),
         "waybill_no": request.waybill_no or "", "waybill_consignor": request.waybill_consignor
         or "", "waybill_consignee": request.waybill_consignee or "",
-        "manifest_no": request.manifest_no or "", "toxic_pass_no": request.toxic_pass_no or ""}
+        "manifest_no": request.manifest_no or "", "toxic_pass_no": request.toxic_pass_no or "",
+        "waybill_vehicle": request.waybill_vehicle or "",
+        "waybill_trailer": request.waybill_trailer or "",
+        "toxic_pass_valid_from": str(request.toxic_pass_valid_from or ""),
+        "toxic_pass_valid_until": str(request.toxic_pass_valid_until or ""),
+        "toxic_pass_vehicle": request.toxic_pass_vehicle or ""}
     values["vehicle_plate"], values["vehicle_colour"] = plate(request.vehicle_id)
     values["trailer_plate"], values["trailer_colour"] = plate(request.trailer_id)
     for i, line in enumerate(request.cargo[:CARGO_ROWS]):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -26,7 +26,9 @@ from .service import BookingRequest, CargoRequest
 
 COLUMNS = ("plate", "plate_colour", "trailer_plate", "driver", "escort", "plant",
            "window_start", "window_end", "direction", "category", "cargo", "waybill_no",
-           "waybill_consignor", "waybill_consignee", "manifest_no", "toxic_pass_no", "enterprise")
+           "waybill_consignor", "waybill_consignee", "waybill_vehicle", "waybill_trailer",
+           "manifest_no", "toxic_pass_no", "toxic_pass_valid_from", "toxic_pass_valid_until",
+           "toxic_pass_vehicle", "enterprise")
 MAX_ROWS = 50_000
 _CARGO = re.compile(r"^\s*(UN)?\s*(\d{4})\s*[:：]\s*([\d.]+)\s*(kg|t)?\s*$", re.IGNORECASE)
 
@@ -149,6 +151,13 @@ def row_request(resolver: _Resolver, raw: dict[str, str]
     cargo = parse_cargo(raw.get("cargo", ""))
     if cargo is None:
         errors.append(("cargo", N_("Write cargo as UN1203:20t; UN1830:500kg.")))
+    pass_dates = {}
+    for name in ("toxic_pass_valid_from", "toxic_pass_valid_until"):
+        text = raw.get(name, "").strip()
+        try:
+            pass_dates[name] = date.fromisoformat(text) if text else None
+        except ValueError:
+            errors.append((name, N_("Write the date as 2026-11-23.")))
     enterprise_id = None
     if raw.get("enterprise", "").strip():
         enterprise_id = resolver.enterprise(raw["enterprise"])
@@ -162,9 +171,10 @@ def row_request(resolver: _Resolver, raw: dict[str, str]
         category=raw.get("category", "").strip() or None, trailer_id=trailer,
         driver_id=crew["driver"], escort_id=crew["escort"],
         waybill_no=raw.get("waybill_no"), waybill_consignor=raw.get("waybill_consignor"),
-        waybill_consignee=raw.get("waybill_consignee"), manifest_no=raw.get("manifest_no"),
-        toxic_pass_no=raw.get("toxic_pass_no"), cargo=cargo or [],
-        enterprise_id=enterprise_id), []
+        waybill_consignee=raw.get("waybill_consignee"), waybill_vehicle=raw.get("waybill_vehicle"),
+        waybill_trailer=raw.get("waybill_trailer"), manifest_no=raw.get("manifest_no"),
+        toxic_pass_no=raw.get("toxic_pass_no"), toxic_pass_vehicle=raw.get("toxic_pass_vehicle"),
+        cargo=cargo or [], enterprise_id=enterprise_id, **pass_dates), []
 
 
 def import_bookings(uow: UnitOfWork, principal: Principal, rows: Iterable[dict[str, str]], *,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +11,13 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from gateway.repository import bans, park_policy, view_of_person, view_of_vehicle
+from gateway.repository import (
+    bans,
+    park_policy,
+    view_of_person,
+    view_of_vehicle,
+    waybill_used_by,
+)
 from gateway.snapshot import CargoView, PersonView, TripView
 from models import (
     Enterprise,
@@ -134,6 +141,10 @@ def load_facts(session: Session, draft: TripView, *, exclude_trip_id: int | None
 
     names = {f"v{v.id}": v.plate for v in (vehicle, trailer) if v is not None}
     names.update({f"p{p.id}": p.name for p in persons.values()})
+    # G14: the waybill serves no other trip (another enterprise's is not named).
+    draft = replace(draft, waybill_used_by=waybill_used_by(
+        session, draft.waybill_no, exclude_trip_id or 0,
+        draft.enterprise_id if scoped else None))
     return BookingFacts(
         trip=draft,
         vehicle=view_of_vehicle(vehicle, banned.get(("v", vehicle.id)), None, ()),

@@ -88,6 +88,9 @@ def check_booking(f: BookingFacts) -> Findings:
             # B01/B05: documents must hold through the end of the window.
             failures += checks.document_checks(trip, f.vehicle, f.trailer, f.driver, f.escort,
                                                trip.window_end)
+            # G19: the 剧毒 pass covers the whole window and names this vehicle.
+            failures += checks.toxic_pass_checks(trip, f.vehicle, trip.window_start,
+                                                 trip.window_end)
             warnings += expiry_warnings(f)
         else:
             notes.append(Reason("LIMITED_QUANTITY_EXEMPT"))

@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from parkgate.types import MAX_ID, RecordId
 
-from .service import BookingRequest, CargoRequest
+from .service import TRIP_FIELDS, BookingRequest, CargoRequest
 
 Text64 = Field(default=None, max_length=64)
 
@@ -38,8 +38,15 @@ class BookingBody(BaseModel):
     waybill_no: str | None = Text64
     waybill_consignor: str | None = Field(default=None, max_length=200)
     waybill_consignee: str | None = Field(default=None, max_length=200)
+    waybill_vehicle: str | None = Field(default=None, max_length=20, description=(
+        "The tractor's plate as the waybill names it (G14: one waybill, one vehicle)"))
+    waybill_trailer: str | None = Field(default=None, max_length=20)
     manifest_no: str | None = Text64
     toxic_pass_no: str | None = Text64
+    toxic_pass_valid_from: date | None = Field(default=None, description="G19: 剧毒 pass dates")
+    toxic_pass_valid_until: date | None = None
+    toxic_pass_vehicle: str | None = Field(default=None, max_length=20,
+                                           description="The plate the 剧毒 pass names")
     priority: int = Field(default=0, ge=0, le=9)
     cargo: list[CargoLineIn] = Field(default_factory=list, max_length=20)
     enterprise_id: int | None = Field(default=None, ge=1, le=MAX_ID,
@@ -49,12 +56,7 @@ class BookingBody(BaseModel):
 
     def to_request(self) -> BookingRequest:
         return BookingRequest(
-            plant_id=self.plant_id, vehicle_id=self.vehicle_id, window_start=self.window_start,
-            window_end=self.window_end, direction=self.direction, category=self.category,
-            trailer_id=self.trailer_id, driver_id=self.driver_id, escort_id=self.escort_id,
-            waybill_no=self.waybill_no, waybill_consignor=self.waybill_consignor,
-            waybill_consignee=self.waybill_consignee, manifest_no=self.manifest_no,
-            toxic_pass_no=self.toxic_pass_no, priority=self.priority,
+            **self.model_dump(include=set(TRIP_FIELDS)),
             cargo=[CargoRequest(c.un_number, c.quantity, c.unit, c.packages, c.special_provision)
                    for c in self.cargo],
             enterprise_id=self.enterprise_id)
@@ -103,8 +105,13 @@ class BookingOut(BaseModel):
     waybill_no: str | None
     waybill_consignor: str | None
     waybill_consignee: str | None
+    waybill_vehicle: str | None = None
+    waybill_trailer: str | None = None
     manifest_no: str | None
     toxic_pass_no: str | None
+    toxic_pass_valid_from: date | None = None
+    toxic_pass_valid_until: date | None = None
+    toxic_pass_vehicle: str | None = None
     cargo: list[CargoOut]
     findings: FindingsOut | None = None
 

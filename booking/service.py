@@ -4,7 +4,7 @@ by the code on the driver's pass. Every state change is audited in its transacti
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from parkgate.errors import N_, DomainError, Forbidden, NotFound, ValidationFail
 from parkgate.uow import Actor, UnitOfWork
 from registry.scope import visible_ids
 from rules.hazard import normalise_un
+from rules.plates import normalise
 from trips import state_machine as sm
 from trips.service import get_trip
 from trips.state_machine import TripState
@@ -59,8 +60,13 @@ class BookingRequest:
     waybill_no: str | None = None
     waybill_consignor: str | None = None
     waybill_consignee: str | None = None
+    waybill_vehicle: str | None = None  # plates the waybill names (G14)
+    waybill_trailer: str | None = None
     manifest_no: str | None = None
     toxic_pass_no: str | None = None
+    toxic_pass_valid_from: date | None = None  # the 剧毒 pass (G19)
+    toxic_pass_valid_until: date | None = None
+    toxic_pass_vehicle: str | None = None
     priority: int = 0
     cargo: list[CargoRequest] = field(default_factory=list)
     enterprise_id: int | None = None  # park staff booking for an enterprise
@@ -100,9 +106,22 @@ class BookingIn:
     waybill_no: str | None = None
     waybill_consignor: str | None = None
     waybill_consignee: str | None = None
+    waybill_vehicle: str | None = None
+    waybill_trailer: str | None = None
     manifest_no: str | None = None
     toxic_pass_no: str | None = None
+    toxic_pass_valid_from: date | None = None
+    toxic_pass_valid_until: date | None = None
+    toxic_pass_vehicle: str | None = None
     cargo: list[CargoIn] = field(default_factory=list)
+
+
+# The booking's own fields, as the request, the record and the trip hold them alike.
+TRIP_FIELDS = ("plant_id", "vehicle_id", "trailer_id", "driver_id", "escort_id", "category",
+               "direction", "window_start", "window_end", "priority", "waybill_no",
+               "waybill_consignor", "waybill_consignee", "waybill_vehicle", "waybill_trailer",
+               "manifest_no", "toxic_pass_no", "toxic_pass_valid_from", "toxic_pass_valid_until",
+               "toxic_pass_vehicle")
 
 
 class BookingChecksFailed(DomainError):
@@ -135,8 +154,12 @@ def _booking_payload(data: BookingIn) -> dict[str, Any]:
             "vehicle_id": data.vehicle_id, "trailer_id": data.trailer_id,
             "driver_id": data.driver_id, "escort_id": data.escort_id,
             "window": [data.window_start.isoformat(), data.window_end.isoformat()],
-            "waybill_no": data.waybill_no, "manifest_no": data.manifest_no,
+            "waybill_no": data.waybill_no, "waybill_vehicle": data.waybill_vehicle,
+            "waybill_trailer": data.waybill_trailer, "manifest_no": data.manifest_no,
             "toxic_pass_no": data.toxic_pass_no,
+            "toxic_pass": [str(data.toxic_pass_valid_from or ""),
+                           str(data.toxic_pass_valid_until or ""), data.toxic_pass_vehicle]
+            if data.toxic_pass_no else None,
             "cargo": [[c.un_number, c.quantity, c.unit] for c in data.cargo]}
 
 
@@ -148,12 +171,7 @@ def create_trip(uow: UnitOfWork, actor: Actor, data: BookingIn, *, approved: boo
     state = TripState.BOOKED if approved else TripState.PENDING_APPROVAL
     trip = Trip(
         code=new_code(), park_id=data.park_id, enterprise_id=data.enterprise_id,
-        plant_id=data.plant_id, direction=data.direction, category=data.category,
-        vehicle_id=data.vehicle_id, trailer_id=data.trailer_id, driver_id=data.driver_id,
-        escort_id=data.escort_id, window_start=data.window_start, window_end=data.window_end,
-        priority=data.priority, waybill_no=data.waybill_no,
-        waybill_consignor=data.waybill_consignor, waybill_consignee=data.waybill_consignee,
-        manifest_no=data.manifest_no, toxic_pass_no=data.toxic_pass_no, state=state.value,
+        **{name: getattr(data, name) for name in TRIP_FIELDS}, state=state.value,
         state_changed_at=now, created_at=now, created_by_id=created_by_id,
         cargo=_cargo_lines(data), client_key=client_key,
     )
@@ -263,8 +281,12 @@ def prepare(session: Session, principal: Principal, req: BookingRequest) -> Prep
         window_end=req.window_end, direction=req.direction, trailer_id=req.trailer_id,
         driver_id=req.driver_id, escort_id=req.escort_id, priority=req.priority,
         waybill_no=_clean(req.waybill_no), waybill_consignor=_clean(req.waybill_consignor),
-        waybill_consignee=_clean(req.waybill_consignee), manifest_no=_clean(req.manifest_no),
-        toxic_pass_no=_clean(req.toxic_pass_no), cargo=cargo)
+        waybill_consignee=_clean(req.waybill_consignee),
+        waybill_vehicle=_plate(req.waybill_vehicle), waybill_trailer=_plate(req.waybill_trailer),
+        manifest_no=_clean(req.manifest_no), toxic_pass_no=_clean(req.toxic_pass_no),
+        toxic_pass_valid_from=req.toxic_pass_valid_from,
+        toxic_pass_valid_until=req.toxic_pass_valid_until,
+        toxic_pass_vehicle=_plate(req.toxic_pass_vehicle), cargo=cargo)
     draft = TripView(
         id=0, code="", state="DRAFT", category=category, direction=req.direction,
         enterprise_id=enterprise.id, enterprise_name=enterprise.name, plant_id=plant.id,
@@ -275,8 +297,11 @@ def prepare(session: Session, principal: Principal, req: BookingRequest) -> Prep
         cargo=repo.cargo_views([(materials[c.un_number], c.quantity_kg or 0.0, c.packages,
                                  c.special_provision) for c in cargo]),
         waybill_no=data.waybill_no, waybill_consignor=data.waybill_consignor,
-        waybill_consignee=data.waybill_consignee, manifest_no=data.manifest_no,
-        toxic_pass_no=data.toxic_pass_no)
+        waybill_consignee=data.waybill_consignee, waybill_vehicle=data.waybill_vehicle,
+        waybill_trailer=data.waybill_trailer, manifest_no=data.manifest_no,
+        toxic_pass_no=data.toxic_pass_no, toxic_pass_valid_from=data.toxic_pass_valid_from,
+        toxic_pass_valid_until=data.toxic_pass_valid_until,
+        toxic_pass_vehicle=data.toxic_pass_vehicle)
     return Prepared(data, draft, [plant, enterprise, *rigs.values(), *crew.values()],
                     scoped=principal.enterprise_scoped)
 
@@ -299,6 +324,10 @@ def _un(raw: str) -> str:
 def _clean(value: str | None) -> str | None:
     value = (value or "").strip()
     return value[:200] or None
+
+
+def _plate(value: str | None) -> str | None:
+    return normalise(value or "")[:16] or None
 
 
 def evaluate(session: Session, prepared: Prepared, *, exclude_trip_id: int | None = None
@@ -385,9 +414,7 @@ def amend(uow: UnitOfWork, principal: Principal, trip_id: int, req: BookingReque
         raise _refuse(findings)
     before = _booking_payload(_as_booking(trip))
     data = prepared.data
-    for name in ("plant_id", "vehicle_id", "trailer_id", "driver_id", "escort_id", "category",
-                 "direction", "window_start", "window_end", "priority", "waybill_no",
-                 "waybill_consignor", "waybill_consignee", "manifest_no", "toxic_pass_no"):
+    for name in TRIP_FIELDS:
         setattr(trip, name, getattr(data, name))
     trip.cargo.clear()
     uow.session.flush()
@@ -407,13 +434,8 @@ def amend(uow: UnitOfWork, principal: Principal, trip_id: int, req: BookingReque
 
 def _as_booking(trip: Trip) -> BookingIn:
     return BookingIn(
-        park_id=trip.park_id, enterprise_id=trip.enterprise_id, plant_id=trip.plant_id,
-        vehicle_id=trip.vehicle_id, category=trip.category, window_start=trip.window_start,
-        window_end=trip.window_end, direction=trip.direction, trailer_id=trip.trailer_id,
-        driver_id=trip.driver_id, escort_id=trip.escort_id, priority=trip.priority,
-        waybill_no=trip.waybill_no, waybill_consignor=trip.waybill_consignor,
-        waybill_consignee=trip.waybill_consignee, manifest_no=trip.manifest_no,
-        toxic_pass_no=trip.toxic_pass_no,
+        park_id=trip.park_id, enterprise_id=trip.enterprise_id,
+        **{name: getattr(trip, name) for name in TRIP_FIELDS},
         cargo=[CargoIn(c.un_number, c.name_zh, c.hazard_class, c.quantity, c.unit, c.quantity_kg,
                        list(c.subsidiary_risks or ()), c.packing_group, c.highly_toxic,
                        c.packages, c.special_provision) for c in trip.cargo])
@@ -422,12 +444,7 @@ def _as_booking(trip: Trip) -> BookingIn:
 def request_of(trip: Trip) -> BookingRequest:
     """The request that would book this trip again (the edit form starts from it)."""
     return BookingRequest(
-        plant_id=trip.plant_id, vehicle_id=trip.vehicle_id, window_start=trip.window_start,
-        window_end=trip.window_end, direction=trip.direction, category=trip.category,
-        trailer_id=trip.trailer_id, driver_id=trip.driver_id, escort_id=trip.escort_id,
-        waybill_no=trip.waybill_no, waybill_consignor=trip.waybill_consignor,
-        waybill_consignee=trip.waybill_consignee, manifest_no=trip.manifest_no,
-        toxic_pass_no=trip.toxic_pass_no, priority=trip.priority,
+        **{name: getattr(trip, name) for name in TRIP_FIELDS},
         cargo=[CargoRequest(c.un_number, c.quantity, c.unit, c.packages, c.special_provision)
                for c in trip.cargo],
         enterprise_id=trip.enterprise_id)

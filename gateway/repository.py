@@ -50,7 +50,7 @@ from parkgate.errors import N_, NotFound
 from rules import documents
 from rules.plates import normalise
 from rules.policy import ParkPolicy
-from trips.state_machine import OPEN_STATES
+from trips.state_machine import OPEN_STATES, TripState
 
 from .snapshot import (
     BlacklistView,
@@ -63,6 +63,11 @@ from .snapshot import (
     TripView,
     VehicleView,
 )
+
+# G14: the trips a waybill may not serve twice; a cancelled, rejected or no-show trip
+# gave its waybill back.
+WAYBILL_SPENT_BY = tuple(sorted(set(TripState) - {TripState.CANCELLED, TripState.REJECTED,
+                                                  TripState.NO_SHOW}))
 
 
 def area_of(gate: Gate) -> str:
@@ -185,7 +190,8 @@ def trip_view(session: Session, trip: Trip, names: dict[str, dict[int, str]] | N
     trailer = session.get(Vehicle, trip.trailer_id) if trip.trailer_id else None
     return view_of_trip(trip, [cargo_view(c) for c in trip.cargo],
                         trailer.plate if trailer else None, release_view(session, trip),
-                        *trip_names(session, trip, names))
+                        *trip_names(session, trip, names),
+                        waybill_used_by(session, trip.waybill_no, trip.id))
 
 
 def park_names(session: Session) -> dict[str, dict[int, str]]:
@@ -242,7 +248,8 @@ def build_snapshot(session: Session, lane: Any, plate: str, colour: str | None,
         trailer=view_of_vehicle(trailer, banned.get(("v", trailer.id)), None, ())
         if trailer is not None else None,
         trip=view_of_trip(trip, list(current.cargo.values()), trailer.plate if trailer else None,
-                          release_view(session, trip), *trip_names(session, trip, names)),
+                          release_view(session, trip), *trip_names(session, trip, names),
+                          current.waybill_used_by),
         driver=pview(trip.driver_id), escort=pview(trip.escort_id))
 
 
@@ -282,7 +289,9 @@ VEHICLE_FIELDS = ("id", "plate", "plate_colour", "kind", "category", "rated_load
 _TRIP_FIELDS = ("id", "code", "state", "category", "direction", "enterprise_id", "plant_id",
                 "window_start", "window_end", "vehicle_id", "trailer_id", "driver_id",
                 "escort_id", "waybill_no", "waybill_consignor", "waybill_consignee",
-                "manifest_no", "toxic_pass_no", "crew_confirmed_at", "state_changed_at")
+                "waybill_vehicle", "waybill_trailer", "manifest_no", "toxic_pass_no",
+                "toxic_pass_valid_from", "toxic_pass_valid_until", "toxic_pass_vehicle",
+                "crew_confirmed_at", "state_changed_at")
 _CARGO_FIELDS = ("un_number", "name_zh", "hazard_class", "subsidiary_risks", "highly_toxic",
                  "quantity_kg", "packages", "special_provision")
 _PERSON_FIELDS = ("id", "name", "id_masked", "kinds", "enterprise_id")
@@ -341,11 +350,17 @@ def _around_now(trips: Any, vehicles: Any) -> Any:
 _V, _T, _TR, _C, _P, _Q = (_VEHICLES.alias("v"), _TRIPS.alias("t"), _VEHICLES.alias("tr"),
                            _CARGO.alias("c"), _PERSONS.alias("p"), _QUALS.alias("q"))
 _PASS, _IN, _BAN = _PASSES.alias("f"), _PRESENCE.alias("i"), _BLACKLIST.alias("b")
+_W = _TRIPS.alias("w")
+# G14: another trip that holds this trip's waybill, asked with the snapshot itself.
+_WAYBILL_USED_BY = (select(_W.c.code).where(
+    _W.c.waybill_no == _T.c.waybill_no, _W.c.id != _T.c.id,
+    _W.c.state.in_(WAYBILL_SPENT_BY)).order_by(_W.c.id).limit(1).scalar_subquery())
 _SNAPSHOT_ROWS = (
     select(*(_V.c[n] for n in VEHICLE_FIELDS), _IN.c.id.label("inside"),
            ban_id(_BAN.c.vehicle_id, _V.c.id).label("ban"),
            _PASS.c.enterprise_id.label("pass_enterprise"),
            *(_T.c[n].label(f"trip_{n}") for n in _TRIP_FIELDS),
+           _WAYBILL_USED_BY.label("trip_waybill_used_by"),
            *(_TR.c[n].label(f"t_{n}") for n in VEHICLE_FIELDS),
            ban_id(_BAN.c.vehicle_id, _TR.c.id).label("t_ban"),
            _C.c.id.label("c_id"), *(_C.c[n].label(f"c_{n}") for n in _CARGO_FIELDS),
@@ -390,6 +405,7 @@ class _FoundTrip:
     trip: SimpleNamespace
     trailer: SimpleNamespace | None
     trailer_ban: int | None
+    waybill_used_by: str | None
     cargo: dict[int, CargoView] = field(default_factory=dict)
     crew: dict[int, _Crew] = field(default_factory=dict)
 
@@ -417,7 +433,8 @@ def _fold(rows: list[Any]) -> _Found:
         if trip is None:
             trailer = _prefixed(row, "t_", VEHICLE_FIELDS) if row.t_id is not None else None
             trip = found.trips[row.trip_id] = _FoundTrip(
-                _prefixed(row, "trip_", _TRIP_FIELDS), trailer, row.t_ban)
+                _prefixed(row, "trip_", _TRIP_FIELDS), trailer, row.t_ban,
+                row.trip_waybill_used_by)
         if row.c_id is not None and row.c_id not in trip.cargo:
             trip.cargo[row.c_id] = cargo_view(_prefixed(row, "c_", _CARGO_FIELDS))
         if row.p_id is None:
@@ -549,9 +566,9 @@ def trip_names(session: Session, trip: Any, names: dict[str, dict[int, str]] | N
 
 
 def view_of_trip(trip: Any, cargo: list[CargoView], trailer_plate: str | None,
-                 release: ReleaseView | None, enterprise_name: str, plant_name: str
-                 ) -> TripView:
-    """`trip`: a Trip, or a row with its trip fields."""
+                 release: ReleaseView | None, enterprise_name: str, plant_name: str,
+                 waybill_used: str | None = None) -> TripView:
+    """`trip`: a Trip, or a row with its trip fields; `waybill_used`: waybill_used_by()."""
     return TripView(
         id=trip.id, code=trip.code, state=trip.state, category=trip.category,
         direction=trip.direction, enterprise_id=trip.enterprise_id,
@@ -560,9 +577,32 @@ def view_of_trip(trip: Any, cargo: list[CargoView], trailer_plate: str | None,
         trailer_id=trip.trailer_id, trailer_plate=trailer_plate,
         driver_id=trip.driver_id, escort_id=trip.escort_id, cargo=tuple(cargo),
         waybill_no=trip.waybill_no, waybill_consignor=trip.waybill_consignor,
-        waybill_consignee=trip.waybill_consignee, manifest_no=trip.manifest_no,
-        toxic_pass_no=trip.toxic_pass_no, crew_confirmed=trip.crew_confirmed_at is not None,
-        release=release)
+        waybill_consignee=trip.waybill_consignee, waybill_vehicle=trip.waybill_vehicle,
+        waybill_trailer=trip.waybill_trailer, waybill_used_by=waybill_used,
+        manifest_no=trip.manifest_no, toxic_pass_no=trip.toxic_pass_no,
+        toxic_pass_valid_from=trip.toxic_pass_valid_from,
+        toxic_pass_valid_until=trip.toxic_pass_valid_until,
+        toxic_pass_vehicle=trip.toxic_pass_vehicle,
+        crew_confirmed=trip.crew_confirmed_at is not None, release=release)
+
+
+_WAYBILL_USED = select(_TRIPS.c.code, _TRIPS.c.enterprise_id).where(
+    _TRIPS.c.waybill_no == bindparam("waybill"), _TRIPS.c.id != bindparam("trip_id"),
+    _TRIPS.c.state.in_(WAYBILL_SPENT_BY)).order_by(_TRIPS.c.id).limit(1)
+
+
+def waybill_used_by(session: Session, waybill_no: str | None, trip_id: int,
+                    shown_to_enterprise: int | None = None) -> str | None:
+    """The code of another trip that holds this waybill (G14), or None. With
+    `shown_to_enterprise`, another enterprise's trip is named "—", not by its code."""
+    if not waybill_no:
+        return None
+    row = session.execute(_WAYBILL_USED, {"waybill": waybill_no, "trip_id": trip_id}).first()
+    if row is None:
+        return None
+    if shown_to_enterprise is not None and row.enterprise_id != shown_to_enterprise:
+        return "—"
+    return row.code
 
 
 # --- writing a passage -------------------------------------------------------------------------
