@@ -37,8 +37,11 @@ from .plate_read import PlateRead
 MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_PARTS = 8
 MAX_PICTURE_BYTES = 1024 * 1024
-# A camera's "no plate" placeholders.
-NO_PLATE = {"", "无车牌", "无牌车", "无", "unknown", "未识别", "车牌"}
+# What cameras write for a vehicle without a readable plate (Hikvision's documented
+# "noPlate", Dahua's "unlicensed", and the Chinese the screens show), compared
+# case-insensitively after normalising.
+NO_PLATE = {"", "无车牌", "无牌车", "无牌", "无", "unknown", "未识别", "未知", "车牌", "noplate",
+            "unlicensed", "none", "null", "无法识别", "-"}
 VENDORS = ("hikvision", "dahua")
 
 
@@ -61,6 +64,7 @@ class VendorEvent:
     event_id: str | None
     crop_jpeg: bytes | None = None
     ignored: str | None = None  # why there is no plate
+    vehicle_seen: bool = False  # a vehicle went by whose plate could not be read (G06)
     device: str | None = None  # the camera's serial / device id and channel, as sent
     raw_time: str | None = None  # the capture time exactly as the camera wrote it
 
@@ -69,11 +73,11 @@ class VendorEvent:
         return vendor_read_id(self.vendor, self.device, self.event_id, self.raw_time)
 
     def to_read(self, lane: str) -> PlateRead:
-        assert self.plate is not None
+        """The read at `lane`; an unreadable plate is an empty one."""
         kwargs: dict[str, Any] = {}
         if self.read_id:
             kwargs["read_id"] = self.read_id
-        return PlateRead(lane=lane, plate=self.plate, colour=self.colour,
+        return PlateRead(lane=lane, plate=self.plate or "", colour=self.colour,
                          confidence=self.confidence, seen_at=self.seen_at,
                          crop_jpeg=self.crop_jpeg, source="vendor", **kwargs)
 
@@ -140,7 +144,7 @@ def plate_of(value: Any) -> str | None:
     # Some cameras prefix the colour: "蓝苏A12345".
     if len(text) >= 8 and text[0] in "蓝黄绿白黑" and text[1] not in "0123456789":
         text = text[1:]
-    if text in NO_PLATE or text.lower() in NO_PLATE:
+    if text.lower() in NO_PLATE:
         return None
     return repair(text) or text
 
@@ -283,17 +287,16 @@ def parse_hikvision(body: bytes, content_type: str) -> VendorEvent:
     if not isinstance(anpr, dict):
         raise VendorPayloadError("VENDOR_MISSING_FIELD", "ANPR event without its ANPR block")
     plate = plate_of(anpr.get("licensePlate") or anpr.get("originalLicensePlate"))
-    if plate is None:
-        return VendorEvent("hikvision", None, None, 0.0, seen_at, event_id, ignored="no plate")
     device = f"{doc.get('macAddress') or doc.get('serialNo') or doc.get('deviceID') or ''}" \
         f"/{doc.get('channelID') or ''}"
     if event_id is None and doc.get("dateTime"):
         # No UUID: the camera's post count is the id (a counter, kept with the time).
         event_id = doc.get("activePostCount") or anpr.get("serialNo")
-    return VendorEvent("hikvision", plate, colour_of(anpr.get("plateColor")),
-                       confidence_of(anpr.get("confidenceLevel")), seen_at,
+    return VendorEvent("hikvision", plate, colour_of(anpr.get("plateColor")) if plate else None,
+                       confidence_of(anpr.get("confidenceLevel")) if plate else 0.0, seen_at,
                        str(event_id) if event_id else None, crop, device=device,
-                       raw_time=str(doc.get("dateTime") or "") or None)
+                       raw_time=str(doc.get("dateTime") or "") or None,
+                       vehicle_seen=plate is None, ignored="no plate" if plate is None else None)
 
 
 # --- Dahua -------------------------------------------------------------------------------------
@@ -311,15 +314,17 @@ def _dahua_picture(doc: dict[str, Any]) -> VendorEvent:
         f"{snap.get('DeviceID', '')}-{snap.get('AccurateTime') or snap.get('SnapTime') or ''}"
         if snap.get("DeviceID") else None)
     plate = plate_of(plate_info.get("PlateNumber"))
-    if plate is None or plate_info.get("IsExist") is False:
-        return VendorEvent("dahua", None, None, 0.0, seen_at, event_id, ignored="no plate")
+    if plate_info.get("IsExist") is False:
+        plate = None
+    # The picture matters most when the plate could not be read: the operator looks.
     crop = picture((pic.get("CutoutPic") or {}).get("Content"))
     device = f"{snap.get('DeviceID') or ''}/{plate_info.get('Channel', '')}"
     raw = snap.get("AccurateTime") or snap.get("SnapTime")
-    return VendorEvent("dahua", plate, colour_of(plate_info.get("PlateColor")),
-                       confidence_of(plate_info.get("Confidence")), seen_at,
+    return VendorEvent("dahua", plate, colour_of(plate_info.get("PlateColor")) if plate else None,
+                       confidence_of(plate_info.get("Confidence")) if plate else 0.0, seen_at,
                        str(event_id) if event_id else None, crop, device=device,
-                       raw_time=str(raw) if raw else None)
+                       raw_time=str(raw) if raw else None, vehicle_seen=plate is None,
+                       ignored="no plate" if plate is None else None)
 
 
 def _dahua_events(doc: dict[str, Any]) -> VendorEvent:
@@ -339,14 +344,14 @@ def _dahua_events(doc: dict[str, Any]) -> VendorEvent:
     obj = data.get("Object") or {}
     plate = plate_of(car.get("PlateNumber") or obj.get("Text"))
     event_id = data.get("EventID") or car.get("RecNo")
-    if plate is None:
-        return VendorEvent("dahua", None, None, 0.0, seen_at, event_id, ignored="no plate")
     raw = data.get("UTC")
-    return VendorEvent("dahua", plate, colour_of(car.get("PlateColor")),
-                       confidence_of(car.get("Confidence") or obj.get("Confidence")), seen_at,
+    return VendorEvent("dahua", plate, colour_of(car.get("PlateColor")) if plate else None,
+                       confidence_of(car.get("Confidence") or obj.get("Confidence"))
+                       if plate else 0.0, seen_at,
                        str(event_id) if event_id is not None else None,
                        device=f"{doc.get('DeviceID') or ''}/{doc.get('Channel', '')}",
-                       raw_time=str(raw) if raw is not None else None)
+                       raw_time=str(raw) if raw is not None else None, vehicle_seen=plate is None,
+                       ignored="no plate" if plate is None else None)
 
 
 def parse_dahua(body: bytes, content_type: str) -> VendorEvent:

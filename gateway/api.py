@@ -26,6 +26,7 @@ from .service import (
     ReadRequest,
     authorise_lane,
     confirm_crew,
+    enter_trailer,
     override,
     process_person,
     process_read_once,
@@ -55,7 +56,9 @@ class OfflineIn(BaseModel):
 class ReadIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     read_id: str = ReadId
-    plate: str = Field(min_length=1, max_length=20)
+    plate: str = Field(default="", max_length=20, description=(
+        "Empty when the camera saw a vehicle but could read no plate (G06): the passage is "
+        "held for the operator"))
     plate_colour: Colour | None = None
     confidence: float = Field(ge=0, le=1)
     seen_at: AwareDatetime
@@ -83,6 +86,11 @@ class PersonIn(BaseModel):
                             description="National ID number or qualification certificate number")
     read_id: str | None = Field(default=None, min_length=1, max_length=64,
                                 pattern=r"^[A-Za-z0-9._:\-]+$")
+
+
+class TrailerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    trailer_plate: str = Field(min_length=1, max_length=20)
 
 
 class OverrideIn(BaseModel):
@@ -250,8 +258,9 @@ def post_vendor_event(lane_code: str, vendor: str) -> Any:
         error = PayloadTooLarge if exc.code == "PAYLOAD_TOO_LARGE" else BadRequest
         raise error(N_("The camera event could not be read: %(detail)s"), code=exc.code,
                     params={"detail": exc.message}) from exc
-    if event.plate is None:
+    if event.plate is None and not event.vehicle_seen:
         return {"ignored": event.ignored or "no plate"}, 200
+    # A vehicle with no readable plate is held for the operator (G06), not ignored.
     read = event.to_read(lane_code[:32])
     api = read.to_api()
     req = ReadRequest(
@@ -321,6 +330,18 @@ def post_override(passage_id: int, body: OverrideIn) -> Any:
 def post_confirm_crew(passage_id: int) -> Any:
     result = confirm_crew(get_uow(), current_principal(), passage_id, runtime())
     return passage_out(result.passage, replayed=result.replayed)
+
+
+@bp.post("/passages/<id:passage_id>/trailer")
+@require(*GATE_STAFF)
+@bp.input(TrailerIn, location="json", arg_name="body")
+@bp.output(PassageOut, status_code=201)
+@bp.doc(summary="The operator typed the trailer plate the camera missed: decide again (G18)",
+        responses=[403, 404, 422])
+def post_trailer(passage_id: int, body: TrailerIn) -> Any:
+    result = enter_trailer(get_uow(), current_principal(), passage_id, body.trailer_plate,
+                           runtime())
+    return passage_out(result.passage, replayed=result.replayed), 200 if result.replayed else 201
 
 
 @bp.get("/passages/<id:passage_id>/crop.jpg")

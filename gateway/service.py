@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from auth.principal import Principal
 from auth.roles import Role
 from models import (
+    Alarm,
     Passage,
     PassageImage,
     PassageRead,
@@ -33,10 +34,20 @@ from parkgate import clock
 from parkgate.errors import N_, Forbidden, NotFound, ValidationFailed
 from parkgate.uow import Actor, UnitOfWork
 from rules.identity import id_problem
+from rules.plates import normalise, validate
 from trips import state_machine as sm
 
 from . import repository as repo
-from .decide import DENY, HOLD, OPEN, Decision, PersonPassage, decide, decide_person
+from .decide import (
+    CREW_WATCHED,
+    DENY,
+    HOLD,
+    OPEN,
+    Decision,
+    PersonPassage,
+    decide,
+    decide_person,
+)
 from .devices import Command
 from .messages import word
 from .reasons import Reason
@@ -123,9 +134,18 @@ def _fold_target(session: Session, lane: LaneInfo, plate: str, seen_at: datetime
 
 
 def _crew_presented(session: Session, trip: TripView | None, credentials: list[str]) -> bool:
-    """Whether the IDs shown at the booth are exactly the booked driver and escort."""
-    if trip is None or not credentials or trip.driver_id is None:
+    """Whether the IDs shown at the booth include the booked driver and escort."""
+    if trip is None or trip.driver_id is None:
         return False
+    wanted = {trip.driver_id} | ({trip.escort_id} if trip.escort_id else set())
+    return wanted <= _persons_shown(session, credentials)
+
+
+def _persons_shown(session: Session, credentials: list[str]) -> set[int]:
+    """The persons whose national ID or certificate number was shown (ID card reader,
+    QR, or typed at the booth)."""
+    if not credentials:
+        return set()
     from registry.lookup import person_by_national_id, qualifications_by_cert
 
     shown: set[int] = set()
@@ -139,8 +159,7 @@ def _crew_presented(session: Session, trip: TripView | None, credentials: list[s
             person = session.get(Person, quals[0].person_id) if quals else None
         if person is not None:
             shown.add(person.id)
-    wanted = {trip.driver_id} | ({trip.escort_id} if trip.escort_id else set())
-    return wanted <= shown
+    return shown
 
 
 def process_read(uow: UnitOfWork, principal: Principal, req: ReadRequest,
@@ -165,7 +184,11 @@ def process_read(uow: UnitOfWork, principal: Principal, req: ReadRequest,
         repo.adopt_trips(session, rows[1])
     plate = snap.vehicle.plate if snap.vehicle else read.plate.strip().upper()[:16]
 
-    target = _fold_target(session, lane, plate, req.seen_at) if req.offline_action is None else None
+    # A repeat of the camera's own read folds into it; an unreadable plate (G06), a plate
+    # an operator typed and an agent's offline decision are decisions of their own.
+    foldable = bool(plate) and req.source not in ("manual", "recheck") \
+        and req.offline_action is None
+    target = _fold_target(session, lane, plate, req.seen_at) if foldable else None
     if target is not None:
         with _first_answer_stands(uow, lane.id, req):
             target.read_count += 1
@@ -174,6 +197,7 @@ def process_read(uow: UnitOfWork, principal: Principal, req: ReadRequest,
             uow.commit()
         return GateResult(target, folded=True, trip=snap.trip)
 
+    shown = _persons_shown(session, req.crew_ids)
     if _crew_presented(session, snap.trip, req.crew_ids):
         read = replace(read, crew_presented=True)
     decision = decide(read, snap, now)
@@ -181,7 +205,7 @@ def process_read(uow: UnitOfWork, principal: Principal, req: ReadRequest,
         decision = _offline_decision(req, decision)
     with _first_answer_stands(uow, lane.id, req):
         passage, trip = _record(uow, principal, lane, snap, read, req, decision, plate, crop,
-                                now, runtime, key)
+                                now, runtime, key, crew_shown=shown)
         uow.commit()
     return GateResult(passage, trip=trip)
 
@@ -239,11 +263,14 @@ def _trip_to_move(session: Session, snap: Snapshot) -> Trip | None:
 
 def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Snapshot,
             read: PlateReadIn, req: ReadRequest, decision: Decision, plate: str,
-            crop: bytes | None, now: datetime, runtime: GateRuntime, key: int | None = None
+            crop: bytes | None, now: datetime, runtime: GateRuntime, key: int | None = None,
+            *, crew_shown: set[int] | None = None, completes: int | None = None
             ) -> tuple[Passage, Any]:
     """The passage a decision makes (with `key`, if one was taken for it), and what
     came of its trip (a Trip if it was changed, else the snapshot's TripView; None
-    without one)."""
+    without one). `crew_shown`: persons whose papers were shown with this read (who
+    may leave with a hazmat vehicle, G24); `completes`: the held passage an operator's
+    check completes (a typed trailer plate, the crew's papers)."""
     session = uow.session
     vehicle, trip = snap.vehicle, snap.trip
     if decision.action == OPEN and decision.next_trip_action == "check_in_lot" and trip:
@@ -254,7 +281,7 @@ def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Snapsho
         session.add(PassageImage(sha256=crop_sha, jpeg=crop, created_at=now))
     passage = Passage(
         read_id=req.read_id, lane_id=lane.id, area=snap.lane.area, direction=lane.direction,
-        source=req.source, subject_kind="vehicle", plate=plate,
+        source=req.source, subject_kind="vehicle", plate=plate or None,
         plate_colour=vehicle.colour if vehicle else req.colour,
         confidence=req.confidence, trailer_plate=req.trailer_plate,
         vehicle_id=vehicle.id if vehicle else None, trip_id=trip.id if trip else None,
@@ -264,12 +291,14 @@ def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Snapsho
         crop_sha256=crop_sha,
         details={"led": wording.led_zh, "category": decision.category,
                  "next_trip_action": decision.next_trip_action,
-                 "crew_presented": read.crew_presented})
+                 "crew_presented": read.crew_presented,
+                 "crew_shown": sorted(crew_shown or ()),
+                 **({"completes": completes} if completes else {})})
     repo.record_passage(session, passage, req.read_id, key)
     if read.crew_presented and trip is not None and not trip.crew_confirmed:
         _trip_to_move(session, snap).crew_confirmed_at = now
     uow.audit("gate.decision", principal.actor, subject_kind="passage",
-              subject_id=str(passage.id), lane_id=lane.id, plate=plate,
+              subject_id=str(passage.id), lane_id=lane.id, plate=plate or None,
               vehicle_id=passage.vehicle_id, trip_id=passage.trip_id,
               enterprise_id=trip.enterprise_id if trip else None,
               payload={"action": decision.action, "read_id": req.read_id,
@@ -277,12 +306,13 @@ def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Snapsho
                                    for r in wording.reasons],
                        "confidence": req.confidence, "source": req.source,
                        "offline": passage.offline, "crop_sha256": crop_sha,
-                       "trailer_plate": req.trailer_plate})
+                       "trailer_plate": req.trailer_plate, "plate": plate or "unreadable",
+                       **({"completes": completes} if completes else {})})
     if decision.crossed or decision.trip_action:
         moved = _trip_to_move(session, snap)
         _move(uow, principal.actor, lane, snap.lane.area, passage, vehicle.id if vehicle else None,
               moved, decision.next_trip_action, now, override=False, crossed=decision.crossed,
-              inside=vehicle.inside if vehicle else None)
+              inside=vehicle.inside if vehicle else None, crew_shown=crew_shown)
         trip = moved
     _after_commit(uow, runtime, lane, passage, wording.led_zh)
     return passage, trip
@@ -290,8 +320,8 @@ def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Snapsho
 
 def _lot_room(uow: UnitOfWork, principal: Principal, trip: Trip, decision: Decision,
               now: datetime) -> Decision:
-    """L05: the lot gate opens only when a compatible bay is free; otherwise the truck
-    waits at the entrance and the dispatcher is told."""
+    """L03/L05: the lot gate opens only when a compatible bay is free and the lot may
+    hold one more; otherwise the truck waits at the entrance and the dispatcher is told."""
     from dispatch import service as lot
     from dispatch.zoning import Refusal
 
@@ -299,22 +329,30 @@ def _lot_room(uow: UnitOfWork, principal: Principal, trip: Trip, decision: Decis
     if not isinstance(outcome, Refusal):
         return decision
     lot.wait_at_entrance(uow, trip, principal.actor, outcome, now)
-    return Decision(HOLD, (*decision.reasons, Reason("LOT_NO_BAY")), category=decision.category)
+    # L05: no room (the lot's capacity, or full zones); L03: no zone may take this cargo.
+    code = "LOT_FULL" if outcome.rule == "L05" else "LOT_NO_ZONE"
+    return Decision(HOLD, (*decision.reasons, Reason(code)), category=decision.category)
 
 
 def _move(uow: UnitOfWork, actor: Actor, lane: LaneInfo, area: str, passage: Passage,
           vehicle_id: int | None, trip: Trip | None, trip_action: str | None, now: datetime,
           *, override: bool, crossed: bool, reason: str | None = None,
-          inside: bool | None = None) -> None:
+          inside: bool | None = None, crew_shown: set[int] | None = None) -> None:
     """What a crossing changes: presence in the area (`inside`: the vehicle's, if the
-    read's snapshot says), the trip's state, its crew."""
+    read's snapshot says), the trip's state, its crew (`crew_shown`: who showed their
+    papers with this read)."""
     session = uow.session
     if crossed and vehicle_id is not None:
         _presence(session, area, lane.direction, f"v:{vehicle_id}", vehicle_id=vehicle_id,
                   trip_id=trip.id if trip else None, passage_id=passage.id, now=now,
                   inside=inside)
         if trip is not None:
-            _crew_cross(uow, actor, lane, area, passage, trip, now)
+            _crew_cross(uow, actor, lane, area, passage, trip, now, crew_shown or set())
+    if trip is not None and crossed and lane.gate_kind == "perimeter" and \
+            lane.direction == "in" and trip.entered_park_at is None:
+        # G23: the dwell clock starts at the perimeter; a released hazmat truck enters
+        # without a state change of its own (it is already RELEASED).
+        trip.entered_park_at = now
     if trip is None or trip_action is None:
         return
     if trip_action == "check_in_lot":
@@ -334,9 +372,6 @@ def _move(uow: UnitOfWork, actor: Actor, lane: LaneInfo, area: str, passage: Pas
     from dispatch.service import after_transition
 
     after_transition(uow, trip, trip_action, actor, now)  # a dock frees, a release is used
-    if lane.gate_kind == "perimeter" and lane.direction == "in" and trip.entered_park_at is None \
-            and crossed:
-        trip.entered_park_at = now
 
 
 def _presence(session: Session, area: str, direction: str, key: str, *, now: datetime,
@@ -359,8 +394,10 @@ def _presence(session: Session, area: str, direction: str, key: str, *, now: dat
 
 
 def _crew_cross(uow: UnitOfWork, actor: Actor, lane: LaneInfo, area: str, vehicle_passage: Passage,
-                trip: Trip, now: datetime) -> None:
-    """The crew passes with their vehicle: a passage each, for the roster."""
+                trip: Trip, now: datetime, shown: set[int]) -> None:
+    """The crew passes with their vehicle: a passage each, for the roster. Leaving with
+    a hazmat vehicle, only those confirmed at this lane leave (G24, as at entry: ID
+    card, QR or the operator); the others stay recorded inside and an alarm names them."""
     session = uow.session
     for person_id in (trip.driver_id, trip.escort_id):
         if person_id is None:
@@ -369,6 +406,9 @@ def _crew_cross(uow: UnitOfWork, actor: Actor, lane: LaneInfo, area: str, vehicl
         inside = repo.is_inside(session, key, area)
         if (lane.direction == "in") == inside:
             continue  # already where the crossing would put them
+        if lane.direction == "out" and trip.category in CREW_WATCHED and person_id not in shown:
+            _crew_left_inside(uow, actor, lane, trip, person_id)
+            continue
         crew = Passage(lane_id=lane.id, area=area, direction=lane.direction, source="crew",
                        subject_kind="person", person_id=person_id, trip_id=trip.id,
                        seen_at=vehicle_passage.seen_at, decided_at=now, action=OPEN, reasons=[],
@@ -377,6 +417,19 @@ def _crew_cross(uow: UnitOfWork, actor: Actor, lane: LaneInfo, area: str, vehicl
         repo.record_passage(session, crew, None)
         _presence(session, area, lane.direction, key, person_id=person_id, trip_id=trip.id,
                   passage_id=crew.id, now=now)
+
+
+def _crew_left_inside(uow: UnitOfWork, actor: Actor, lane: LaneInfo, trip: Trip,
+                      person_id: int) -> None:
+    """G24: a driver or escort whose leaving was not confirmed with their vehicle."""
+    from dispatch.alarms import raise_alarm
+
+    person = uow.session.get(Person, person_id)
+    name = person.name if person else str(person_id)
+    raise_alarm(uow, "CREW_LEFT_INSIDE",
+                f"{name} ({trip.code}) did not leave with the vehicle at {lane.code}; "
+                "still recorded inside", actor=actor, trip_id=trip.id, person_id=person_id,
+                lane_id=lane.id, vehicle_id=trip.vehicle_id)
 
 
 def _after_commit(uow: UnitOfWork, runtime: GateRuntime, lane: LaneInfo, passage: Passage,
@@ -439,7 +492,8 @@ def override(uow: UnitOfWork, principal: Principal, passage_id: int, action: str
         else:
             _move(uow, principal.actor, lane, passage.area, passage, passage.vehicle_id, trip,
                   passage.details.get("next_trip_action"), now, override=True, crossed=True,
-                  reason=passage.override_reason)
+                  reason=passage.override_reason,
+                  crew_shown=set(passage.details.get("crew_shown") or ()))
     _after_commit(uow, runtime, lane, passage, "人工放行" if action == OPEN else "禁止通行")
     uow.commit()
     return passage
@@ -447,35 +501,110 @@ def override(uow: UnitOfWork, principal: Principal, passage_id: int, action: str
 
 def confirm_crew(uow: UnitOfWork, principal: Principal, passage_id: int,
                  runtime: GateRuntime) -> GateResult:
-    """The operator checked the crew's papers: record it and decide again."""
+    """The operator checked the crew's papers. At an entry: recorded, and the engine
+    decides again (G13). At an exit: the crew still recorded inside leave with their
+    vehicle after all, and the G24 alarms about them are resolved."""
     if not principal.has(Role.ADMIN, Role.GATE_OPERATOR, Role.DISPATCHER):
         raise Forbidden(N_("Your role does not allow this."))
     session = uow.session
-    passage = session.get(Passage, passage_id)
-    if passage is None or passage.trip_id is None or passage.subject_kind != "vehicle":
+    passage = _vehicle_passage(session, passage_id)
+    if passage.trip_id is None:
         raise NotFound(N_("No such passage."))
-    trip = session.get(Trip, passage.trip_id)
+    trip = session.get_one(Trip, passage.trip_id)
     lane = runtime.lane_by_id(session, passage.lane_id)
     now = clock.now()
+    if passage.direction == "out":
+        _crew_confirmed_leaving(uow, principal, lane, passage, trip, now)
+        uow.commit()
+        return GateResult(passage)
     if trip.crew_confirmed_at is None:
         trip.crew_confirmed_at = now
         uow.audit("trip.crew_confirmed", principal.actor, subject_kind="trip",
                   subject_id=str(trip.id), trip_id=trip.id, lane_id=lane.id,
                   enterprise_id=trip.enterprise_id, payload={"passage_id": passage.id})
     session.flush()
-    req = ReadRequest(lane=lane.code, read_id=f"{passage.read_id or passage.id}:crew",
-                      plate=passage.plate or "", colour=passage.plate_colour, confidence=1.0,
-                      seen_at=now, trailer_plate=passage.trailer_plate, source="recheck")
+    return _decide_again(uow, principal, passage, lane, runtime, now, "crew",
+                         crew_presented=True)
+
+
+def enter_trailer(uow: UnitOfWork, principal: Principal, passage_id: int, trailer_plate: str,
+                  runtime: GateRuntime) -> GateResult:
+    """The operator typed the trailer's plate the camera could not read (G18): the
+    engine decides on tractor and trailer as it would on two camera reads, in a
+    passage of its own that says which held passage it completes."""
+    if not principal.has(Role.ADMIN, Role.GATE_OPERATOR):
+        raise Forbidden(N_("Your role does not allow this."))
+    check = validate(trailer_plate)
+    if not check.valid:
+        raise ValidationFailed(N_("%(plate)s is not a valid plate."), code="PLATE_INVALID",
+                               params={"plate": normalise(trailer_plate)[:16]},
+                               fields={"trailer_plate": [N_("Not a valid plate.")]})
+    session = uow.session
+    passage = _vehicle_passage(session, passage_id)
+    lane = runtime.lane_by_id(session, passage.lane_id)
+    return _decide_again(uow, principal, passage, lane, runtime, clock.now(),
+                         f"trailer-{check.text}", trailer_plate=check.text)
+
+
+def _vehicle_passage(session: Session, passage_id: int) -> Passage:
+    passage = session.get(Passage, passage_id)
+    if passage is None or passage.subject_kind != "vehicle":
+        raise NotFound(N_("No such passage."))
+    return passage
+
+
+def _decide_again(uow: UnitOfWork, principal: Principal, held: Passage, lane: LaneInfo,
+                  runtime: GateRuntime, now: datetime, what: str, *,
+                  trailer_plate: str | None = None, crew_presented: bool = False
+                  ) -> GateResult:
+    """A held vehicle decided again with what the operator checked (the read id names
+    the passage and the check, so a double click answers with the first result)."""
+    session = uow.session
+    req = ReadRequest(lane=lane.code, read_id=f"{held.id}:{what}"[:64], plate=held.plate or "",
+                      colour=held.plate_colour, confidence=1.0, seen_at=now,
+                      trailer_plate=trailer_plate or held.trailer_plate,
+                      trailer_confidence=1.0, source="recheck")
     earlier = passage_for_read(session, lane.id, req.read_id)
     if earlier is not None:
         return GateResult(earlier, replayed=True)
     snap = repo.build_snapshot(session, lane, req.plate, req.colour, now, runtime.names(session))
-    read = PlateReadIn(req.plate, req.colour, 1.0, now, trailer_plate=req.trailer_plate)
+    read = PlateReadIn(req.plate, req.colour, 1.0, now, trailer_plate=req.trailer_plate,
+                       trailer_confidence=1.0, crew_presented=crew_presented)
     decision = decide(read, snap, now)
-    result, moved = _record(uow, principal, lane, snap, read, req, decision,
-                            passage.plate or "", None, now, runtime)
-    uow.commit()
+    shown = set(held.details.get("crew_shown") or ())
+    with _first_answer_stands(uow, lane.id, req):
+        result, moved = _record(uow, principal, lane, snap, read, req, decision,
+                                held.plate or "", None, now, runtime, crew_shown=shown,
+                                completes=held.id)
+        uow.commit()
     return GateResult(result, trip=moved)
+
+
+def _crew_confirmed_leaving(uow: UnitOfWork, principal: Principal, lane: LaneInfo,
+                            passage: Passage, trip: Trip, now: datetime) -> None:
+    session = uow.session
+    left = []
+    for person_id in (trip.driver_id, trip.escort_id):
+        if person_id is None or not repo.is_inside(session, f"p:{person_id}", passage.area):
+            continue
+        crew = Passage(lane_id=lane.id, area=passage.area, direction="out", source="crew",
+                       subject_kind="person", person_id=person_id, trip_id=trip.id,
+                       seen_at=now, decided_at=now, action=OPEN, reasons=[], crossed=True,
+                       details={"with_passage": passage.id, "confirmed_by_operator": True})
+        repo.record_passage(session, crew, None)
+        _presence(session, passage.area, "out", f"p:{person_id}", person_id=person_id,
+                  trip_id=trip.id, passage_id=crew.id, now=now)
+        left.append(person_id)
+    for alarm in session.scalars(select(Alarm).where(
+            Alarm.trip_id == trip.id, Alarm.kind == "CREW_LEFT_INSIDE",
+            Alarm.resolved_at.is_(None))):
+        alarm.resolved_at = now
+    uow.audit("trip.crew_left", principal.actor, subject_kind="trip", subject_id=str(trip.id),
+              trip_id=trip.id, lane_id=lane.id, enterprise_id=trip.enterprise_id,
+              payload={"passage_id": passage.id, "persons": left})
+    uow.publish(f"lane:{lane.code}", "passage", {"passage_id": passage.id,
+                                                 "action": passage.action,
+                                                 "plate": passage.plate})
 
 
 # --- people on foot -----------------------------------------------------------------------

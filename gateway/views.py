@@ -29,7 +29,14 @@ from rules.plates import PlateColour
 from . import repository as repo
 from . import roster as roster_mod
 from .api import runtime
-from .service import ReadRequest, confirm_crew, override, process_person, process_read_once
+from .service import (
+    ReadRequest,
+    confirm_crew,
+    enter_trailer,
+    override,
+    process_person,
+    process_read_once,
+)
 
 bp = APIBlueprint("booth", __name__, enable_openapi=False)
 
@@ -222,6 +229,18 @@ def booth_override(lane_code: str, passage_id: int) -> Any:
 def booth_confirm_crew(lane_code: str, passage_id: int) -> Any:
     try:
         confirm_crew(get_uow(), current_principal(), passage_id, runtime())
+    except DomainError as exc:
+        _flash_error(exc)
+    return _back(lane_code)
+
+
+@bp.post("/booth/<lane_code>/passages/<id:passage_id>/trailer")
+@require(*BOOTH_ROLES)
+def booth_trailer(lane_code: str, passage_id: int) -> Any:
+    """The camera missed the trailer: the operator types its plate (G18)."""
+    try:
+        enter_trailer(get_uow(), current_principal(), passage_id,
+                      (request.form.get("trailer_plate") or "").strip()[:20], runtime())
     except DomainError as exc:
         _flash_error(exc)
     return _back(lane_code)
