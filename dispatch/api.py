@@ -40,6 +40,13 @@ class ReorderIn(ReasonIn):
     position: int = Field(ge=1, le=10_000, description="1 = released next")
 
 
+class ReadinessIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ready: bool
+    note: str | None = Field(default=None, max_length=200,
+                             description="Why not ready, e.g. a quality hold")
+
+
 class CheckInIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     code: str | None = Field(default=None, max_length=32, description="Booking code")
@@ -177,6 +184,29 @@ def _dock_for(principal: Any, dock_id: int) -> Dock:
         # Another plant's dock answers like a missing one: ids cannot be probed.
         raise NotFound(N_("No such dock."), code="DOCK_UNKNOWN")
     return dock
+
+
+def plant_for(principal: Any, plant_id: int) -> int:
+    """A plant the principal may set the readiness of: lot staff any, a receiver its own
+    (another plant answers like a missing one)."""
+    if not principal.has(Role.ADMIN, Role.DISPATCHER) and principal.plant_id != plant_id:
+        raise NotFound(N_("No such plant."))
+    return plant_id
+
+
+@bp.post("/plants/<id:plant_id>/readiness")
+@require(*LOT_STAFF, Role.PLANT_RECEIVER)
+@bp.input(ReadinessIn, location="json", arg_name="body")
+@bp.doc(summary="A plant is ready to receive, or not (L06): nothing is released to a plant "
+                "that is not ready, free docks or not", responses=[404, 422])
+def plant_readiness(plant_id: int, body: ReadinessIn) -> Any:
+    principal = _principal()
+    uow = get_uow()
+    plant = service.set_readiness(uow, principal.actor, plant_for(principal, plant_id),
+                                  ready=body.ready, note=body.note, now=clock.now())
+    uow.commit()
+    return {"plant_id": plant.id, "ready": plant.ready, "note": plant.ready_note,
+            "changed_at": plant.ready_changed_at}
 
 
 @bp.post("/docks/<id:dock_id>/free")

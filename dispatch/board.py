@@ -88,6 +88,8 @@ class PlantCard:
     docks: list[dict[str, Any]]
     queue: list[QueueRow]
     released: list[dict[str, Any]]
+    ready: bool = True  # L06
+    ready_note: str | None = None
 
 
 # The drawn map: a zone's layout is in grid cells ({"x", "y", "w", "h"}); zones
@@ -134,7 +136,8 @@ class Board:
                        "bays": [{**vars(b), "occupied": b.occupied} for b in z.bays]}
                       for z in self.zones],
             "plants": [{"id": p.id, "name": p.name, "enterprise": p.enterprise,
-                        "release_mode": p.release_mode, "docks": p.docks,
+                        "release_mode": p.release_mode, "ready": p.ready,
+                        "ready_note": p.ready_note, "docks": p.docks,
                         "queue": [vars(q) for q in p.queue], "released": p.released}
                        for p in self.plants],
             "entrance": [vars(q) for q in self.entrance],
@@ -240,7 +243,7 @@ def _build(session: Session, park_id: int, now: datetime) -> Board:
             [{"trip_id": r.trip_id, "code": trips[r.trip_id].code if r.trip_id in trips else "",
               "plate": plates.get(trips[r.trip_id].vehicle_id) if r.trip_id in trips else "",
               "deadline": r.deadline.isoformat(), "status": r.status}
-             for r in releases if r.plant_id == p.id]))
+             for r in releases if r.plant_id == p.id], p.ready, p.ready_note))
     entrance = [row(i, e) for i, e in enumerate(
         [e for e in entries if e.status == "entrance"], start=1)]
     alarms = list(session.scalars(select(Alarm).where(Alarm.resolved_at.is_(None))

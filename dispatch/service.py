@@ -173,6 +173,16 @@ def _lock_lot_of_trip(session: Session, trip_id: int) -> None:
     _lock_lot_of_plant(session, plant_id)
 
 
+def room_left(session: Session, lot: Lot) -> int | None:
+    """How many more vehicles the park lets the lot hold (L05), or None when only its
+    bays limit it. Trucks kept a bay at the entrance count: the bay is theirs."""
+    if lot.capacity is None:
+        return None
+    held = session.scalar(select(func.count()).select_from(Bay).join(Zone, Zone.id == Bay.zone_id)
+                          .where(Zone.lot_id == lot.id, Bay.trip_id.is_not(None))) or 0
+    return lot.capacity - held
+
+
 def room_for(session: Session, trip: Trip) -> zoning.Placement | zoning.Refusal:
     lot = lot_of_park(session, trip.park_id)
     reserved = session.scalar(select(QueueEntry).where(QueueEntry.trip_id == trip.id,
@@ -182,7 +192,8 @@ def room_for(session: Session, trip: Trip) -> zoning.Placement | zoning.Refusal:
         zone = session.get(Zone, reserved.zone_id)
         return zoning.Placement(zone.id, bay.id, zone.code, bay.code)  # type: ignore[union-attr]
     _lock_lot(session, lot.id)
-    return zoning.place(list(trip.cargo), zone_views(session, lot.id))
+    return zoning.place(list(trip.cargo), zone_views(session, lot.id),
+                        room_left=room_left(session, lot))
 
 
 # --- check-in ----------------------------------------------------------------------------------
@@ -246,8 +257,11 @@ def wait_at_entrance(uow: UnitOfWork, trip: Trip, actor: Actor, refusal: zoning.
     entry.status = ENTRANCE
     session.flush()
     if _open_alarm(session, trip.id, "LOT_NO_BAY") is None:
-        detail = "; ".join(f"{z}: {why}" for z, why in sorted(refusal.reasons.items()))
-        raise_alarm(uow, "LOT_NO_BAY", f"no compatible bay for {trip.code} ({detail})"[:500],
+        if refusal.lot_full:
+            detail = "the lot holds as many vehicles as its capacity allows"
+        else:
+            detail = "; ".join(f"{z}: {why}" for z, why in sorted(refusal.reasons.items()))
+        raise_alarm(uow, "LOT_NO_BAY", f"{refusal.rule}: no bay for {trip.code} ({detail})"[:500],
                     actor=actor, trip_id=trip.id, vehicle_id=trip.vehicle_id)
     uow.publish("lot", "entrance", {"plant_id": trip.plant_id})
 
@@ -362,6 +376,8 @@ def _release_next(uow: UnitOfWork, plant_id: int, actor: Actor, now: datetime,
     plant = session.get(Plant, plant_id)
     if plant is None:
         raise NotFound(N_("No such plant."))
+    if not plant.ready and trip_id is None:
+        return None  # L06: a plant that is not ready receives nothing, free docks or not
     _lock_lot_of_plant(session, plant_id)
     if plant.release_mode == "propose" and not force:
         session.flush()  # the freed dock counts as free
@@ -486,11 +502,13 @@ def _admit_from_entrance(uow: UnitOfWork, lot_id: int, now: datetime, *,
     if not classes:
         return  # the usual case: nobody at the entrance, no need to look at the zones
     views = zone_views(session, lot_id, zone_id=zone_id)
+    lot = session.get(Lot, lot_id)
+    room = room_left(session, lot) if lot is not None else None
     unfit = [c for c in classes if c is not None and not any(
         zoning.accepts(v.accepted, c.strip().upper()) for v in views)]
     refused: set[tuple[tuple[str, str, tuple[str, ...]], ...]] = set()
     for entry, lines in _entrance_waiters(session, lot_id, unfit):
-        if not any(v.free_bays for v in views):
+        if not any(v.free_bays for v in views) or (room is not None and room <= 0):
             return
         load = tuple(sorted((c.un_number, c.hazard_class, tuple(c.subsidiary_risks or ()))
                             for c in lines))
@@ -504,6 +522,7 @@ def _admit_from_entrance(uow: UnitOfWork, lot_id: int, now: datetime, *,
         assert bay is not None
         bay.trip_id = entry.trip_id
         entry.zone_id, entry.bay_id = outcome.zone_id, outcome.bay_id
+        room = None if room is None else room - 1
         views = [replace(v, free_bays=tuple(b for b in v.free_bays if b[0] != outcome.bay_id),
                          occupants=(*v.occupants, tuple(lines)))
                  if v.id == outcome.zone_id else v for v in views]
@@ -791,11 +810,12 @@ def _resolve(session: Session, trip_id: int, kind: str, now: datetime) -> None:
 
 
 def watch(uow: UnitOfWork, now: datetime) -> dict[str, int]:
-    """L08 deadlines missed, L09 lot waits too long, plant dwell too long: one alarm
-    each (a missed deadline also marks the trip OVERDUE for the dispatcher)."""
+    """L08 deadlines missed, L09 lot waits too long, plant dwell and G23 park dwell too
+    long: one alarm each (a missed deadline also marks the trip OVERDUE for the
+    dispatcher)."""
     session = uow.session
     actor = Actor.system("lot-watch")
-    counts = {"overdue": 0, "lot_wait": 0, "plant_dwell": 0}
+    counts = {"overdue": 0, "lot_wait": 0, "plant_dwell": 0, "park_dwell": 0}
     lot_ids = list(session.scalars(select(Lot.id).where(Lot.retired_at.is_(None))))
     for lot_id in lot_ids:
         _lock_lot(session, lot_id)
@@ -836,8 +856,51 @@ def watch(uow: UnitOfWork, now: datetime) -> dict[str, int]:
                         f"{int((now - trip.plant_in_at).total_seconds() // 60)} min",
                         actor=actor, trip_id=trip.id, vehicle_id=trip.vehicle_id)
             counts["plant_dwell"] += 1
+    counts["park_dwell"] = _park_dwell(uow, now, actor)
     uow.commit()
     return counts
+
+
+def _park_dwell(uow: UnitOfWork, now: datetime, actor: Actor) -> int:
+    """G23: a hazmat or hazardous-waste vehicle inside the perimeter longer than the
+    park's dwell limit (from perimeter entry to perimeter exit): one alarm each."""
+    session = uow.session
+    raised = 0
+    inside = select(Trip).where(Trip.entered_park_at.is_not(None),
+                                Trip.category.in_(("hazmat", "hazwaste")),
+                                Trip.state.in_(sm.OPEN_STATES))
+    for trip in session.scalars(inside):
+        limit = timedelta(minutes=park_policy(session, trip.park_id).dwell_limit_min)
+        if trip.entered_park_at and now - trip.entered_park_at > limit and \
+                _open_alarm(session, trip.id, "PARK_DWELL_EXCEEDED") is None:
+            minutes = int((now - trip.entered_park_at).total_seconds() // 60)
+            raise_alarm(uow, "PARK_DWELL_EXCEEDED",
+                        f"G23: {trip.code} inside the park for {minutes} min "
+                        f"(limit {int(limit.total_seconds() // 60)})",
+                        actor=actor, trip_id=trip.id, vehicle_id=trip.vehicle_id)
+            raised += 1
+    return raised
+
+
+def set_readiness(uow: UnitOfWork, actor: Actor, plant_id: int, *, ready: bool,
+                  note: str | None, now: datetime) -> Plant:
+    """L06: a plant says whether it can receive (a quality hold makes it not ready while
+    its docks are free). Ready again, its next truck is released if a dock is free."""
+    session = uow.session
+    plant = session.get(Plant, plant_id, with_for_update=True)
+    if plant is None or plant.retired_at is not None:
+        raise NotFound(N_("No such plant."))
+    note = (note or "").strip()[:200] or None
+    if plant.ready == ready and plant.ready_note == note:
+        return plant
+    plant.ready, plant.ready_note, plant.ready_changed_at = ready, note, now
+    uow.audit("plant.readiness", actor, subject_kind="plant", subject_id=str(plant.id),
+              enterprise_id=plant.enterprise_id, payload={"ready": ready, "note": note})
+    uow.publish("lot", "readiness", {"plant_id": plant.id})
+    session.flush()
+    if ready:
+        release_next(uow, plant.id, Actor.system("dispatch"), now)
+    return plant
 
 
 def acknowledge(uow: UnitOfWork, actor: Actor, alarm_id: int, user_id: int | None) -> Alarm:

@@ -117,6 +117,25 @@ def dock_action(dock_id: int) -> Any:
     return _done(gettext("Dock marked busy.") if busy else gettext("Dock marked free."))
 
 
+@bp.post("/plants/<id:plant_id>/readiness")
+@require(*LOT_STAFF, Role.PLANT_RECEIVER)
+def readiness_action(plant_id: int) -> Any:
+    from .api import plant_for
+
+    principal = _principal()
+    ready = request.form.get("ready") == "1"
+    uow = get_uow()
+    try:
+        service.set_readiness(uow, principal.actor, plant_for(principal, plant_id), ready=ready,
+                              note=request.form.get("note"), now=clock.now())
+        uow.commit()
+    except DomainError as exc:
+        uow.rollback()
+        return _failed(exc)
+    return _done(gettext("The plant is ready to receive.") if ready
+                 else gettext("The plant is not ready: nothing is released to it."))
+
+
 @bp.post("/check-in")
 @require(*LOT_STAFF)
 def check_in_page() -> Any:

@@ -35,11 +35,25 @@ class Placement:
     bay_code: str
 
 
+FULL = "full"
+
+
 @dataclass(frozen=True)
 class Refusal:
-    """Why no zone took the trip: per zone code, the first reason."""
+    """Why no zone took the trip: per zone code, the first reason; or the lot holds
+    as many vehicles as the park lets it (`lot_full`)."""
 
     reasons: dict[str, str] = field(default_factory=dict)
+    lot_full: bool = False
+
+    @property
+    def rule(self) -> str:
+        """L05 when it is a matter of room (the lot's capacity, or a zone that would
+        take this cargo has no free bay); L03 when no zone may take it beside the trucks
+        standing there (a dispatcher's different problem)."""
+        if self.lot_full or FULL in self.reasons.values():
+            return "L05"
+        return "L03"
 
 
 def labels_of(cargo: Sequence[mixing.CargoLike]) -> set[str]:
@@ -72,12 +86,16 @@ def why_not(zone: ZoneView, cargo: Sequence[mixing.CargoLike]) -> str | None:
             c = conflicts[0]
             return f"{c.first} ({c.first_label}) × {c.second} ({c.second_label})"
     if not zone.free_bays:
-        return "full"
+        return FULL
     return None
 
 
-def place(cargo: Sequence[mixing.CargoLike], zones: Sequence[ZoneView]
-          ) -> Placement | Refusal:
+def place(cargo: Sequence[mixing.CargoLike], zones: Sequence[ZoneView], *,
+          room_left: int | None = None) -> Placement | Refusal:
+    """The zone and bay for this cargo. `room_left`: how many more vehicles the lot may
+    hold by the park's capacity (L05; None: as many as it has bays)."""
+    if room_left is not None and room_left <= 0:
+        return Refusal(lot_full=True)
     classes = {primary_class(line.hazard_class) for line in cargo}
     candidates = []
     reasons = {}

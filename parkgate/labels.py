@@ -43,6 +43,8 @@ LABELS: dict[str, str] = {
     "CREW_APART": N_("Crew apart from their vehicle"),
     "LOT_WAIT_EXCEEDED": N_("Waiting too long in the lot"),
     "PLANT_DWELL_EXCEEDED": N_("Too long in the plant"),
+    "PARK_DWELL_EXCEEDED": N_("Too long in the park"),
+    "CREW_LEFT_INSIDE": N_("Crew still inside after their vehicle left"),
     "RELEASE_DEADLINE_MISSED": N_("Release deadline missed"),
     "RELEASE_RECHECK_FAILED": N_("Papers failed at release"),
     # cargo provisions (G21)
