@@ -3,6 +3,7 @@ crew, users for every role. Tests change what they are about and nothing else.""
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -192,6 +193,9 @@ def make_world(session_factory: Any, bus: Any = None, *, now: datetime = NOW) ->
     return world
 
 
+_WAYBILLS = itertools.count(1)  # G14: every booked trip carries a waybill of its own
+
+
 def book(session_factory: Any, world: World, *, enterprise: str = "E1", state: str | None = None,
          start: datetime | None = None, hours: int = 4, category: str = "hazmat",
          bus: Any = None, **overrides: Any) -> Trip:
@@ -203,7 +207,8 @@ def book(session_factory: Any, world: World, *, enterprise: str = "E1", state: s
         trailer_id=world.vehicles["trailer"].id, driver_id=world.persons["driver"].id,
         escort_id=world.persons["escort"].id, category=category, window_start=start,
         window_end=start + timedelta(hours=hours),
-        waybill_no="WB-TEST-1", waybill_consignee=world.enterprises[enterprise].name,
+        waybill_no=f"WB-TEST-{next(_WAYBILLS)}",
+        waybill_consignee=world.enterprises[enterprise].name,
         cargo=[CargoIn(un_number="UN1203", name_zh="汽油", hazard_class="3", quantity=20000)],
     )
     for key, value in overrides.items():

@@ -124,9 +124,11 @@ def test_agent_decides_offline_and_replays_in_order_exactly_once(database, sessi
         centre.kill()
         offline = [agent.handle(r) for r in reads[4:9]]
         assert all(o.offline for o in offline)
-        # Fail secure: the booked (unreleased) hazmat truck is not let in offline; the car
-        # with its standing pass is, once (anti-passback holds offline too); strangers not.
-        assert [o.action for o in offline] == ["OPEN", "DENY", "DIVERT_TO_LOT", "DENY", "DENY"]
+        # Fail secure: the booked (unreleased) hazmat truck is not let in offline (held for
+        # its crew's papers, then the lot); the car with its standing pass is, once
+        # (anti-passback holds offline too); strangers not.
+        assert [o.action for o in offline] == ["OPEN", "DENY", "HOLD_FOR_OPERATOR", "DENY",
+                                               "DENY"]
         assert offline[3].reasons == ["ANTI_PASSBACK"]
         assert agent.outbox.backlog() == 5
         centre.start()

@@ -80,8 +80,17 @@ def test_a_plant_receiver_sees_its_own_plant_live_and_frees_only_its_docks(
     refused = app.test_client().post(f"/api/v1/docks/{their_dock}/free",
                                      headers=auth(world.tokens["receiver"]))
     assert refused.status_code == 404
+    # A quality hold: the plant is not ready while its dock is free (L06).
+    page.fill(f"#ready-note-{world.plants['E1'].id}", "质检暂停")
+    page.locator("[data-readiness-action=not-ready]").click()
+    page.wait_for_selector('[data-plant] [data-ready="no"]')
+    assert "质检暂停" in page.locator("#plants").inner_text()
     page.locator("[data-dock-action=free]").first.click()
     page.wait_for_selector("text=已标记为空闲")
+    with session_factory() as s:
+        assert s.scalar(select(Trip.state).where(Trip.priority == 3)) == "IN_LOT"
+    page.locator("[data-readiness-action=ready]").click()  # ready again: the truck goes
+    page.wait_for_selector('[data-plant] [data-ready="yes"]')
     with session_factory() as s:
         assert s.scalar(select(Trip.state).where(Trip.priority == 3)) == "RELEASED"
     # A change elsewhere reaches the open page by itself: the dispatcher holds the

@@ -4,6 +4,7 @@ another enterprise."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -19,12 +20,17 @@ def world(session_factory):  # type: ignore[no-untyped-def]
     return allow_petrol_and_corrosives(session_factory, make_world(session_factory))
 
 
+_waybills = itertools.count(1)
+
+
 def body(world, enterprise: str = "E1", hours_ahead: int = 2, **kw):  # type: ignore[no-untyped-def]
+    """A clean booking; each with a waybill of its own (G14: one waybill, one trip)."""
     start = clock.now() + timedelta(hours=hours_ahead)
     out = {"plant_id": world.plants[enterprise].id, "vehicle_id": world.vehicles["tractor"].id,
            "trailer_id": world.vehicles["trailer"].id, "driver_id": world.persons["driver"].id,
            "escort_id": world.persons["escort"].id, "window_start": start.isoformat(),
-           "window_end": (start + timedelta(hours=4)).isoformat(), "waybill_no": "WB-1",
+           "window_end": (start + timedelta(hours=4)).isoformat(),
+           "waybill_no": f"WB-{next(_waybills)}",
            "waybill_consignee": world.enterprises[enterprise].name,
            "cargo": [{"un_number": "1203", "quantity": 20, "unit": "t"}]}
     out.update(kw)

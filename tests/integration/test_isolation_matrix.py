@@ -37,6 +37,7 @@ from models import (
     FixedRegistration,
     Passage,
     Person,
+    Plant,
     Qualification,
     Trip,
     Vehicle,
@@ -143,6 +144,8 @@ def _fill(rule: Any, foreign: Foreign, kind: str | None) -> dict[str, Any] | Non
             values[name] = foreign.ids[name.removesuffix("_id")]
         elif name == "person_id":
             values[name] = foreign.ids["person"]
+        elif name == "plant_id":
+            values[name] = foreign.ids["plant"]
         elif name == "checkpoint_id":
             values[name] = 1
         elif name == "lane_code":
@@ -164,8 +167,11 @@ BODIES: dict[str, dict[str, Any]] = {
     "retire": {"reason": "matrix"},
     "unmask": {"reason": "matrix"},
     "reorder": {"reason": "matrix", "position": 1},
+    "readiness": {"ready": False, "note": "matrix"},
+    "trailer": {"trailer_plate": "苏E1234挂"},
 }
-FORM = {"reason": "matrix", "action": "cancel", "state": "free", "name": "外泄"}
+FORM = {"reason": "matrix", "action": "cancel", "state": "free", "name": "外泄", "ready": "0",
+        "trailer_plate": "苏E1234挂"}
 
 
 def _body(rule: Any) -> dict[str, Any]:
@@ -187,7 +193,7 @@ def _fingerprint(session_factory: Any, foreign: Foreign) -> dict[str, Any]:
         for key, model in (("carrier", Carrier), ("vehicle", Vehicle), ("person", Person),
                            ("qualification", Qualification), ("registration", FixedRegistration),
                            ("blacklist", BlacklistEntry), ("trip", Trip), ("passage", Passage),
-                           ("alarm", Alarm), ("dock", Dock)):
+                           ("alarm", Alarm), ("dock", Dock), ("plant", Plant)):
             row = s.get(model, ids[key])
             out[key] = {c.key: getattr(row, c.key) for c in model.__table__.columns}
         out["links"] = sorted(s.execute(select(enterprise_carriers)).all())

@@ -215,11 +215,11 @@ def test_a_long_wait_in_the_lot_and_a_long_stay_in_the_plant_each_alarm_once(  #
     move(client, world, inside, "enter_plant")
     with unit_of_work(session_factory) as uow:  # nothing is late yet
         assert service.watch(uow, clock.now()) == {"overdue": 0, "lot_wait": 0,
-                                                   "plant_dwell": 0}
+                                                   "plant_dwell": 0, "park_dwell": 0}
     clock.advance(timedelta(minutes=61))
     with unit_of_work(session_factory) as uow:
         assert service.watch(uow, clock.now()) == {"overdue": 0, "lot_wait": 1,
-                                                   "plant_dwell": 1}
+                                                   "plant_dwell": 1, "park_dwell": 0}
     with unit_of_work(session_factory) as uow:  # still late, but already told
         assert service.watch(uow, clock.now())["lot_wait"] == 0
     board = client.get("/api/v1/lot", headers=auth(world.tokens["dispatcher"])).json
