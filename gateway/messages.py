@@ -52,3 +52,29 @@ def word(decision: Decision) -> Wording:
     zh = " ".join([translate(head, "zh_Hans_CN"), *(x["message_zh"] for x in reasons)])
     en = " ".join([translate(head, "en"), *(x["message_en"] for x in reasons)])
     return Wording(zh[:500], en[:500], translate(led, "zh_Hans_CN")[:40], reasons)
+
+
+def catalogue_markdown() -> str:
+    """Every reason the gate and the booking checks can give: code, DOMAIN rule id,
+    severity, and its message in zh-CN and English (docs/reasons.md is this text;
+    `python -m gateway.messages > docs/reasons.md` writes it again)."""
+    from rules.ids import RULE_IDS
+
+    from .reasons import CATALOG
+
+    lines = ["# Reasons", "",
+             "Every reason ParkGate's gate engine and booking checks can give, with the rule of "
+             "DOMAIN.md it rests on. Generated from `gateway/reasons.py` and the zh-CN catalog "
+             "by `python -m gateway.messages`; a test keeps this file current.", "",
+             "| code | rule | severity | zh-CN | English |", "|---|---|---|---|---|"]
+    for spec in sorted(CATALOG.values(), key=lambda s: (s.rule, s.code)):
+        zh = translate(spec.message, "zh_Hans_CN").replace("|", "\\|")
+        en = translate(spec.message, "en").replace("|", "\\|")
+        lines.append(f"| `{spec.code}` | {spec.rule} | {spec.severity} | {zh} | {en} |")
+    lines += ["", "## Rule ids", "", "| id | section |", "|---|---|"]
+    lines += [f"| {rule} | {section} |" for rule, section in RULE_IDS.items()]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(catalogue_markdown(), end="")
