@@ -90,6 +90,8 @@ def _protect_forms() -> None:
         return
     if principal is None and request.path.startswith("/api/"):
         return  # nobody signed in: the view answers 401, there is no session to forge
+    if _view_attribute("camera_auth"):
+        return  # a device signs each request itself (HTTP Digest): no session to forge
     csrf.protect()
 
 
@@ -130,14 +132,25 @@ def query_token(view: F) -> F:
 
 
 def _accepts_query_token() -> bool:
+    return _view_attribute("query_token")
+
+
+def _view_attribute(name: str) -> bool:
     from flask import current_app
 
     view = current_app.view_functions.get(request.endpoint or "")
-    return bool(getattr(view, "query_token", False))
+    return bool(getattr(view, name, False))
 
 
 def public(view: F) -> F:
     view.public = True  # type: ignore[attr-defined]
+    return view
+
+
+def camera_auth(view: F) -> F:
+    """A view a camera signs with HTTP Digest (gateway.cameras): no session or token
+    principal reaches it; the view authenticates the device and acts at its lane."""
+    view.camera_auth = True  # type: ignore[attr-defined]
     return view
 
 

@@ -39,6 +39,8 @@ class Principal:
     def actor(self) -> Actor:
         if self.via == "system":
             return Actor.system(self.username)
+        if self.via == "camera":  # a camera known by the registry, not a user
+            return Actor(kind="device", id=self.username, name=self.display_name)
         kind = "device" if Role.DEVICE in self.roles else "user"
         return Actor(kind=kind, id=str(self.user_id), name=self.username)
 

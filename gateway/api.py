@@ -11,13 +11,11 @@ from flask import Response, current_app, request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
-from auth.access import current_principal, query_token, require
+from auth.access import current_principal, require
 from auth.roles import Role
-from camera_adapters import vendors
 from models import Passage, PassageImage, Trip, User
 from parkgate.database import get_session, get_uow
-from parkgate.errors import N_, BadRequest, NotFound, PayloadTooLarge
-from parkgate.inputs import raw_body
+from parkgate.errors import N_, NotFound
 from rules.plates import foreign_characters
 
 from . import repository as repo
@@ -135,6 +133,7 @@ class PassageOut(BaseModel):
     led: str | None
     plate: str | None
     plate_colour: str | None
+    confidence: float | None = Field(description="The plate read's confidence, 0–1")
     trailer_plate: str | None
     vehicle_id: int | None
     person_id: int | None
@@ -182,7 +181,8 @@ def passage_out(passage: Passage, *, replayed: bool = False, folded: bool = Fals
                      "params": r.get("params", {})} for r in passage.reasons],
         "message_zh": passage.message_zh, "message_en": passage.message_en,
         "led": (passage.details or {}).get("led"), "plate": passage.plate,
-        "plate_colour": passage.plate_colour, "trailer_plate": passage.trailer_plate,
+        "plate_colour": passage.plate_colour, "confidence": passage.confidence,
+        "trailer_plate": passage.trailer_plate,
         "vehicle_id": passage.vehicle_id, "person_id": passage.person_id,
         "trip": {"id": trip.id, "code": trip.code, "state": trip.state} if trip else None,
         "seen_at": passage.seen_at, "decided_at": passage.decided_at,
@@ -212,62 +212,6 @@ def post_read(lane_code: str, body: ReadIn) -> Any:
         offline_action=body.offline.action if body.offline else None,
         offline_reasons=[r.model_dump() for r in body.offline.reasons] if body.offline else [])
     result = process_read_once(get_uow(), principal, req, runtime())
-    status = 200 if (result.replayed or result.folded) else 201
-    return passage_out(result.passage, replayed=result.replayed, folded=result.folded,
-                       trip=result.trip), status
-
-
-class VendorAck(BaseModel):
-    ignored: str
-
-
-def _vendor_body() -> bytes:
-    declared = request.content_length
-    if declared is not None and declared > vendors.MAX_BODY_BYTES:
-        raise PayloadTooLarge(N_("The camera event is larger than %(limit)s bytes."),
-                              params={"limit": vendors.MAX_BODY_BYTES})
-    body = request.stream.read(vendors.MAX_BODY_BYTES + 1)
-    if len(body) > vendors.MAX_BODY_BYTES:
-        raise PayloadTooLarge(N_("The camera event is larger than %(limit)s bytes."),
-                              params={"limit": vendors.MAX_BODY_BYTES})
-    return body
-
-
-@bp.post("/lanes/<lane_code>/anpr/<vendor>")
-@raw_body
-@query_token
-@require(Role.DEVICE, *GATE_STAFF)
-@bp.doc(summary="A plate event pushed by a vendor ANPR camera (hikvision, dahua)",
-        description="Hikvision ISAPI EventNotificationAlert (XML, JSON or multipart with "
-                    "licensePlatePicture.jpg) or Dahua ITC JSON (Picture or Events). The "
-                    "device token may be given as ?token= for cameras that cannot send "
-                    "headers. Heartbeats and events without a plate are acknowledged (200, "
-                    "ignored); a malformed body is 400, an oversized one 413.",
-        responses=[200, 201, 400, 403, 404, 413])
-def post_vendor_event(lane_code: str, vendor: str) -> Any:
-    if vendor not in vendors.VENDORS:
-        raise NotFound(N_("Unknown camera vendor %(vendor)s; use hikvision or dahua."),
-                       code="VENDOR_UNKNOWN", params={"vendor": vendor[:20]})
-    # The lane first: another lane's token learns nothing, not even that a heartbeat
-    # was understood.
-    authorise_lane(current_principal(), runtime().lane(get_session(), lane_code[:32]))
-    body = _vendor_body()
-    try:
-        event = vendors.parse(vendor, body, request.content_type or "")
-    except vendors.VendorPayloadError as exc:
-        error = PayloadTooLarge if exc.code == "PAYLOAD_TOO_LARGE" else BadRequest
-        raise error(N_("The camera event could not be read: %(detail)s"), code=exc.code,
-                    params={"detail": exc.message}) from exc
-    if event.plate is None and not event.vehicle_seen:
-        return {"ignored": event.ignored or "no plate"}, 200
-    # A vehicle with no readable plate is held for the operator (G06), not ignored.
-    read = event.to_read(lane_code[:32])
-    api = read.to_api()
-    req = ReadRequest(
-        lane=read.lane, read_id=read.read_id, plate=read.plate, colour=read.colour,
-        confidence=read.confidence, seen_at=read.seen_at, crop_jpeg_b64=api.get("crop_jpeg_b64"),
-        source="vendor")
-    result = process_read_once(get_uow(), current_principal(), req, runtime())
     status = 200 if (result.replayed or result.folded) else 201
     return passage_out(result.passage, replayed=result.replayed, folded=result.folded,
                        trip=result.trip), status
@@ -372,7 +316,6 @@ def roster_api() -> Any:
 @bp.doc(summary="The signed permit snapshot a gate agent decides with when offline",
         description="ETag is the snapshot's version; send If-None-Match to get 304.")
 def lane_snapshot(lane_code: str) -> Any:
-    from flask import request
 
     from parkgate import clock
 

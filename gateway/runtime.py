@@ -33,6 +33,7 @@ class LaneInfo:
     devices: dict[str, Any]
     view: LaneView
     policy: ParkPolicy
+    backlog_hours: int = 24  # how old a camera's buffered capture may be
 
 
 @dataclass
@@ -83,4 +84,5 @@ def _load_lane(session: Session, code: str | None, lane_id: int | None) -> LaneI
                     gate_kind=lane.gate.kind, park_id=lane.gate.park_id,
                     fold_window_s=lane.fold_window_s, devices=dict(lane.devices or {}),
                     view=repo.lane_view(session, lane),
-                    policy=repo.park_policy(session, lane.gate.park_id))
+                    policy=repo.park_policy(session, lane.gate.park_id),
+                    backlog_hours=lane.backlog_hours or 24)

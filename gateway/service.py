@@ -75,6 +75,7 @@ class ReadRequest:
     source: str = "camera"
     offline_action: str | None = None  # set when a gate agent decided while cut off
     offline_reasons: list[dict[str, Any]] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)  # kept with the passage (camera clock…)
 
 
 @dataclass
@@ -292,7 +293,7 @@ def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Snapsho
         details={"led": wording.led_zh, "category": decision.category,
                  "next_trip_action": decision.next_trip_action,
                  "crew_presented": read.crew_presented,
-                 "crew_shown": sorted(crew_shown or ()),
+                 "crew_shown": sorted(crew_shown or ()), **req.details,
                  **({"completes": completes} if completes else {})})
     repo.record_passage(session, passage, req.read_id, key)
     if read.crew_presented and trip is not None and not trip.crew_confirmed:

@@ -5,6 +5,7 @@ from .auth import ApiToken, LoginThrottle, Role, User, UserSession, user_roles
 from .base import Base, UTCDateTime
 from .lot import Alarm, Bay, Lot, QueueEntry, Release, Zone
 from .park import (
+    Camera,
     Dock,
     Enterprise,
     EnterpriseMaterialScope,
@@ -12,6 +13,7 @@ from .park import (
     Lane,
     Park,
     Plant,
+    VendorRejection,
     enterprise_carriers,
 )
 from .passage import Passage, PassageImage, PassageRead, PassageReason, Presence
@@ -35,6 +37,7 @@ __all__ = [
     "Base",
     "Bay",
     "BlacklistEntry",
+    "Camera",
     "CargoLine",
     "Carrier",
     "Dock",
@@ -63,6 +66,7 @@ __all__ = [
     "User",
     "UserSession",
     "Vehicle",
+    "VendorRejection",
     "Zone",
     "enterprise_carriers",
     "user_roles",

@@ -113,6 +113,7 @@ class Alarm(Base):
     vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id"))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
     lane_id: Mapped[int | None] = mapped_column(ForeignKey("lanes.id"))
+    camera_id: Mapped[int | None] = mapped_column(ForeignKey("cameras.id"))
     raised_at: Mapped[datetime]
     message: Mapped[str] = mapped_column(String(500))
     acknowledged_at: Mapped[datetime | None]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Integer, String, Table, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Integer, LargeBinary, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
@@ -133,8 +133,62 @@ class Lane(Base):
     confidence_threshold: Mapped[float] = mapped_column(default=0.85)
     antipassback: Mapped[str] = mapped_column(String(8), default="deny")  # deny | hold | off
     fold_window_s: Mapped[int] = mapped_column(Integer, default=30)
+    # How far back a camera's buffered resend may date its capture (older: the arrival
+    # time is recorded instead, the camera's own kept beside it).
+    backlog_hours: Mapped[int] = mapped_column(Integer, default=24)
     # Barrier/LED controller settings: {"kind": "simulated"} or {"kind": "http", "url": …}.
     devices: Mapped[dict[str, Any]] = mapped_column(default=dict)
     retired_at: Mapped[datetime | None]
 
     gate: Mapped[Gate] = relationship(back_populates="lanes")
+
+
+class Camera(Base):
+    """A camera (or platform) that pushes plate events, and the lane its events are for.
+
+    Devices that identify themselves (Dahua's DeviceID, a GA/T 1400 DeviceID, a
+    Hikvision MAC address) are mapped to their lane here; those that authenticate
+    with HTTP Digest have their credentials here, kept as the Digest hash of the
+    password (HA1 over ParkGate's realm), encrypted with the personal-data key.
+    """
+
+    __tablename__ = "cameras"
+    __table_args__ = (UniqueConstraint("vendor", "device_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vendor: Mapped[str] = mapped_column(String(16))  # hikvision | dahua | gat1400
+    model: Mapped[str | None] = mapped_column(String(64))
+    device_id: Mapped[str] = mapped_column(String(64))  # serial / DeviceID / MAC, as sent
+    lane_id: Mapped[int | None] = mapped_column(ForeignKey("lanes.id"), index=True)
+    protocol: Mapped[str] = mapped_column(String(16), default="push")  # push | itsapi | viid
+    username: Mapped[str | None] = mapped_column(String(64))
+    secret_cipher: Mapped[str | None] = mapped_column(String(300))
+    # Minutes without an event or heartbeat before the camera counts as silent.
+    silent_after_min: Mapped[int] = mapped_column(Integer, default=10)
+    # Local time of the camera's clock when it sends times without a zone (minutes east
+    # of UTC; China: 480).
+    utc_offset_min: Mapped[int] = mapped_column(Integer, default=480)
+    last_heard_at: Mapped[datetime | None]
+    last_event_at: Mapped[datetime | None]
+    registered_at: Mapped[datetime | None]  # GA/T 1400 registration
+    registered_from: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    retired_at: Mapped[datetime | None]
+
+
+class VendorRejection(Base):
+    """A camera event ParkGate refused, kept as it came (bounded) so an integrator can
+    see what the camera sent; purged after the retention period."""
+
+    __tablename__ = "vendor_rejections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    vendor: Mapped[str] = mapped_column(String(16))
+    path: Mapped[str] = mapped_column(String(200))
+    camera_id: Mapped[int | None] = mapped_column(ForeignKey("cameras.id"))
+    code: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str | None] = mapped_column(String(500))
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    truncated: Mapped[bool] = mapped_column(default=False)

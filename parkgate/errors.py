@@ -45,6 +45,12 @@ class NotFound(DomainError):
     code = "NOT_FOUND"
 
 
+class Unauthorised(DomainError):
+    """Who is asking is not known (a device's Digest signature, say)."""
+    status = 401
+    code = "UNAUTHORISED"
+
+
 class Forbidden(DomainError):
     status = 403
     code = "FORBIDDEN"

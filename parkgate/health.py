@@ -41,7 +41,20 @@ def readyz() -> Any:
         except Exception as exc:  # noqa: BLE001
             checks["redis"] = f"error: {type(exc).__name__}"
     ready = all(v == "ok" for v in checks.values())
-    response = jsonify(status="ready" if ready else "not ready", checks=checks)
+    # A silent camera does not make ParkGate unready, but whoever watches this sees it.
+    silent_cameras: list[dict[str, Any]] = []
+    if checks["database"] == "ok":
+        from gateway.cameras import silent
+
+        from . import clock
+        from .database import get_session
+
+        silent_cameras = [{"camera_id": s.camera_id, "vendor": s.vendor,
+                           "device_id": s.device_id, "lane_id": s.lane_id,
+                           "last_heard_at": s.since.isoformat() if s.since else None}
+                          for s in silent(get_session(), clock.now())]
+    response = jsonify(status="ready" if ready else "not ready", checks=checks,
+                       silent_cameras=silent_cameras)
     response.status_code = 200 if ready else 503
     return response
 

@@ -34,6 +34,12 @@ AGENT_OUTBOX = Gauge("parkgate_agent_outbox_pending",
                      "Offline decisions waiting to be replayed to the centre", ["lane"],
                      multiprocess_mode="max")
 REQUESTS = Counter("parkgate_http_requests_total", "HTTP requests", ["method", "status"])
+VENDOR_EVENTS = Counter("parkgate_camera_events_total",
+                        "Camera pushes by vendor and outcome (decided, replayed, ignored, "
+                        "refused, unknown_device, unauthorised)", ["vendor", "outcome"])
+VENDOR_PICTURES_DROPPED = Counter("parkgate_camera_pictures_dropped_total",
+                                  "Pictures dropped from camera events (the read was kept)",
+                                  ["vendor", "reason"])
 REQUEST_SECONDS = Histogram("parkgate_http_request_seconds", "HTTP request latency",
                             ["method"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
                                                  2.5, 5, 10))

@@ -13,6 +13,7 @@ from auth.roles import Role
 from models import (
     Bay,
     BlacklistEntry,
+    Camera,
     Carrier,
     Dock,
     Enterprise,
@@ -558,6 +559,8 @@ LOTS = register(Resource(
         F("name", N_("Name"), required=True, in_list=True),
         F("max_wait_min", N_("Longest wait (minutes)"), kind="int", ge=1, le=10_000, in_list=True),
         F("excluded_classes", N_("Classes not admitted"), kind="list", in_list=True),
+        F("capacity", N_("Vehicles the lot may hold (empty: one per bay)"), kind="int", ge=0,
+          le=10_000, in_list=True),
     ],
     identity=("code",), search=("code", "name"),
     read_roles=STAFF_READ, write_roles=(Role.ADMIN,), check=_check_lot,
@@ -763,6 +766,61 @@ BLACKLIST = register(Resource(
 ))
 
 
+# --- cameras ------------------------------------------------------------------------------------
+
+def _check_camera(session: Session, values: dict[str, Any], existing: Any,
+                  principal: Principal | None) -> Errors:
+    errors: Errors = {}
+    check_exists(session, Lane, values.get("lane_id"), "lane_id", errors, label=N_("lane"))
+    if values.get("device_id"):
+        values["device_id"] = values["device_id"].strip()
+    if values.get("password") and not (values.get("username") or
+                                       (existing is not None and existing.username)):
+        add(errors, "username", N_("A password needs its user name."))
+    return errors
+
+
+def _camera_columns(session: Session, values: dict[str, Any], existing: Any) -> dict[str, Any]:
+    from gateway.cameras import secret_of
+
+    out = {k: v for k, v in values.items() if k != "password"}
+    if values.get("password"):
+        username = values.get("username") or (existing.username if existing else None)
+        out["secret_cipher"] = secret_of(username, values["password"])
+    if existing is None:
+        out["created_at"] = clock.now()
+    return out
+
+
+CAMERAS = register(Resource(
+    title_field="device_id", name="cameras", model=Camera, label=N_("Camera"),
+    label_plural=N_("Cameras"),
+    fields=[
+        F("vendor", N_("Vendor"), kind="choice", choices=("hikvision", "dahua", "gat1400"),
+          required=True, in_list=True),
+        F("model", N_("Model"), max_length=64, in_list=True),
+        F("device_id", N_("Device id (serial, DeviceID or MAC, as the camera sends it)"),
+          required=True, in_list=True, max_length=64),
+        F("lane_id", N_("Lane"), kind="ref", ref="lanes", in_list=True),
+        F("protocol", N_("Protocol"), kind="choice", choices=("push", "itsapi", "viid"),
+          in_list=True),
+        F("username", N_("User name (HTTP Digest)"), max_length=64),
+        F("password", N_("Password (HTTP Digest; kept only as its digest)"), kind="secret",
+          max_length=128),
+        F("silent_after_min", N_("Silent after (minutes without event or heartbeat)"),
+          kind="int", ge=1, le=1440),
+        F("utc_offset_min", N_("Camera clock's offset from UTC (minutes; China 480)"),
+          kind="int", ge=-720, le=840),
+        F("last_heard_at", N_("Last heard"), writable=False, in_list=True),
+        F("registered_at", N_("Registered (GA/T 1400)"), writable=False),
+    ],
+    identity=("vendor", "device_id"), search=("device_id", "model"),
+    read_roles=(Role.ADMIN, Role.GATE_OPERATOR, Role.AUDITOR), write_roles=(Role.ADMIN,),
+    check=_check_camera, to_columns=_camera_columns,
+    audit_refs=lambda c: {"lane_id": c.lane_id}, order_by=("vendor", "device_id"),
+))
+
+
 # Display order on pages and in the API description.
 REGISTRY_ORDER = [ENTERPRISES, PLANTS, CARRIERS, VEHICLES, PERSONS, QUALIFICATIONS, FIXED,
-                  BLACKLIST, MATERIALS, GATES, LANES, LOTS, ZONES]
+                  BLACKLIST, MATERIALS, GATES, LANES, CAMERAS, LOTS, ZONES]

@@ -192,12 +192,17 @@ def test_auditor_may_verify_but_gate_operator_may_not(client, session_factory):
 
 
 def test_every_view_declares_who_may_call_it(app):
-    """A view without require(...) or public would be reachable by anyone."""
+    """A view without require(...), public or camera_auth would be reachable by anyone."""
     unguarded = []
     for rule in app.url_map.iter_rules():
         view = app.view_functions[rule.endpoint]
         if rule.endpoint in ("static", "openapi.spec"):
             continue
-        if not (getattr(view, "public", False) or hasattr(view, "required_roles")):
+        declared = (
+            getattr(view, "public", False)
+            or getattr(view, "camera_auth", False)
+            or hasattr(view, "required_roles")
+        )
+        if not declared:
             unguarded.append(rule.rule)
     assert unguarded == []
