@@ -48,6 +48,8 @@ class PreparedDemo:
 
         lines.append(f"  camera    lane P2-IN: {camera_scenes()[1]}, through the plate reader "
                      "and a gate agent (gate booth: /booth/P2-IN)")
+        lines.append("  camera    lane P2-OUT: a GA/T 1400 camera, registered with HTTP Digest, "
+                     "uploads the vehicles leaving (cameras: /cameras)")
         lines.append("  trucks    booked by the enterprises, sent to the lot at P1-IN, released "
                      "as docks free (dispatcher board: /lot)")
         if self.counts:
@@ -171,6 +173,16 @@ def _start_trucks(app: Any, prepared: PreparedDemo) -> Any:
                         unload_s=float(os.environ.get("PARKGATE_DEMO_UNLOAD_S", "120"))).start()
 
 
+def _start_viid_camera(app: Any, prepared: PreparedDemo) -> Any:
+    import os
+
+    from .viid_camera import SimulatedViidCamera
+
+    if os.environ.get("PARKGATE_DEMO_CAMERA", "1") == "0":
+        return None
+    return SimulatedViidCamera(prepared.url, prepared.database.session_factory).start()
+
+
 def _simulations() -> list[Any]:
     """The demo's moving parts; each starter returns an object with stop() (or None)."""
-    return [_start_scheduler, _start_camera, _start_trucks]
+    return [_start_scheduler, _start_camera, _start_viid_camera, _start_trucks]

@@ -23,6 +23,7 @@ from auth.tokens import issue_token
 from booking.service import BookingIn, CargoIn, create_trip
 from models import (
     Bay,
+    Camera,
     Carrier,
     Dock,
     Enterprise,
@@ -152,6 +153,7 @@ def seed_demo(uow: UnitOfWork, *, pii_key: str, vehicles: int = 300, persons: in
     crew = _seed_persons(uow, rng, today, now, carriers, seeded, persons, pii_key)
     _seed_fixed_registrations(uow, rng, today, now, seeded)
     _seed_users(uow, actor, seeded, well_known_passwords)
+    _seed_cameras(uow, seeded, well_known_passwords, pii_key)
     uow.audit("demo.seed", actor, subject_kind="park", subject_id=str(park.id),
               payload={"vehicles": vehicles, "persons": persons})
     uow.commit()
@@ -462,6 +464,28 @@ def _seed_users(uow: UnitOfWork, actor: Actor, seeded: Seeded, well_known: bool)
                          password=None, roles=["device"])
     seeded.device_token = issue_token(uow, device, "P2-IN gate agent", actor,
                                       lane_id=seeded.lanes["P2-IN"].id)
+
+
+# The demo's cameras in the registry: a GA/T 1400 camera at the north exit that the demo
+# drives over HTTP with Digest (demo/viid_camera.py), and a Hikvision camera at the lot
+# exit that never reports, so the silent-camera alarm shows after ten minutes.
+VIID_CAMERA = ("32011500001320000001", "viid-p2", "viid-demo-pass", "P2-OUT")
+
+
+def _seed_cameras(uow: UnitOfWork, seeded: Seeded, well_known: bool, pii_key: str) -> None:
+    from gateway.cameras import secret_of
+
+    device_id, username, password, lane = VIID_CAMERA
+    now = clock.now()
+    uow.session.add(Camera(
+        vendor="gat1400", model="DS-2CD7A26 (demo, simulated)", device_id=device_id,
+        lane_id=seeded.lanes[lane].id, protocol="viid", username=username,
+        # A production database never gets a well-known camera password: the park sets one.
+        secret_cipher=secret_of(username, password, pii_key) if well_known else None, created_at=now))
+    uow.session.add(Camera(
+        vendor="hikvision", model="DS-TCG205 (demo: never connected)", device_id="c0:56:e3:0a:1b:2c",
+        lane_id=seeded.lanes["L1-OUT"].id, protocol="push", created_at=now))
+    uow.session.flush()
 
 
 def _materials_by_class(uow: UnitOfWork) -> dict[str, list[Material]]:

@@ -60,8 +60,12 @@ def booth_index() -> Any:
 @bp.get("/booth/<lane_code>")
 @require(*BOOTH_ROLES)
 def booth(lane_code: str) -> Any:
+    from .cameras import silent
+
     lane = _lane_or_404(lane_code)
-    return render_template("gate/booth.html", lane=lane, colours=[c.value for c in PlateColour])
+    quiet = [s for s in silent(get_session(), clock.now()) if s.lane_id == lane.id]
+    return render_template("gate/booth.html", lane=lane, colours=[c.value for c in PlateColour],
+                           silent_cameras=quiet)
 
 
 def _docs(vehicle: Vehicle | None, today: date, warn: int) -> list[dict[str, Any]]:

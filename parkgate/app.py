@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     from dispatch import api as lot_api
     from dispatch import views as lot_views
     from gateway import api as gate_api
+    from gateway import camera_push, camera_views
     from gateway import views as gate_views
     from registry import api as registry_api
     from registry import views as registry_views
@@ -86,6 +87,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     registry_api.init_app(app)
     registry_views.init_app(app)
     gate_api.init_app(app)
+    camera_push.init_app(app)
+    camera_views.init_app(app)
     gate_views.init_app(app)
     booking_api.init_app(app)
     booking_views.init_app(app)

@@ -45,6 +45,7 @@ LABELS: dict[str, str] = {
     "PLANT_DWELL_EXCEEDED": N_("Too long in the plant"),
     "PARK_DWELL_EXCEEDED": N_("Too long in the park"),
     "CREW_LEFT_INSIDE": N_("Crew still inside after their vehicle left"),
+    "CAMERA_SILENT": N_("Camera silent"),
     "RELEASE_DEADLINE_MISSED": N_("Release deadline missed"),
     "RELEASE_RECHECK_FAILED": N_("Papers failed at release"),
     # cargo provisions (G21)
@@ -106,6 +107,17 @@ LABELS: dict[str, str] = {
     "visitor": N_("Visitor"),
     "contractor": N_("Contractor"),
     "employee": N_("Employee"),
+    # cameras: their state, vendor and protocol
+    "camera_ok": N_("Working"),
+    "camera_silent": N_("Silent"),
+    "camera_never_heard": N_("Never heard"),
+    "camera_no_lane": N_("No lane"),
+    "hikvision": N_("Hikvision"),
+    "dahua": N_("Dahua"),
+    "gat1400": N_("GA/T 1400"),
+    "push": N_("Lane URL push"),
+    "itsapi": N_("Dahua ITSAPI"),
+    "viid": N_("GA/T 1400 (VIID)"),
     # where a read came from
     "camera": N_("camera"),
     "manual": N_("typed by the operator"),
