@@ -48,7 +48,8 @@ HTTP_CODES = {
 
 
 def wants_json() -> bool:
-    if request.path.startswith("/api/"):
+    # Cameras (their fixed ITSAPI and GA/T 1400 paths) read JSON, whatever they accept.
+    if request.path.startswith(("/api/", "/VIID/", "/NotificationInfo/")):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json" and not request.accept_mimetypes["text/html"]

@@ -420,3 +420,23 @@ def test_a_nonce_past_its_time_is_answered_stale_not_refused(client, session_fac
     r = client.post("/NotificationInfo/KeepAlive", data=b'{"DeviceID": "ITC-P1-IN"}',
                     headers={**JSON, "Authorization": signed})
     assert r.status_code == 401 and "stale=true" in r.headers["WWW-Authenticate"]
+
+
+def test_a_camera_platform_is_not_held_to_the_anonymous_rate_limit(client, session_factory,
+                                                                   monkeypatch):  # type: ignore[no-untyped-def]
+    """One GA/T 1400 platform address speaks for many cameras and is challenged on each
+    request: it gets a device's allowance, not an anonymous visitor's."""
+    monkeypatch.setenv("PARKGATE_RATE_LIMIT_ANON_PER_MIN", "3")
+    monkeypatch.setenv("PARKGATE_RATE_LIMIT_PER_MIN", "4")  # a device: 20 a minute
+    monkeypatch.setattr("parkgate.ratelimit.time.time", lambda: 1_800_000_000.0)  # one minute
+    world = make_world(session_factory)
+    add_camera(session_factory, world, "gat1400", GAT_DEVICE, "P2-IN", username="viid-1",
+               password="Viid-Secret-2026")
+    statuses = [digest_post(client, "/VIID/System/Keepalive", gat1400_object("KeepaliveObject"),
+                            "viid-1", "Viid-Secret-2026", **VIID).status_code for _ in range(5)]
+    assert statuses == [200] * 5
+    anonymous = [client.get("/login").status_code for _ in range(4)]
+    assert anonymous[-1] == 429
+    # A camera is answered in JSON even when it is the one refused.
+    flood = [client.post("/VIID/System/Keepalive", data=b"{}") for _ in range(11)][-1]
+    assert flood.status_code == 429 and flood.json["code"] == "RATE_LIMITED"
