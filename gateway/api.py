@@ -24,6 +24,7 @@ from .service import (
     ReadRequest,
     authorise_lane,
     confirm_crew,
+    enter_plate,
     enter_trailer,
     override,
     process_person,
@@ -91,6 +92,12 @@ class TrailerIn(BaseModel):
     trailer_plate: str = Field(min_length=1, max_length=20)
 
 
+class PlateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    plate: str = Field(min_length=1, max_length=20)
+    plate_colour: Colour | None = None
+
+
 class OverrideIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     action: Literal["OPEN", "DENY"]
@@ -119,6 +126,11 @@ class OverrideOut(BaseModel):
     at: datetime | None
 
 
+class ResolvedOut(BaseModel):
+    how: str
+    at: AwareDatetime
+
+
 class PassageOut(BaseModel):
     id: int
     lane: str
@@ -145,6 +157,9 @@ class PassageOut(BaseModel):
     read_count: int
     crop: bool
     override: OverrideOut | None
+    resolved: ResolvedOut | None = Field(default=None, description=(
+        "A hold an operator dealt with: override, completed (decided again) or "
+        "crew_confirmed"))
     replayed: bool = False
     folded: bool = False
 
@@ -191,6 +206,8 @@ def passage_out(passage: Passage, *, replayed: bool = False, folded: bool = Fals
         "override": {"action": passage.override_action, "reason": passage.override_reason,
                      "by": by.username if by else None, "at": passage.override_at}
         if passage.override_action else None,
+        "resolved": {"how": passage.resolution, "at": passage.resolved_at}
+        if passage.resolved_at else None,
         "replayed": replayed, "folded": folded,
     }
 
@@ -286,6 +303,34 @@ def post_trailer(passage_id: int, body: TrailerIn) -> Any:
     result = enter_trailer(get_uow(), current_principal(), passage_id, body.trailer_plate,
                            runtime())
     return passage_out(result.passage, replayed=result.replayed), 200 if result.replayed else 201
+
+
+@bp.post("/passages/<id:passage_id>/plate")
+@require(*GATE_STAFF)
+@bp.input(PlateIn, location="json", arg_name="body")
+@bp.output(PassageOut, status_code=201)
+@bp.doc(summary="The operator read the plate the camera could not: decide again (G06)",
+        responses=[403, 404, 409, 422])
+def post_plate(passage_id: int, body: PlateIn) -> Any:
+    result = enter_plate(get_uow(), current_principal(), passage_id, body.plate,
+                         body.plate_colour, runtime())
+    return passage_out(result.passage, replayed=result.replayed), 200 if result.replayed else 201
+
+
+@bp.get("/lanes/<lane_code>/pending")
+@require(Role.DEVICE, *GATE_STAFF, Role.AUDITOR)
+@bp.output(PassageList)
+@bp.doc(summary="The lane's holds waiting for an operator, oldest first (the booth's "
+                "work queue)", responses=[404])
+def lane_pending(lane_code: str) -> Any:
+    from .pending import pending
+
+    session = get_session()
+    lane = runtime().lane(session, lane_code)
+    principal = current_principal()
+    if principal.has(Role.DEVICE) and not principal.has(*GATE_STAFF):
+        authorise_lane(principal, lane)
+    return {"items": [passage_out(p) for p in pending(session, lane.id)]}
 
 
 @bp.get("/passages/<id:passage_id>/crop.jpg")

@@ -31,12 +31,13 @@ from models import (
     Trip,
 )
 from parkgate import clock
-from parkgate.errors import N_, Forbidden, NotFound, ValidationFailed
+from parkgate.errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
 from parkgate.uow import Actor, UnitOfWork
 from rules.identity import id_problem
 from rules.plates import normalise, validate
 from trips import state_machine as sm
 
+from . import pending
 from . import repository as repo
 from .decide import (
     CREW_WATCHED,
@@ -121,17 +122,34 @@ def passage_for_read(session: Session, lane_id: int, read_id: str) -> Passage | 
     return session.get(Passage, row.passage_id) if row else None
 
 
-def _fold_target(session: Session, lane: LaneInfo, plate: str, seen_at: datetime
-                 ) -> Passage | None:
+def _fold_target(session: Session, lane: LaneInfo, plate: str, seen_at: datetime,
+                 trip_id: int | None) -> Passage | None:
+    """The passage a repeat read of `plate` folds into: the same lane's, within its
+    window, and only if nothing has happened to the vehicle or its trip since — no
+    later passage of the plate at any lane, the same trip, its state unchanged — so a
+    folded answer is never one the vehicle's state no longer supports."""
     if lane.fold_window_s <= 0:
         return None
     window = timedelta(seconds=lane.fold_window_s)
-    return session.scalar(
+    target = session.scalar(
         select(Passage).where(Passage.lane_id == lane.id, Passage.plate == plate,
                               Passage.seen_at >= seen_at - window,
                               Passage.seen_at <= seen_at + window,
-                              Passage.override_action.is_(None))
+                              Passage.override_action.is_(None),
+                              Passage.resolved_at.is_(None))
         .order_by(Passage.id.desc()).limit(1))
+    if target is None or target.trip_id != trip_id:
+        return None
+    later = session.scalar(select(Passage.id).where(
+        Passage.plate == plate, Passage.seen_at >= target.seen_at - window,
+        Passage.id > target.id).limit(1))
+    if later is not None:
+        return None
+    if trip_id is not None:
+        changed = session.scalar(select(Trip.state_changed_at).where(Trip.id == trip_id))
+        if changed is not None and changed > target.decided_at:
+            return None
+    return target
 
 
 def _crew_presented(session: Session, trip: TripView | None, credentials: list[str]) -> bool:
@@ -189,7 +207,8 @@ def process_read(uow: UnitOfWork, principal: Principal, req: ReadRequest,
     # an operator typed and an agent's offline decision are decisions of their own.
     foldable = bool(plate) and req.source not in ("manual", "recheck") \
         and req.offline_action is None
-    target = _fold_target(session, lane, plate, req.seen_at) if foldable else None
+    target = _fold_target(session, lane, plate, req.seen_at,
+                          snap.trip.id if snap.trip else None) if foldable else None
     if target is not None:
         with _first_answer_stands(uow, lane.id, req):
             target.read_count += 1
@@ -468,10 +487,9 @@ def override(uow: UnitOfWork, principal: Principal, passage_id: int, action: str
     passage = session.get(Passage, passage_id, with_for_update=True)
     if passage is None:
         raise NotFound(N_("No such passage."))
-    if passage.override_action is not None:
-        raise ValidationFailed(N_("This passage was already overridden."),
-                               code="ALREADY_OVERRIDDEN")
+    pending.ensure_unresolved(session, passage)
     now = clock.now()
+    pending.resolve(passage, "override", principal, now)
     lane = runtime.lane_by_id(session, passage.lane_id)
     engine = {"action": passage.action, "reasons": [r.get("code") for r in passage.reasons]}
     passage.override_action = action
@@ -515,9 +533,15 @@ def confirm_crew(uow: UnitOfWork, principal: Principal, passage_id: int,
     lane = runtime.lane_by_id(session, passage.lane_id)
     now = clock.now()
     if passage.direction == "out":
+        pending.ensure_unresolved(session, passage)
+        pending.resolve(passage, "crew_confirmed", principal, now)
         _crew_confirmed_leaving(uow, principal, lane, passage, trip, now)
         uow.commit()
         return GateResult(passage)
+    replay = passage_for_read(session, lane.id, _recheck_id(passage, "crew"))
+    if replay is not None:
+        return GateResult(replay, replayed=True)  # a double click: the first answer
+    pending.ensure_unresolved(session, passage)
     if trip.crew_confirmed_at is None:
         trip.crew_confirmed_at = now
         uow.audit("trip.crew_confirmed", principal.actor, subject_kind="trip",
@@ -547,27 +571,56 @@ def enter_trailer(uow: UnitOfWork, principal: Principal, passage_id: int, traile
                          f"trailer-{check.text}", trailer_plate=check.text)
 
 
+def enter_plate(uow: UnitOfWork, principal: Principal, passage_id: int, plate: str,
+                colour: str | None, runtime: GateRuntime) -> GateResult:
+    """The camera saw a vehicle but read no plate (G06): the operator reads it off the
+    vehicle, and the engine decides on it in a passage that completes the hold."""
+    if not principal.has(Role.ADMIN, Role.GATE_OPERATOR):
+        raise Forbidden(N_("Your role does not allow this."))
+    check = validate(plate)
+    if not check.valid:
+        raise ValidationFailed(N_("%(plate)s is not a valid plate."), code="PLATE_INVALID",
+                               params={"plate": normalise(plate)[:16]},
+                               fields={"plate": [N_("Not a valid plate.")]})
+    session = uow.session
+    passage = _vehicle_passage(session, passage_id)
+    if passage.plate:
+        raise Conflict(N_("This passage already has a plate; override it instead."),
+                       code="PASSAGE_HAS_PLATE")
+    lane = runtime.lane_by_id(session, passage.lane_id)
+    return _decide_again(uow, principal, passage, lane, runtime, clock.now(),
+                         f"plate-{check.text}", plate=check.text, colour=colour)
+
+
 def _vehicle_passage(session: Session, passage_id: int) -> Passage:
-    passage = session.get(Passage, passage_id)
+    passage = session.get(Passage, passage_id, with_for_update=True)
     if passage is None or passage.subject_kind != "vehicle":
         raise NotFound(N_("No such passage."))
     return passage
 
 
+def _recheck_id(held: Passage, what: str) -> str:
+    return f"{held.id}:{what}"[:64]
+
+
 def _decide_again(uow: UnitOfWork, principal: Principal, held: Passage, lane: LaneInfo,
                   runtime: GateRuntime, now: datetime, what: str, *,
-                  trailer_plate: str | None = None, crew_presented: bool = False
-                  ) -> GateResult:
+                  trailer_plate: str | None = None, crew_presented: bool = False,
+                  plate: str | None = None, colour: str | None = None) -> GateResult:
     """A held vehicle decided again with what the operator checked (the read id names
-    the passage and the check, so a double click answers with the first result)."""
+    the passage and the check, so a double click answers with the first result); the
+    hold is resolved by it."""
     session = uow.session
-    req = ReadRequest(lane=lane.code, read_id=f"{held.id}:{what}"[:64], plate=held.plate or "",
-                      colour=held.plate_colour, confidence=1.0, seen_at=now,
+    req = ReadRequest(lane=lane.code, read_id=_recheck_id(held, what),
+                      plate=plate or held.plate or "", colour=colour or held.plate_colour,
+                      confidence=1.0, seen_at=now,
                       trailer_plate=trailer_plate or held.trailer_plate,
                       trailer_confidence=1.0, source="recheck")
     earlier = passage_for_read(session, lane.id, req.read_id)
     if earlier is not None:
         return GateResult(earlier, replayed=True)
+    pending.ensure_unresolved(session, held)
+    pending.resolve(held, "completed", principal, now)
     snap = repo.build_snapshot(session, lane, req.plate, req.colour, now, runtime.names(session))
     read = PlateReadIn(req.plate, req.colour, 1.0, now, trailer_plate=req.trailer_plate,
                        trailer_confidence=1.0, crew_presented=crew_presented)
@@ -575,7 +628,7 @@ def _decide_again(uow: UnitOfWork, principal: Principal, held: Passage, lane: La
     shown = set(held.details.get("crew_shown") or ())
     with _first_answer_stands(uow, lane.id, req):
         result, moved = _record(uow, principal, lane, snap, read, req, decision,
-                                held.plate or "", None, now, runtime, crew_shown=shown,
+                                req.plate, None, now, runtime, crew_shown=shown,
                                 completes=held.id)
         uow.commit()
     return GateResult(result, trip=moved)

@@ -32,6 +32,7 @@ from .api import runtime
 from .service import (
     ReadRequest,
     confirm_crew,
+    enter_plate,
     enter_trailer,
     override,
     process_person,
@@ -57,6 +58,12 @@ def booth_index() -> Any:
     return render_template("gate/index.html", gates=gates)
 
 
+def _selected() -> int | None:
+    """The passage the operator opened (?passage=), if any."""
+    value = request.args.get("passage", "")
+    return int(value) if value.isdigit() and 0 < int(value) < 2_147_483_647 else None
+
+
 @bp.get("/booth/<lane_code>")
 @require(*BOOTH_ROLES)
 def booth(lane_code: str) -> Any:
@@ -65,7 +72,12 @@ def booth(lane_code: str) -> Any:
     lane = _lane_or_404(lane_code)
     quiet = [s for s in silent(get_session(), clock.now()) if s.lane_id == lane.id]
     return render_template("gate/booth.html", lane=lane, colours=[c.value for c in PlateColour],
-                           silent_cameras=quiet)
+                           silent_cameras=quiet, selected=_selected())
+
+
+# Categories whose vehicles carry the road-transport papers (permit, review, carrier
+# insurance); other vehicles show only the papers on record.
+PAPERS_REQUIRED = frozenset({"hazmat", "hazwaste"})
 
 
 def _docs(vehicle: Vehicle | None, today: date, warn: int) -> list[dict[str, Any]]:
@@ -76,7 +88,8 @@ def _docs(vehicle: Vehicle | None, today: date, warn: int) -> list[dict[str, Any
     out = []
     for spec in VEHICLES.document_fields:
         value = getattr(vehicle, spec.name)
-        if value is None and spec.name == "tank_inspection_expires_on" and not vehicle.is_tank:
+        if value is None and (vehicle.category not in PAPERS_REQUIRED or (
+                spec.name == "tank_inspection_expires_on" and not vehicle.is_tank)):
             continue
         out.append({"label": spec.label, "date": value,
                     "status": documents.status(value, today, warn).value})
@@ -129,11 +142,18 @@ def booth_booking(lane_code: str) -> Any:
 @bp.get("/booth/<lane_code>/current")
 @require(*BOOTH_ROLES)
 def booth_current(lane_code: str) -> Any:
+    """The passage the operator opened, or (live) the lane's newest read."""
+    from .pending import replaced_by
+
     session = get_session()
     lane = _lane_or_404(lane_code)
-    passage = session.scalar(select(Passage).where(Passage.lane_id == lane.id,
-                                                   Passage.source != "crew")
-                             .order_by(Passage.id.desc()).limit(1))
+    selected = _selected()
+    passage = session.get(Passage, selected) if selected else None
+    if passage is None or passage.lane_id != lane.id:
+        selected = None
+        passage = session.scalar(select(Passage).where(Passage.lane_id == lane.id,
+                                                       Passage.source != "crew")
+                                 .order_by(Passage.id.desc()).limit(1))
     today = documents.park_date(clock.now())
     warn = repo.park_policy(session, lane.gate.park_id).expiry_warning_days
     vehicle = session.get(Vehicle, passage.vehicle_id) if passage and passage.vehicle_id else None
@@ -142,12 +162,47 @@ def booth_current(lane_code: str) -> Any:
     plant = session.get(Plant, trip.plant_id) if trip else None
     person = session.get(Person, passage.person_id) if passage and passage.person_id else None
     by = session.get(User, passage.override_by_id) if passage and passage.override_by_id else None
+    resolver = session.get(User, passage.resolved_by_id) \
+        if passage and passage.resolved_by_id else None
+    completed_by = _completed_by(passage) if passage and passage.resolution == "completed" \
+        else None
+    later = replaced_by(session, passage) if passage and passage.action == "HOLD_FOR_OPERATOR" \
+        and passage.resolved_at is None and passage.override_action is None else None
     return render_template(
         "gate/_current.html", lane=lane, passage=passage, vehicle=vehicle, trip=trip,
-        trailer=trailer, plant=plant, person=person, override_by=by,
+        trailer=trailer, plant=plant, person=person, override_by=by, resolved_by=resolver,
+        completed_by=completed_by, replaced_by=later, selected=selected,
         docs=_docs(vehicle, today, warn), trailer_docs=_docs(trailer, today, warn),
         crew=_crew(trip, today, warn),
         codes=[r["code"] for r in (passage.reasons if passage else [])])
+
+
+def _completed_by(held: Passage) -> Passage | None:
+    """The passage an operator's check made out of a hold (its read id names the hold)."""
+    from models import PassageRead
+
+    row = get_session().scalar(select(PassageRead).where(
+        PassageRead.lane_id == held.lane_id, PassageRead.read_id.like(f"{held.id}:%"))
+        .order_by(PassageRead.passage_id).limit(1))
+    return get_session().get(Passage, row.passage_id) if row else None
+
+
+def _persons_of(passages: list[Passage]) -> dict[int, Person]:
+    ids = {p.person_id for p in passages if p.person_id}
+    if not ids:
+        return {}
+    return {p.id: p for p in get_session().scalars(select(Person).where(Person.id.in_(ids)))}
+
+
+@bp.get("/booth/<lane_code>/pending")
+@require(*BOOTH_ROLES)
+def booth_pending(lane_code: str) -> Any:
+    from .pending import pending
+
+    lane = _lane_or_404(lane_code)
+    holds = pending(get_session(), lane.id)
+    return render_template("gate/_pending.html", lane=lane, holds=holds,
+                           persons=_persons_of(holds))
 
 
 @bp.get("/booth/<lane_code>/feed")
@@ -157,11 +212,13 @@ def booth_feed(lane_code: str) -> Any:
     lane = _lane_or_404(lane_code)
     rows = list(session.scalars(select(Passage).where(Passage.lane_id == lane.id)
                                 .order_by(Passage.id.desc()).limit(20)))
-    return render_template("gate/_feed.html", lane=lane, passages=rows)
+    return render_template("gate/_feed.html", lane=lane, passages=rows,
+                           persons=_persons_of(rows))
 
 
-def _back(lane_code: str) -> Any:
-    return redirect(url_for("booth.booth", lane_code=lane_code))
+def _back(lane_code: str, passage_id: int | None = None) -> Any:
+    """Back to the booth, showing the passage just dealt with (or live)."""
+    return redirect(url_for("booth.booth", lane_code=lane_code, passage=passage_id))
 
 
 def _flash_error(exc: DomainError) -> None:
@@ -225,17 +282,18 @@ def booth_override(lane_code: str, passage_id: int) -> Any:
     else:
         flash(gettext("Recorded: %(action)s.", action=gettext("Open") if action == "OPEN"
                       else gettext("Deny")))
-    return _back(lane_code)
+    return _back(lane_code, passage_id)
 
 
 @bp.post("/booth/<lane_code>/passages/<id:passage_id>/confirm-crew")
 @require(*BOOTH_ROLES)
 def booth_confirm_crew(lane_code: str, passage_id: int) -> Any:
     try:
-        confirm_crew(get_uow(), current_principal(), passage_id, runtime())
+        result = confirm_crew(get_uow(), current_principal(), passage_id, runtime())
     except DomainError as exc:
         _flash_error(exc)
-    return _back(lane_code)
+        return _back(lane_code, passage_id)
+    return _back(lane_code, result.passage.id)
 
 
 @bp.post("/booth/<lane_code>/passages/<id:passage_id>/trailer")
@@ -243,11 +301,25 @@ def booth_confirm_crew(lane_code: str, passage_id: int) -> Any:
 def booth_trailer(lane_code: str, passage_id: int) -> Any:
     """The camera missed the trailer: the operator types its plate (G18)."""
     try:
-        enter_trailer(get_uow(), current_principal(), passage_id,
-                      (request.form.get("trailer_plate") or "").strip()[:20], runtime())
+        result = enter_trailer(get_uow(), current_principal(), passage_id,
+                               (request.form.get("trailer_plate") or "").strip()[:20], runtime())
     except DomainError as exc:
         _flash_error(exc)
-    return _back(lane_code)
+        return _back(lane_code, passage_id)
+    return _back(lane_code, result.passage.id)
+
+
+@bp.post("/booth/<lane_code>/passages/<id:passage_id>/plate")
+@require(*BOOTH_ROLES)
+def booth_plate(lane_code: str, passage_id: int) -> Any:
+    """The camera read no plate (G06): the operator reads it off the vehicle."""
+    try:
+        result = enter_plate(get_uow(), current_principal(), passage_id,
+                             (request.form.get("plate") or "").strip()[:20], None, runtime())
+    except DomainError as exc:
+        _flash_error(exc)
+        return _back(lane_code, passage_id)
+    return _back(lane_code, result.passage.id)
 
 
 @bp.get("/roster")

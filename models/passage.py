@@ -25,6 +25,8 @@ class Passage(Base):
         Index("ix_passages_vehicle_seen", "vehicle_id", "seen_at"),
         Index("ix_passages_person_seen", "person_id", "seen_at"),
         Index("ix_passages_trip", "trip_id"),
+        # The booth's pending list: a lane's holds nobody has resolved yet.
+        Index("ix_passages_lane_pending", "lane_id", "action", "resolved_at"),
         # A read id names a read within its lane: two cameras on two lanes may send the
         # same vendor counter, and each gets its own passage (never the other's).
         UniqueConstraint("lane_id", "read_id"),
@@ -61,6 +63,13 @@ class Passage(Base):
     override_reason: Mapped[str | None] = mapped_column(String(500))
     override_at: Mapped[datetime | None]
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # A hold leaves the booth's pending list when someone resolves it: an override
+    # ("override"), a check that decided it again ("completed": the new passage names
+    # it in details.completes), or crew confirmed at an exit ("crew_confirmed"). A hold
+    # replaced by a later read of the same plate at the lane drops out by query.
+    resolved_at: Mapped[datetime | None]
+    resolution: Mapped[str | None] = mapped_column(String(16))
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class PassageImage(Base):

@@ -107,6 +107,10 @@ LABELS: dict[str, str] = {
     "visitor": N_("Visitor"),
     "contractor": N_("Contractor"),
     "employee": N_("Employee"),
+    # how a hold was dealt with
+    "resolved_override": N_("overridden"),
+    "resolved_completed": N_("decided again with what the operator checked"),
+    "resolved_crew_confirmed": N_("crew papers checked"),
     # cameras: their state, vendor and protocol
     "camera_ok": N_("Working"),
     "camera_silent": N_("Silent"),

@@ -80,6 +80,16 @@ def localtime(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
     return format_datetime(value, fmt)
 
 
+def in_my_language(item: Any, field: str = "message") -> str:
+    """A stored bilingual text (`<field>_zh` / `<field>_en`, as the gate words its
+    decisions) in the reader's language."""
+    from flask_babel import get_locale
+
+    english = (get_locale() or "").__str__().startswith("en")
+    get = item.get if isinstance(item, dict) else lambda key: getattr(item, key, None)
+    return (get(f"{field}_en") if english else get(f"{field}_zh")) or get(f"{field}_zh") or ""
+
+
 def init_app(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
     app.register_blueprint(bp)
@@ -87,6 +97,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["label"] = lambda code: gettext(label(code)) if code else ""
     app.jinja_env.filters["fromjson"] = json.loads
     app.jinja_env.filters["message"] = translate_message
+    app.jinja_env.filters["bilingual"] = in_my_language
 
     @app.context_processor
     def _inject_now() -> dict[str, Any]:

@@ -28,4 +28,80 @@
     var message = form.getAttribute && form.getAttribute("data-confirm");
     if (message && !window.confirm(message)) { evt.preventDefault(); }
   }, true);
+
+  // --- the booth: open any passage, come back to live, hear a new hold -------------------
+  var booth = document.getElementById("booth");
+  if (booth) {
+    var current = document.getElementById("current");
+    var lane = booth.getAttribute("data-lane");
+    var soundKey = "parkgate.booth.sound";
+    var seenKey = "parkgate.booth.newest." + lane;
+    var sound = document.getElementById("sound-toggle");
+    if (sound) {
+      sound.checked = window.localStorage.getItem(soundKey) === "1";
+      sound.addEventListener("change", function () {
+        window.localStorage.setItem(soundKey, sound.checked ? "1" : "0");
+      });
+    }
+    // #current shows the passage the operator opened (data-selected), else the newest.
+    document.body.addEventListener("htmx:configRequest", function (evt) {
+      if (evt.detail.elt === current && current.getAttribute("data-selected")) {
+        evt.detail.parameters.passage = current.getAttribute("data-selected");
+      }
+    });
+    var show = function (id) {
+      current.setAttribute("data-selected", id || "");
+      var url = new URL(window.location.href);
+      if (id) { url.searchParams.set("passage", id); } else { url.searchParams.delete("passage"); }
+      window.history.replaceState(null, "", url.toString());
+      htmx.trigger(current, "sse:passage");
+      if (id) { current.scrollIntoView({block: "start"}); }
+    };
+    document.addEventListener("click", function (evt) {
+      var opener = evt.target.closest && evt.target.closest("[data-open-passage]");
+      if (opener && booth.contains(opener) && !evt.target.closest("form")) {
+        evt.preventDefault();
+        show(opener.getAttribute("data-open-passage"));
+      } else if (evt.target.closest && evt.target.closest("[data-live]")) {
+        show(null);
+      }
+    });
+    document.addEventListener("keydown", function (evt) {
+      var row = evt.target.closest && evt.target.closest("tr[data-open-passage]");
+      if (row && evt.key === "Enter") { show(row.getAttribute("data-open-passage")); }
+    });
+    var beep = function () {
+      try {
+        var ctx = new (window.AudioContext || window.webkitAudioContext)();
+        var osc = ctx.createOscillator();
+        osc.frequency.value = 880;
+        osc.connect(ctx.destination);
+        osc.start();
+        osc.stop(ctx.currentTime + 0.25);
+      } catch (e) { /* no audio here: the visual cue stands */ }
+    };
+    // A hold newer than any this screen has seen announces itself.
+    document.body.addEventListener("htmx:afterSwap", function (evt) {
+      var list = document.getElementById("pending-list");
+      if (!list || evt.detail.target.id !== "pending-body") { return; }
+      var count = document.getElementById("pending-count");
+      var n = count ? count.getAttribute("data-count") : "0";
+      document.title = document.title.replace(/^\(\d+\) /, "");
+      if (n !== "0") { document.title = "(" + n + ") " + document.title; }
+      var newest = parseInt(list.getAttribute("data-newest") || "0", 10);
+      var seen = parseInt(window.sessionStorage.getItem(seenKey) || "0", 10);
+      if (newest > seen) {
+        window.sessionStorage.setItem(seenKey, String(newest));
+        if (seen > 0 || booth.getAttribute("data-announced") === "1") {
+          var card = document.getElementById("pending");
+          card.classList.remove("announce");
+          void card.offsetWidth;  // restart the animation
+          card.classList.add("announce");
+          card.setAttribute("data-announce", String(newest));
+          if (sound && sound.checked) { beep(); }
+        }
+      }
+      booth.setAttribute("data-announced", "1");
+    });
+  }
 })();

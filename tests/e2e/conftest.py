@@ -7,6 +7,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
@@ -96,3 +97,13 @@ def submit(page, selector: str) -> None:  # type: ignore[no-untyped-def]
     """
     with page.expect_navigation():
         page.click(selector)
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Where browser tests save screenshots for people to look at (not committed):
+    PARKGATE_ARTIFACTS, or test-artifacts/ in the repository."""
+    folder = Path(os.environ.get("PARKGATE_ARTIFACTS")
+                  or Path(__file__).resolve().parents[2] / "test-artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -269,7 +269,9 @@ def test_override_opens_with_a_reason_and_keeps_what_the_engine_said(client, app
     twice = client.post(f"/api/v1/passages/{held.json['id']}/override",
                         json={"action": "DENY", "reason": "x"},
                         headers=auth(world.tokens["gate_operator"]))
-    assert twice.status_code == 422
+    # A second operator acting on it is told who already did, and nothing changes.
+    assert twice.status_code == 409 and twice.json["code"] == "PASSAGE_RESOLVED"
+    assert "gate_operator" in twice.json["detail"] or "闸口" in twice.json["detail"]
 
 
 def test_crew_confirmed_at_the_booth_then_decided_again(client, session_factory):
