@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import AuditEvent, Lane, Passage, PassageImage, Trip, Vehicle
+from models import AuditEvent, Lane, Passage, PassageImage, Person, Trip, Vehicle
 from parkgate.errors import N_, NotFound
 
 
@@ -22,13 +22,14 @@ class Entry:
     kind: str  # "event" | "passage"
     action: str
     actor: str
+    actor_kind: str | None = None
     seq: int | None = None
     passage: dict[str, Any] | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {"at": self.at.isoformat(), "kind": self.kind, "action": self.action,
-                "actor": self.actor, "seq": self.seq, "passage": self.passage,
+                "actor": self.actor, "actor_kind": self.actor_kind, "seq": self.seq, "passage": self.passage,
                 "details": self.details}
 
 
@@ -42,7 +43,8 @@ class Timeline:
         return {"trip": trip, "entries": [e.as_dict() for e in self.entries]}
 
 
-def _passage(p: Passage, lanes: dict[int, Lane], images: set[str]) -> dict[str, Any]:
+def _passage(p: Passage, lanes: dict[int, Lane], images: set[str],
+             people: dict[int, str]) -> dict[str, Any]:
     lane = lanes.get(p.lane_id)
     return {"id": p.id, "lane": lane.code if lane else None,
             "lane_name": lane.name if lane else None, "direction": p.direction,
@@ -52,7 +54,8 @@ def _passage(p: Passage, lanes: dict[int, Lane], images: set[str]) -> dict[str, 
             "crossed": p.crossed, "offline": p.offline, "source": p.source,
             "has_crop": p.crop_sha256 in images, "crop_sha256": p.crop_sha256,
             "override": {"action": p.override_action, "reason": p.override_reason}
-            if p.override_action else None, "person_id": p.person_id}
+            if p.override_action else None, "person_id": p.person_id,
+            "person": people.get(p.person_id) if p.person_id else None}
 
 
 def build(session: Session, trip_id: int) -> Timeline:
@@ -68,6 +71,9 @@ def build(session: Session, trip_id: int) -> Timeline:
     # Retention may have purged a crop; the passage keeps its hash either way.
     images = set(session.scalars(select(PassageImage.sha256).where(PassageImage.sha256.in_(
         {p.crop_sha256 for p in passages.values() if p.crop_sha256}))))
+    people = {person.id: f"{person.name} ({person.id_masked})" for person in session.scalars(
+        select(Person).where(Person.id.in_({p.person_id for p in passages.values()
+                                            if p.person_id})))}
     entries: list[Entry] = []
     shown: set[int] = set()
     for e in events:
@@ -75,16 +81,16 @@ def build(session: Session, trip_id: int) -> Timeline:
         if e.subject_kind == "passage" and e.subject_id and e.subject_id.isdigit():
             p = passages.get(int(e.subject_id))
             if p is not None:
-                passage = _passage(p, lanes, images)
+                passage = _passage(p, lanes, images, people)
                 shown.add(p.id)
-        entries.append(Entry(e.at, "event", e.action, e.actor_name or e.actor_kind, e.seq,
-                             passage, json.loads(e.payload)))
+        entries.append(Entry(e.at, "event", e.action, e.actor_name or e.actor_kind,
+                             e.actor_kind, e.seq, passage, json.loads(e.payload)))
     # Crew passages ride along with their vehicle's decision and have no event of
     # their own; they still belong on the trip's record.
     for p in passages.values():
         if p.id not in shown:
             entries.append(Entry(p.decided_at, "passage", f"passage.{p.source}", "",
-                                 None, _passage(p, lanes, images)))
+                                 None, None, _passage(p, lanes, images, people)))
     entries.sort(key=lambda e: (e.at, e.seq or 0))
     vehicle = session.get(Vehicle, trip.vehicle_id) if trip.vehicle_id else None
     return Timeline({"id": trip.id, "code": trip.code, "state": trip.state,

@@ -3,6 +3,7 @@ with checkpoints."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -12,13 +13,23 @@ from sqlalchemy import select
 
 from auth.access import current_principal, require
 from auth.roles import Role
-from models import AuditCheckpoint, Carrier, Enterprise, Gate, Lane
+from models import (
+    AuditCheckpoint,
+    Carrier,
+    Enterprise,
+    Gate,
+    Lane,
+    Material,
+    Person,
+    Plant,
+    Vehicle,
+)
 from parkgate import clock
 from parkgate.database import get_db, get_session, get_uow
 from parkgate.errors import N_
 from parkgate.signing import public_key_b64
 
-from . import checkpoints, timeline
+from . import checkpoints, describe, timeline
 from .api import ExportIn, PageIn, export_response
 from .query import DECISIONS, events_page, passages_page
 
@@ -26,6 +37,62 @@ bp = Blueprint("audit", __name__)
 
 AUDIT_ROLES = (Role.ADMIN, Role.AUDITOR)
 TABS = ("events", "passages")
+
+
+class _Names:
+    """Names for the records a page's payloads point at, each looked up once."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, Any], str | None] = {}
+
+    def _get(self, kind: str, key: Any, find: Any) -> str | None:
+        if (kind, key) not in self._cache:
+            self._cache[(kind, key)] = find()
+        return self._cache[(kind, key)]
+
+    def plant(self, plant_id: int) -> str | None:
+        return self._get("plant", plant_id, lambda: get_session().scalar(
+            select(Plant.name).where(Plant.id == plant_id)))
+
+    def vehicle(self, vehicle_id: int) -> str | None:
+        return self._get("vehicle", vehicle_id, lambda: get_session().scalar(
+            select(Vehicle.plate).where(Vehicle.id == vehicle_id)))
+
+    def person(self, person_id: int) -> str | None:
+        def find() -> str | None:
+            person = get_session().get(Person, person_id)
+            return f"{person.name} ({person.id_masked})" if person else None
+        return self._get("person", person_id, find)
+
+    def material(self, un_number: str) -> str | None:
+        from rules.hazard import normalise_un
+
+        try:
+            un = normalise_un(un_number)
+        except ValueError:
+            return None
+        return self._get("material", un, lambda: get_session().scalar(
+            select(Material.name_zh).where(Material.un_number == un).limit(1)))
+
+
+def describer() -> Any:
+    """The template helpers that show an audit payload and who acted, in the reader's
+    language and park time."""
+    from parkgate.web import localtime
+
+    names = _Names()
+
+    def details(payload: Any) -> list[describe.Field]:
+        data = json.loads(payload) if isinstance(payload, str) else (payload or {})
+        if not isinstance(data, dict):
+            return [describe.Field("payload", gettext("Details"), str(data))]
+        return describe.describe(data, names, gettext,
+                                 lambda t: localtime(t, "yyyy-MM-dd HH:mm"))
+
+    def actor(kind: str | None, name: str | None) -> str:
+        return describe.actor_text(kind, name, gettext)
+
+    return {"details": details, "actor": actor}
 
 
 def _choices() -> dict[str, Any]:
@@ -63,14 +130,14 @@ def search_page() -> Any:
             if isinstance(exc, ValidationError) else []
         return render_template("audit/search.html", tab=tab, rows=[], next_before=None,
                                args=_args("before"), error=fields or [str(exc)],
-                               link=_link, lane_codes={}, **_choices()), 400
+                               link=_link, lane_codes={}, **_choices(), **describer()), 400
     session = get_session()
     page = events_page if tab == "events" else passages_page
     rows, next_before = page(session, f, before=query.before, limit=query.limit)
     choices = _choices()
     return render_template("audit/search.html", tab=tab, rows=rows, next_before=next_before,
                            args=_args("before"), error=None, link=_link,
-                           lane_codes=dict(choices["lanes"]), **choices)
+                           lane_codes=dict(choices["lanes"]), **choices, **describer())
 
 
 @bp.get("/audit/export")
@@ -88,7 +155,8 @@ def export_page() -> Any:
 @bp.get("/audit/trips/<id:trip_id>")
 @require(*AUDIT_ROLES)
 def timeline_page(trip_id: int) -> Any:
-    return render_template("audit/timeline.html", t=timeline.build(get_session(), trip_id))
+    return render_template("audit/timeline.html", t=timeline.build(get_session(), trip_id),
+                           **describer())
 
 
 @bp.route("/audit/verify", methods=["GET", "POST"])

@@ -17,7 +17,7 @@ from registry import lookup
 from registry.scope import person_visible, vehicle_visible, visible_ids
 from rules.documents import PARK_TZ
 from rules.identity import id_problem
-from rules.plates import normalise
+from rules.plates import normalise, validate
 
 from .service import BookingRequest, CargoRequest
 
@@ -30,7 +30,8 @@ FIELD_OF = {"vehicle_id": "vehicle_plate", "trailer_id": "trailer_plate", "drive
 
 @dataclass
 class ParsedForm:
-    request: BookingRequest | None
+    request: BookingRequest  # parts the form could not read are None
+
     errors: dict[str, list[str]] = field(default_factory=dict)
     submit_anyway: bool = False
 
@@ -110,6 +111,9 @@ def parse(session: Session, form: Any, principal: Principal) -> ParsedForm:
             if required:
                 bad(f"{prefix}_plate", N_("Enter the plate."))
             return None
+        if not validate(plate, fix_confusions=False).valid:
+            bad(f"{prefix}_plate", N_("Not a valid plate."))
+            return None
         found = find_vehicle(session, plate, form.get(f"{prefix}_colour") or None, principal)
         if len(found) != 1:
             bad(f"{prefix}_plate", N_("No vehicle with this plate is on record.") if not found
@@ -161,8 +165,8 @@ def parse(session: Session, form: Any, principal: Principal) -> ParsedForm:
                                  pass_until)):
         if given and parsed is None:
             bad(name, N_("Enter a date as YYYY-MM-DD."))
-    if errors or vid is None or start is None or end is None or plant_id is None:
-        return ParsedForm(None, errors)
+    # Built even when some parts could not be read (None): the service then reports
+    # what is wrong with the rest, so the form shows every problem at once (B01).
     request = BookingRequest(
         plant_id=plant_id, vehicle_id=vid, window_start=start, window_end=end,
         direction=form.get("direction") or "deliver", category=form.get("category") or None,
@@ -174,7 +178,7 @@ def parse(session: Session, form: Any, principal: Principal) -> ParsedForm:
         toxic_pass_valid_from=pass_from, toxic_pass_valid_until=pass_until,
         toxic_pass_vehicle=form.get("toxic_pass_vehicle"), cargo=cargo,
         enterprise_id=_int(form.get("enterprise_id")))
-    return ParsedForm(request, {}, submit_anyway=form.get("submit_anyway") == "on")
+    return ParsedForm(request, errors, submit_anyway=form.get("submit_anyway") == "on")
 
 
 def values_of(session: Session, request: BookingRequest) -> dict[str, Any]:

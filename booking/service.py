@@ -48,10 +48,11 @@ class CargoRequest:
 
 @dataclass
 class BookingRequest:
-    plant_id: int
-    vehicle_id: int
-    window_start: datetime
-    window_end: datetime
+    # None only from a form that could not read the part (prepare() reports it).
+    plant_id: int | None
+    vehicle_id: int | None
+    window_start: datetime | None
+    window_end: datetime | None
     direction: str = "deliver"
     category: str | None = None
     trailer_id: int | None = None
@@ -213,15 +214,17 @@ def prepare(session: Session, principal: Principal, req: BookingRequest) -> Prep
     def bad(name: str, msgid: str) -> None:
         errors.setdefault(name, []).append(msgid)
 
-    plant = repo.pinned(session, Plant, req.plant_id)
-    if plant is None or plant.retired_at is not None:
-        raise ValidationFailed(N_("Check the highlighted fields."), code="BOOKING_INVALID",
-                               fields={"plant_id": [N_("No such plant.")]})
-    enterprise = _enterprise_for(session, principal, req, plant)
+    # A form may send what it could read of a request with parts missing (None): every
+    # problem with the rest is still reported, all at once (B01).
+    plant = repo.pinned(session, Plant, req.plant_id) if req.plant_id else None
+    if req.plant_id and (plant is None or plant.retired_at is not None):
+        bad("plant_id", N_("No such plant."))
+        plant = None
+    enterprise = _enterprise_for(session, principal, req, plant) if plant is not None else None
     # B06: what the booker may not see answers exactly as if it did not exist.
     rigs = _in_scope(session, principal, Vehicle, (req.vehicle_id, req.trailer_id))
-    vehicle = rigs.get(req.vehicle_id)
-    if vehicle is None or vehicle.retired_at is not None:
+    vehicle = rigs.get(req.vehicle_id) if req.vehicle_id else None
+    if req.vehicle_id and (vehicle is None or vehicle.retired_at is not None):
         bad("vehicle_id", N_("No such vehicle."))
     elif vehicle.kind == "trailer":
         bad("vehicle_id", N_("A trailer cannot be the power unit; name it as the trailer."))
@@ -238,7 +241,8 @@ def prepare(session: Session, principal: Principal, req: BookingRequest) -> Prep
         bad("escort_id", N_("The escort must be another person than the driver."))
     if req.direction not in ("deliver", "collect"):
         bad("direction", N_("Deliver or collect."))
-    problem = window_problem(req.window_start, req.window_end, clock.now())
+    problem = window_problem(req.window_start, req.window_end, clock.now()) \
+        if req.window_start and req.window_end else None
     if problem == "WINDOW_ENDS_BEFORE_START":
         bad("window_end", N_("The window must end after it starts."))
     elif problem == "WINDOW_IN_PAST":
@@ -271,10 +275,10 @@ def prepare(session: Session, principal: Principal, req: BookingRequest) -> Prep
         bad("category", N_("Hazmat, hazardous waste or ordinary goods."))
     elif category != "goods" and not req.cargo:
         bad("cargo", N_("A hazmat booking lists its cargo."))
-    if errors:
+    if errors or plant is None or enterprise is None or vehicle is None \
+            or not (req.window_start and req.window_end):
         raise ValidationFailed(N_("Check the highlighted fields."), code="BOOKING_INVALID",
                                fields=errors)
-    assert vehicle is not None
     data = BookingIn(
         park_id=enterprise.park_id, enterprise_id=enterprise.id, plant_id=plant.id,
         vehicle_id=vehicle.id, category=category, window_start=req.window_start,

@@ -109,8 +109,8 @@ def _submit(trip: Trip | None) -> Any:
     session = get_session()
     values = request.form.to_dict()
     parsed = forms.parse(session, request.form, principal)
-    if parsed.request is None:
-        return _render_form(values, translate_fields(parsed.errors), None, trip, 422)
+    if parsed.errors:
+        return _render_form(values, _every_problem(session, principal, parsed), None, trip, 422)
     try:
         if request.form.get("intent") == "check":
             findings = service.check(session, principal, parsed.request)
@@ -134,6 +134,22 @@ def _submit(trip: Trip | None) -> Any:
     flash(gettext("Booked: %(code)s, %(state)s.", code=booked.code,
                   state=gettext(_state_label(booked.state))))
     return redirect(url_for("bookings.booking_detail", trip_id=booked.id))
+
+
+def _every_problem(session: Any, principal: Any, parsed: forms.ParsedForm
+                   ) -> dict[str, list[str]]:
+    """The form's own problems and the service's with what the form could read."""
+    errors = dict(translate_fields(parsed.errors))
+    try:
+        service.prepare(session, principal, parsed.request)
+    except ValidationFailed as exc:
+        for name, messages in translate_fields(exc.fields).items():
+            field = forms.form_field(name)
+            if field not in errors:  # the form's own word on a field comes first
+                errors[field] = messages
+    except DomainError as exc:
+        errors.setdefault("_form", [_message(exc)])
+    return errors
 
 
 def _state_label(state: str) -> str:
@@ -171,7 +187,8 @@ def booking_detail(trip_id: int) -> Any:
         findings=service.findings_out(findings) if findings is not None else None,
         events=events_for_trip(session, trip.id),
         can_edit=trip.state in service.AMENDABLE and principal.has(*BOOKERS),
-        can_review=trip.state == "PENDING_APPROVAL" and principal.has(Role.ADMIN))
+        can_review=trip.state == "PENDING_APPROVAL" and principal.has(Role.ADMIN),
+        pass_usable=pass_usable(trip.state))
 
 
 @bp.get("/<id:trip_id>/edit")
@@ -214,6 +231,14 @@ def booking_cancel(trip_id: int) -> Any:
     return redirect(url_for("bookings.booking_detail", trip_id=trip_id))
 
 
+def pass_usable(state: str) -> bool:
+    """A pass gets a truck in only while its booking is approved and not over: awaiting
+    approval, rejected, cancelled, no-show and closed bookings get no QR code."""
+    from trips.state_machine import OPEN_STATES, TripState
+
+    return state in OPEN_STATES and state != TripState.PENDING_APPROVAL
+
+
 def qr_svg(code: str) -> Markup:
     import segno
 
@@ -229,8 +254,10 @@ def qr_svg(code: str) -> Markup:
 def booking_pass(trip_id: int) -> Any:
     session = get_session()
     trip = service.get_trip(session, _principal(), trip_id)
+    usable = pass_usable(trip.state)
     return render_template(
-        "bookings/pass.html", trip=trip, qr=qr_svg(trip.code),
+        "bookings/pass.html", trip=trip, qr=qr_svg(trip.code) if usable else None,
+        usable=usable,
         vehicle=session.get(Vehicle, trip.vehicle_id),
         trailer=session.get(Vehicle, trip.trailer_id) if trip.trailer_id else None,
         driver=session.get(Person, trip.driver_id) if trip.driver_id else None,

@@ -601,7 +601,8 @@ def _set_dock(uow: UnitOfWork, actor: Actor, dock: Dock, *, busy: bool, now: dat
     if busy:
         session.flush()
         return None
-    return release_next(uow, dock.plant_id, actor, now, freed=dock)
+    # The release that follows is ParkGate's own doing, not the person's who freed the dock.
+    return release_next(uow, dock.plant_id, Actor.system("dispatch"), now, freed=dock)
 
 
 # The lot and the leaving truck's dock are locked by one statement, lot first (rows are
@@ -700,7 +701,7 @@ def hold(uow: UnitOfWork, actor: Actor, trip_id: int, reason: str | None, *, hel
     uow.publish("lot", "queue", {"plant_id": entry.plant_id})
     session.flush()
     if not held:
-        release_next(uow, entry.plant_id, actor, clock.now())
+        release_next(uow, entry.plant_id, Actor.system("dispatch"), clock.now())
     return entry
 
 

@@ -107,6 +107,26 @@ LABELS: dict[str, str] = {
     "visitor": N_("Visitor"),
     "contractor": N_("Contractor"),
     "employee": N_("Employee"),
+    # what an audit event is about
+    "trip": N_("trip"),
+    "passage": N_("gate passage"),
+    "user": N_("user"),
+    "alarm": N_("alarm"),
+    "api_token": N_("device token"),
+    "audit_checkpoint": N_("audit checkpoint"),
+    "booking_import": N_("booking import"),
+    "dock": N_("dock"),
+    "enterprise": N_("enterprise"),
+    "park": N_("park"),
+    "passage_images": N_("plate images"),
+    # passages that ride along (a trip's timeline)
+    "passage.crew": N_("Crew member passed with the vehicle"),
+    "passage.booth": N_("Person checked at the booth"),
+    "passage.recheck": N_("Decided again after the operator's check"),
+    "passage.camera": N_("Camera read"),
+    "passage.manual": N_("Plate typed by the operator"),
+    "passage.vendor": N_("Camera read (vendor push)"),
+    "passage.agent": N_("Gate agent read"),
     # how a hold was dealt with
     "resolved_override": N_("overridden"),
     "resolved_completed": N_("decided again with what the operator checked"),
@@ -142,7 +162,7 @@ LABELS: dict[str, str] = {
 }
 
 AUDIT_ACTIONS: dict[str, str] = {
-    "trip.book": N_("Booked"),
+    "trip.book": N_("Booking submitted"),
     "trip.approve": N_("Approved"),
     "trip.reject": N_("Rejected"),
     "trip.cancel": N_("Cancelled"),
