@@ -25,6 +25,7 @@ from parkgate.problems import translate_fields
 from parkgate.web import register_landing, register_nav
 from rules.documents import PARK_TZ, park_date
 from rules.hazard import normalise_un
+from rules.plates import validate
 
 from . import forms, service
 from .rules import Findings
@@ -275,8 +276,8 @@ def lookup_vehicle() -> Any:
     plate = request.args.get(f"{prefix}_plate", "")
     found = forms.find_vehicle(get_session(), plate, request.args.get(f"{prefix}_colour") or None,
                                _principal())
-    return render_template("bookings/_vehicle.html", vehicles=found, plate=plate,
-                           today=park_date(clock.now()))
+    return render_template("bookings/_vehicle.html", vehicles=found, plate=plate[:20],
+                           plate_valid=validate(plate).valid, today=park_date(clock.now()))
 
 
 @bp.get("/lookup/person")

@@ -100,7 +100,52 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     metrics.init_app(app)
     logs.log_requests(app)
     _init_security_headers(app)
+    _describe_security(app)
     return app
+
+
+SECURITY_SCHEMES = {
+    "bearerToken": {"type": "http", "scheme": "bearer", "bearerFormat": "pgt_…",
+                    "description": "A device or integration token (parkgate tokens issue)."},
+    "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "session",
+                      "description": "A signed-in person's session (pages); writes also "
+                                     "need the X-CSRFToken header."},
+    "queryToken": {"type": "apiKey", "in": "query", "name": "token",
+                   "description": "The bearer token as ?token=, for cameras that cannot "
+                                  "send headers (camera push URLs only)."},
+    "cameraDigest": {"type": "http", "scheme": "digest",
+                     "description": "HTTP Digest (MD5, qop=auth) as the camera registered "
+                                    "in ParkGate (Dahua ITSAPI, GA/T 1400)."},
+}
+
+
+def _describe_security(app: APIFlask) -> None:
+    """The spec names how each operation is authenticated, from the same view marks
+    that enforce it (require, public, query_token, camera_auth)."""
+    import re
+
+    @app.spec_processor
+    def _security(spec: dict[str, Any]) -> dict[str, Any]:
+        spec.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        for rule in app.url_map.iter_rules():
+            path = re.sub(r"<(?:[^:>]+:)?(\w+)>", r"{\1}", rule.rule)
+            operations = spec.get("paths", {}).get(path)
+            if not operations:
+                continue
+            view = app.view_functions[rule.endpoint]
+            if getattr(view, "camera_auth", False):
+                security: list[dict[str, list[str]]] = [{"cameraDigest": []}]
+            elif getattr(view, "public", False):
+                security = []
+            else:
+                security = [{"bearerToken": []}, {"sessionCookie": []}]
+                if getattr(view, "query_token", False):
+                    security.append({"queryToken": []})
+            for method in rule.methods or ():
+                operation = operations.get(method.lower())
+                if isinstance(operation, dict):
+                    operation["security"] = security
+        return spec
 
 
 def _init_request_ids(app: APIFlask) -> None:

@@ -12,6 +12,16 @@ def N_(msgid: str) -> str:
     return msgid
 
 
+ECHO_MAX = 60
+
+
+def _short(value: Any) -> Any:
+    """What a message may quote of someone's input: never the whole of a long one."""
+    if isinstance(value, str) and len(value) > ECHO_MAX:
+        return value[:ECHO_MAX - 1] + "…"
+    return value
+
+
 class DomainError(Exception):
     status = 409
     code = "CONFLICT"
@@ -27,7 +37,7 @@ class DomainError(Exception):
     ) -> None:
         super().__init__(message)
         self.message = message
-        self.params = params or {}
+        self.params = {k: _short(v) for k, v in (params or {}).items()}
         self.fields = fields or {}
         self.extra = extra or {}
         if code:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from flask import Flask, request
@@ -24,6 +25,16 @@ class BoundedJSONProvider(DefaultJSONProvider):
             return super().loads(s, **kwargs)
         except RecursionError:
             raise ValueError("JSON nested too deeply") from None
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        # Every time in the API is RFC 3339 with its offset; Flask's default would
+        # write an RFC 1123 date without seconds' fraction or zone offset.
+        if isinstance(o, datetime):
+            return o.isoformat()
+        if isinstance(o, date):
+            return o.isoformat()
+        return DefaultJSONProvider.default(o)
 
 F = TypeVar("F", bound=Callable[..., Any])
 _BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")

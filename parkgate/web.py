@@ -74,9 +74,16 @@ def home() -> Any:
     return render_template("home.html", role_labels=ROLE_LABELS)
 
 
-def localtime(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
-    if value is None:
+def localtime(value: datetime | str | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    """A time in the park's zone (Flask-Babel's display zone), from a datetime or the
+    ISO text the JSON-shaped views carry; never UTC on a page."""
+    if value is None or value == "":
         return "—"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
     return format_datetime(value, fmt)
 
 

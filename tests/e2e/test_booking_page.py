@@ -121,3 +121,56 @@ def test_the_park_approves_and_the_booth_finds_the_code(page, live_server, sessi
     page.click("#booking-submit")
     page.wait_for_selector("#booking-found")
     assert "苏E12345" in page.locator("#booking-found").inner_text()
+
+
+@pytest.mark.browser
+def test_the_form_reports_every_problem_at_once_and_keeps_its_hints(page, live_server,
+                                                                    session_factory, world):
+    """End before start, an unknown UN number, a negative quantity and a malformed plate
+    in one submission: every one is reported at once; the hints stay after "Check"."""
+    sign_in(page, live_server.url, "logistics_e1", PASSWORD)
+    page.goto(f"{live_server.url}/bookings/new")
+    fill_booking(page, world, escort=national_id(2))
+    page.fill("#f-start", "2026-11-22T14:00")
+    page.fill("#f-end", "2026-11-22T10:00")
+    page.fill("#f-cargo-1-un", "9999")
+    page.fill("#f-cargo-1-qty", "5")
+    page.fill("#f-cargo-2-un", "1830")
+    page.fill("#f-cargo-2-qty", "-3")
+    page.fill("#f-trailer-plate", "苏E12" + "X" * 300)  # malformed, and long
+    page.click("#check")
+    page.wait_for_selector("[data-field=end] .field-error")
+    errors = {name: page.locator(f"[data-field='{name}'] .field-error").inner_text()
+              for name in ("end", "trailer_plate")}
+    assert "结束" in errors["end"]
+    assert "不是有效的车牌" in errors["trailer_plate"]
+    assert "X" * 40 not in " ".join(page.locator(".field-error").all_inner_texts())
+    assert "没有此联合国编号的危险货物" in page.locator("[data-row='1']").inner_text()
+    assert "数量必须大于零" in page.locator("[data-row='2']").inner_text()
+    # The look-ups' hints are still there after the page came back.
+    page.wait_for_selector("#vehicle-info [data-vehicle]")
+    page.wait_for_selector("#driver-info [data-person]")
+    page.wait_for_selector("#cargo-0-name [data-un=UN1203]")
+
+
+@pytest.mark.browser
+def test_a_booking_waiting_for_approval_has_no_usable_pass(page, live_server, session_factory,
+                                                          world, artifacts):
+    from tests.factories import book
+
+    trip = book(session_factory, world, state="PENDING_APPROVAL")
+    sign_in(page, live_server.url, "logistics_e1", PASSWORD)
+    page.goto(f"{live_server.url}/bookings/{trip.id}")
+    assert page.locator("#pass-link").count() == 0
+    assert "待审批" in page.locator("#no-pass").inner_text()
+    page.goto(f"{live_server.url}/bookings/{trip.id}/pass")
+    assert page.locator("#driver-pass").get_attribute("data-usable") == "no"
+    assert page.locator("#pass-qr").count() == 0
+    assert "尚未审批" in page.locator("#pass-not-usable").inner_text()
+    # Rejected: the page says so and why to look.
+    with session_factory() as s:
+        s.get(Trip, trip.id).state = "REJECTED"
+        s.commit()
+    page.reload()
+    assert "驳回" in page.locator("#pass-not-usable").inner_text()
+    assert page.locator("#pass-qr").count() == 0

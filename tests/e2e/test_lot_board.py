@@ -58,6 +58,35 @@ def test_the_board_shows_the_lot_and_acts(page, live_server, session_factory, ap
 
 
 @pytest.mark.browser
+def test_the_board_speaks_park_time_and_shows_states_apart_from_actions(
+        page, live_server, session_factory, app, artifacts):  # type: ignore[no-untyped-def]
+    world, _ = lot_with_two_trucks(session_factory)
+    with session_factory() as s:
+        dock_id = s.scalar(select(Dock.id).where(Dock.plant_id == world.plants["E1"].id))
+    app.test_client().post(f"/api/v1/docks/{dock_id}/free", headers=auth(world.tokens["receiver"]))
+    sign_in(page, live_server.url, "dispatcher", PASSWORD)
+    page.goto(f"{live_server.url}/lot")
+    plants = page.locator("#plants").inner_text()
+    assert "UTC" not in page.locator("main").inner_text()
+    # The released truck's deadline, in park time (release + 30 min after 09:00 there).
+    with session_factory() as s:
+        deadline = s.scalar(select(Trip.release_deadline).where(
+            Trip.release_deadline.is_not(None)))
+    from rules.documents import PARK_TZ
+
+    assert deadline.astimezone(PARK_TZ).strftime("%H:%M") in plants
+    # A dock shows what it is, and the button says what it will do.
+    dock = page.locator(f'[data-dock="{dock_id}"]')
+    assert dock.locator("[data-dock-state]").inner_text() in ("占用", "空闲", "占用中", "当前空闲")
+    assert dock.locator("button").inner_text().startswith("标记为")
+    # A bay names its truck's whole plate.
+    bay = page.locator('#lot-map [data-bay][data-plate]:not([data-plate=""])').first
+    plate = bay.get_attribute("data-plate")
+    assert bay.locator("text.bay-plate").text_content() == plate and len(plate) >= 7
+    page.screenshot(path=str(artifacts / "lot-board.zh-CN.png"), full_page=True)
+
+
+@pytest.mark.browser
 def test_a_plant_receiver_sees_its_own_plant_live_and_frees_only_its_docks(
         page, live_server, session_factory, app):
     world, _ = lot_with_two_trucks(session_factory)
