@@ -107,6 +107,7 @@ LABELS: dict[str, str] = {
     "visitor": N_("Visitor"),
     "contractor": N_("Contractor"),
     "employee": N_("Employee"),
+    "toxic_scope": N_("Highly toxic (剧毒)"),
     # what an audit event is about
     "trip": N_("trip"),
     "passage": N_("gate passage"),

@@ -97,6 +97,18 @@ def in_my_language(item: Any, field: str = "message") -> str:
     return (get(f"{field}_en") if english else get(f"{field}_zh")) or get(f"{field}_zh") or ""
 
 
+def choice_label(code: str) -> str:
+    """A code offered as a choice, in the reader's language: a hazard class with its
+    name ("3 易燃液体"), 剧毒 for the toxic scope, else the code's label."""
+    from rules.hazard import CLASS_NAMES_EN, TOXIC_SCOPE
+
+    if code in CLASS_NAMES_EN:
+        return f"{code} {gettext(CLASS_NAMES_EN[code])}"
+    if code == TOXIC_SCOPE:
+        return gettext(label("toxic_scope"))
+    return gettext(label(code))
+
+
 def init_app(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
     app.register_blueprint(bp)
@@ -105,6 +117,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["fromjson"] = json.loads
     app.jinja_env.filters["message"] = translate_message
     app.jinja_env.filters["bilingual"] = in_my_language
+    app.jinja_env.filters["choice_label"] = choice_label
+    app.jinja_env.globals["choice_label"] = choice_label
 
     @app.context_processor
     def _inject_now() -> dict[str, Any]:

@@ -211,11 +211,50 @@ def row_values(resource: Resource, raw: dict[str, str], *, partial: bool) -> dic
     return values
 
 
-def pydantic_errors(exc: ValidationError) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
+# pydantic's error types, in the words of ParkGate's catalog (msgid, or msgid and the
+# names of the error's context values it quotes).
+PYDANTIC_MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "missing": (N_("Required."), ()),
+    "string_type": (N_("Enter text."), ()),
+    "string_too_short": (N_("Required."), ()),
+    "string_too_long": (N_("At most %(max_length)s characters."), ("max_length",)),
+    "int_parsing": (N_("Enter a whole number."), ()),
+    "int_type": (N_("Enter a whole number."), ()),
+    "int_from_float": (N_("Enter a whole number."), ()),
+    "float_parsing": (N_("Enter a number."), ()),
+    "float_type": (N_("Enter a number."), ()),
+    "finite_number": (N_("Enter a number."), ()),
+    "date_parsing": (N_("Enter a date as YYYY-MM-DD."), ()),
+    "date_from_datetime_parsing": (N_("Enter a date as YYYY-MM-DD."), ()),
+    "date_from_datetime_inexact": (N_("Enter a date as YYYY-MM-DD."), ()),
+    "date_type": (N_("Enter a date as YYYY-MM-DD."), ()),
+    "bool_parsing": (N_("Yes or no."), ()),
+    "bool_type": (N_("Yes or no."), ()),
+    "greater_than_equal": (N_("At least %(ge)s."), ("ge",)),
+    "greater_than": (N_("More than %(gt)s."), ("gt",)),
+    "less_than_equal": (N_("At most %(le)s."), ("le",)),
+    "less_than": (N_("Less than %(lt)s."), ("lt",)),
+    "literal_error": (N_("Choose one of the options."), ()),
+    "enum": (N_("Choose one of the options."), ()),
+    "list_type": (N_("Enter a list."), ()),
+    "too_long": (N_("At most %(max_length)s entries."), ("max_length",)),
+    "dict_type": (N_("Enter a JSON object."), ()),
+    "extra_forbidden": (N_("Not a field of this record."), ()),
+}
+
+
+def pydantic_errors(exc: ValidationError) -> dict[str, list[Any]]:
+    """Field errors as msgids (with params), translated at the edge like any other."""
+    out: dict[str, list[Any]] = {}
     for err in exc.errors():
-        name = ".".join(str(p) for p in err["loc"]) or "_row"
-        out.setdefault(name, []).append(err["msg"])
+        loc = [str(p) for p in err["loc"]]
+        # A list's item is reported on the list's field.
+        name = ".".join(p for p in loc if not p.isdigit()) or "_row"
+        msgid, keys = PYDANTIC_MESSAGES.get(err["type"], (N_("Not a valid value."), ()))
+        ctx = err.get("ctx") or {}
+        message: Any = (msgid, {k: str(ctx.get(k, "")) for k in keys}) if keys else msgid
+        if message not in out.setdefault(name, []):
+            out[name].append(message)
     return out
 
 

@@ -33,7 +33,7 @@ from models import (
 from parkgate import clock
 from parkgate.errors import N_
 from rules.documents import park_date
-from rules.hazard import normalise_class, normalise_un
+from rules.hazard import CLASS_NAMES_EN, TOXIC_SCOPE, normalise_class, normalise_un
 from rules.identity import mask_id, mask_phone, normalise_id
 
 from . import pii
@@ -58,6 +58,10 @@ from .scope import (
 )
 from .service import register
 from .spec import Errors, FieldSpec, Resource
+
+# The classes and divisions a form offers as boxes to tick (class 1 compatibility groups
+# such as 1.1D go in the box for others).
+CLASS_CHOICES = tuple(CLASS_NAMES_EN)
 
 F = FieldSpec
 ALL_ROLES = tuple(r.value for r in Role)
@@ -119,7 +123,9 @@ CARRIERS = register(Resource(
         F("credit_code", N_("Unified social credit code"), required=True, in_list=True,
           max_length=18),
         F("licence_no", N_("Dangerous-goods transport licence"), in_list=True, max_length=64),
-        F("licence_scope", N_("Licence scope (classes)"), kind="list"),
+        F("licence_scope", N_("Licence scope (classes)"), kind="list",
+          choices=(*CLASS_CHOICES, TOXIC_SCOPE),
+          others=True),
         F("licence_expires_on", N_("Licence expires"), kind="date", document=True, in_list=True),
         F("contact_phone_masked", N_("Contact phone"), max_length=32),
     ],
@@ -182,7 +188,8 @@ VEHICLES = register(Resource(
         F("is_tank", N_("Tank vehicle"), kind="bool"),
         F("tank_media", N_("Tank approved media (UN numbers)"), kind="list"),
         F("road_permit_no", N_("Road transport permit"), max_length=64),
-        F("permit_scope", N_("Permit business scope (classes; 剧毒 as toxic)"), kind="list"),
+        F("permit_scope", N_("Permit business scope (classes; 剧毒 as toxic)"), kind="list",
+          choices=(*CLASS_CHOICES, TOXIC_SCOPE), others=True),
         F("permit_issued_on", N_("Permit issued"), kind="date"),
         F("permit_expires_on", N_("Permit expires"), kind="date", document=True, in_list=True),
         F("review_expires_on", N_("Annual review valid until"), kind="date", document=True),
@@ -258,12 +265,13 @@ PERSONS = register(Resource(
     title_field="name", name="persons", model=Person, label=N_("Person"), label_plural=N_("People"),
     fields=[
         F("name", N_("Name"), required=True, in_list=True, max_length=100),
-        F("national_id", N_("National ID number"), kind="secret", max_length=18),
-        F("id_masked", N_("ID number"), writable=False, in_list=True),
-        F("phone", N_("Phone"), kind="secret", max_length=20),
-        F("phone_masked", N_("Phone"), writable=False),
+        F("national_id", N_("National ID number"), kind="secret", max_length=18,
+          shown_as="id_masked"),
+        F("id_masked", N_("ID number"), writable=False, in_list=True, in_form=False),
+        F("phone", N_("Phone"), kind="secret", max_length=20, shown_as="phone_masked"),
+        F("phone_masked", N_("Phone"), writable=False, in_form=False),
         F("kinds", N_("Kinds"), kind="list", in_list=True,
-          help=N_("driver, escort, visitor, contractor, employee")),
+          choices=("driver", "escort", "loader", "visitor", "contractor", "employee")),
         F("enterprise_id", N_("Employer (enterprise)"), kind="ref", ref="enterprises"),
         F("carrier_id", N_("Employer (carrier)"), kind="ref", ref="carriers", in_list=True),
     ],
@@ -306,7 +314,8 @@ QUALIFICATIONS = register(Resource(
         F("kind", N_("Kind"), kind="choice", choices=("driver", "escort", "loader"),
           required=True, in_list=True),
         F("cert_no", N_("Certificate number"), required=True, in_list=True, max_length=64),
-        F("classes", N_("Classes covered"), kind="list", in_list=True),
+        F("classes", N_("Classes covered"), kind="list", in_list=True, choices=CLASS_CHOICES,
+          others=True),
         F("issued_on", N_("Issued"), kind="date"),
         F("expires_on", N_("Expires"), kind="date", required=True, document=True, in_list=True),
     ],
@@ -503,7 +512,7 @@ GATES = register(Resource(
         F("kind", N_("Kind"), kind="choice", choices=("perimeter", "lot", "plant"),
           required=True, in_list=True),
         F("admits", N_("Admits"), kind="list", in_list=True,
-          help=N_("hazmat, hazwaste, goods, small, pedestrian, emergency")),
+          choices=("hazmat", "hazwaste", "goods", "small", "pedestrian", "emergency")),
         F("plant_id", N_("Plant"), kind="ref", ref="plants"),
         F("lot_id", N_("Lot"), kind="ref", ref="lots"),
     ],
@@ -558,7 +567,8 @@ LOTS = register(Resource(
         F("code", N_("Code"), required=True, in_list=True, max_length=32),
         F("name", N_("Name"), required=True, in_list=True),
         F("max_wait_min", N_("Longest wait (minutes)"), kind="int", ge=1, le=10_000, in_list=True),
-        F("excluded_classes", N_("Classes not admitted"), kind="list", in_list=True),
+        F("excluded_classes", N_("Classes not admitted"), kind="list", in_list=True,
+          choices=CLASS_CHOICES, others=True),
         F("capacity", N_("Vehicles the lot may hold (empty: one per bay)"), kind="int", ge=0,
           le=10_000, in_list=True),
     ],
@@ -608,7 +618,8 @@ ZONES = register(Resource(
         F("lot_id", N_("Lot"), kind="ref", ref="lots", required=True, in_list=True),
         F("code", N_("Code"), required=True, in_list=True, max_length=32),
         F("name", N_("Name"), required=True, in_list=True),
-        F("accepted_classes", N_("Accepted classes"), kind="list", required=True, in_list=True),
+        F("accepted_classes", N_("Accepted classes"), kind="list", required=True, in_list=True,
+          choices=CLASS_CHOICES, others=True),
         F("fire_class", N_("Fire-hazard class"), kind="choice", choices=("甲", "乙", "丙"),
           in_list=True),
         F("layout", N_("Position on the lot map"), kind="json"),
@@ -651,7 +662,8 @@ MATERIALS = register(Resource(
         F("name_zh", N_("Chinese name"), required=True, in_list=True),
         F("name_en", N_("English name"), in_list=True, max_length=300),
         F("hazard_class", N_("Class/division"), required=True, in_list=True, max_length=8),
-        F("subsidiary_risks", N_("Subsidiary risks"), kind="list", in_list=True),
+        F("subsidiary_risks", N_("Subsidiary risks"), kind="list", in_list=True,
+          choices=CLASS_CHOICES, others=True),
         F("packing_group", N_("Packing group"), kind="choice", choices=("I", "II", "III"),
           in_list=True),
         F("highly_toxic", N_("Highly toxic (剧毒)"), kind="bool", in_list=True),

@@ -39,6 +39,13 @@ class FieldSpec:
     ge: float | None = None
     le: float | None = None
     help: str | None = None  # msgid shown under the form field
+    # A list field whose choices are not all known (class 1 compatibility groups): the
+    # form offers the choices and a box for others.
+    others: bool = False
+    # A secret field shows on an edit form as the masked column named here, never as a
+    # second field with the same label.
+    shown_as: str | None = None
+    in_form: bool = True
 
 
 @dataclass
@@ -118,7 +125,7 @@ def _python_type(spec: FieldSpec) -> Any:
     if spec.kind == "choice":
         return Literal[spec.choices]  # type: ignore[valid-type]
     if spec.kind == "list":
-        return list[str]
+        return list[str]  # each item is checked by the resource's check (field-named errors)
     if spec.kind == "json":
         return dict[str, Any]
     return str

@@ -82,6 +82,10 @@ def _ref_options(resource: Resource) -> dict[str, list[tuple[int, str]]]:
             continue
         target = service.REGISTRY[spec.ref]
         if not principal.has(*target.read_roles):  # type: ignore[union-attr]
+            # An enterprise's staff name their own enterprise, by name.
+            if spec.ref == "enterprises" and principal.enterprise_id:  # type: ignore[union-attr]
+                own = session.get(target.model, principal.enterprise_id)  # type: ignore[union-attr]
+                out[spec.name] = [(own.id, own.name)] if own is not None else []
             continue
         stmt = select(target.model)
         if principal.enterprise_scoped and target.scope is not None:  # type: ignore[union-attr]
@@ -139,6 +143,14 @@ def _form_values(resource: Resource, *, editing: bool) -> dict[str, Any]:
     for spec in resource.writable_fields:
         if spec.kind == "bool":
             values[spec.name] = request.form.get(spec.name) == "on"
+            continue
+        if spec.kind == "list" and spec.choices:
+            if f"{spec.name}__present" not in request.form:
+                continue
+            ticked = [c for c in request.form.getlist(spec.name) if c in spec.choices]
+            others = parse_text(spec, request.form.get(f"{spec.name}__others", "")) \
+                if spec.others else []
+            values[spec.name] = ticked + [o for o in others if o not in ticked]
             continue
         if spec.name not in request.form:
             continue
@@ -198,7 +210,7 @@ def create_page(kind: str) -> Any:
         data = resource.create_schema.model_validate(values).model_dump(exclude_unset=True)
         record = service.create(get_uow(), resource, principal, data)
     except ValidationError as exc:
-        return _render_form(resource, None, values, pydantic_errors(exc), 422)
+        return _render_form(resource, None, values, translate_fields(pydantic_errors(exc)), 422)
     except DomainError as exc:
         return _render_form(resource, None, values, _domain_errors(exc), exc.status)
     flash(gettext("Saved."))
@@ -229,7 +241,8 @@ def edit_page(kind: str, record_id: int) -> Any:
         data = resource.update_schema.model_validate(values).model_dump(exclude_unset=True)
         service.update(get_uow(), resource, principal, record_id, data)
     except ValidationError as exc:
-        return _render_form(resource, record, values, pydantic_errors(exc), 422)
+        return _render_form(resource, record, values, translate_fields(pydantic_errors(exc)),
+                            422)
     except DomainError as exc:
         session.rollback()
         record = service.get_record(session, resource, principal, record_id)
