@@ -8,11 +8,12 @@ import queue
 import random
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from parkgate import clock
 
 from .frames import FolderSource, Frame, FrameSource, MotionGate, open_source
 from .pipeline import CameraPipeline
@@ -60,7 +61,9 @@ class SimulatedCamera:
                 if image is None:
                     continue
                 for _ in range(self.frames_per_vehicle):
-                    yield Frame(self.jitter(image), datetime.now(UTC), index, path.name)
+                    # The simulated scene happens on the park's clock (the demo may run
+                    # it fast), so its reads are dated as the park dates its decisions.
+                    yield Frame(self.jitter(image), clock.now(), index, path.name)
                     index += 1
                     if stop.wait(1 / self.fps):
                         return

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 class PreparedDemo:
     database: Database
     bus: InProcessBus
-    device_token: str | None
+    device_tokens: dict[str, str]
     counts: dict[str, int] = field(default_factory=dict)
     background: list[Any] = field(default_factory=list)
     url: str = ""
@@ -42,8 +42,9 @@ class PreparedDemo:
         ]
         for username, (password, display, roles) in DEMO_PASSWORDS.items():
             lines.append(f"    {username:<9} / {password:<9} {display}  [{', '.join(roles)}]")
-        if self.device_token:
-            lines.append(f"  device token for lane P2-IN: {self.device_token}")
+        if self.device_tokens:
+            lines.append("  device tokens (a gate agent's, one per lane):")
+            lines.extend(f"    {lane:<7} {token}" for lane, token in sorted(self.device_tokens.items()))
         from .paths import camera_scenes
 
         lines.append(f"  camera    lane P2-IN: {camera_scenes()[1]}, through the plate reader "
@@ -78,11 +79,11 @@ def prepare_demo(settings: Settings, *, keep: bool = False) -> PreparedDemo:
     upgrade(settings.database_url)
     database = Database(settings.database_url)
     bus = InProcessBus()
-    prepared = PreparedDemo(database=database, bus=bus, device_token=None)
+    prepared = PreparedDemo(database=database, bus=bus, device_tokens={})
     with unit_of_work(database.session_factory, bus) as uow:
         if not is_seeded(uow):
             seeded = seed_demo(uow, pii_key=settings.pii_key)
-            prepared.device_token = seeded.device_token
+            prepared.device_tokens = seeded.device_tokens
             prepared.counts = seeded.counts
     return prepared
 
@@ -93,6 +94,7 @@ def serve_demo(settings: Settings, prepared: PreparedDemo, *, host: str, port: i
     from parkgate.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    _fast_forward()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not every page load
     app = create_app(settings, database=prepared.database, bus=prepared.bus)
     server = make_server(host, port, app, threaded=True)
@@ -102,6 +104,7 @@ def serve_demo(settings: Settings, prepared: PreparedDemo, *, host: str, port: i
         worker = starter(app, prepared)
         if worker is not None:
             prepared.background.append(worker)
+    _device_tokens(app, prepared)
     print(prepared.banner(host, port), flush=True)
     stop = threading.Event()
     try:
@@ -117,6 +120,20 @@ def serve_demo(settings: Settings, prepared: PreparedDemo, *, host: str, port: i
         server.server_close()
 
 
+def _fast_forward() -> None:
+    """PARKGATE_DEMO_SPEED=30: the park's clock runs 30 times as fast as the wall clock
+    (an hour of dwell limits, deadlines and windows in two minutes); the simulations
+    keep their wall-clock pace."""
+    import os
+
+    from parkgate import clock
+
+    speed = float(os.environ.get("PARKGATE_DEMO_SPEED", "1") or 1)
+    if speed != 1 and not clock.is_pinned():
+        clock.pin(clock.now(), ticking=True, rate=speed)
+        log.info("demo clock runs %.0f× as fast as the wall clock", speed)
+
+
 def _start_scheduler(app: Any, prepared: PreparedDemo) -> Any:
     from parkgate.jobs import all_jobs
     from parkgate.scheduler import Scheduler
@@ -126,10 +143,11 @@ def _start_scheduler(app: Any, prepared: PreparedDemo) -> Any:
     return scheduler
 
 
-def _device_token(app: Any, prepared: PreparedDemo) -> str:
-    """The seeded agent token, or (a kept database: tokens are stored hashed) a new one."""
-    if prepared.device_token:
-        return prepared.device_token
+def _device_tokens(app: Any, prepared: PreparedDemo) -> dict[str, str]:
+    """The seeded agent tokens, or (a kept database: tokens are stored hashed) new ones,
+    one per lane."""
+    if prepared.device_tokens:
+        return prepared.device_tokens
     from sqlalchemy import select
 
     from auth.principal import system_principal
@@ -137,14 +155,16 @@ def _device_token(app: Any, prepared: PreparedDemo) -> str:
     from models import Lane, User
 
     with unit_of_work(prepared.database.session_factory, prepared.bus) as uow:
-        device = uow.session.scalar(select(User).where(User.username == "device-p2-in"))
-        lane = uow.session.scalar(select(Lane).where(Lane.code == "P2-IN"))
-        assert device is not None and lane is not None, "the demo park is not seeded"
-        token = issue_token(uow, device, "P2-IN gate agent (restart)",
-                            system_principal("demo").actor, lane_id=lane.id)
+        for lane in uow.session.scalars(select(Lane).where(Lane.retired_at.is_(None))):
+            device = uow.session.scalar(select(User).where(
+                User.username == f"device-{lane.code.lower()}"))
+            if device is not None:
+                prepared.device_tokens[lane.code] = issue_token(
+                    uow, device, f"{lane.code} gate agent (restart)",
+                    system_principal("demo").actor, lane_id=lane.id)
         uow.commit()
-    prepared.device_token = token
-    return token
+    assert "P2-IN" in prepared.device_tokens, "the demo park is not seeded"
+    return prepared.device_tokens
 
 
 def _start_camera(app: Any, prepared: PreparedDemo) -> Any:
@@ -155,7 +175,7 @@ def _start_camera(app: Any, prepared: PreparedDemo) -> Any:
     if os.environ.get("PARKGATE_DEMO_CAMERA", "1") == "0":
         return None
     interval = float(os.environ.get("PARKGATE_DEMO_CAMERA_INTERVAL", "8"))
-    return SimulatedLane(prepared.url, _device_token(app, prepared), "P2-IN",
+    return SimulatedLane(prepared.url, _device_tokens(app, prepared)["P2-IN"], "P2-IN",
                          prepared.instance_path / "demo-agent-P2-IN",
                          interval_s=interval).start()
 
@@ -180,7 +200,11 @@ def _start_viid_camera(app: Any, prepared: PreparedDemo) -> Any:
 
     if os.environ.get("PARKGATE_DEMO_CAMERA", "1") == "0":
         return None
-    return SimulatedViidCamera(prepared.url, prepared.database.session_factory).start()
+    # Vehicles stay a few camera intervals, so each has left before the entry camera's
+    # scenes come round to its plate again (no anti-passback refusals by construction).
+    interval = float(os.environ.get("PARKGATE_DEMO_CAMERA_INTERVAL", "8"))
+    return SimulatedViidCamera(prepared.url, prepared.database.session_factory,
+                               stay_s=4 * interval, interval_s=max(1.0, interval)).start()
 
 
 def _simulations() -> list[Any]:

@@ -78,7 +78,7 @@ class Seeded:
     enterprises: dict[str, Enterprise] = field(default_factory=dict)
     plants: dict[str, Plant] = field(default_factory=dict)
     lanes: dict[str, Lane] = field(default_factory=dict)
-    device_token: str | None = None
+    device_tokens: dict[str, str] = field(default_factory=dict)  # lane code -> token
     users: dict[str, str] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -460,10 +460,13 @@ def _seed_users(uow: UnitOfWork, actor: Actor, seeded: Seeded, well_known: bool)
                     roles=roles, enterprise_id=enterprise_id, plant_id=plant_id,
                     enforce_policy=not well_known)
         seeded.users[username] = password
-    device = create_user(uow, actor, username="device-p2-in", display_name="P2-IN camera agent",
-                         password=None, roles=["device"])
-    seeded.device_token = issue_token(uow, device, "P2-IN gate agent", actor,
-                                      lane_id=seeded.lanes["P2-IN"].id)
+    # A gate agent's device token for every lane, each bound to its lane.
+    for code, lane in seeded.lanes.items():
+        device = create_user(uow, actor, username=f"device-{code.lower()}",
+                             display_name=f"{code} camera agent", password=None,
+                             roles=["device"])
+        seeded.device_tokens[code] = issue_token(uow, device, f"{code} gate agent", actor,
+                                                 lane_id=lane.id)
 
 
 # The demo's cameras in the registry: a GA/T 1400 camera at the north exit that the demo

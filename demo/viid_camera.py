@@ -87,8 +87,15 @@ class SimulatedViidCamera:
     def keepalive(self) -> None:
         self.post("/VIID/System/Keepalive", {"KeepaliveObject": {"DeviceID": self.device_id}})
 
-    def upload(self, plate: str, colour: str | None, at: datetime,
-               crop: bytes | None) -> dict[str, Any]:
+    def upload(self, vehicles: list[tuple[str, str | None, bytes | None]], at: datetime
+               ) -> dict[str, Any]:
+        """One MotorVehicleListObject with an object per vehicle (plate, colour, crop)."""
+        return self.post("/VIID/MotorVehicles", {"MotorVehicleListObject": {
+            "MotorVehicleObject": [self._object(plate, colour, at, crop)
+                                   for plate, colour, crop in vehicles]}})
+
+    def _object(self, plate: str, colour: str | None, at: datetime, crop: bytes | None
+                ) -> dict[str, Any]:
         pass_time = at.astimezone(TZ).strftime("%Y%m%d%H%M%S")
         self.uploaded += 1
         vehicle: dict[str, Any] = {
@@ -100,8 +107,7 @@ class SimulatedViidCamera:
             vehicle["SubImageList"] = {"SubImageInfoObject": [
                 {"ImageID": f"{vehicle['MotorVehicleID']}02", "Type": "02", "FileFormat": "Jpeg",
                  "ShotTime": pass_time, "Data": base64.b64encode(crop).decode()}]}
-        return self.post("/VIID/MotorVehicles",
-                         {"MotorVehicleListObject": {"MotorVehicleObject": [vehicle]}})
+        return vehicle
 
     # --- the camera's day --------------------------------------------------------------------
 
@@ -135,10 +141,15 @@ class SimulatedViidCamera:
                 if now.timestamp() - last_keepalive >= KEEPALIVE_S:
                     self.keepalive()
                     last_keepalive = now.timestamp()
-                for pid, plate, colour, crop in self._leaving()[:1]:
-                    self.sent.add(pid)
-                    answer = self.upload(plate, colour, now, crop)
-                    log.info("GA/T 1400 camera %s: %s left → %s", self.lane, plate,
-                             answer.get("ResponseStatusListObject", answer))
+                leaving = self._leaving()[:10]
+                if leaving:
+                    self.sent.update(pid for pid, *_ in leaving)
+                    answer = self.upload([(plate, colour, crop)
+                                          for _, plate, colour, crop in leaving], now)
+                    statuses = answer.get("ResponseStatusListObject", {}).get(
+                        "ResponseStatusObject", [])
+                    log.info("GA/T 1400 camera %s: %s left (%s)", self.lane,
+                             ", ".join(p for _, p, _, _ in leaving),
+                             ", ".join(st.get("StatusCode", "?") for st in statuses))
         except Exception:
             log.exception("demo GA/T 1400 camera stopped")

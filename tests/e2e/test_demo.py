@@ -9,6 +9,8 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -22,13 +24,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def demo_server(tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    instance = tmp_path_factory.mktemp("demo-instance")
+@contextmanager
+def running_demo(instance: Path, **env_extra: str) -> Iterator[str]:
+    """The README's first command (parkgate demo) in a process of its own, until ready."""
     port = _free_port()
     env = {**os.environ, "PARKGATE_INSTANCE": str(instance),
            "PARKGATE_DEMO_CAMERA_INTERVAL": "1", "PARKGATE_OCR_THREADS": "1",
-           "PARKGATE_DEMO_TRUCK_INTERVAL": "3", "PARKGATE_DEMO_UNLOAD_S": "5"}
+           "PARKGATE_DEMO_TRUCK_INTERVAL": "3", "PARKGATE_DEMO_UNLOAD_S": "5", **env_extra}
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
     process = subprocess.Popen(
@@ -55,6 +57,12 @@ def demo_server(tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-d
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    with running_demo(tmp_path_factory.mktemp("demo-instance")) as url:
+        yield url
 
 
 @pytest.mark.browser
@@ -125,3 +133,35 @@ def test_the_demo_auditor_finds_camera_reads_and_a_signed_checkpoint(page, demo_
             break
         time.sleep(2)
     assert page.locator("#audit-passages tbody tr[data-passage]").count() >= 1
+
+
+@pytest.mark.browser
+def test_an_hour_of_the_demo_at_x30_still_opens_the_north_gate(page, tmp_path, artifacts):
+    """One simulated hour (two minutes at ×30): vehicles that came in also leave (the
+    GA/T 1400 camera at P2-OUT), so the north entrance still opens, rather than
+    refusing every car for anti-passback; the roster levels off."""
+    with running_demo(tmp_path, PARKGATE_DEMO_SPEED="30",
+                      PARKGATE_DEMO_CAMERA_INTERVAL="2") as url:
+        sign_in(page, url, "gate", DEMO_PASSWORDS["gate"][0])
+        inside: list[int] = []
+        deadline = time.monotonic() + 125  # an hour of the park's clock at ×30
+        while time.monotonic() < deadline:
+            time.sleep(15)
+            roster = page.request.get(f"{url}/api/v1/roster").json()
+            inside.append(len(roster["vehicles"]))
+        page.goto(f"{url}/booth/P2-IN")
+        rows = page.locator("#feed-table tbody tr[data-passage]")
+        rows.nth(9).wait_for()
+        decisions = [rows.nth(i).get_attribute("data-action") for i in range(10)]
+        refusals = page.locator("#feed-table").inner_text().count("上次进入该区域后没有出场记录")
+        page.screenshot(path=str(artifacts / "demo-north-gate-after-an-hour.zh-CN.png"),
+                        full_page=True)
+        page.goto(f"{url}/booth/P2-OUT")
+        out = page.locator("#feed-table tbody tr[data-passage]")
+        out.nth(4).wait_for()
+        left = out.count()
+    assert "OPEN" in decisions, decisions
+    assert refusals < 5, decisions
+    assert left >= 5  # vehicles drove out through the GA/T 1400 camera
+    # The roster levels off: the last readings are no higher than the park's mid-hour.
+    assert max(inside[-3:]) <= max(inside[:len(inside) // 2 + 1]) + 5, inside
