@@ -216,17 +216,18 @@ def prepare(session: Session, principal: Principal, req: BookingRequest) -> Prep
 
     # A form may send what it could read of a request with parts missing (None): every
     # problem with the rest is still reported, all at once (B01).
-    plant = repo.pinned(session, Plant, req.plant_id) if req.plant_id else None
-    if req.plant_id and (plant is None or plant.retired_at is not None):
+    plant = repo.pinned(session, Plant, req.plant_id) if req.plant_id is not None else None
+    if req.plant_id is not None and (plant is None or plant.retired_at is not None):
         bad("plant_id", N_("No such plant."))
         plant = None
     enterprise = _enterprise_for(session, principal, req, plant) if plant is not None else None
     # B06: what the booker may not see answers exactly as if it did not exist.
     rigs = _in_scope(session, principal, Vehicle, (req.vehicle_id, req.trailer_id))
-    vehicle = rigs.get(req.vehicle_id) if req.vehicle_id else None
-    if req.vehicle_id and (vehicle is None or vehicle.retired_at is not None):
+    vehicle = rigs.get(req.vehicle_id) if req.vehicle_id is not None else None
+    if req.vehicle_id is not None and (vehicle is None or vehicle.retired_at is not None):
         bad("vehicle_id", N_("No such vehicle."))
-    elif vehicle.kind == "trailer":
+        vehicle = None
+    elif vehicle is not None and vehicle.kind == "trailer":
         bad("vehicle_id", N_("A trailer cannot be the power unit; name it as the trailer."))
     trailer = rigs.get(req.trailer_id) if req.trailer_id else None
     if req.trailer_id and (trailer is None or trailer.retired_at is not None):

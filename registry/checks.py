@@ -136,7 +136,9 @@ def check_exists(session: Session, model: type, record_id: int | None, name: str
     `principal`, a record it may not see is reported exactly like a missing one."""
     if record_id is None:
         return None
-    record = session.get(model, record_id)
+    # An id no row can have (the columns are 32-bit) is missing, not a database error.
+    in_range = isinstance(record_id, int) and 0 < record_id <= 2_147_483_647
+    record = session.get(model, record_id) if in_range else None
     if record is not None and principal is not None and not in_scope(session, record, principal):
         record = None
     if record is None or getattr(record, "retired_at", None) is not None:
