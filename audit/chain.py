@@ -9,16 +9,15 @@ Python, PostgreSQL and SQLite render the same text from the same row. The event'
 hash is SHA-256 over `prev_hash || body` (UTF-8), so each event commits to all
 before it.
 
-Appending serialises on the chain head, one row in `audit_head`:
-- PostgreSQL: one statement per event. `UPDATE audit_head … RETURNING` takes the
-  row lock and, after waiting for it, re-reads the committed head (READ COMMITTED
-  re-evaluates the updated row), computes the new hash in SQL and feeds the INSERT.
-  The lock is held until COMMIT, so two writers can never link to the same event.
-  A unit of work sends the append and COMMIT in one round trip (append_and_commit),
-  so the lock is held for the server's work only, not while a busy worker thread
-  waits its turn to send COMMIT.
-- SQLite: every transaction already holds the database write lock (BEGIN
-  IMMEDIATE, models.db); the head is read, linked in Python and written back.
+Appending takes no lock in the request (queue, then integrate, as transparency logs
+do): a change's events are inserted into `audit_pending` in the change's own
+transaction (queue_events); after the commit the sequencer (audit.sequencer) links
+them in the order they became visible, the same as commit order: under one lock
+(PostgreSQL: an advisory lock, whichever process holds it; SQLite: the database's
+write lock), it reads the head, hashes each event over the one before in Python,
+inserts them into `audit_events` (append-only, never updated) and deletes them from
+the queue in one transaction (link_pending). A crash between a commit and its
+linking loses nothing: the queue is linked on the sequencer's next pass.
 
 Verification has the database render each `prev_hash || body` from the stored
 columns and hashes it in Python, so every column is covered and the loop does no
@@ -27,7 +26,6 @@ per-field work of its own. (PostgreSQL 14 or newer: `extract(epoch …)` is exac
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -35,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import TextClause, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -102,7 +100,7 @@ def sql_linked_body(dialect: str) -> str:
     return "prev_hash || " + " || char(31) || ".join(parts)
 
 
-# --- append -----------------------------------------------------------------------------
+# --- append: queue in the change's transaction, link after commit -------------------------
 
 def _row(p: Any) -> dict[str, Any]:
     actor = p.actor
@@ -124,126 +122,79 @@ def _row(p: Any) -> dict[str, Any]:
     }
 
 
-def _rest(row: dict[str, Any]) -> str:
-    """The body after its seq field (seq is only known under the head lock)."""
-    return SEP.join((str(micros(row["at"])), *(_text(row[c]) for c in BODY_COLUMNS)))
+def queue_events(session: Session, pending: Iterable[Any]) -> list[dict[str, Any]]:
+    """Write buffered events (parkgate.uow.PendingAudit) to the queue in this
+    transaction: an INSERT, no lock. They exist if and only if the change does; the
+    sequencer links them into the chain after the commit (link_pending)."""
+    from models import AuditPending
+
+    rows = [_row(p) for p in pending]
+    if rows:
+        session.execute(AuditPending.__table__.insert(), rows)
+    return rows
 
 
-# Casts for the values of one event: in a UNION a NULL has no type of its own, and
-# none is narrowed (CAST to varchar(8) would silently cut; the column refuses).
-_PG_CASTS = {"at": "TIMESTAMPTZ", "trip_id": "BIGINT", "vehicle_id": "BIGINT",
-             "person_id": "BIGINT", "enterprise_id": "BIGINT", "lane_id": "BIGINT"}
-_PG_CHUNK = 32  # events per statement
-
-
-@functools.lru_cache(maxsize=_PG_CHUNK)
-def _pg_append(n: int) -> TextClause:
-    """One statement that appends n events: lock the head, link e1…en in SQL (each
-    hash over the previous one, as verify() recomputes), insert them, move the head.
-
-    The head is locked with FOR UPDATE; under READ COMMITTED a writer that waited for
-    it reads the head as the other writer committed it, so two transactions can
-    never link to the same event. The lock is held until COMMIT.
-    """
-    link = ("e{i} AS (SELECT seq + 1 AS seq, hash AS prev_hash, encode(sha256(convert_to("
-            "hash || CAST(seq + 1 AS TEXT) || E'\\x1f' || CAST(:rest_{i} AS TEXT), 'UTF8')), "
-            "'hex') AS hash FROM {before})")
-    links = ["h0 AS (SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE)"]
-    links += [link.format(i=i, before="h0" if i == 1 else f"e{i - 1}") for i in range(1, n + 1)]
-    last = f"e{n}"
-    links.append(f"moved AS (UPDATE audit_head SET seq = {last}.seq, "  # noqa: S608  # nosec B608
-                 f"prev_hash = {last}.prev_hash, hash = {last}.hash FROM {last} "
-                 "WHERE audit_head.id = 1)")
-    columns = ("at", *BODY_COLUMNS)
-    values = ", ".join(f"CAST(:{c}_{{i}} AS {_PG_CASTS.get(c, 'TEXT')})" for c in columns)
-    row = "SELECT e{i}.seq, " + values + ", e{i}.prev_hash, e{i}.hash FROM e{i}"  # noqa: S608  # nosec B608
-    rows = [row.format(i=i) for i in range(1, n + 1)]
-    return text(  # built only from this module's constants; values travel as parameters
-        "WITH " + ",\n".join(links)
-        + f"\nINSERT INTO audit_events (seq, {', '.join(columns)}, prev_hash, hash)\n"
-        + "\nUNION ALL\n".join(rows) + "\nRETURNING seq, hash")
-
-
+# The sequencer's lock on PostgreSQL: one linker at a time, whichever process holds it.
+# (On SQLite every write transaction holds the database's write lock already.)
+SEQUENCER_LOCK = (0x5047, 0xA0D17)
+_LOCK = text("SELECT pg_advisory_xact_lock(:a, :b)")
+_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:a, :b)")
 _ENSURE_HEAD = {dialect: text(f"{verb} INTO audit_head (id, seq, prev_hash, hash) "
                               f"VALUES (1, 0, :g, :g){tail}")
                 for dialect, verb, tail in (("postgresql", "INSERT", " ON CONFLICT (id) DO NOTHING"),
                                             ("sqlite", "INSERT OR IGNORE", ""))}
 
 
-def _ensure_head(session: Session) -> None:
-    session.execute(_ENSURE_HEAD[session.get_bind().dialect.name], {"g": GENESIS_HASH})
+@dataclass(frozen=True)
+class Linked:
+    count: int
+    head_seq: int
+    oldest_at: datetime | None  # the instant of the longest-waiting event linked
 
 
-def append_events(session: Session, pending: Iterable[Any]) -> list[dict[str, Any]]:
-    """Link and insert buffered events (parkgate.uow.PendingAudit) in this transaction."""
-    rows = [_row(p) for p in pending]
+def link_pending(session: Session, *, limit: int = 2000, wait: bool = True) -> Linked:
+    """Link queued events into the chain, oldest first (the order they became visible,
+    which is commit order), in this transaction: each gets the next seq and its hash
+    over the one before; they move from audit_pending to audit_events and the head
+    follows. The caller commits. With `wait` false, return at once (0 linked) when
+    another linker holds the lock: it will link these too."""
+    from models import AuditEvent, AuditPending
+
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        params = {"a": SEQUENCER_LOCK[0], "b": SEQUENCER_LOCK[1]}
+        if wait:
+            session.execute(_LOCK, params)
+        elif not session.execute(_TRY_LOCK, params).scalar():
+            return Linked(0, -1, None)
+    queued = AuditPending.__table__
+    rows = [dict(r._mapping) for r in session.execute(
+        select(queued).order_by(queued.c.id).limit(limit))]
     if not rows:
-        return rows
-    if session.get_bind().dialect.name == "postgresql":
-        return _append_postgres(session, rows)
-    return _append_sqlite(session, rows)
-
-
-def _chunks(rows: list[dict[str, Any]]) -> Iterable[tuple[list[dict[str, Any]], Any, dict[str, Any]]]:
-    """The PostgreSQL append statements for `rows`: each chunk, its statement, its values."""
-    for first in range(0, len(rows), _PG_CHUNK):
-        chunk = rows[first:first + _PG_CHUNK]
-        params = {f"{key}_{i}": value for i, row in enumerate(chunk, 1)
-                  for key, value in (*row.items(), ("rest", _rest(row)))}
-        yield chunk, _pg_append(len(chunk)), params
-
-
-def _linked(chunk: list[dict[str, Any]], linked: Iterable[tuple[int, str]]) -> None:
-    for row, (seq, hash_) in zip(chunk, sorted(linked), strict=True):
-        row["seq"], row["hash"] = seq, hash_
-
-
-def _append_postgres(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    for chunk, statement, params in _chunks(rows):
-        linked = session.execute(statement, params).all()
-        if not linked:  # no head row (a database truncated by hand)
-            _ensure_head(session)
-            linked = session.execute(statement, params).all()
-        _linked(chunk, linked)
-    return rows
-
-
-def append_and_commit(session: Session, pending: Iterable[Any], before: Sequence[Any] = ()
-                      ) -> tuple[list[dict[str, Any]], list[list[Any]]]:
-    """PostgreSQL: the `before` statements (each with its values), the events' append
-    and COMMIT in one round trip (models.pipeline), so the chain head is locked only
-    for the server's own work. The appended events, and the rows of each `before`."""
-    from models.pipeline import run_pipelined
-
-    rows = [_row(p) for p in pending]
-    chunks = list(_chunks(rows))
-    # The head row must be there before the append links to it: there is no second
-    # try once the pipeline has committed (a database truncated by hand has none).
-    steps = [*before, (_ENSURE_HEAD["postgresql"], {"g": GENESIS_HASH})]
-    steps += [(statement, params) for _, statement, params in chunks]
-    results = run_pipelined(session, steps, commit=True)
-    for (chunk, _, _), linked in zip(chunks, results[len(before) + 1:], strict=True):
-        _linked(chunk, linked)
-    return rows, results[:len(before)]
-
-
-def _append_sqlite(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    head = session.execute(text("SELECT seq, hash FROM audit_head WHERE id = 1")).first()
-    if head is None:
-        _ensure_head(session)
-        head = (0, GENESIS_HASH)
-    seq, prev = head
+        return Linked(0, -1, None)
+    head_row = session.execute(text("SELECT seq, hash FROM audit_head WHERE id = 1")).first()
+    if head_row is None:  # a database truncated by hand
+        session.execute(_ENSURE_HEAD[dialect], {"g": GENESIS_HASH})
+        head_row = (0, GENESIS_HASH)
+    seq, prev = head_row
+    events = []
     for row in rows:
         seq += 1
-        row["seq"] = seq
-        row["prev_hash"] = prev
-        row["hash"] = prev = link(prev, str(seq) + SEP + _rest(row))
-    from models import AuditEvent
+        event = {k: v for k, v in row.items() if k != "id"}
+        event["seq"], event["prev_hash"] = seq, prev
+        event["hash"] = prev = link(prev, body(seq, event["at"],
+                                               [event[c] for c in BODY_COLUMNS]))
+        events.append(event)
+    session.execute(AuditEvent.__table__.insert(), events)
+    session.execute(delete(queued).where(queued.c.id.in_([r["id"] for r in rows])))
+    session.execute(text("UPDATE audit_head SET seq = :s, prev_hash = :p, hash = :h "
+                         "WHERE id = 1"), {"s": seq, "p": events[-1]["prev_hash"], "h": prev})
+    return Linked(len(events), seq, min(r["at"] for r in rows))
 
-    session.execute(AuditEvent.__table__.insert(), rows)
-    session.execute(text("UPDATE audit_head SET seq = :s, prev_hash = :p, hash = :h WHERE id = 1"),
-                    {"s": seq, "p": rows[-1]["prev_hash"], "h": prev})
-    return rows
+
+def pending_count(conn: Connection | Session) -> int:
+    """Events committed but not yet linked (verification reports them)."""
+    return conn.execute(text("SELECT count(*) FROM audit_pending")).scalar() or 0
 
 
 # --- verify -----------------------------------------------------------------------------
@@ -261,9 +212,13 @@ class VerifyResult:
     checkpoint_id: int | None = None
     checkpoint_range: tuple[int, int] | None = None
     checkpoints_checked: int = 0
+    # Events committed but not yet linked into the chain (audit.sequencer): not yet
+    # covered by this verification, never lost.
+    waiting: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "waiting": self.waiting,
             "ok": self.ok, "checked": self.checked, "head_seq": self.head_seq,
             "head_hash": self.head_hash, "first_bad_seq": self.first_bad_seq,
             "problem": self.problem, "checkpoint_id": self.checkpoint_id,

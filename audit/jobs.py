@@ -19,6 +19,10 @@ from .retention import purge_images
 def jobs(new_uow: Callable[[], Any], key: Ed25519PrivateKey) -> list[Job]:
     def checkpoint() -> dict[str, Any]:
         with new_uow() as uow:
+            # What waits in the queue is linked first: the checkpoint signs it too.
+            from .sequencer import link_all
+
+            link_all(uow.session.get_bind())
             issued = checkpoints.issue(uow, key, Actor.system("audit.checkpoint"), clock.now())
             uow.commit()
             return {"seq": issued.seq if issued else None}

@@ -19,9 +19,14 @@ def verify_chain(engine: Engine, *, start_seq: int = 1, end_seq: int | None = No
                  anchors: Sequence[Anchor] = ()) -> VerifyResult:
     # A connection of its own, outside any ORM transaction: verify only reads, and on
     # PostgreSQL a long read must not hold the locks a request session would.
+    from dataclasses import replace
+
+    from .chain import pending_count
+
     with read_only(engine).connect() as conn:
-        return verify(conn, start_seq=start_seq, end_seq=end_seq, progress=progress,
-                      anchors=anchors)
+        result = verify(conn, start_seq=start_seq, end_seq=end_seq, progress=progress,
+                        anchors=anchors)
+        return replace(result, waiting=pending_count(conn))
 
 
 def events_for_trip(session: Session, trip_id: int) -> list[AuditEvent]:

@@ -62,8 +62,9 @@ def random_plate(kind: str, rng: random.Random, province: str | None = None) -> 
     return p + letter + "".join(rng.choice(DIGITS) for _ in range(5)) + rng.choice("DF")
 
 
-def _text(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], char: str,
+def _text(image: Image.Image, box: tuple[int, int, int, int], char: str,
           font_file: str, fill: tuple[int, int, int]) -> None:
+    draw = ImageDraw.Draw(image)
     x0, y0, x1, y1 = box
     size = int((y1 - y0) * (1.0 if "\u4e00" <= char <= "\u9fff" else 1.25))
     font = ImageFont.truetype(font_file, size)
@@ -74,7 +75,7 @@ def _text(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], char: str,
     ImageDraw.Draw(glyph).text((2 - left, 2 - top), char, font=font, fill=255)
     glyph = glyph.resize((x1 - x0, y1 - y0))
     colour = Image.new("RGB", glyph.size, fill)
-    draw._image.paste(colour, (x0, y0), glyph)  # type: ignore[attr-defined]
+    image.paste(colour, (x0, y0), glyph)
 
 
 def render_plate(text: str, kind: str, font_file: str) -> np.ndarray:
@@ -103,13 +104,13 @@ def render_plate(text: str, kind: str, font_file: str) -> np.ndarray:
     if double:
         # Upper row: province and letter, small; lower row: the rest, tall.
         top_y0, top_y1 = 16, 78
-        _text(draw, (110, top_y0, 170, top_y1), text[0], font_file, fg)
-        _text(draw, (270, top_y0, 330, top_y1), text[1], font_file, fg)
+        _text(bg, (110, top_y0, 170, top_y1), text[0], font_file, fg)
+        _text(bg, (270, top_y0, 330, top_y1), text[1], font_file, fg)
         rest = text[2:]
         cell, gap = 65, 15
         x = (width - (len(rest) * cell + (len(rest) - 1) * gap)) // 2
         for char in rest:
-            _text(draw, (x, 92, x + cell, 205), char, font_file, fg)
+            _text(bg, (x, 92, x + cell, 205), char, font_file, fg)
             x += cell + gap
     else:
         cell, gap = 45, 12
@@ -117,7 +118,7 @@ def render_plate(text: str, kind: str, font_file: str) -> np.ndarray:
         total = n * cell + (n - 1) * gap + 20
         x = (width - total) // 2
         for i, char in enumerate(text):
-            _text(draw, (x, 25, x + cell, 115), char, font_file, fg)
+            _text(bg, (x, 25, x + cell, 115), char, font_file, fg)
             x += cell + gap + (20 if i == 1 else 0)  # the separator after the letter
     return cv2.cvtColor(np.array(bg), cv2.COLOR_RGB2BGR)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, event, func, select, tuple_, update
+from sqlalchemy import bindparam, case, func, select, tuple_, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased, contains_eager, joinedload
 
@@ -53,7 +53,6 @@ from models import (
     Vehicle,
     Zone,
 )
-from models.flush_as_one import flush_as_one
 from parkgate import clock
 from parkgate.cache import TtlCache
 from parkgate.errors import N_, Conflict, NotFound
@@ -124,25 +123,14 @@ def zone_views(session: Session, lot_id: int, *, zone_id: int | None = None
 def _lock_lot(session: Session, lot_id: int) -> None:
     """Changes to one lot are serialised: a zone's mix must be judged with every truck
     standing in it, and a lot sees a few hundred changes an hour, not a thousand a
-    second. Taken first by every public function; once per transaction."""
-    locked = _locked_lots(session)
-    if lot_id not in locked:
-        session.execute(_LOCK_LOT, {"id": lot_id})
-        locked.add(lot_id)
-
-
-def _locked_lots(session: Session) -> set[int]:
-    return session.info.setdefault("locked_lots", set())
+    second. Taken first by every public function (taking a row lock again in the same
+    transaction costs one short statement)."""
+    session.execute(_LOCK_LOT, {"id": lot_id})
 
 
 _LOCK_LOT = select(Lot.id).where(Lot.id == bindparam("id")).with_for_update()
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget_locks(session: Session, transaction: Any) -> None:
-    # Row locks end with the transaction; so must our note of them.
-    if transaction.parent is None:
-        session.info.pop("locked_lots", None)
 
 
 # Which lot serves a plant, which lanes leave a lot, the names of enterprises and
@@ -440,9 +428,9 @@ def _release(uow: UnitOfWork, plant: Plant, dock: Dock, found: _Next, actor: Act
     sm.apply(uow, trip, "release", actor, sm.Context(now=now, reason=reason),
              payload={"plant_id": plant.id, "dock": dock.code, "deadline": deadline.isoformat(),
                       "waited_min": round((now - entry.arrived_at).total_seconds() / 60, 1)})
-    # With the truck that left: the release, dock, queue entry, trip and bay go in
-    # one round trip, not six.
-    flush_as_one(session, also=vacate)
+    session.flush()
+    for statement, values in vacate:
+        session.execute(statement, values)
     call = {"trip_id": trip.id, "code": trip.code, "plate": plate, "plant": plant.name,
             "dock": dock.code, "deadline": deadline.isoformat()}
     uow.publish("lot", "released", {"plant_id": plant.id})
@@ -655,12 +643,10 @@ def _lock_lot_and_dock(session: Session, trip: Trip) -> Dock | None:
     """_lock_lot_of_plant, then the trip's dock locked; in one round trip when both are
     there (a release is timed)."""
     lot_id = _lot_of_plant(session, trip.plant_id)
-    locked = _locked_lots(session)
-    if lot_id is not None and lot_id not in locked:
+    if lot_id is not None:
         row = session.execute(_LOT_AND_DOCK_OF_TRIP, {"lot_id": lot_id, "trip_id": trip.id}
                               ).first()
         if row is not None:
-            locked.add(lot_id)
             return row[0]
         _lock_lot(session, lot_id)  # no dock (or it changed while we waited for the lot)
     row = session.execute(_DOCK_OF_TRIP, {"trip_id": trip.id}).first()

@@ -3,14 +3,12 @@ presence and passages), in as few indexed look-ups as a decision allows."""
 
 from __future__ import annotations
 
-from collections import namedtuple
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
-    Sequence,
     String,
     and_,
     bindparam,
@@ -44,8 +42,6 @@ from models import (
     Trip,
     Vehicle,
 )
-from models.adopt import adopt
-from models.pipeline import Step, run_pipelined, write_at_commit
 from parkgate.errors import N_, NotFound
 from rules import documents
 from rules.plates import normalise
@@ -112,35 +108,27 @@ _ANSWERED = select(_PASSAGE_READS.c.passage_id).where(
     _PASSAGE_READS.c.lane_id == bindparam("id"), _PASSAGE_READS.c.read_id == bindparam("read_id"))
 # On PostgreSQL the lock is an advisory one on the lane's id: a row lock would write
 # the lanes row (and its log record) on every read, and the park's few lanes share a
-# page that every read would then contend for. The same round trip takes the key of
-# the passage the read will make, so the passage can be written with the
-# transaction's last round trip (record_passage).
+# page that every read would then contend for. The same statement asks whether the
+# read was answered already.
 LANE_LOCKS = 0x5047  # advisory lock class of lanes ("PG"); ours is the only kind
-_LOCK_LANE_AND_KEY = select(
-    func.pg_advisory_xact_lock(literal(LANE_LOCKS), bindparam("id")),
-    _ANSWERED.scalar_subquery(), Sequence("passages_id_seq").next_value())
+_LOCK_LANE = select(func.pg_advisory_xact_lock(literal(LANE_LOCKS), bindparam("id")),
+                    _ANSWERED.scalar_subquery())
 
 
-def lock_lane(session: Session, lane_id: int, read_id: str, *then: Step
-              ) -> tuple[int | None, int | None, list[list[Any]] | None]:
+def lock_lane(session: Session, lane_id: int, read_id: str) -> int | None:
     """One read at a time per lane, whichever worker or process took it: folding a
     repeated read and anti-passback both look at the lane's last passage. Returns the
-    passage `read_id` already landed in, asked in the same round trip; on PostgreSQL
-    also a key for this read's passage and the rows of each statement of `then`
-    (snapshot_query, trips_query), run once the lock is held, all with BEGIN in one
-    round trip (None elsewhere: SQLite needs no lock, it runs one write transaction
-    at a time).
+    passage `read_id` already landed in (SQLite needs no lock of its own: it runs one
+    write transaction at a time).
 
     On PostgreSQL the read id's look-up sees the database as it was before the
     statement waited for the lock, so a retry queued behind its first read misses
     it; the read id is unique and the service answers such a retry with the first
-    answer. Each statement of `then` sees what the lock waited for."""
-    if session.get_bind().dialect.name != "postgresql":
-        return session.execute(_ANSWERED, {"id": lane_id, "read_id": read_id}).scalar(), None, None
+    answer."""
     values = {"id": lane_id, "read_id": read_id}
-    results = run_pipelined(session, [(_LOCK_LANE_AND_KEY, values), *then])
-    (_, earlier, key), = results[0]
-    return earlier, key, results[1:]
+    if session.get_bind().dialect.name != "postgresql":
+        return session.execute(_ANSWERED, values).scalar()
+    return session.execute(_LOCK_LANE, values).one()[1]
 
 
 def park_policy(session: Session, park_id: int) -> ParkPolicy:
@@ -215,8 +203,6 @@ def build_snapshot(session: Session, lane: Any, plate: str, colour: str | None,
     view, policy = lane.view, lane.policy
     if rows is None:
         rows = session.execute(*snapshot_query(plate, colour, view.area, now)).all()
-    else:
-        rows = [_SnapshotRow._make(row) for row in rows]
     matches = len({row.id for row in rows})
     found = _fold(rows) if matches == 1 else None
     if found is None:
@@ -383,16 +369,6 @@ _SNAPSHOT_ROWS = (
     .where(_V.c.plate == bindparam("plate"), _V.c.retired_at.is_(None))
     .order_by(_V.c.id, _T.c.id, _C.c.position, _P.c.id, _Q.c.id))
 _SNAPSHOT_ROWS_OF_COLOUR = _SNAPSHOT_ROWS.where(_V.c.plate_colour == bindparam("colour"))
-# Its rows as read in a pipeline (models.pipeline), by label like SQLAlchemy's.
-_SnapshotRow = namedtuple("_SnapshotRow", _SNAPSHOT_ROWS.selected_columns.keys())  # type: ignore[misc]
-# The same trips as whole rows: a read that moves its trip (most trucks' do) changes
-# it as an entity, made from its row (adopt_trips), not read again in a round trip of
-# its own.
-_TRIP_ROWS = select(_TRIPS).join(_VEHICLES, _around_now(_TRIPS, _VEHICLES)).where(
-    _VEHICLES.c.plate == bindparam("plate"), _VEHICLES.c.retired_at.is_(None))
-_TRIP_ROWS_OF_COLOUR = _TRIP_ROWS.where(_VEHICLES.c.plate_colour == bindparam("colour"))
-
-
 @dataclass
 class _Crew:
     person: SimpleNamespace
@@ -457,6 +433,9 @@ def _current(trips: list[_FoundTrip], now: datetime) -> _FoundTrip | None:
     return min(trips, key=lambda f: abs((f.trip.window_start - now).total_seconds()))
 
 
+Step = tuple[Any, dict[str, Any]]  # a statement and its values
+
+
 def _by_plate(statements: tuple[Any, Any], plate: str, colour: str | None, now: datetime,
               **values: Any) -> Step:
     """A read's statement (of `statements`: any colour, the colour read) and its values."""
@@ -471,19 +450,6 @@ def snapshot_query(plate: str, colour: str | None, area: str, now: datetime) -> 
     matching is an ambiguous plate: nothing is folded."""
     return _by_plate((_SNAPSHOT_ROWS, _SNAPSHOT_ROWS_OF_COLOUR), plate, colour, now, area=area,
                      today=documents.park_date(now))
-
-
-def trips_query(plate: str, colour: str | None, now: datetime) -> Step:
-    """The statement of the whole rows of the trips a read's snapshot folds, for
-    adopt_trips."""
-    return _by_plate((_TRIP_ROWS, _TRIP_ROWS_OF_COLOUR), plate, colour, now)
-
-
-def adopt_trips(session: Session, rows: list[Any]) -> list[Trip]:
-    """The trips of these rows (trips_query's) in the session as if loaded: whoever
-    moves one in this transaction gets it from session.get() without a round trip."""
-    keys = _TRIPS.c.keys()
-    return [adopt(session, Trip, dict(zip(keys, row, strict=True))) for row in rows]
 
 
 _BANS = select(BlacklistEntry).where(
@@ -607,14 +573,10 @@ def waybill_used_by(session: Session, waybill_no: str | None, trip_id: int,
 
 # --- writing a passage -------------------------------------------------------------------------
 
-_PASSAGE_COLUMNS = [c.key for c in Passage.__table__.columns if c.key != "id"]
-_PASSAGE_DEFAULTS = {c.key: c.default for c in Passage.__table__.columns if c.default is not None}
-
-
-def _passage_writer(keyed: bool) -> Any:
-    """The passage, the read id it answers and its reason codes in one statement; with
-    its key given (`keyed`) or taken from the sequence."""
-    columns = [c for c in Passage.__table__.columns if keyed or c.key != "id"]
+def _passage_writer() -> Any:
+    """PostgreSQL: the passage, the read id it answers and its reason codes in one
+    statement (every read at every gate pays for it)."""
+    columns = [c for c in Passage.__table__.columns if c.key != "id"]
     new_passage = insert(Passage.__table__).values(
         {c.key: bindparam(c.key, type_=c.type) for c in columns}
     ).returning(Passage.id).cte("new_passage")
@@ -631,16 +593,18 @@ def _passage_writer(keyed: bool) -> Any:
     return select(new_passage.c.id).add_cte(first_read, reason_codes)
 
 
-_WRITE_PASSAGE, _WRITE_KEYED_PASSAGE = _passage_writer(False), _passage_writer(True)
+_WRITE_PASSAGE = _passage_writer()
+_PASSAGE_COLUMNS = [c.key for c in Passage.__table__.columns if c.key != "id"]
+_PASSAGE_DEFAULTS = {c.key: c.default for c in Passage.__table__.columns if c.default is not None}
 
 
-def record_passage(session: Session, passage: Passage, read_id: str | None,
-                   key: int | None = None) -> None:
+def record_passage(session: Session, passage: Passage, read_id: str | None) -> None:
     """Write a new passage (its id is set), the read id it answers and its reason codes,
     one row each (auditors search by code; a JSON column cannot be indexed portably).
-    On PostgreSQL in one statement: every read at every gate pays for it; with its
-    `key` taken beforehand (lock_lane), the statement waits for the transaction's last
-    round trip (models.pipeline.write_at_commit)."""
+    The one function with a PostgreSQL path of its own: there, one statement instead
+    of three round trips; the passage then joins the session as a persistent entity
+    (make_transient_to_detached, SQLAlchemy's public way), so later changes to it are
+    updates. Both paths are run by the same tests."""
     codes = list(dict.fromkeys(r["code"] for r in passage.reasons))
     if session.get_bind().dialect.name != "postgresql":
         session.add(passage)
@@ -657,11 +621,8 @@ def record_passage(session: Session, passage: Passage, read_id: str | None,
             values[name] = default.arg(None) if default.is_callable else default.arg
     for name, value in values.items():
         setattr(passage, name, value)  # every column known: nothing is loaded again later
-    params = {**values, "first_read": read_id or None, "codes": codes}
-    if key is None:
-        passage.id = session.execute(_WRITE_PASSAGE, params).scalar_one()
-    else:
-        passage.id = key
-        write_at_commit(session, _WRITE_KEYED_PASSAGE, {**params, "id": key})
+    session.flush()  # rows the passage refers to go first
+    passage.id = session.execute(_WRITE_PASSAGE, {**values, "first_read": read_id or None,
+                                                  "codes": codes}).scalar_one()
     make_transient_to_detached(passage)
-    session.add(passage)  # as if loaded: later changes are written as updates
+    session.add(passage)

@@ -189,18 +189,13 @@ def process_read(uow: UnitOfWork, principal: Principal, req: ReadRequest,
     authorise_lane(principal, lane)
     crop = _decode_crop(req.crop_jpeg_b64)
     names = runtime.names(session)
-    earlier, key, rows = repo.lock_lane(
-        session, lane.id, req.read_id, repo.snapshot_query(req.plate, req.colour, lane.view.area, now),
-        repo.trips_query(req.plate, req.colour, now))
+    earlier = repo.lock_lane(session, lane.id, req.read_id)
     if earlier is not None:
         return GateResult(session.get_one(Passage, earlier), replayed=True)
     read = PlateReadIn(plate=req.plate, colour=req.colour, confidence=req.confidence,
                        seen_at=req.seen_at, trailer_plate=req.trailer_plate,
                        trailer_confidence=req.trailer_confidence)
-    snap = repo.build_snapshot(session, lane, req.plate, req.colour, now, names,
-                               rows[0] if rows else None)
-    if rows:
-        repo.adopt_trips(session, rows[1])
+    snap = repo.build_snapshot(session, lane, req.plate, req.colour, now, names)
     plate = snap.vehicle.plate if snap.vehicle else read.plate.strip().upper()[:16]
 
     # A repeat of the camera's own read folds into it; an unreadable plate (G06), a plate
@@ -225,7 +220,7 @@ def process_read(uow: UnitOfWork, principal: Principal, req: ReadRequest,
         decision = _offline_decision(req, decision)
     with _first_answer_stands(uow, lane.id, req):
         passage, trip = _record(uow, principal, lane, snap, read, req, decision, plate, crop,
-                                now, runtime, key, crew_shown=shown)
+                                now, runtime, crew_shown=shown)
         uow.commit()
     return GateResult(passage, trip=trip)
 
@@ -276,21 +271,21 @@ def _offline_decision(req: ReadRequest, centre: Decision) -> Decision:
 
 
 def _trip_to_move(session: Session, snap: Snapshot) -> Trip | None:
-    """The snapshot's trip as an entity, for a read that changes it (on PostgreSQL the
-    session holds it already: repository.adopt_trips)."""
+    """The snapshot's trip as an entity, for a read that changes it (the lane's lock
+    is held: nothing else moves it meanwhile at this lane)."""
     return session.get(Trip, snap.trip.id) if snap.trip else None
 
 
 def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Snapshot,
             read: PlateReadIn, req: ReadRequest, decision: Decision, plate: str,
-            crop: bytes | None, now: datetime, runtime: GateRuntime, key: int | None = None,
+            crop: bytes | None, now: datetime, runtime: GateRuntime,
             *, crew_shown: set[int] | None = None, completes: int | None = None
             ) -> tuple[Passage, Any]:
-    """The passage a decision makes (with `key`, if one was taken for it), and what
-    came of its trip (a Trip if it was changed, else the snapshot's TripView; None
-    without one). `crew_shown`: persons whose papers were shown with this read (who
-    may leave with a hazmat vehicle, G24); `completes`: the held passage an operator's
-    check completes (a typed trailer plate, the crew's papers)."""
+    """The passage a decision makes, and what came of its trip (a Trip if it was
+    changed, else the snapshot's TripView; None without one). `crew_shown`: persons
+    whose papers were shown with this read (who may leave with a hazmat vehicle, G24);
+    `completes`: the held passage an operator's check completes (a typed trailer
+    plate, the crew's papers)."""
     session = uow.session
     vehicle, trip = snap.vehicle, snap.trip
     if decision.action == OPEN and decision.next_trip_action == "check_in_lot" and trip:
@@ -314,7 +309,7 @@ def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Snapsho
                  "crew_presented": read.crew_presented,
                  "crew_shown": sorted(crew_shown or ()), **req.details,
                  **({"completes": completes} if completes else {})})
-    repo.record_passage(session, passage, req.read_id, key)
+    repo.record_passage(session, passage, req.read_id)
     if read.crew_presented and trip is not None and not trip.crew_confirmed:
         _trip_to_move(session, snap).crew_confirmed_at = now
     uow.audit("gate.decision", principal.actor, subject_kind="passage",

@@ -1,6 +1,6 @@
 """SQLAlchemy records. Importing this package registers every table on Base.metadata."""
 
-from .audit import AuditCheckpoint, AuditEvent, AuditHead
+from .audit import AuditCheckpoint, AuditEvent, AuditHead, AuditPending
 from .auth import ApiToken, LoginThrottle, Role, User, UserSession, user_roles
 from .base import Base, UTCDateTime
 from .lot import Alarm, Bay, Lot, QueueEntry, Release, Zone
@@ -34,6 +34,7 @@ __all__ = [
     "AuditCheckpoint",
     "AuditEvent",
     "AuditHead",
+    "AuditPending",
     "Base",
     "Bay",
     "BlacklistEntry",

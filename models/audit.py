@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, String, Text, text
+from sqlalchemy import BigInteger, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -57,9 +57,36 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditPending(Base):
+    """An audited change committed but not yet linked into the chain: written in the
+    change's own transaction (an INSERT, no lock), moved into audit_events in commit
+    order by the sequencer (audit.sequencer), which deletes it here in the same
+    transaction. What waits here is counted by verification, never lost: a crash
+    between commit and linking leaves it for the sequencer's next pass."""
+
+    __tablename__ = "audit_pending"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    actor_kind: Mapped[str] = mapped_column(String(8))
+    actor_id: Mapped[str | None] = mapped_column(String(64))
+    actor_name: Mapped[str | None] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64))
+    subject_kind: Mapped[str | None] = mapped_column(String(32))
+    subject_id: Mapped[str | None] = mapped_column(String(64))
+    trip_id: Mapped[int | None] = mapped_column(BigInteger)
+    vehicle_id: Mapped[int | None] = mapped_column(BigInteger)
+    person_id: Mapped[int | None] = mapped_column(BigInteger)
+    enterprise_id: Mapped[int | None] = mapped_column(BigInteger)
+    lane_id: Mapped[int | None] = mapped_column(BigInteger)
+    plate: Mapped[str | None] = mapped_column(String(16))
+    payload: Mapped[str] = mapped_column(Text)
+
+
 class AuditHead(Base):
-    """The chain's head, one row (id = 1). Appending locks it (see audit.chain); it is a
-    convenience for linking, never trusted by verification."""
+    """The chain's head, one row (id = 1), moved only by the sequencer under its lock
+    (audit.sequencer); a convenience for linking, never trusted by verification."""
 
     __tablename__ = "audit_head"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -64,54 +63,15 @@ def _configure_sqlite(engine: Engine) -> None:
 PREPARED_MAX = 1000  # statements prepared per connection (psycopg's default: 100)
 
 
-def may_write(statement: str) -> bool:
-    """Whether a statement's text may change data: anything but a plain SELECT."""
-    return statement.lstrip()[:6].upper() != "SELECT"
-
-
 def _keep_prepared_statements(engine: Engine) -> None:
-    """A transaction that only read ends with COMMIT, not ROLLBACK.
-
-    psycopg prepares a statement on the server after its fifth run on a connection
-    and forgets every prepared statement on each ROLLBACK. A session that read after
-    its last commit (a page, a lookup, the gate's response) is closed with a ROLLBACK,
-    so nothing stayed prepared and every statement was parsed and planned anew: the
-    lot's release decision took twice as long. For a transaction that ran nothing but
-    SELECTs the two endings are the same; anything else (a write, a data-modifying
-    WITH, a failed statement) still rolls back.
-    """
-
     @event.listens_for(engine, "connect")
     def _room_for_every_statement(dbapi_conn: Any, _record: Any) -> None:
-        # psycopg keeps 100 by default and evicts the least recently used: the lot's
-        # day alone runs about 110 distinct statements on one connection (IN lists of
-        # each length are statements of their own), so some were always being thrown
-        # away and planned anew. A prepared plan costs the server a few kB.
+        # psycopg prepares a statement on the server after its fifth run on a
+        # connection and keeps 100 by default, evicting the least recently used: the
+        # lot's day alone runs about 110 distinct statements on one connection (IN
+        # lists of each length are statements of their own). `prepared_max` is
+        # psycopg's public setting; a prepared plan costs the server a few kB.
         dbapi_conn.prepared_max = PREPARED_MAX
-
-    @event.listens_for(engine, "begin")
-    def _reads_only(conn: Any) -> None:
-        conn.info["wrote"] = False
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _note_write(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if may_write(statement):
-            conn.info["wrote"] = True
-
-    @event.listens_for(engine, "rollback")
-    def _commit_reads(conn: Any) -> None:
-        import psycopg
-        from psycopg.pq import TransactionStatus
-
-        if conn.invalidated or conn.info.get("wrote", True):
-            return  # a lost connection is SQLAlchemy's to clean up, as before
-        dbapi_conn = conn.connection.dbapi_connection
-        if dbapi_conn is None or \
-                dbapi_conn.pgconn.transaction_status != TransactionStatus.INTRANS:
-            return
-        # If the server went away meanwhile, the ROLLBACK that follows reports it as usual.
-        with contextlib.suppress(psycopg.Error):
-            dbapi_conn.commit()  # the ROLLBACK that follows finds nothing to undo
 
 
 def read_only(engine: Engine) -> Engine:

@@ -11,6 +11,8 @@ from typing import Any
 from apiflask import APIFlask
 from flask import g, request
 
+import audit  # noqa: F401  # composition root: registers how audit events are written
+
 from . import clock
 from .bus import EventBus, make_bus
 from .config import Settings
@@ -52,6 +54,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     database_ext.init_app(app, database or Database(settings.database_url),
                           bus or make_bus(settings.redis_url, settings.redis_prefix))
+    from audit import sequencer
+
+    sequencer.configure(database_ext.get_db_of(app).engine, settings.linking)
+    sequencer.start(database_ext.get_db_of(app).engine)  # a queue left by a crash: linked now
 
     from audit import views as audit_views
     from auth import access

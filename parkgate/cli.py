@@ -11,6 +11,8 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup
 
+import audit as _audit_writer  # noqa: F401  # composition root: registers the chain's writer
+
 from .config import Settings
 
 
@@ -202,7 +204,7 @@ def audit_verify(start: int, end: int | None, checkpoint_id: int | None) -> None
     if result.ok:
         click.echo(f"chain intact: {result.checked} events, head #{result.head_seq} "
                    f"{result.head_hash}; {result.checkpoints_checked} signed checkpoint(s) "
-                   "match")
+                   f"match; {result.waiting} event(s) wait to be linked")
         return
     click.echo(f"chain BROKEN at event #{result.first_bad_seq}: {result.problem}", err=True)
     if result.checkpoint_range:

@@ -30,6 +30,10 @@ class Settings:
     clock_ticking: bool = True
     instance_path: Path = DEFAULT_INSTANCE
     default_locale: str = "zh_Hans_CN"
+    # How audit events get into the chain after their commit (audit.sequencer): a
+    # thread of the app's own ("background": no request waits for the chain), or right
+    # after each commit ("inline": tests read the chain in the next statement).
+    audit_linking: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -48,12 +52,17 @@ class Settings:
             pinned_now=datetime.fromisoformat(pinned) if pinned else None,
             clock_ticking=env.get("PARKGATE_PINNED_TICKING", "1") != "0",
             instance_path=instance,
+            audit_linking=env.get("PARKGATE_AUDIT_LINKING", ""),
             extra={k: v for k, v in {
                 "snapshot_key_file": env.get("PARKGATE_SNAPSHOT_KEY_FILE"),
             }.items() if v},
         )
         settings = replace(settings, **overrides)
         return settings.with_secrets()
+
+    @property
+    def linking(self) -> str:
+        return self.audit_linking or ("inline" if self.env == "test" else "background")
 
     @property
     def signing_key_path(self) -> Path:

@@ -38,6 +38,10 @@ def init_app(app: Flask, database: Database, bus: EventBus) -> None:
             session.close()
 
 
+def get_db_of(app: Flask) -> Database:
+    return app.extensions["parkgate.db"]
+
+
 def get_db() -> Database:
     return current_app.extensions["parkgate.db"]
 

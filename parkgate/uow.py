@@ -1,10 +1,11 @@
 """Unit of work: one database transaction per use case, the audit events it records
 and the bus events it announces.
 
-Audit events are buffered and appended to the chain just before COMMIT, so the lock
-on the chain head is held only for the insert and the commit, and an event exists
-if and only if the change it records does. Bus events go out only after a
-successful commit: a page never shows what the database does not hold.
+Audit events are buffered and written with the change, in its transaction, so an
+event exists if and only if the change it records does; they are queued, not linked
+(no lock in the request), and the audit package links them into the chain after the
+commit (it registers how: register_audit). Bus events go out only after a successful
+commit: a page never shows what the database does not hold.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from . import clock
@@ -48,6 +50,18 @@ class PendingAudit:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
+# How audit events are written in a transaction, and what follows once it commits:
+# registered by the audit package (audit/__init__.py), so this kernel imports none.
+_queue_audit: Callable[[Session, list[PendingAudit]], list[dict[str, Any]]] | None = None
+_audit_committed: Callable[[Engine], None] | None = None
+
+
+def register_audit(queue: Callable[[Session, list[PendingAudit]], list[dict[str, Any]]],
+                   committed: Callable[[Engine], None]) -> None:
+    global _queue_audit, _audit_committed
+    _queue_audit, _audit_committed = queue, committed
+
+
 class UnitOfWork:
     def __init__(self, session: Session, bus: EventBus | None = None) -> None:
         self.session = session
@@ -71,10 +85,18 @@ class UnitOfWork:
         self._after_commit.append(fn)
 
     def commit(self) -> None:
-        if self._audit:
-            self._write_with_audit()
+        queued = bool(self._audit)
+        if queued:
+            if _queue_audit is None or _audit_committed is None:
+                raise RuntimeError("audit events recorded but no audit writer registered "
+                                   "(import the audit package)")
+            self.session.flush()
+            self.appended = _queue_audit(self.session, self._audit)
+            self._audit = []
         self.session.commit()
         self.committed = True
+        if queued:
+            _audit_committed(self.session.get_bind())  # type: ignore[misc]
         events, self._events = self._events, []
         if self.bus is not None:
             for channel, type_, data in events:
@@ -82,30 +104,6 @@ class UnitOfWork:
         callbacks, self._after_commit = self._after_commit, []
         for fn in callbacks:
             fn()
-
-    def _write_with_audit(self) -> None:
-        """A decision's few rows in one statement (a gate crossing: the trip and who is
-        inside), then the audit append; on PostgreSQL with the writes queued for this
-        moment (models.pipeline.write_at_commit) and COMMIT in one round trip, so the
-        chain head is locked only while the server works."""
-        from audit.chain import append_and_commit, append_events  # the chain's own package
-        from models.flush_as_one import flush_as_one, one_statement
-        from models.pipeline import writes_at_commit
-
-        session = self.session
-        if session.get_bind().dialect.name != "postgresql":
-            flush_as_one(session)
-            self.appended = append_events(session, self._audit)
-        else:
-            one = one_statement(session)  # (a flush instead sends the queued writes first)
-            # Queued writes first: the rows the ORM writes may refer to them.
-            before = [*writes_at_commit(session)]
-            if one is not None:
-                before.append((one.statement, one.params))
-            self.appended, results = append_and_commit(session, self._audit, before)
-            if one is not None:
-                one.written(results[-1][0])
-        self._audit = []
 
     def rollback(self) -> None:
         self._audit.clear()

@@ -8,7 +8,7 @@ import threading
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from audit.chain import GENESIS_HASH
@@ -215,7 +215,11 @@ def test_database_renders_the_same_canonical_body_as_python(database):
         uow.audit("test.tricky", tricky, subject_kind=None, subject_id="", plate="粤Z1234港",
                   trip_id=2**40, payload={"text": "a\x1fb\x1ec", "n": 1.5, "none": None})
         uow.commit()
-        row = uow.appended[0]
+    with database.session_factory() as s:
+        from models import AuditEvent
+
+        event = s.scalars(select(AuditEvent)).one()  # linked by the sequencer
+        row = {c.key: getattr(event, c.key) for c in AuditEvent.__table__.columns}
     assert "\x1f" not in row["actor_name"] and clean("a\x1fb") == "a\ufffdb"
     expected = "0" * 64 + body(1, row["at"], [row[c] for c in (
         "actor_kind", "actor_id", "actor_name", "action", "subject_kind", "subject_id",
