@@ -21,7 +21,7 @@ PARKGATE_DEMO_CAMERA_INTERVAL=2 ./scripts/demo.sh --port "$port" > "$work/demo.l
 demo_pid=$!
 token=""
 for _ in $(seq 1 600); do
-  token=$(grep -o 'device token for lane P2-IN: pgt_[A-Za-z0-9_-]*' "$work/demo.log" | awk '{print $NF}' || true)
+  token=$(grep -oE '^ +P2-IN +pgt_[A-Za-z0-9_-]+' "$work/demo.log" | awk '{print $NF}' | head -1 || true)
   [ -n "$token" ] && break
   kill -0 "$demo_pid" 2>/dev/null || { cat "$work/demo.log"; echo "demo exited"; exit 1; }
   sleep 1
