@@ -12,16 +12,16 @@ def _committed(bind: Any) -> None:
     sequencer.committed(getattr(bind, "engine", bind))
 
 
-def _queue(session: Any, pending: Any) -> Any:
-    from .chain import queue_events
+def _commit_with(session: Any, pending: Any) -> Any:
+    from .chain import queue_and_commit
 
-    return queue_events(session, pending)
+    return queue_and_commit(session, pending)
 
 
 def _register() -> None:
     from parkgate.uow import register_audit
 
-    register_audit(_queue, _committed)
+    register_audit(_commit_with, _committed)
 
 
 _register()

@@ -122,15 +122,58 @@ def _row(p: Any) -> dict[str, Any]:
     }
 
 
+def _queue_statement() -> Any:
+    from sqlalchemy import bindparam
+
+    from models import AuditPending
+
+    columns = [c for c in AuditPending.__table__.columns if c.key != "id"]
+    return AuditPending.__table__.insert().values(
+        {c.key: bindparam(c.key, type_=c.type) for c in columns})
+
+
+_QUEUE = _queue_statement()
+_PG_QUEUE: list[Any] = []
+
+
+def queue_and_commit(session: Session, pending: Iterable[Any]) -> list[dict[str, Any]]:
+    """Queue the events and commit the transaction. On PostgreSQL the events' INSERT and
+    the COMMIT go in one round trip (psycopg's public pipeline mode, the statement's
+    text and values from SQLAlchemy's public Compiled API); elsewhere as usual."""
+    from models.db import driver_errors
+
+    rows = [_row(p) for p in pending]
+    if not rows or session.get_bind().dialect.name != "postgresql":
+        if rows:
+            session.execute(_QUEUE, rows[0] if len(rows) == 1 else rows)
+        session.commit()
+        return rows
+    session.flush()
+    connection = session.connection()
+    if not _PG_QUEUE:
+        _PG_QUEUE.append(_QUEUE.compile(dialect=connection.dialect))
+    compiled = _PG_QUEUE[0]
+    raw = connection.connection.driver_connection
+    with driver_errors(connection, compiled.string), raw.pipeline():
+        with raw.cursor() as cursor:
+            states = [compiled.construct_expanded_state(r) for r in rows]
+            cursor.executemany(states[0].statement, [st.parameters for st in states])
+        # The driver's own commit, in the pipeline: the session's, below, then finds
+        # the transaction ended (a no-op for psycopg) and hands the connection back to
+        # the pool only once the pipeline is closed.
+        raw.commit()
+    session.commit()
+    return rows
+
+
 def queue_events(session: Session, pending: Iterable[Any]) -> list[dict[str, Any]]:
     """Write buffered events (parkgate.uow.PendingAudit) to the queue in this
     transaction: an INSERT, no lock. They exist if and only if the change does; the
     sequencer links them into the chain after the commit (link_pending)."""
-    from models import AuditPending
-
     rows = [_row(p) for p in pending]
     if rows:
-        session.execute(AuditPending.__table__.insert(), rows)
+        # One row: a single execution of the cached statement; more: executemany.
+        session.execute(_QUEUE, rows[0] if len(rows) == 1 else rows)
     return rows
 
 

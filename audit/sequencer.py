@@ -29,6 +29,10 @@ from .chain import link_pending
 
 log = logging.getLogger(__name__)
 SWEEP_S = 1.0
+# After a wake-up the thread lingers this long, so one pass links what a burst of
+# commits queued instead of racing each of them (linking is one transaction per pass).
+LINGER_S = 0.02
+PASS_LIMIT = 2000
 
 
 class LinkStats:
@@ -55,11 +59,11 @@ def link_all(engine: Engine, *, wait: bool = True) -> int:
     total = 0
     while True:
         with Session(engine) as session:
-            linked = link_pending(session, wait=wait)
+            linked = link_pending(session, wait=wait, limit=PASS_LIMIT)
             session.commit()
         STATS.note(linked.count, linked.oldest_at)
         total += linked.count
-        if linked.count == 0:
+        if linked.count < PASS_LIMIT:  # the queue was emptied (as far as this pass saw)
             return total
 
 
@@ -77,7 +81,8 @@ class _Background:
 
     def _run(self) -> None:
         while not self.stop.is_set():
-            self.wake.wait(SWEEP_S)
+            if self.wake.wait(SWEEP_S):
+                self.stop.wait(LINGER_S)
             self.wake.clear()
             try:
                 link_all(self.engine)

@@ -7,8 +7,11 @@ migrates a throw-away database of its own, so it never touches real data: on
 PostgreSQL it creates and drops `parkgate_bench_<random>` next to the given one.
 
 Figures:
-- append_per_s: events/s, one event per transaction through the unit of work (head
-  lock, link, insert, COMMIT) — the path of a gate decision.
+- append_per_s: events/s, one event per transaction through the unit of work (the
+  event queued with the change, COMMIT), from --writers writers in --processes
+  processes at once, as a park's gate workers write, with the web app's background
+  sequencer linking meanwhile; append_one_writer_per_s: the same from one thread
+  (bound by one commit's latency).
 - append_batch10_per_s: the same with ten events per transaction (agent replays,
   imports).
 - commit_floor_per_s: bare one-row INSERT + COMMIT through the driver into an
@@ -17,6 +20,8 @@ Figures:
 - sha256_per_s: events/s for hashlib.sha256 over the very same bytes (prev_hash +
   canonical body), already in memory: the physical floor for any verify.
 - verify_ratio = sha256_per_s / verify_per_s.
+- longest_unlinked_wait_s: the longest any event waited from its instant to being
+  linked into the chain, measured by the sequencer (aim: at most 1 s).
 """
 
 from __future__ import annotations
@@ -30,11 +35,13 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text
 
+from audit import sequencer
 from audit.chain import sql_linked_body
 from audit.service import verify_chain
 from parkgate.database import Database
@@ -78,6 +85,51 @@ def append(database: Database, events: int, *, batch: int) -> float:
     return time.perf_counter() - started
 
 
+def _writer_process(url: str, events: int, threads: int, start: Any, done: Any) -> None:
+    """One gate worker process: `threads` writers, one event per transaction, its own
+    sequencer thread (the web app's)."""
+    import threading
+
+    database = Database(url)
+    sequencer.configure(database.engine, "background")
+    start.wait()
+    workers = [threading.Thread(target=append, args=(database, events // threads),
+                                kwargs={"batch": 1}) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    sequencer.link_all(database.engine)
+    done.put(os.getpid())
+
+
+def append_concurrently(url: str, events: int, writers: int, processes: int) -> float:
+    """`writers` writers over `processes` processes, each appending one event per
+    transaction, as a park's gate workers do (gunicorn processes, threads in each): no
+    lock is shared in the request, so their commits overlap."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    start, done = ctx.Event(), ctx.Queue()
+    per = events // processes
+    procs = [ctx.Process(target=_writer_process,
+                         args=(url, per, max(1, writers // processes), start, done))
+             for _ in range(processes)]
+    for proc in procs:
+        proc.start()
+    time.sleep(3)  # every process connected and imported before the clock starts
+    started = time.perf_counter()
+    start.set()
+    for _ in procs:
+        done.get(timeout=600)
+    elapsed = time.perf_counter() - started
+    for proc in procs:
+        proc.join()
+        if proc.exitcode:
+            raise SystemExit(f"a writer process failed ({proc.exitcode})")
+    return elapsed
+
+
 def commit_floor(database: Database, n: int = 2000) -> float:
     """Durable one-row transactions per second straight through the driver."""
     with database.engine.connect() as conn:
@@ -96,17 +148,26 @@ def commit_floor(database: Database, n: int = 2000) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000,
-                        help="events per phase (single, then batches of ten)")
+                        help="events per phase (one writer, concurrent writers, batches of ten)")
+    parser.add_argument("--writers", type=int, default=8)
+    parser.add_argument("--processes", type=int, default=4)
     args = parser.parse_args()
 
     url, drop = throwaway_database()
     try:
         upgrade(url)
         database = Database(url)
+        # As the web app runs: a sequencer thread links what the requests queued.
+        sequencer.configure(database.engine, "background")
         single_s = append(database, args.events, batch=1)
+        concurrent_s = append_concurrently(url, args.events, args.writers, args.processes)
         batch_s = append(database, args.events, batch=10)
+        sequencer.link_all(database.engine)  # the queue's tail (and the thread's last pass)
+        sequencer.shutdown()
         floor = commit_floor(database)
-        total = 2 * args.events
+        per_thread = args.events // args.processes // max(1, args.writers // args.processes)
+        concurrent = per_thread * max(1, args.writers // args.processes) * args.processes
+        total = 2 * args.events + concurrent
 
         # Best of three for both sides of the ratio: this VM's neighbours make single
         # timings of sub-second loops swing by 2x.
@@ -139,23 +200,32 @@ def main() -> None:
         "bench": "audit_chain",
         "database": database.dialect,
         "events": count,
-        "append_per_s": round(args.events / single_s, 1),
+        "append_per_s": round(concurrent / concurrent_s, 1),
+        "append_writers": args.writers,
+        "append_one_writer_per_s": round(args.events / single_s, 1),
         "append_batch10_per_s": round(args.events / batch_s, 1),
         "commit_floor_per_s": round(floor, 1),
         "verify_per_s": round(total / verify_s, 1),
         "sha256_per_s": round(total / sha_s, 1),
         "verify_ratio": round((total / sha_s) / (total / verify_s), 2),
         "mean_event_bytes": round(total_bytes / len(blobs), 1),
+        "longest_unlinked_wait_s": round(sequencer.STATS.longest_wait_s, 3),
+        "sequencer_passes": sequencer.STATS.passes,
     }
     print(f"database       {figures['database']}")
     print(f"events         {figures['events']}")
-    print(f"append         {figures['append_per_s']:>12,.0f} events/s (1 per transaction)")
+    print(f"append         {figures['append_per_s']:>12,.0f} events/s (1 per transaction, "
+          f"{args.writers} writers in {args.processes} processes)")
+    print(f"append         {figures['append_one_writer_per_s']:>12,.0f} events/s "
+          "(1 per transaction, one writer)")
     print(f"append         {figures['append_batch10_per_s']:>12,.0f} events/s (10 per transaction)")
     print(f"commit floor   {figures['commit_floor_per_s']:>12,.0f} transactions/s (bare driver)")
     print(f"verify         {figures['verify_per_s']:>12,.0f} events/s")
     print(f"bare sha256    {figures['sha256_per_s']:>12,.0f} events/s "
           f"({figures['mean_event_bytes']} bytes/event)")
     print(f"verify ratio   {figures['verify_ratio']}x of bare hashing")
+    print(f"longest wait   {figures['longest_unlinked_wait_s']} s before linking "
+          f"({figures['sequencer_passes']} sequencer passes)")
     print(json.dumps(figures))
 
 

@@ -4,7 +4,7 @@ presence and passages), in as few indexed look-ups as a decision allows."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -129,6 +129,55 @@ def lock_lane(session: Session, lane_id: int, read_id: str) -> int | None:
     if session.get_bind().dialect.name != "postgresql":
         return session.execute(_ANSWERED, values).scalar()
     return session.execute(_LOCK_LANE, values).one()[1]
+
+
+def lock_and_snapshot(session: Session, lane_id: int, read_id: str, snapshot: Step
+                      ) -> tuple[int | None, list[Any] | None]:
+    """lock_lane, then the snapshot's rows (snapshot_query) as the lock lets them be
+    read; (the earlier passage, None) for a read answered already.
+
+    The one PostgreSQL path of its own on the read side: BEGIN, the lock and the
+    snapshot go in one round trip through psycopg's public pipeline mode, each
+    statement run after the one before (so the snapshot sees what the lock waited
+    for); elsewhere (and in the tests of both) it is lock_lane, then the query."""
+    values = {"id": lane_id, "read_id": read_id}
+    if session.get_bind().dialect.name != "postgresql":
+        earlier = session.execute(_ANSWERED, values).scalar()
+        return earlier, None if earlier is not None else session.execute(*snapshot).all()
+    from psycopg.rows import namedtuple_row
+
+    from models.db import driver_errors
+
+    connection = session.connection()
+    raw = connection.connection.driver_connection
+    lock, read = _pg_compiled(connection, _LOCK_LANE), _pg_compiled(connection, snapshot[0])
+    with driver_errors(connection, read.string), raw.pipeline(), raw.cursor() as locking, \
+            raw.cursor(row_factory=namedtuple_row) as reading:
+        for cursor, compiled, params in ((locking, lock, values), (reading, read, snapshot[1])):
+            # The text and values as sent (IN lists and literals spelled out): public
+            # since SQLAlchemy 2.0 (SQLCompiler.construct_expanded_state).
+            state = compiled.construct_expanded_state(params)
+            cursor.execute(state.statement, state.parameters)
+        earlier = locking.fetchone()[1]
+        rows = reading.fetchall()
+    if earlier is not None:
+        return earlier, None
+    # As SQLAlchemy's UTCDateTime gives them (models.base): instants in UTC.
+    return earlier, [row._replace(**{k: v.astimezone(UTC) for k, v in row._asdict().items()
+                                     if isinstance(v, datetime) and v.tzinfo is not None})
+                     for row in rows]
+
+
+_COMPILED: dict[Any, Any] = {}
+
+
+def _pg_compiled(connection: Any, statement: Any) -> Any:
+    """A statement of this module compiled once for PostgreSQL (SQLAlchemy's public
+    Compiled API)."""
+    compiled = _COMPILED.get(statement)
+    if compiled is None:
+        compiled = _COMPILED[statement] = statement.compile(dialect=connection.dialect)
+    return compiled
 
 
 def park_policy(session: Session, park_id: int) -> ParkPolicy:

@@ -189,13 +189,15 @@ def process_read(uow: UnitOfWork, principal: Principal, req: ReadRequest,
     authorise_lane(principal, lane)
     crop = _decode_crop(req.crop_jpeg_b64)
     names = runtime.names(session)
-    earlier = repo.lock_lane(session, lane.id, req.read_id)
+    earlier, rows = repo.lock_and_snapshot(
+        session, lane.id, req.read_id,
+        repo.snapshot_query(req.plate, req.colour, lane.view.area, now))
     if earlier is not None:
         return GateResult(session.get_one(Passage, earlier), replayed=True)
     read = PlateReadIn(plate=req.plate, colour=req.colour, confidence=req.confidence,
                        seen_at=req.seen_at, trailer_plate=req.trailer_plate,
                        trailer_confidence=req.trailer_confidence)
-    snap = repo.build_snapshot(session, lane, req.plate, req.colour, now, names)
+    snap = repo.build_snapshot(session, lane, req.plate, req.colour, now, names, rows)
     plate = snap.vehicle.plate if snap.vehicle else read.plate.strip().upper()[:16]
 
     # A repeat of the camera's own read folds into it; an unreadable plate (G06), a plate

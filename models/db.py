@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -81,3 +82,25 @@ def read_only(engine: Engine) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def driver_errors(connection: Any, statement: str) -> Any:
+    """A context for work done on the driver connection directly (psycopg's pipeline
+    mode): its errors come out as SQLAlchemy's (IntegrityError for a duplicate and so
+    on), and a lost server invalidates the connection as SQLAlchemy would."""
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+
+    @contextlib.contextmanager
+    def guard() -> Any:
+        try:
+            yield
+        except psycopg.Error as error:
+            lost = connection.dialect.is_disconnect(error, connection.connection, None)
+            if lost:
+                connection.invalidate(error)
+            raise DBAPIError.instance(statement, None, error, psycopg.Error,
+                                      connection_invalidated=lost,
+                                      dialect=connection.dialect) from error
+
+    return guard()

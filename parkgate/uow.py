@@ -50,16 +50,17 @@ class PendingAudit:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
-# How audit events are written in a transaction, and what follows once it commits:
-# registered by the audit package (audit/__init__.py), so this kernel imports none.
-_queue_audit: Callable[[Session, list[PendingAudit]], list[dict[str, Any]]] | None = None
+# How audit events are written with their transaction's commit, and what follows
+# once it has committed: registered by the audit package (audit/__init__.py), so this
+# kernel imports none of it.
+_commit_with_audit: Callable[[Session, list[PendingAudit]], list[dict[str, Any]]] | None = None
 _audit_committed: Callable[[Engine], None] | None = None
 
 
-def register_audit(queue: Callable[[Session, list[PendingAudit]], list[dict[str, Any]]],
+def register_audit(commit_with: Callable[[Session, list[PendingAudit]], list[dict[str, Any]]],
                    committed: Callable[[Engine], None]) -> None:
-    global _queue_audit, _audit_committed
-    _queue_audit, _audit_committed = queue, committed
+    global _commit_with_audit, _audit_committed
+    _commit_with_audit, _audit_committed = commit_with, committed
 
 
 class UnitOfWork:
@@ -87,13 +88,13 @@ class UnitOfWork:
     def commit(self) -> None:
         queued = bool(self._audit)
         if queued:
-            if _queue_audit is None or _audit_committed is None:
+            if _commit_with_audit is None or _audit_committed is None:
                 raise RuntimeError("audit events recorded but no audit writer registered "
                                    "(import the audit package)")
-            self.session.flush()
-            self.appended = _queue_audit(self.session, self._audit)
-            self._audit = []
-        self.session.commit()
+            pending, self._audit = self._audit, []
+            self.appended = _commit_with_audit(self.session, pending)
+        else:
+            self.session.commit()
         self.committed = True
         if queued:
             _audit_committed(self.session.get_bind())  # type: ignore[misc]
