@@ -88,7 +88,7 @@ def start(workers: int) -> tuple[subprocess.Popen[str], dict[str, str], int, Any
            "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
            "PARKGATE_REDIS_PREFIX": f"load{uuid.uuid4().hex[:8]}",
            "PARKGATE_INSTANCE": str(instance), "PARKGATE_BIND": f"127.0.0.1:{port}",
-           "PARKGATE_WORKERS": str(workers), "PARKGATE_THREADS": "16",
+           "PARKGATE_WORKERS": str(workers),
            "PARKGATE_AGENT_INTERVAL": "2", "PARKGATE_OCR_THREADS": "1",
            "PARKGATE_RATE_LIMIT_PER_MIN": "1000000", "PARKGATE_LOG_LEVEL": "WARNING"}
     log = (instance / "prod.log").open("w")
@@ -216,7 +216,13 @@ def _iso(epoch: float) -> str:
 
 
 class Listener(threading.Thread):
-    """One SSE client on a few lanes; records the passage ids it is told about."""
+    """One SSE client on a few lanes, as a page's EventSource: it retries a 503 after
+    its Retry-After, and records the passage ids it is told about. A stream that does
+    not open, or goes silent past the server's heartbeat, is an error (`failed`), not
+    a count of missed events."""
+
+    CONNECT_S = 60.0
+    SILENCE_S = 40.0  # the server sends a heartbeat every 15 s
 
     def __init__(self, port: int, token: str, lanes: list[str]) -> None:
         super().__init__(daemon=True)
@@ -224,19 +230,45 @@ class Listener(threading.Thread):
         self.seen: list[int] = []
         self.open = threading.Event()
         self.stop = threading.Event()
+        self.refused = 0
+        self.failed: str | None = None
 
     def run(self) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        try:
+            response = self._connect()
+            if response is not None:
+                self._read(response)
+        except Exception as exc:  # noqa: BLE001 - reported by the bench, loudly
+            self.failed = f"{type(exc).__name__}: {exc}"
+        finally:
+            self.open.set()
+
+    def _connect(self) -> Any:
         channels = ",".join(f"lane:{lane}" for lane in self.lanes)
-        conn.request("GET", f"/events?channels={urllib.parse.quote(channels)}",
-                     headers={"Authorization": f"Bearer {self.token}"})
-        response = conn.getresponse()
+        deadline = time.monotonic() + self.CONNECT_S
+        while time.monotonic() < deadline:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.SILENCE_S)
+            conn.request("GET", f"/events?channels={urllib.parse.quote(channels)}",
+                         headers={"Authorization": f"Bearer {self.token}"})
+            response = conn.getresponse()
+            if response.status == 200:
+                return response
+            response.read()
+            conn.close()
+            if response.status != 503:
+                self.failed = f"/events answered {response.status}"
+                return None
+            self.refused += 1
+            time.sleep(float(response.headers.get("Retry-After", "1")))
+        self.failed = f"no stream within {self.CONNECT_S:.0f} s ({self.refused} refusals)"
+        return None
+
+    def _read(self, response: Any) -> None:
         while not self.stop.is_set():
-            try:
-                line = response.fp.readline()
-            except TimeoutError:
-                continue
+            line = response.fp.readline()  # a timeout ends the stream: it went silent
             if not line:
+                if not self.stop.is_set():
+                    self.failed = "the server closed the stream"
                 return
             text = line.decode().rstrip("\n")
             if text.startswith(": connected"):
@@ -280,7 +312,11 @@ def main() -> None:
         for listener in listeners:
             listener.start()
         for listener in listeners:
-            listener.open.wait(10)
+            listener.open.wait(Listener.CONNECT_S + 5)
+        unopened = [li.failed for li in listeners if li.failed]
+        if unopened:
+            raise SystemExit(f"{len(unopened)} of {len(listeners)} SSE clients could not "
+                             f"open a stream: {sorted(set(unopened))}")
         load = Load(port, tokens, args.seconds)
         threads = [threading.Thread(target=load.worker, args=(i, template, plates))
                    for i in range(args.threads)]
@@ -320,6 +356,7 @@ def main() -> None:
         by_lane: dict[str, set[int]] = defaultdict(set)
         for lane, pid in load.reads.values():
             by_lane[lane].add(pid)
+        broken = [li.failed for li in listeners if li.failed]
         sse_lost = sse_dup = sse_events = 0
         for listener in listeners:
             expected = set().union(*(by_lane[lane] for lane in listener.lanes))
@@ -345,8 +382,13 @@ def main() -> None:
             "p99_ms": {op: percentile(v, 0.99) for op, v in load.latencies.items()},
             "errors": len(load.errors), "lost": lost, "duplicated": duplicated,
             "reads": len(load.reads), "bookings": len(load.bookings),
-            "sse_clients": args.sse, "sse_events": sse_events,
+            "sse_clients": args.sse, "sse_events": sse_events, "sse_missed": sse_lost,
+            "sse_refused_then_retried": sum(li.refused for li in listeners),
+            "sse_failed": len(broken),
             "workers": args.workers, "client_threads": args.threads}))
+        if broken:
+            raise SystemExit(f"{len(broken)} SSE streams broke during the run: "
+                             f"{sorted(set(broken))}")
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:

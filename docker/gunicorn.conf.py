@@ -8,6 +8,16 @@ bind = os.environ.get("PARKGATE_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("PARKGATE_WORKERS", max(2, multiprocessing.cpu_count())))
 worker_class = "gthread"
 threads = int(os.environ.get("PARKGATE_THREADS", 32))
+# An open live page holds a request thread for as long as it is open, and a gthread
+# worker accepts connections beyond its threads (1000 by default) and queues them. With
+# 50 pages open, a worker that happened to accept 20 of them left 4, and every request
+# queued behind them, waiting for ever. So a worker streams to at most three quarters
+# of its threads (parkgate.sse answers a page beyond that 503 with Retry-After, and the
+# page reconnects, likely to another worker): the rest always serve requests. It also
+# accepts at most twice its threads, so the pages spread over the workers, and
+# keep-alive connections still have room.
+worker_connections = threads * 2
+os.environ.setdefault("PARKGATE_SSE_MAX_STREAMS", str(max(1, threads * 3 // 4)))
 # SSE streams stay open; a gthread worker's timeout is its heartbeat, not a request limit.
 timeout = 60
 graceful_timeout = 20

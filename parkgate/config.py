@@ -34,6 +34,11 @@ class Settings:
     # thread of the app's own ("background": no request waits for the chain), or right
     # after each commit ("inline": tests read the chain in the next statement).
     audit_linking: str = ""
+    # Live-update streams this process holds open at once (0: no limit). Under gunicorn's
+    # threaded workers each stream holds a request thread for as long as the page is
+    # open; docker/gunicorn.conf.py sets it below the thread count so a worker full of
+    # open pages still answers requests.
+    sse_max_streams: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -53,6 +58,7 @@ class Settings:
             clock_ticking=env.get("PARKGATE_PINNED_TICKING", "1") != "0",
             instance_path=instance,
             audit_linking=env.get("PARKGATE_AUDIT_LINKING", ""),
+            sse_max_streams=int(env.get("PARKGATE_SSE_MAX_STREAMS", "0") or 0),
             extra={k: v for k, v in {
                 "snapshot_key_file": env.get("PARKGATE_SNAPSHOT_KEY_FILE"),
             }.items() if v},

@@ -8,17 +8,19 @@ closed before streaming so an open page holds no connection.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 from apiflask import APIBlueprint
-from flask import Response, abort, request
+from flask import Response, abort, current_app, request
 
 from auth.access import current_principal, is_device_only, require
 from auth.principal import Principal
 from auth.roles import Role
 
 from .database import get_bus, release_session
+from .errors import N_, DomainError
 
 bp = APIBlueprint("sse", __name__, enable_openapi=False)
 
@@ -37,6 +39,39 @@ CHANNEL_ROLES: dict[str, set[str]] = {
     "lot": {Role.ADMIN, Role.DISPATCHER, Role.PLANT_RECEIVER, Role.GATE_OPERATOR, Role.AUDITOR},
     "drivers": {Role.ADMIN, Role.DISPATCHER},
 }
+
+
+class StreamsBusy(DomainError):
+    status = 503
+    code = "LIVE_UPDATES_BUSY"
+
+
+class StreamSlots:
+    """How many streams this process has open, against its limit (0: none).
+
+    A stream holds a request thread of a threaded worker until the page closes; a
+    worker whose threads all stream accepts connections it never serves (the requests
+    wait for a thread that does not come). So a process refuses a stream beyond its
+    limit at once, and the page's client retries after Retry-After, most likely on
+    another worker."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.open = 0
+
+    def take(self, limit: int) -> bool:
+        with self._lock:
+            if limit and self.open >= limit:
+                return False
+            self.open += 1
+            return True
+
+    def give_back(self) -> None:
+        with self._lock:
+            self.open -= 1
+
+
+SLOTS = StreamSlots()
 
 
 def may_listen(principal: Principal, channel: str, lane_code: str | None = None) -> bool:
@@ -83,7 +118,14 @@ def stream() -> Any:
     lane_code = _bound_lane_code(principal)
     if any(not may_listen(principal, c, lane_code) or "*" in c or "?" in c for c in channels):
         abort(403)
-    subscription = get_bus().subscribe(channels)
+    if not SLOTS.take(current_app.config["PARKGATE_SETTINGS"].sse_max_streams):
+        raise StreamsBusy(N_("Too many live pages are open on this server process; the "
+                             "page reconnects shortly."), extra={"retry_after": 5})
+    try:
+        subscription = get_bus().subscribe(channels)
+    except BaseException:
+        SLOTS.give_back()
+        raise
     release_session()
 
     def generate() -> Iterator[str]:
@@ -99,8 +141,17 @@ def stream() -> Any:
         finally:
             subscription.close()
 
-    return Response(generate(), mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    response = Response(generate(), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    # On the WSGI close, whether or not the stream ever started (a generator's own
+    # `finally` does not run when it is closed before its first step).
+    def closed() -> None:
+        subscription.close()
+        SLOTS.give_back()
+
+    response.call_on_close(closed)
+    return response
 
 
 def init_app(app: Any) -> None:
