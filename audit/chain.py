@@ -21,7 +21,8 @@ linking loses nothing: the queue is linked on the sequencer's next pass.
 
 Verification has the database render each `prev_hash || body` from the stored
 columns and hashes it in Python, so every column is covered and the loop does no
-per-field work of its own. (PostgreSQL 14 or newer: `extract(epoch …)` is exact.)
+per-field work of its own (audit.chain_reader: on PostgreSQL two readers fetch while
+this process hashes). (PostgreSQL 14 or newer: `extract(epoch …)` is exact.)
 """
 
 from __future__ import annotations
@@ -279,33 +280,6 @@ class Anchor:
     covers_from: int  # the first event after the checkpoint before it
 
 
-def _rows(conn: Connection, start: int, end: int | None, batch: int) -> Iterable[list[Any]]:
-    """(seq, hash, prev_hash || body) in chain order, in batches."""
-    dialect = conn.dialect.name
-    mark = "%(start)s" if dialect == "postgresql" else ":start"
-    where = f"seq >= {mark}"
-    params: dict[str, Any] = {"start": start}
-    if end is not None:
-        where += " AND seq <= " + ("%(end)s" if dialect == "postgresql" else ":end")
-        params["end"] = end
-    # Built only from constants of this module; values travel as parameters.
-    sql = (f"SELECT seq, hash, {sql_linked_body(dialect)} FROM audit_events "  # noqa: S608  # nosec B608
-           f"WHERE {where} ORDER BY seq")
-    if dialect == "postgresql":
-        # A named (server-side) cursor on the driver connection: constant memory, and
-        # plain tuples rather than Row objects in the hot loop.
-        raw = conn.connection.driver_connection
-        with raw.cursor(name="parkgate_audit_verify", binary=True) as cur:
-            cur.itersize = batch
-            cur.execute(sql, params)
-            while chunk := cur.fetchmany(batch):
-                yield chunk
-        return
-    result = conn.exec_driver_sql(sql, params)
-    while chunk := result.fetchmany(batch):
-        yield chunk
-
-
 def verify(
     conn: Connection,
     *,
@@ -313,7 +287,7 @@ def verify(
     end_seq: int | None = None,
     expected_prev: str | None = None,
     progress: Callable[[int], None] | None = None,
-    batch: int = 20_000,
+    batch: int = 2_000,
     anchors: Sequence[Anchor] = (),
 ) -> VerifyResult:
     """Recompute the chain from `start_seq` and name the first event that does not fit.
@@ -338,7 +312,10 @@ def verify(
     pinned = {a.seq: a for a in anchors if a.seq >= start_seq
               and (end_seq is None or a.seq <= end_seq)}
     anchored = 0
-    for chunk in _rows(conn, start_seq, end_seq, batch):
+    from .chain_reader import read_chain
+
+    prev_bytes = prev.encode()
+    for chunk in read_chain(conn, start_seq, end_seq, batch, sql_linked_body(conn.dialect.name)):
         for seq, stored, linked in chunk:
             if seq != expect:
                 if seq > expect:
@@ -346,11 +323,11 @@ def verify(
                                         "missing event(s) before this one")
                 return VerifyResult(False, expect - start_seq, expect - 1, prev, seq,
                                     "duplicate seq")
-            if not linked.startswith(prev):
+            if not linked.startswith(prev_bytes):
                 return VerifyResult(False, expect - start_seq, expect - 1, prev, seq,
                                     "does not link to the previous event (deleted, inserted "
                                     "or re-ordered)")
-            digest = sha256(linked.encode()).hexdigest()
+            digest = sha256(linked).hexdigest()
             if digest != stored:
                 return VerifyResult(False, expect - start_seq, expect - 1, prev, seq,
                                     "content does not match its hash (edited)")
@@ -365,6 +342,7 @@ def verify(
                         checkpoints_checked=anchored)
                 anchored += 1
             prev = digest
+            prev_bytes = digest.encode()
             expect += 1
         if progress is not None:
             progress(expect - start_seq)

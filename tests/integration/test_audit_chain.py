@@ -97,6 +97,26 @@ def test_edited_event_is_named(database):
     assert "edited" in result.problem
 
 
+@pytest.mark.parametrize("bad", [None, 5, 16, 30])
+def test_a_chain_read_in_slices_verifies_across_their_edges(pg_database, monkeypatch, bad):
+    """PostgreSQL reads the chain in slices by two readers at once: an edit in any
+    slice (the first, one at an edge, the last) is named, and a whole chain passes."""
+    from audit import chain_reader
+
+    monkeypatch.setattr(chain_reader, "SLICE", 5)
+    append(pg_database, 31)
+    if bad is not None:
+        with as_superuser(pg_database) as conn:
+            conn.execute(text("UPDATE audit_events SET plate = '苏E99999' WHERE seq = :s"),
+                         {"s": bad})
+    result = verify_chain(pg_database.engine)
+    assert result.ok is (bad is None)
+    assert result.checked == (31 if bad is None else bad - 1)
+    assert result.first_bad_seq == bad
+    # The readers stopped with the verification (a stuck one would hold a connection).
+    assert not [t for t in threading.enumerate() if t.name.startswith("audit-verify")]
+
+
 def test_deleted_event_is_named(database):
     append(database, 6)
     with as_superuser(database) as conn:
