@@ -90,6 +90,16 @@ def validate(url: str, facts: dict[str, list], materials: list[str], n: int) -> 
 
     db = Database(url)
     plant_id, _, enterprise_id, enterprise_name = facts["plants"][0]
+    # The booker's enterprise works with every carrier, so it may name all their
+    # vehicles and crews (registry.scope: anyone else's would answer "no such").
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        conn.execute("INSERT INTO enterprise_carriers (enterprise_id, carrier_id) "
+                     "SELECT %s, id FROM carriers ON CONFLICT DO NOTHING", (enterprise_id,))
+        # Drivers and escorts are employed by a carrier, as in a park's records.
+        conn.execute("UPDATE persons SET carrier_id = (SELECT min(id) FROM carriers) "
+                     "WHERE carrier_id IS NULL AND enterprise_id IS NULL")
     with unit_of_work(db.session_factory) as uow:
         from sqlalchemy import select
 

@@ -3,6 +3,7 @@ a BookingRequest out (or the fields that are wrong, in the form's own names)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -13,12 +14,13 @@ from sqlalchemy.orm import Session
 from auth.principal import Principal
 from models import Person, Qualification, Vehicle
 from parkgate.errors import N_
-from registry import lookup
+from registry import pii
 from registry.scope import person_visible, vehicle_visible, visible_ids
 from rules.documents import PARK_TZ
 from rules.identity import id_problem
 from rules.plates import normalise, validate
 
+from .repository import by_ids
 from .service import BookingRequest, CargoRequest
 
 CARGO_ROWS = 6
@@ -47,19 +49,58 @@ def find_person(session: Session, text: str, principal: Principal) -> list[Perso
     """By national ID number, qualification certificate number, or exact name of a
     driver or escort; several people may share a name. Only people the principal may
     see (registry.scope): anyone else is not found."""
-    text = (text or "").strip()
-    if not text:
-        return []
-    if id_problem(text.upper()) is None:
-        found = [p for p in (lookup.person_by_national_id(session, text.upper()),) if p]
-    elif quals := lookup.qualifications_by_cert(session, text):
-        found = [p for p in (session.get(Person, quals[0].person_id),) if p is not None]
-    else:
-        found = list(session.scalars(select(Person).where(
-            Person.name == text[:100], Person.retired_at.is_(None), person_visible(principal))
-            .order_by(Person.id).limit(5)))
-    visible = visible_ids(session, Person, (p.id for p in found), principal)
-    return [p for p in found if p.id in visible]
+    return find_people(session, [text], principal).get((text or "").strip(), [])
+
+
+def find_people(session: Session, texts: Iterable[str], principal: Principal
+                ) -> dict[str, list[Person]]:
+    """find_person for many texts (an import file's) in a few queries, whatever their
+    number: {stripped text: people}."""
+    wanted = {t.strip() for t in texts if t and t.strip()}
+    found: dict[str, list[Person]] = {}
+    national = {t for t in wanted if id_problem(t.upper()) is None}
+    if national:
+        key = pii.current_key()
+        by_hash = {pii.lookup_hash(key, t.upper()): t for t in national}
+        for chunk in _chunks(sorted(by_hash)):
+            for person in session.scalars(select(Person).where(
+                    Person.id_hash.in_(chunk), Person.retired_at.is_(None))):
+                found.setdefault(by_hash[person.id_hash], []).append(person)
+    # A certificate number names its holder; a text that is none is a name.
+    rest = wanted - national
+    by_cert: dict[str, int] = {}
+    for chunk in _chunks(sorted({t.upper() for t in rest})):
+        for cert_no, person_id in session.execute(
+                select(Qualification.cert_no, Qualification.person_id)
+                .where(Qualification.cert_no.in_(chunk), Qualification.retired_at.is_(None))
+                .order_by(Qualification.id)):
+            by_cert.setdefault(cert_no, person_id)
+    holders = by_ids(session, Person, by_cert.values())
+    names = set()
+    for text in rest:
+        holder = by_cert.get(text.upper())
+        if holder is None:
+            names.add(text[:100])
+        elif holder in holders:
+            found[text] = [holders[holder]]
+    named: dict[str, list[Person]] = {}
+    for chunk in _chunks(sorted(names)):
+        for person in session.scalars(select(Person).where(
+                Person.name.in_(chunk), Person.retired_at.is_(None), person_visible(principal))
+                .order_by(Person.id)):
+            if len(named.setdefault(person.name, [])) < 5:
+                named[person.name].append(person)
+    for text in rest:
+        if text.upper() not in by_cert and text[:100] in named:
+            found[text] = named[text[:100]]
+    visible = visible_ids(session, Person, (p.id for people in found.values() for p in people),
+                          principal)
+    return {t: [p for p in people if p.id in visible] for t, people in found.items()}
+
+
+def _chunks(values: list[Any], size: int = 5000) -> Iterator[list[Any]]:
+    for i in range(0, len(values), size):
+        yield values[i:i + size]
 
 
 def qualifications_of(session: Session, person: Person) -> list[Qualification]:
@@ -71,11 +112,24 @@ def qualifications_of(session: Session, person: Person) -> list[Qualification]:
 def find_vehicle(session: Session, plate: str, colour: str | None, principal: Principal
                  ) -> list[Vehicle]:
     """Vehicles with this plate (and colour) that the principal may see."""
-    stmt = select(Vehicle).where(Vehicle.plate == normalise(plate or ""),
-                                 Vehicle.retired_at.is_(None), vehicle_visible(principal))
-    if colour:
-        stmt = stmt.where(Vehicle.plate_colour == colour)
-    return list(session.scalars(stmt.limit(3)))
+    return find_vehicles(session, [(plate, colour)], principal).get(
+        (normalise(plate or ""), colour or None), [])
+
+
+def find_vehicles(session: Session, keys: Iterable[tuple[str, str | None]], principal: Principal
+                  ) -> dict[tuple[str, str | None], list[Vehicle]]:
+    """find_vehicle for many (plate, colour) pairs in a few queries: {(normalised
+    plate, colour or None): vehicles}, at most three each."""
+    wanted = {(normalise(plate or ""), colour or None) for plate, colour in keys}
+    by_plate: dict[str, list[Vehicle]] = {}
+    for chunk in _chunks(sorted({plate for plate, _ in wanted})):
+        for vehicle in session.scalars(select(Vehicle).where(
+                Vehicle.plate.in_(chunk), Vehicle.retired_at.is_(None),
+                vehicle_visible(principal)).order_by(Vehicle.id)):
+            by_plate.setdefault(vehicle.plate, []).append(vehicle)
+    return {(plate, colour): [v for v in by_plate.get(plate, ())
+                              if colour is None or v.plate_colour == colour][:3]
+            for plate, colour in wanted}
 
 
 def _local(value: str) -> datetime | None:

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import select
@@ -20,8 +21,10 @@ from parkgate.problems import translate_message
 from parkgate.uow import UnitOfWork
 from registry.imports import MAX_REPORTED_ERRORS, RowError
 from rules.documents import PARK_TZ
+from rules.plates import normalise
 
 from . import forms, service
+from .file_facts import Draft, FileFacts
 from .service import BookingRequest, CargoRequest
 
 COLUMNS = ("plate", "plate_colour", "trailer_plate", "driver", "escort", "plant",
@@ -89,15 +92,27 @@ class _Resolver:
     def __init__(self, session: Session, principal: Principal) -> None:
         self.session = session
         self.principal = principal
-        self._vehicles: dict[tuple[str, str], list[Any]] = {}
+        self._vehicles: dict[tuple[str, str | None], list[Any]] = {}
         self._people: dict[str, list[Any]] = {}
         self._plants = {code: pid for pid, code in session.execute(
             select(Plant.id, Plant.code).where(Plant.retired_at.is_(None)))}
         self._enterprises = {code: eid for eid, code in session.execute(
             select(Enterprise.id, Enterprise.code))}
 
+    def prefetch(self, rows: list[dict[str, str]]) -> None:
+        """Every plate and person the file names, in a few queries for the whole file."""
+        keys = [(plate, raw.get(colour_of, "").strip() or None)
+                for raw in rows for name, colour_of in (("plate", "plate_colour"),
+                                                         ("trailer_plate", ""))
+                if (plate := raw.get(name, "").strip())]
+        self._vehicles.update(forms.find_vehicles(self.session, keys, self.principal))
+        texts = [text for raw in rows for name in ("driver", "escort")
+                 if (text := raw.get(name, "").strip())]
+        self._people.update(forms.find_people(self.session, texts, self.principal))
+        self._people.update({text: [] for text in texts if text not in self._people})
+
     def vehicle(self, plate: str, colour: str) -> list[Any]:
-        key = (plate, colour)
+        key = (normalise(plate), colour or None)
         if key not in self._vehicles:
             self._vehicles[key] = forms.find_vehicle(self.session, plate, colour or None,
                                                        self.principal)
@@ -181,52 +196,76 @@ def import_bookings(uow: UnitOfWork, principal: Principal, rows: Iterable[dict[s
                     dry_run: bool, progress: Callable[[int], None] | None = None
                     ) -> BookingImportReport:
     report = BookingImportReport(dry_run=dry_run)
+    table = list(islice(rows, MAX_ROWS + 1))
+    if len(table) > MAX_ROWS:
+        raise ValidationFailed(N_("A file may hold at most %(n)s bookings."),
+                               code="FILE_TOO_LONG", params={"n": MAX_ROWS})
     resolver = _Resolver(uow.session, principal)
-    for number, raw in enumerate(rows, start=1):
+    resolver.prefetch(table)
+    # First every row resolved and prepared (look-ups read once for the file), then
+    # every row checked in order against what the park holds and the rows before it;
+    # each row's errors reported in the order a row-by-row check would give them.
+    errors: list[list[tuple[str, Any]]] = [[] for _ in table]
+    prepared: list[service.Prepared | None] = []
+    for number, raw in enumerate(table, start=1):
+        request, problems = row_request(resolver, raw)
+        errors[number - 1] += problems
+        prepared.append(_prepare(uow, principal, request, errors[number - 1])
+                        if request is not None else None)
+    facts = FileFacts(uow.session, [_draft(p) for p in prepared if p is not None])
+    new: list[service.NewTrip] = []
+    for number, ready in enumerate(prepared, start=1):
         report.rows = number
-        if number > MAX_ROWS:
-            raise ValidationFailed(N_("A file may hold at most %(n)s bookings."),
-                                   code="FILE_TOO_LONG", params={"n": MAX_ROWS})
         if progress and number % 100 == 0:
             progress(number)
-        request, errors = row_request(resolver, raw)
-        for name, message in errors:
+        row_errors = errors[number - 1]
+        if ready is not None:
+            findings = service.evaluate(uow.session, ready, source=facts)
+            row_errors += [(f"{f.rule} {f.code}",
+                            (f.spec.message, {k: str(v) for k, v in f.params.items()}))
+                           for f in findings.failures]
+        for name, message in row_errors:
             report.error(number, name, message)
-        if request is None:
-            continue
-        try:
-            prepared = service.prepare(uow.session, principal, request)
-            findings = service.evaluate(uow.session, prepared)
-        except ValidationFailed as exc:
-            for name, messages in exc.fields.items():
-                for message in messages:
-                    report.error(number, name, message)
-            continue
-        except DomainError as exc:
-            report.error(number, "_row", (exc.message, exc.params) if exc.params else exc.message)
-            continue
-        for failure in findings.failures:
-            report.error(number, f"{failure.rule} {failure.code}",
-                         (failure.spec.message, {k: str(v) for k, v in failure.params.items()}))
-        if findings.failures or report.error_count:
+        if ready is None or row_errors or report.error_count:
             continue  # nothing will be saved; keep checking the rest
-        # Saved in order inside the transaction, so later rows see earlier ones (B03).
-        trip = service.create_trip(
-            uow, principal.actor, prepared.data, approved=not service.needs_approval(
-                uow.session, prepared, findings), created_by_id=principal.user_ref,
-            findings=findings)
-        report.codes.append(trip.code)
-        report.booked += trip.state == "BOOKED"
-        report.pending += trip.state == "PENDING_APPROVAL"
+        item = service.NewTrip(ready.data, not service.needs_approval(
+            uow.session, ready, findings), findings)
+        new.append(item)
+        # Later rows see this one (B03 overlaps, G14 waybills), as if it were saved.
+        data = ready.data
+        facts.booked(item.code, data.enterprise_id, data.vehicle_id, data.trailer_id,
+                     data.driver_id, data.escort_id, data.window_start, data.window_end,
+                     data.waybill_no)
+    report.rows = len(table)
     if progress:
         progress(report.rows)
     if dry_run or not report.ok:
         uow.rollback()
-        report.booked = report.pending = 0
-        report.codes = []
-    else:
-        uow.audit("bookings.import", principal.actor, subject_kind="booking_import",
-                  payload={"rows": report.rows, "booked": report.booked,
-                           "pending": report.pending})
-        uow.commit()
+        return report
+    trips = service.create_trips(uow, principal.actor, new, created_by_id=principal.user_ref)
+    report.codes = [trip.code for trip in trips]
+    report.booked = sum(trip.state == "BOOKED" for trip in trips)
+    report.pending = sum(trip.state == "PENDING_APPROVAL" for trip in trips)
+    uow.audit("bookings.import", principal.actor, subject_kind="booking_import",
+              payload={"rows": report.rows, "booked": report.booked, "pending": report.pending})
+    uow.commit()
     return report
+
+
+def _prepare(uow: UnitOfWork, principal: Principal, request: BookingRequest,
+             errors: list[tuple[str, Any]]) -> service.Prepared | None:
+    try:
+        return service.prepare(uow.session, principal, request)
+    except ValidationFailed as exc:
+        errors += [(name, message) for name, messages in exc.fields.items()
+                   for message in messages]
+    except DomainError as exc:
+        errors.append(("_row", (exc.message, exc.params) if exc.params else exc.message))
+    return None
+
+
+def _draft(prepared: service.Prepared) -> Draft:
+    data = prepared.data
+    return Draft(vehicle_ids=tuple(v for v in (data.vehicle_id, data.trailer_id) if v),
+                 person_ids=tuple(p for p in (data.driver_id, data.escort_id) if p),
+                 start=data.window_start, end=data.window_end, waybill_no=data.waybill_no)

@@ -16,7 +16,8 @@ from gateway.repository import (
     park_policy,
     view_of_person,
     view_of_vehicle,
-    waybill_used_by,
+    waybill_holder,
+    waybill_label,
 )
 from gateway.snapshot import CargoView, PersonView, TripView
 from models import (
@@ -72,31 +73,77 @@ def materials_by_un(session: Session, un_numbers: Iterable[str]) -> dict[str, Ma
     return {un: m for un in set(un_numbers) if (m := cache.get(un)) is not None}
 
 
-def overlaps(session: Session, *, start: datetime, end: datetime, names: dict[str, str],
-             vehicle_ids: list[int], person_ids: list[int], exclude_trip_id: int | None,
-             own_enterprise_id: int | None = None) -> list[Overlap]:
-    """B03: open trips whose window overlaps and that hold any of these vehicles or
-    people. `names` maps "v<id>"/"p<id>" to the plate or name to report. With
-    `own_enterprise_id`, another enterprise's trip is reported without its code."""
+OVERLAP_COLUMNS = (Trip.id, Trip.code, Trip.vehicle_id, Trip.trailer_id, Trip.driver_id,
+                   Trip.escort_id, Trip.enterprise_id, Trip.window_start, Trip.window_end)
+
+
+def holding(vehicle_ids: Iterable[int], person_ids: Iterable[int]) -> Any:
+    """Trips that hold any of these vehicles (as power unit or trailer) or people."""
+    vehicle_ids, person_ids = list(vehicle_ids), list(person_ids)
     clauses = []
     if vehicle_ids:
         clauses += [Trip.vehicle_id.in_(vehicle_ids), Trip.trailer_id.in_(vehicle_ids)]
     if person_ids:
         clauses += [Trip.driver_id.in_(person_ids), Trip.escort_id.in_(person_ids)]
-    if not clauses:
+    return or_(*clauses)
+
+
+def overlap_rows(session: Session, *, start: datetime, end: datetime, vehicle_ids: list[int],
+                 person_ids: list[int], exclude_trip_id: int | None) -> list[Any]:
+    """B03's candidates: open trips whose window overlaps and that hold any of these
+    vehicles or people (at most 20)."""
+    if not (vehicle_ids or person_ids):
         return []
-    stmt = select(Trip.code, Trip.vehicle_id, Trip.trailer_id, Trip.driver_id, Trip.escort_id,
-                  Trip.enterprise_id).where(Trip.state.in_(OPEN_STATES), Trip.window_start < end,
-                          Trip.window_end > start, or_(*clauses))
+    stmt = select(*OVERLAP_COLUMNS).where(
+        Trip.state.in_(OPEN_STATES), Trip.window_start < end, Trip.window_end > start,
+        holding(vehicle_ids, person_ids))
     if exclude_trip_id is not None:
         stmt = stmt.where(Trip.id != exclude_trip_id)
+    return list(session.execute(stmt.limit(20)))
+
+
+def overlaps(rows: Iterable[Any], *, names: dict[str, str], vehicle_ids: list[int],
+             person_ids: list[int], own_enterprise_id: int | None = None) -> list[Overlap]:
+    """B03 as reported: for each overlapping trip, which of these vehicles or people it
+    holds. `names` maps "v<id>"/"p<id>" to the plate or name to report. With
+    `own_enterprise_id`, another enterprise's trip is reported without its code."""
     out = set()
-    for code, vid, tid, did, eid, enterprise_id in session.execute(stmt.limit(20)):
-        if own_enterprise_id is not None and enterprise_id != own_enterprise_id:
+    for row in rows:
+        code = row.code
+        if own_enterprise_id is not None and row.enterprise_id != own_enterprise_id:
             code = None
-        out |= {Overlap(names.get(f"v{v}", str(v)), code) for v in (vid, tid) if v in vehicle_ids}
-        out |= {Overlap(names.get(f"p{p}", str(p)), code) for p in (did, eid) if p in person_ids}
+        out |= {Overlap(names.get(f"v{v}", str(v)), code)
+                for v in (row.vehicle_id, row.trailer_id) if v in vehicle_ids}
+        out |= {Overlap(names.get(f"p{p}", str(p)), code)
+                for p in (row.driver_id, row.escort_id) if p in person_ids}
     return sorted(out, key=lambda o: (o.code or "", o.who))
+
+
+class LiveFacts:
+    """What load_facts reads besides the records, read from the database for one
+    booking (the page, the API). booking.file_facts reads the same for a whole file."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def bans(self, vehicle_ids: list[int], person_ids: list[int], at: datetime
+             ) -> dict[tuple[str, int], Any]:
+        return bans(self.session, vehicle_ids, person_ids, at)
+
+    def qualifications(self, person_ids: list[int]) -> dict[int, list[Qualification]]:
+        quals: dict[int, list[Qualification]] = {}
+        if person_ids:
+            for q in self.session.scalars(select(Qualification).where(
+                    Qualification.person_id.in_(person_ids), Qualification.retired_at.is_(None))
+                    .order_by(Qualification.id)):
+                quals.setdefault(q.person_id, []).append(q)
+        return quals
+
+    def waybill_holder(self, waybill_no: str | None, trip_id: int) -> Any:
+        return waybill_holder(self.session, waybill_no, trip_id)
+
+    def overlap_rows(self, **kwargs: Any) -> list[Any]:
+        return overlap_rows(self.session, **kwargs)
 
 
 def scope_lines(session: Session, enterprise_id: int) -> tuple[ScopeLine, ...]:
@@ -111,12 +158,15 @@ def scope_lines(session: Session, enterprise_id: int) -> tuple[ScopeLine, ...]:
 
 
 def load_facts(session: Session, draft: TripView, *, exclude_trip_id: int | None = None,
-               scoped: bool = False) -> BookingFacts:
+               scoped: bool = False, source: Any = None) -> BookingFacts:
     """Views of everything the draft names, judged at the window start (a ban that
     ends before the trip does not count; one that runs into it does): the records
-    come from the session (prepare() loaded them), then one query each for bans,
-    qualifications, the park's policy, the enterprise's scope and overlapping trips.
+    come from the session (prepare() loaded them), then from `source` the bans,
+    qualifications, the waybill's holder and overlapping trips (LiveFacts: one query
+    each; an import's FileFacts: read once per file), and the park's policy and the
+    enterprise's scope (read once per session).
     `scoped`: the booker sees only its own enterprise (other trips' codes are hidden)."""
+    source = source or LiveFacts(session)
     at = draft.window_start
     vehicle = session.get(Vehicle, draft.vehicle_id)
     assert vehicle is not None  # the service validated every id
@@ -127,12 +177,8 @@ def load_facts(session: Session, draft: TripView, *, exclude_trip_id: int | None
     enterprise = pinned(session, Enterprise, draft.enterprise_id)
     assert plant is not None and enterprise is not None
     vehicle_ids = [v.id for v in (vehicle, trailer) if v is not None]
-    banned = bans(session, vehicle_ids, person_ids, at)
-    quals: dict[int, list[Qualification]] = {}
-    if person_ids:
-        for q in session.scalars(select(Qualification).where(
-                Qualification.person_id.in_(person_ids), Qualification.retired_at.is_(None))):
-            quals.setdefault(q.person_id, []).append(q)
+    banned = source.bans(vehicle_ids, person_ids, at)
+    quals = source.qualifications(person_ids)
 
     def person(pid: int | None) -> PersonView | None:
         p = persons.get(pid) if pid else None
@@ -142,9 +188,12 @@ def load_facts(session: Session, draft: TripView, *, exclude_trip_id: int | None
     names = {f"v{v.id}": v.plate for v in (vehicle, trailer) if v is not None}
     names.update({f"p{p.id}": p.name for p in persons.values()})
     # G14: the waybill serves no other trip (another enterprise's is not named).
-    draft = replace(draft, waybill_used_by=waybill_used_by(
-        session, draft.waybill_no, exclude_trip_id or 0,
-        draft.enterprise_id if scoped else None))
+    holder = source.waybill_holder(draft.waybill_no, exclude_trip_id or 0)
+    draft = replace(draft, waybill_used_by=waybill_label(
+        holder, draft.enterprise_id if scoped else None))
+    candidates = source.overlap_rows(start=draft.window_start, end=draft.window_end,
+                                     vehicle_ids=vehicle_ids, person_ids=person_ids,
+                                     exclude_trip_id=exclude_trip_id)
     return BookingFacts(
         trip=draft,
         vehicle=view_of_vehicle(vehicle, banned.get(("v", vehicle.id)), None, ()),
@@ -155,9 +204,8 @@ def load_facts(session: Session, draft: TripView, *, exclude_trip_id: int | None
         plant_enterprise_id=plant.enterprise_id,
         receiving_hours=dict(plant.receiving_hours or {}),
         scope=scope_lines(session, draft.enterprise_id),
-        overlaps=tuple(overlaps(session, start=draft.window_start, end=draft.window_end,
-                                names=names, vehicle_ids=vehicle_ids, person_ids=person_ids,
-                                exclude_trip_id=exclude_trip_id,
+        overlaps=tuple(overlaps(candidates, names=names, vehicle_ids=vehicle_ids,
+                                person_ids=person_ids,
                                 own_enterprise_id=draft.enterprise_id if scoped else None)),
     )
 

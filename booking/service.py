@@ -168,25 +168,47 @@ def create_trip(uow: UnitOfWork, actor: Actor, data: BookingIn, *, approved: boo
                 created_by_id: int | None = None, findings: Findings | None = None,
                 client_key: str | None = None) -> Trip:
     """Record a booking as a trip, BOOKED or PENDING_APPROVAL, with its audit event."""
+    return create_trips(uow, actor, [NewTrip(data, approved, findings, client_key=client_key)],
+                        created_by_id=created_by_id)[0]
+
+
+@dataclass
+class NewTrip:
+    data: BookingIn
+    approved: bool
+    findings: Findings | None = None
+    code: str = field(default_factory=new_code)
+    client_key: str | None = None
+
+
+def create_trips(uow: UnitOfWork, actor: Actor, new: list[NewTrip], *,
+                 created_by_id: int | None = None) -> list[Trip]:
+    """create_trip for many bookings (an import's): one flush writes them all."""
     now = clock.now()
-    state = TripState.BOOKED if approved else TripState.PENDING_APPROVAL
-    trip = Trip(
-        code=new_code(), park_id=data.park_id, enterprise_id=data.enterprise_id,
-        **{name: getattr(data, name) for name in TRIP_FIELDS}, state=state.value,
-        state_changed_at=now, created_at=now, created_by_id=created_by_id,
-        cargo=_cargo_lines(data), client_key=client_key,
-    )
-    uow.session.add(trip)
+    trips = []
+    for item in new:
+        data = item.data
+        state = TripState.BOOKED if item.approved else TripState.PENDING_APPROVAL
+        trips.append(Trip(
+            code=item.code, park_id=data.park_id, enterprise_id=data.enterprise_id,
+            **{name: getattr(data, name) for name in TRIP_FIELDS}, state=state.value,
+            state_changed_at=now, created_at=now, created_by_id=created_by_id,
+            cargo=_cargo_lines(data), client_key=item.client_key,
+        ))
+    uow.session.add_all(trips)
     uow.session.flush()
-    payload: dict[str, Any] = {"code": trip.code, "state": trip.state, **_booking_payload(data)}
-    if findings is not None:
-        payload["failures"] = [r.code for r in findings.failures]
-        payload["warnings"] = [r.code for r in findings.warnings]
-    uow.audit("trip.book", actor, subject_kind="trip", subject_id=str(trip.id), trip_id=trip.id,
-              vehicle_id=trip.vehicle_id, enterprise_id=trip.enterprise_id, payload=payload)
-    uow.publish(f"enterprise:{trip.enterprise_id}", "trip.booked",
-                {"trip_id": trip.id, "code": trip.code, "state": trip.state})
-    return trip
+    for trip, item in zip(trips, new, strict=True):
+        payload: dict[str, Any] = {"code": trip.code, "state": trip.state,
+                                   **_booking_payload(item.data)}
+        if item.findings is not None:
+            payload["failures"] = [r.code for r in item.findings.failures]
+            payload["warnings"] = [r.code for r in item.findings.warnings]
+        uow.audit("trip.book", actor, subject_kind="trip", subject_id=str(trip.id),
+                  trip_id=trip.id, vehicle_id=trip.vehicle_id, enterprise_id=trip.enterprise_id,
+                  payload=payload)
+        uow.publish(f"enterprise:{trip.enterprise_id}", "trip.booked",
+                    {"trip_id": trip.id, "code": trip.code, "state": trip.state})
+    return trips
 
 
 # --- turning a request into a draft --------------------------------------------------------------
@@ -335,10 +357,12 @@ def _plate(value: str | None) -> str | None:
     return normalise(value or "")[:16] or None
 
 
-def evaluate(session: Session, prepared: Prepared, *, exclude_trip_id: int | None = None
-             ) -> Findings:
+def evaluate(session: Session, prepared: Prepared, *, exclude_trip_id: int | None = None,
+             source: Any = None) -> Findings:
+    """The booking checks (DOMAIN §3) on a prepared draft; `source`: where the bans,
+    qualifications, waybills and overlapping trips come from (repository.load_facts)."""
     facts = repo.load_facts(session, prepared.draft, exclude_trip_id=exclude_trip_id,
-                            scoped=prepared.scoped)
+                            scoped=prepared.scoped, source=source)
     return check_booking(facts)
 
 

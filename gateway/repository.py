@@ -610,14 +610,23 @@ def waybill_used_by(session: Session, waybill_no: str | None, trip_id: int,
                     shown_to_enterprise: int | None = None) -> str | None:
     """The code of another trip that holds this waybill (G14), or None. With
     `shown_to_enterprise`, another enterprise's trip is named "—", not by its code."""
+    return waybill_label(waybill_holder(session, waybill_no, trip_id), shown_to_enterprise)
+
+
+def waybill_holder(session: Session, waybill_no: str | None, trip_id: int) -> Any:
+    """(code, enterprise_id) of the first other trip that holds this waybill, or None."""
     if not waybill_no:
         return None
-    row = session.execute(_WAYBILL_USED, {"waybill": waybill_no, "trip_id": trip_id}).first()
-    if row is None:
+    return session.execute(_WAYBILL_USED, {"waybill": waybill_no, "trip_id": trip_id}).first()
+
+
+def waybill_label(holder: Any, shown_to_enterprise: int | None) -> str | None:
+    """A waybill holder as a booker may see it: another enterprise's trip is "—"."""
+    if holder is None:
         return None
-    if shown_to_enterprise is not None and row.enterprise_id != shown_to_enterprise:
+    if shown_to_enterprise is not None and holder.enterprise_id != shown_to_enterprise:
         return "—"
-    return row.code
+    return holder.code
 
 
 # --- writing a passage -------------------------------------------------------------------------

@@ -30,12 +30,12 @@ def world(session_factory):  # type: ignore[no-untyped-def]
 
 
 def row(hours: int, *, plate: str = "苏E12345", escort: str = "CERT000002",
-        cargo: str = "UN1203:20t", plant: str = "E1-P") -> str:
+        cargo: str = "UN1203:20t", plant: str = "E1-P", waybill: str | None = None) -> str:
     # Park-local times (UTC+8), as people write them.
     start = (clock.now() + timedelta(hours=hours + 8)).strftime("%Y-%m-%d %H:%M")
     end = (clock.now() + timedelta(hours=hours + 11)).strftime("%Y-%m-%d %H:%M")
     return f"{plate},yellow,苏E1234挂,{national_id(1)},{escort},{plant},{start},{end},{cargo}," \
-           f"WB{hours},企业E1\n"
+           f"{waybill or f'WB{hours}'},企业E1\n"
 
 
 def upload(client, world, text: str, *, dry_run: bool = False):  # type: ignore[no-untyped-def]
@@ -80,6 +80,44 @@ def test_bad_rows_are_all_reported_and_nothing_is_saved(client, world, session_f
     assert 1 not in by_row
     assert all(e["message"] for e in r.json["errors"])
     assert count(session_factory) == 0
+
+
+def fields_by_row(response) -> dict[int, list[str]]:  # type: ignore[no-untyped-def]
+    by_row: dict[int, list[str]] = {}
+    for e in response.json["errors"]:
+        by_row.setdefault(e["row"], []).append(e["field"])
+    return by_row
+
+
+def test_a_waybill_named_twice_in_one_file_is_refused_on_its_second_row(client, world):  # type: ignore[no-untyped-def]
+    """The file's rows are checked against the rows before them (G14), although none
+    is written until the whole file has passed."""
+    r = upload(client, world, HEADER + row(1, waybill="WB-SAME") + row(30, waybill="WB-SAME"))
+    assert r.status_code == 422
+    assert fields_by_row(r) == {2: ["G14 WAYBILL_USED"]}
+
+
+def test_a_file_is_checked_against_the_trips_and_bans_the_park_holds(  # type: ignore[no-untyped-def]
+        client, world, session_factory):
+    from models import BlacklistEntry
+
+    assert upload(client, world, HEADER + row(1, waybill="WB-STORED")).json["booked"] == 1
+    with session_factory() as s:
+        today = (clock.now() + timedelta(hours=8)).date()
+        # The driver is banned until the day after tomorrow (park time): the rows that
+        # start by then are refused, the rows days later are not.
+        s.add(BlacklistEntry(subject_kind="person", person_id=world.persons["driver"].id,
+                             reason="违章", until_on=today + timedelta(days=2),
+                             created_at=clock.now()))
+        s.commit()
+    text = HEADER + row(2) + row(150, waybill="WB-STORED") + row(40) + row(100)
+    r = upload(client, world, text)
+    by_row = fields_by_row(r)
+    assert any("TRIP_OVERLAP" in f for f in by_row[1])  # the stored trip holds the truck
+    assert by_row[2] == ["G14 WAYBILL_USED"]  # the stored trip holds the waybill
+    assert any("BLACKLISTED" in f for f in by_row[3])
+    assert 4 not in by_row
+    assert count(session_factory) == 1
 
 
 def test_a_file_that_is_not_a_table_is_a_clear_error(client, world):  # type: ignore[no-untyped-def]
