@@ -33,6 +33,7 @@ COLUMNS = ("plate", "plate_colour", "trailer_plate", "driver", "escort", "plant"
            "manifest_no", "toxic_pass_no", "toxic_pass_valid_from", "toxic_pass_valid_until",
            "toxic_pass_vehicle", "enterprise")
 MAX_ROWS = 50_000
+SLICE_ROWS = 1000
 _CARGO = re.compile(r"^\s*(UN)?\s*(\d{4})\s*[:：]\s*([\d.]+)\s*(kg|t)?\s*$", re.IGNORECASE)
 
 
@@ -200,25 +201,47 @@ def import_bookings(uow: UnitOfWork, principal: Principal, rows: Iterable[dict[s
     if len(table) > MAX_ROWS:
         raise ValidationFailed(N_("A file may hold at most %(n)s bookings."),
                                code="FILE_TOO_LONG", params={"n": MAX_ROWS})
+    # Slice by slice, so memory stays flat however long the file: a slice's look-ups
+    # are read once for all its rows; its rows are checked in order, against what the
+    # park holds (the slices before included: written already, in this transaction)
+    # and the slice's rows before them; it is written while every row so far passed.
+    # A dry run, or a file with any bad row, is rolled back whole.
+    for first in range(0, len(table), SLICE_ROWS):
+        _import_slice(uow, principal, table[first:first + SLICE_ROWS], first, report)
+        if progress:
+            progress(min(len(table), first + SLICE_ROWS))
+    report.rows = len(table)
+    if dry_run or not report.ok:
+        uow.rollback()
+        report.booked = report.pending = 0
+        report.codes = []
+        return report
+    uow.audit("bookings.import", principal.actor, subject_kind="booking_import",
+              payload={"rows": report.rows, "booked": report.booked, "pending": report.pending})
+    uow.commit()
+    return report
+
+
+def _import_slice(uow: UnitOfWork, principal: Principal, rows: list[dict[str, str]],
+                  offset: int, report: BookingImportReport) -> None:
     resolver = _Resolver(uow.session, principal)
-    resolver.prefetch(table)
-    # First every row resolved and prepared (look-ups read once for the file), then
-    # every row checked in order against what the park holds and the rows before it;
-    # each row's errors reported in the order a row-by-row check would give them.
-    errors: list[list[tuple[str, Any]]] = [[] for _ in table]
+    resolver.prefetch(rows)
+    # Every row resolved and prepared first (so the look-ups are read once), then
+    # checked in order; each row's errors reported in the order a row-by-row check
+    # would give them.
+    errors: list[list[tuple[str, Any]]] = [[] for _ in rows]
     prepared: list[service.Prepared | None] = []
-    for number, raw in enumerate(table, start=1):
+    for i, raw in enumerate(rows):
         request, problems = row_request(resolver, raw)
-        errors[number - 1] += problems
-        prepared.append(_prepare(uow, principal, request, errors[number - 1])
+        errors[i] += problems
+        prepared.append(_prepare(uow, principal, request, errors[i])
                         if request is not None else None)
     facts = FileFacts(uow.session, [_draft(p) for p in prepared if p is not None])
     new: list[service.NewTrip] = []
-    for number, ready in enumerate(prepared, start=1):
+    for i, ready in enumerate(prepared):
+        number = offset + i + 1
         report.rows = number
-        if progress and number % 100 == 0:
-            progress(number)
-        row_errors = errors[number - 1]
+        row_errors = errors[i]
         if ready is not None:
             findings = service.evaluate(uow.session, ready, source=facts)
             row_errors += [(f"{f.rule} {f.code}",
@@ -236,20 +259,12 @@ def import_bookings(uow: UnitOfWork, principal: Principal, rows: Iterable[dict[s
         facts.booked(item.code, data.enterprise_id, data.vehicle_id, data.trailer_id,
                      data.driver_id, data.escort_id, data.window_start, data.window_end,
                      data.waybill_no)
-    report.rows = len(table)
-    if progress:
-        progress(report.rows)
-    if dry_run or not report.ok:
-        uow.rollback()
-        return report
-    trips = service.create_trips(uow, principal.actor, new, created_by_id=principal.user_ref)
-    report.codes = [trip.code for trip in trips]
-    report.booked = sum(trip.state == "BOOKED" for trip in trips)
-    report.pending = sum(trip.state == "PENDING_APPROVAL" for trip in trips)
-    uow.audit("bookings.import", principal.actor, subject_kind="booking_import",
-              payload={"rows": report.rows, "booked": report.booked, "pending": report.pending})
-    uow.commit()
-    return report
+    if not report.ok:
+        return  # nothing of the file will be saved
+    for trip in service.create_trips(uow, principal.actor, new, created_by_id=principal.user_ref):
+        report.codes.append(trip.code)
+        report.booked += trip.state == "BOOKED"
+        report.pending += trip.state == "PENDING_APPROVAL"
 
 
 def _prepare(uow: UnitOfWork, principal: Principal, request: BookingRequest,

@@ -120,6 +120,28 @@ def test_a_file_is_checked_against_the_trips_and_bans_the_park_holds(  # type: i
     assert count(session_factory) == 1
 
 
+def test_rows_in_later_slices_of_a_long_file_see_the_rows_before_them(  # type: ignore[no-untyped-def]
+        client, world, session_factory, monkeypatch):
+    """A long file is checked a slice at a time: a row still sees every row before
+    it, in its own slice or an earlier one; a dry run and a bad file save nothing."""
+    from booking import imports
+
+    monkeypatch.setattr(imports, "SLICE_ROWS", 2)
+    good = HEADER + row(1) + row(5) + row(9) + row(13, waybill="WB-X")
+    assert upload(client, world, good, dry_run=True).json["ok"]
+    assert count(session_factory) == 0
+    bad = good + row(30) + row(6) + row(60, waybill="WB-X")
+    r = upload(client, world, bad)
+    by_row = fields_by_row(r)
+    assert any("TRIP_OVERLAP" in f for f in by_row[6])  # overlaps row 2 (slice 1)
+    assert by_row[7] == ["G14 WAYBILL_USED"]  # row 4's waybill (slice 2)
+    assert set(by_row) == {6, 7}
+    assert count(session_factory) == 0
+    r = upload(client, world, good)
+    assert r.json["booked"] == 4 and len(set(r.json["codes"])) == 4
+    assert count(session_factory) == 4
+
+
 def test_a_file_that_is_not_a_table_is_a_clear_error(client, world):  # type: ignore[no-untyped-def]
     r = client.post("/api/v1/bookings/import", data={"file": (io.BytesIO(b"\xff\xfe\x00"),
                                                                "x.pdf")},
