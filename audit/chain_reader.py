@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-SLICE = 20_000
+SLICE = 5000
 READERS = 2
 _DONE = object()
 
