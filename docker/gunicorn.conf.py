@@ -17,7 +17,7 @@ threads = int(os.environ.get("PARKGATE_THREADS", 32))
 # accepts at most twice its threads, so the pages spread over the workers, and
 # keep-alive connections still have room.
 worker_connections = threads * 2
-os.environ.setdefault("PARKGATE_SSE_MAX_STREAMS", str(max(1, threads * 3 // 4)))
+sse_max_streams = max(1, threads * 3 // 4)
 # SSE streams stay open; a gthread worker's timeout is its heartbeat, not a request limit.
 timeout = 60
 graceful_timeout = 20
@@ -32,6 +32,12 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # on 2 cores, p50 8.0-8.8 ms against 9.5-10.8 and p99 32-37 ms against 45-119 (A/B, same
 # minutes, both orders).
 switch_interval_s = float(os.environ.get("PARKGATE_SWITCH_INTERVAL_MS", 1)) / 1000
+
+
+def on_starting(server):
+    # In the master, before the workers fork (they inherit it); not at import, so
+    # reading this file changes no environment.
+    os.environ.setdefault("PARKGATE_SSE_MAX_STREAMS", str(sse_max_streams))
 
 
 def post_worker_init(worker):

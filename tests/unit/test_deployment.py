@@ -69,6 +69,24 @@ def test_gunicorn_threads_carry_streams_and_workers_scale():
     assert callable(settings["child_exit"])
 
 
+def test_a_worker_full_of_live_pages_keeps_threads_for_requests(monkeypatch):  # type: ignore[no-untyped-def]
+    """Streams take at most 3/4 of a worker's threads, and the worker accepts no more
+    connections than it can keep moving; the limit reaches the workers through the
+    master's environment, set when gunicorn starts, never by reading the file."""
+    import os
+
+    # Set, then removed: monkeypatch then takes away what on_starting sets below.
+    monkeypatch.setenv("PARKGATE_SSE_MAX_STREAMS", "")
+    monkeypatch.delenv("PARKGATE_SSE_MAX_STREAMS")
+    monkeypatch.setenv("PARKGATE_THREADS", "16")
+    settings = runpy.run_path(str(DOCKER / "gunicorn.conf.py"))
+    assert "PARKGATE_SSE_MAX_STREAMS" not in os.environ
+    assert settings["sse_max_streams"] == 12 < settings["threads"]
+    assert settings["worker_connections"] == 32
+    settings["on_starting"](None)
+    assert os.environ["PARKGATE_SSE_MAX_STREAMS"] == "12"
+
+
 def test_gunicorn_workers_hand_the_interpreter_over_sooner(monkeypatch):  # type: ignore[no-untyped-def]
     # Threads back from the database wait for the interpreter at most this long.
     before = sys.getswitchinterval()
