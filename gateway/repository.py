@@ -374,18 +374,16 @@ def people_with_papers(session: Session, person_ids: list[int], now: datetime
 # the ban on it), its cargo lines and its crew with their current papers (and bans).
 # A row per combination; build_snapshot folds them back. Every read pays for each
 # round trip, and a booked truck's rows are a handful.
-# Short aliases keep the statement under psycopg's 4 kB, below which it converts a
-# statement once, not on every run (test_the_snapshot_statement_is_converted_once).
 def _around_now(trips: Any, vehicles: Any) -> Any:
     """A trip of the vehicle under way or booked around now (in a read's 36 hours)."""
     return and_(trips.c.vehicle_id == vehicles.c.id, trips.c.state.in_(OPEN_STATES),
                 trips.c.window_start <= bindparam("until"), trips.c.window_end >= bindparam("since"))
 
 
-_V, _T, _TR, _C, _P, _Q = (_VEHICLES.alias("v"), _TRIPS.alias("t"), _VEHICLES.alias("tr"),
-                           _CARGO.alias("c"), _PERSONS.alias("p"), _QUALS.alias("q"))
-_PASS, _IN, _BAN = _PASSES.alias("f"), _PRESENCE.alias("i"), _BLACKLIST.alias("b")
-_W = _TRIPS.alias("w")
+_V, _T, _TR = _VEHICLES.alias("vehicle"), _TRIPS.alias("trip"), _VEHICLES.alias("trailer")
+_C, _P, _Q = _CARGO.alias("cargo"), _PERSONS.alias("crew"), _QUALS.alias("paper")
+_PASS, _IN = _PASSES.alias("standing_pass"), _PRESENCE.alias("presence")
+_BAN, _W = _BLACKLIST.alias("ban"), _TRIPS.alias("waybill_trip")
 # G14: another trip that holds this trip's waybill, asked with the snapshot itself.
 _WAYBILL_USED_BY = (select(_W.c.code).where(
     _W.c.waybill_no == _T.c.waybill_no, _W.c.id != _T.c.id,
