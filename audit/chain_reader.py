@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 
 SLICE = 5000
 READERS = 2
+AHEAD = 4 * READERS  # slices read but not yet hashed, at most
 _DONE = object()
 
 
@@ -59,7 +60,12 @@ class _Readers:
         self.sql = (f"SELECT seq, hash, convert_to({linked_sql}, 'UTF8') "  # noqa: S608  # nosec B608
                     "FROM audit_events WHERE seq BETWEEN %s AND %s ORDER BY seq")
         self.slices = [(lo, min(end, lo + SLICE - 1)) for lo in range(start, end + 1, SLICE)]
-        self.queues: list[queue.Queue[Any]] = [queue.Queue(maxsize=4) for _ in self.slices]
+        self.queues: list[queue.Queue[Any]] = [queue.Queue() for _ in self.slices]
+        # A reader starts slice i only once the caller has taken every slice before
+        # i - AHEAD: memory holds a few slices, not the chain, however fast the
+        # database renders; and the slice the caller waits for may always be read.
+        self.taken = 0
+        self.turn = threading.Condition()
         self.stop = threading.Event()
 
     def __iter__(self) -> Iterator[list[Any]]:
@@ -73,6 +79,9 @@ class _Readers:
                     if isinstance(item, BaseException):
                         raise item
                     yield item
+                with self.turn:
+                    self.taken += 1
+                    self.turn.notify_all()
         finally:
             # The caller may stop at the first bad event: the readers stop too.
             self.stop.set()
@@ -85,22 +94,24 @@ class _Readers:
             with self.engine.connect() as conn:
                 raw = conn.connection.driver_connection
                 for i in range(k, len(self.slices), READERS):
+                    if not self._wait_turn(i):
+                        return
                     with raw.cursor(binary=True) as cursor:
                         cursor.execute(self.sql, self.slices[i])
                         while chunk := cursor.fetchmany(self.batch):
-                            if not self._put(i, chunk):
-                                return
-                    if not self._put(i, _DONE):
-                        return
+                            self.queues[i].put(chunk)
+                    self.queues[i].put(_DONE)
                 conn.rollback()
-        except Exception as error:  # noqa: BLE001 - raised again in the caller's thread
-            self._put(i, error)
+        except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
+            # Whatever ends a reader reaches the caller, which would otherwise wait for
+            # this slice for ever.
+            self.queues[i].put(error)
 
-    def _put(self, i: int, item: Any) -> bool:
-        while not self.stop.is_set():
-            try:
-                self.queues[i].put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+    def _wait_turn(self, i: int) -> bool:
+        """Until slice i may be read (False: the caller has stopped)."""
+        with self.turn:
+            while i >= self.taken + AHEAD:
+                if self.stop.is_set():
+                    return False
+                self.turn.wait(0.1)
+        return not self.stop.is_set()

@@ -61,11 +61,15 @@ def find_people(session: Session, texts: Iterable[str], principal: Principal
     national = {t for t in wanted if id_problem(t.upper()) is None}
     if national:
         key = pii.current_key()
-        by_hash = {pii.lookup_hash(key, t.upper()): t for t in national}
+        # One number may be written two ways (a check letter x or X): both find it.
+        by_hash: dict[str, list[str]] = {}
+        for text in national:
+            by_hash.setdefault(pii.lookup_hash(key, text.upper()), []).append(text)
         for chunk in _chunks(sorted(by_hash)):
             for person in session.scalars(select(Person).where(
                     Person.id_hash.in_(chunk), Person.retired_at.is_(None))):
-                found.setdefault(by_hash[person.id_hash], []).append(person)
+                for text in by_hash[person.id_hash]:
+                    found.setdefault(text, []).append(person)
     # A certificate number names its holder; a text that is none is a name.
     rest = wanted - national
     by_cert: dict[str, int] = {}

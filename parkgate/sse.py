@@ -126,7 +126,12 @@ def stream() -> Any:
     except BaseException:
         SLOTS.give_back()
         raise
-    release_session()
+    try:
+        release_session()
+    except BaseException:
+        subscription.close()
+        SLOTS.give_back()
+        raise
 
     def generate() -> Iterator[str]:
         try:

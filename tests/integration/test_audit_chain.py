@@ -117,6 +117,40 @@ def test_a_chain_read_in_slices_verifies_across_their_edges(pg_database, monkeyp
     assert not [t for t in threading.enumerate() if t.name.startswith("audit-verify")]
 
 
+def test_a_slow_reader_holds_up_nobody_and_nobody_reads_far_ahead(pg_database, monkeypatch):
+    """The readers may only run a few slices ahead of the hashing, and the slice the
+    hashing waits for can always be read: a reader that starts late neither hangs the
+    verification nor lets the other fill memory with the rest of the chain."""
+    import time
+
+    from audit import chain_reader
+
+    monkeypatch.setattr(chain_reader, "SLICE", 3)
+    monkeypatch.setattr(chain_reader, "AHEAD", 2)
+    append(pg_database, 40)
+    read, wait_turn = chain_reader._Readers._read, chain_reader._Readers._wait_turn
+    ahead: list[int] = []
+
+    def late_first_reader(self, k):  # type: ignore[no-untyped-def]
+        if k == 0:
+            time.sleep(0.3)
+        read(self, k)
+
+    def counted_turn(self, i):  # type: ignore[no-untyped-def]
+        allowed = wait_turn(self, i)
+        ahead.append(i - self.taken)  # slices not yet hashed when this one starts
+        return allowed
+
+    monkeypatch.setattr(chain_reader._Readers, "_read", late_first_reader)
+    monkeypatch.setattr(chain_reader._Readers, "_wait_turn", counted_turn)
+    outcome: list = []
+    worker = threading.Thread(target=lambda: outcome.append(verify_chain(pg_database.engine)))
+    worker.start()
+    worker.join(30)
+    assert outcome and outcome[0].ok and outcome[0].checked == 40
+    assert len(ahead) == 14 and max(ahead) < 2
+
+
 def test_deleted_event_is_named(database):
     append(database, 6)
     with as_superuser(database) as conn:

@@ -186,3 +186,27 @@ def test_the_watch_flags_bookings_whose_papers_will_have_expired(app, world, ses
     event = notices.get(timeout=10)
     assert event is not None and event.type == "booking.documents_expiring"
     assert event.data["failures"] == ["INSPECTION_EXPIRED"]
+
+
+def test_an_id_number_is_found_however_its_check_letter_is_written(  # type: ignore[no-untyped-def]
+        app, world, session_factory):
+    """A file may spell one driver's number with x on one row and X on another: both
+    rows name the driver, as the booking page's look-up does."""
+    from auth.principal import system_principal
+    from booking.forms import find_people, find_person
+    from parkgate.uow import unit_of_work
+    from tests.factories import make_person
+
+    with unit_of_work(session_factory) as uow:
+        driver = make_person(uow, 10, "赵师傅", "driver", expires_on=clock.now().date())
+        uow.commit()
+    upper = national_id(10)
+    assert upper.endswith("X")
+    lower = upper[:-1] + "x"
+    principal = system_principal("tests")
+    with session_factory() as s:
+        found = find_people(s, [upper, lower, "CERT000010", "赵师傅"], principal)
+        assert {text: [p.id for p in people] for text, people in found.items()} == {
+            upper: [driver.id], lower: [driver.id], "CERT000010": [driver.id],
+            "赵师傅": [driver.id]}
+        assert [p.id for p in find_person(s, lower, principal)] == [driver.id]
