@@ -134,26 +134,25 @@ def _queue_statement() -> Any:
 
 
 _QUEUE = _queue_statement()
-_PG_QUEUE: list[Any] = []
 
 
 def queue_and_commit(session: Session, pending: Iterable[Any]) -> list[dict[str, Any]]:
     """Queue the events and commit the transaction. On PostgreSQL the events' INSERT and
     the COMMIT go in one round trip (psycopg's public pipeline mode, the statement's
     text and values from SQLAlchemy's public Compiled API); elsewhere as usual."""
-    from models.db import driver_errors
+    from models.db import compiled_for, driver_errors
 
+    if session.get_bind().dialect.name != "postgresql":
+        rows = queue_events(session, pending)
+        session.commit()
+        return rows
     rows = [_row(p) for p in pending]
-    if not rows or session.get_bind().dialect.name != "postgresql":
-        if rows:
-            session.execute(_QUEUE, rows[0] if len(rows) == 1 else rows)
+    if not rows:
         session.commit()
         return rows
     session.flush()
     connection = session.connection()
-    if not _PG_QUEUE:
-        _PG_QUEUE.append(_QUEUE.compile(dialect=connection.dialect))
-    compiled = _PG_QUEUE[0]
+    compiled = compiled_for(connection, _QUEUE)
     raw = connection.connection.driver_connection
     with driver_errors(connection, compiled.string), raw.pipeline():
         with raw.cursor() as cursor:

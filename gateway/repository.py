@@ -146,11 +146,11 @@ def lock_and_snapshot(session: Session, lane_id: int, read_id: str, snapshot: St
         return earlier, None if earlier is not None else session.execute(*snapshot).all()
     from psycopg.rows import namedtuple_row
 
-    from models.db import driver_errors
+    from models.db import compiled_for, driver_errors
 
     connection = session.connection()
     raw = connection.connection.driver_connection
-    lock, read = _pg_compiled(connection, _LOCK_LANE), _pg_compiled(connection, snapshot[0])
+    lock, read = compiled_for(connection, _LOCK_LANE), compiled_for(connection, snapshot[0])
     with driver_errors(connection, read.string), raw.pipeline(), raw.cursor() as locking, \
             raw.cursor(row_factory=namedtuple_row) as reading:
         for cursor, compiled, params in ((locking, lock, values), (reading, read, snapshot[1])):
@@ -166,18 +166,6 @@ def lock_and_snapshot(session: Session, lane_id: int, read_id: str, snapshot: St
     return earlier, [row._replace(**{k: v.astimezone(UTC) for k, v in row._asdict().items()
                                      if isinstance(v, datetime) and v.tzinfo is not None})
                      for row in rows]
-
-
-_COMPILED: dict[Any, Any] = {}
-
-
-def _pg_compiled(connection: Any, statement: Any) -> Any:
-    """A statement of this module compiled once for PostgreSQL (SQLAlchemy's public
-    Compiled API)."""
-    compiled = _COMPILED.get(statement)
-    if compiled is None:
-        compiled = _COMPILED[statement] = statement.compile(dialect=connection.dialect)
-    return compiled
 
 
 def park_policy(session: Session, park_id: int) -> ParkPolicy:

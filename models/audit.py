@@ -10,7 +10,27 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .base import Base
 
 
-class AuditEvent(Base):
+class EventBody:
+    """What an audited change records: the same columns queued (AuditPending) and
+    linked (AuditEvent)."""
+
+    at: Mapped[datetime]
+    actor_kind: Mapped[str] = mapped_column(String(8))  # user | device | system
+    actor_id: Mapped[str | None] = mapped_column(String(64))
+    actor_name: Mapped[str | None] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64))
+    subject_kind: Mapped[str | None] = mapped_column(String(32))
+    subject_id: Mapped[str | None] = mapped_column(String(64))
+    trip_id: Mapped[int | None] = mapped_column(BigInteger)
+    vehicle_id: Mapped[int | None] = mapped_column(BigInteger)
+    person_id: Mapped[int | None] = mapped_column(BigInteger)
+    enterprise_id: Mapped[int | None] = mapped_column(BigInteger)
+    lane_id: Mapped[int | None] = mapped_column(BigInteger)
+    plate: Mapped[str | None] = mapped_column(String(16))
+    payload: Mapped[str] = mapped_column(Text)  # canonical JSON, hashed as stored
+
+
+class AuditEvent(EventBody, Base):
     """One audited state change.
 
     `seq` is the position in the chain (1, 2, …, no gaps); `hash` is SHA-256 over the
@@ -39,25 +59,11 @@ class AuditEvent(Base):
     )
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    at: Mapped[datetime]
-    actor_kind: Mapped[str] = mapped_column(String(8))  # user | device | system
-    actor_id: Mapped[str | None] = mapped_column(String(64))
-    actor_name: Mapped[str | None] = mapped_column(String(100))
-    action: Mapped[str] = mapped_column(String(64))
-    subject_kind: Mapped[str | None] = mapped_column(String(32))
-    subject_id: Mapped[str | None] = mapped_column(String(64))
-    trip_id: Mapped[int | None] = mapped_column(BigInteger)
-    vehicle_id: Mapped[int | None] = mapped_column(BigInteger)
-    person_id: Mapped[int | None] = mapped_column(BigInteger)
-    enterprise_id: Mapped[int | None] = mapped_column(BigInteger)
-    lane_id: Mapped[int | None] = mapped_column(BigInteger)
-    plate: Mapped[str | None] = mapped_column(String(16))
-    payload: Mapped[str] = mapped_column(Text)  # canonical JSON, hashed as stored
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
 
-class AuditPending(Base):
+class AuditPending(EventBody, Base):
     """An audited change committed but not yet linked into the chain: written in the
     change's own transaction (an INSERT, no lock), moved into audit_events in commit
     order by the sequencer (audit.sequencer), which deletes it here in the same
@@ -68,20 +74,6 @@ class AuditPending(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
                                     primary_key=True, autoincrement=True)
-    at: Mapped[datetime]
-    actor_kind: Mapped[str] = mapped_column(String(8))
-    actor_id: Mapped[str | None] = mapped_column(String(64))
-    actor_name: Mapped[str | None] = mapped_column(String(100))
-    action: Mapped[str] = mapped_column(String(64))
-    subject_kind: Mapped[str | None] = mapped_column(String(32))
-    subject_id: Mapped[str | None] = mapped_column(String(64))
-    trip_id: Mapped[int | None] = mapped_column(BigInteger)
-    vehicle_id: Mapped[int | None] = mapped_column(BigInteger)
-    person_id: Mapped[int | None] = mapped_column(BigInteger)
-    enterprise_id: Mapped[int | None] = mapped_column(BigInteger)
-    lane_id: Mapped[int | None] = mapped_column(BigInteger)
-    plate: Mapped[str | None] = mapped_column(String(16))
-    payload: Mapped[str] = mapped_column(Text)
 
 
 class AuditHead(Base):

@@ -84,6 +84,19 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+_COMPILED: dict[tuple[str, Any], Any] = {}
+
+
+def compiled_for(connection: Any, statement: Any) -> Any:
+    """A module-level statement compiled once per dialect (SQLAlchemy's public Compiled
+    API), for work sent on the driver connection directly (psycopg's pipeline mode)."""
+    key = (connection.dialect.name, statement)
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        compiled = _COMPILED[key] = statement.compile(dialect=connection.dialect)
+    return compiled
+
+
 def driver_errors(connection: Any, statement: str) -> Any:
     """A context for work done on the driver connection directly (psycopg's pipeline
     mode): its errors come out as SQLAlchemy's (IntegrityError for a duplicate and so

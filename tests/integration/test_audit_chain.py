@@ -121,8 +121,6 @@ def test_a_slow_reader_holds_up_nobody_and_nobody_reads_far_ahead(pg_database, m
     """The readers may only run a few slices ahead of the hashing, and the slice the
     hashing waits for can always be read: a reader that starts late neither hangs the
     verification nor lets the other fill memory with the rest of the chain."""
-    import time
-
     from audit import chain_reader
 
     monkeypatch.setattr(chain_reader, "SLICE", 3)
@@ -130,13 +128,16 @@ def test_a_slow_reader_holds_up_nobody_and_nobody_reads_far_ahead(pg_database, m
     append(pg_database, 40)
     read, wait_turn = chain_reader._Readers._read, chain_reader._Readers._wait_turn
     ahead: list[int] = []
+    second_reader_waits = threading.Event()
 
     def late_first_reader(self, k):  # type: ignore[no-untyped-def]
-        if k == 0:
-            time.sleep(0.3)
+        if k == 0:  # starts only once the other reader waits for its second slice
+            second_reader_waits.wait(10)
         read(self, k)
 
     def counted_turn(self, i):  # type: ignore[no-untyped-def]
+        if i == 3:
+            second_reader_waits.set()
         allowed = wait_turn(self, i)
         ahead.append(i - self.taken)  # slices not yet hashed when this one starts
         return allowed
