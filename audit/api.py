@@ -20,7 +20,7 @@ from parkgate.types import ChainPosition, RecordId
 from rules.documents import PARK_TZ, park_date
 
 from . import checkpoints, export, timeline
-from .query import DECISIONS, AuditFilter, events_page, iter_events, passages_page
+from .query import DECISIONS, AuditFilter, events_page, passages_page
 from .retention import purge_images
 from .service import event_dict
 
@@ -127,23 +127,35 @@ def list_passages(query: PageIn) -> Any:
 
 
 def export_response(f: AuditFilter, fmt: str) -> Response:
-    """The matching events as a download, streamed from the database in batches."""
+    """The matching events as a download, streamed from the database in batches; a
+    filtered one is an excerpt, each row proven against a signed checkpoint (which is
+    signed now if none covers the rows yet)."""
+    from . import excerpt
+
+    size = None
+    meta = excerpt.preamble(f, None)
+    if not f.is_empty:
+        uow = get_uow()
+        checkpoint = excerpt.checkpoint_for(uow, f, current_app.extensions["parkgate.snapshot_key"],
+                                            current_principal().actor, clock.now())
+        uow.commit()
+        meta = excerpt.preamble(f, checkpoint)
+        size = checkpoint.seq if checkpoint else None
     release_session()
     session = read_session()
 
     def rows() -> Any:
         try:
-            for event in iter_events(session, f):
-                yield export.event_cells(event)
+            yield from excerpt.cells(session, f, size)
         finally:
             session.close()
 
-    name = f"audit-{'filtered-' if not f.is_empty else ''}{park_date(clock.now()).isoformat()}"
+    name = f"audit-{'excerpt-' if not f.is_empty else ''}{park_date(clock.now()).isoformat()}"
     if fmt == "xlsx":
-        return Response(export.xlsx_chunks(rows()), headers={
+        return Response(export.xlsx_chunks(rows(), meta), headers={
             "Content-Disposition": f'attachment; filename="{name}.xlsx"'},
             mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    return Response(export.csv_chunks(rows()), mimetype="text/csv",
+    return Response(export.csv_chunks(rows(), meta), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
@@ -187,7 +199,7 @@ def _public_key() -> str:
 
 
 def checkpoint_out(c: Any) -> dict[str, Any]:
-    return {"id": c.id, "seq": c.seq, "hash": c.hash, "at": c.at.isoformat()}
+    return checkpoints.as_dict(c)
 
 
 @bp.get("/audit/checkpoints")
@@ -200,39 +212,103 @@ def list_checkpoints() -> Any:
 
     rows = get_session().scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc())
                                  .limit(500))
-    return {"items": [checkpoint_out(c) for c in rows], "public_key": _public_key()}
+    return {"items": [checkpoint_out(c) for c in rows], "public_key": _public_key(),
+            "verifier_key": _verifier_key()}
 
 
 @bp.get("/audit/checkpoints/<id:checkpoint_id>")
 @require(*AUDIT_ROLES)
 @bp.doc(summary="One signed checkpoint as issued (download it for the offline verifier)",
+        description="A signed note (C2SP tlog-checkpoint: origin, tree size, root hash; "
+                    "extension lines for the time and the hash chain's head), or signed "
+                    "JSON for checkpoints issued before the Merkle tree.",
         responses=[404])
 def get_checkpoint(checkpoint_id: int) -> Any:
     checkpoint = checkpoints.get(get_session(), checkpoint_id)
-    response = current_app.json.response(checkpoints.envelope_of(checkpoint))
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="checkpoint-{checkpoint.seq}.json"')
-    return response
+    mimetype = "text/plain" if checkpoints.is_tree_head(checkpoint) else "application/json"
+    return Response(checkpoint.envelope, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{checkpoints.download_name(checkpoint)}"'})
 
 
 @bp.post("/audit/checkpoints")
-@require(Role.ADMIN)
-@bp.doc(summary="Sign a checkpoint of the chain's head now", responses=[403])
+@require(*AUDIT_ROLES)
+@bp.doc(summary="Sign a checkpoint of the Merkle tree's head now",
+        description="At most one a minute park-wide (429 CHECKPOINT_TOO_SOON with "
+                    "Retry-After); when nothing was appended since the latest, that one "
+                    "is answered (200).", responses=[403, 429])
 def create_checkpoint() -> Any:
     uow = get_uow()
-    issued = checkpoints.issue(uow, current_app.extensions["parkgate.snapshot_key"],
-                               current_principal().actor, clock.now(), force=True)
+    before = checkpoints.latest_tree_head(uow.session)
+    issued = checkpoints.issue_on_demand(uow, current_app.extensions["parkgate.snapshot_key"],
+                                         current_principal().actor, clock.now())
     uow.commit()
-    if issued is None:
-        raise BadRequest(N_("The audit trail is empty."), code="CHAIN_EMPTY")
-    return checkpoint_out(issued), 201
+    return checkpoint_out(issued), (200 if before is not None and issued.id == before.id
+                                    else 201)
+
+
+class ConsistencyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    old: RecordId = Field(description="the checkpoint kept earlier (id)")
+    new: RecordId | None = Field(default=None, description="a later checkpoint (id); "
+                                 "default: the latest")
+
+
+class ConsistencyCheckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    checkpoint: str = Field(min_length=10, max_length=4000,
+                            description="a checkpoint kept earlier, as issued (signed note)")
+
+
+@bp.get("/audit/consistency")
+@require(*AUDIT_ROLES)
+@bp.input(ConsistencyIn, location="query", arg_name="query")
+@bp.doc(summary="A consistency proof: the later checkpoint's tree extends the earlier's",
+        description="For `python -m audit.offline consistency OLD NEW --proof FILE`.",
+        responses=[400, 404])
+def consistency(query: ConsistencyIn) -> Any:
+    from . import consistency as proofs
+
+    session = get_session()
+    old = checkpoints.get(session, query.old)
+    new = checkpoints.get(session, query.new) if query.new else checkpoints.latest_tree_head(session)
+    return proofs.between(session, old, new, _public_key())
+
+
+@bp.post("/audit/consistency")
+@require(*AUDIT_ROLES)
+@bp.input(ConsistencyCheckIn, arg_name="body")
+@bp.doc(summary="Check a checkpoint kept earlier against the latest one: signature, and a "
+                "consistency proof", responses=[400])
+def check_consistency(body: ConsistencyCheckIn) -> Any:
+    from . import consistency as proofs
+
+    return proofs.check_kept(get_session(), body.checkpoint, _public_key())
+
+
+def _verifier_key() -> str:
+    from .note import verifier_key
+
+    return verifier_key(checkpoints.origin(), current_app.extensions["parkgate.snapshot_key"])
+
+
+@bp.get("/passages/<id:passage_id>/receipt")
+@require(Role.ADMIN, Role.AUDITOR, Role.GATE_OPERATOR, Role.DISPATCHER)
+@bp.doc(summary="A gate decision's receipt: its audit events' leaf indexes, and once "
+                "signed, the checkpoint first containing each with its inclusion proof",
+        description="status: pending (committed, linked within a second), linked (in the "
+                    "log; the next checkpoint signs it), signed.", responses=[404])
+def passage_receipt(passage_id: int) -> Any:
+    from . import receipts
+
+    return receipts.for_passage(get_session(), passage_id)
 
 
 @bp.get("/audit/public-key")
 @require(*AUDIT_ROLES)
 @bp.doc(summary="The park's Ed25519 public key (base64) that signs checkpoints")
 def public_key() -> Any:
-    return {"public_key": _public_key()}
+    return {"public_key": _public_key(), "verifier_key": _verifier_key(),
+            "origin": checkpoints.origin()}
 
 
 @bp.post("/audit/retention/purge")

@@ -74,9 +74,13 @@ def _text(value: object) -> str:
     return NULL if value is None else str(value)
 
 
-def body(seq: int, at: datetime, values: Iterable[object]) -> str:
-    """Canonical body: seq, the instant, then the BODY_COLUMNS values."""
-    return SEP.join((str(seq), str(micros(at)), *(_text(v) for v in values)))
+def body(seq: int, at: datetime, values: Iterable[object], trip_prev: int | None = None) -> str:
+    """Canonical body: seq, the instant, the BODY_COLUMNS values, then the trip's
+    back-link when there is one (events linked before back-links existed have none, so
+    their bodies and hashes are unchanged; a field count never depends on content,
+    since a separator never appears inside a field)."""
+    text = SEP.join((str(seq), str(micros(at)), *(_text(v) for v in values)))
+    return text if trip_prev is None else f"{text}{SEP}{trip_prev}"
 
 
 def link(prev_hash: str, event_body: str) -> str:
@@ -90,7 +94,9 @@ def sql_linked_body(dialect: str) -> str:
     if dialect == "postgresql":
         instant = "(extract(epoch FROM at) * 1000000)::bigint"
         fields = [f"COALESCE({c}::text, E'\\x1e')" for c in BODY_COLUMNS]
-        return f"prev_hash || concat_ws(E'\\x1f', seq, {instant}, {', '.join(fields)})"
+        # concat_ws skips a NULL: no back-link, no field (see body()).
+        return (f"prev_hash || concat_ws(E'\\x1f', seq, {instant}, {', '.join(fields)}, "
+                "trip_prev_leaf)")
     # SQLAlchemy stores SQLite datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC here).
     # strftime() sees only the whole seconds: given the fraction it rounds to
     # milliseconds, and .9996 s would become the next second.
@@ -98,7 +104,8 @@ def sql_linked_body(dialect: str) -> str:
                "+ CAST(substr(at, 21, 6) AS INTEGER))")
     parts = ["CAST(seq AS TEXT)", f"CAST({instant} AS TEXT)"]
     parts += [f"COALESCE(CAST({c} AS TEXT), char(30))" for c in BODY_COLUMNS]
-    return "prev_hash || " + " || char(31) || ".join(parts)
+    return ("prev_hash || " + " || char(31) || ".join(parts)
+            + " || COALESCE(char(31) || trip_prev_leaf, '')")
 
 
 # --- append: queue in the change's transaction, link after commit -------------------------
@@ -193,15 +200,32 @@ class Linked:
     count: int
     head_seq: int
     oldest_at: datetime | None  # the instant of the longest-waiting event linked
+    tree_behind: bool = False  # the Merkle tree still covers fewer events than the chain
+
+
+def _trip_heads(session: Session, trip_ids: set[int]) -> dict[int, int]:
+    """The last linked seq of each trip (its back-link target)."""
+    from sqlalchemy import func
+
+    from models import AuditEvent
+
+    if not trip_ids:
+        return {}
+    return dict(session.execute(
+        select(AuditEvent.trip_id, func.max(AuditEvent.seq))
+        .where(AuditEvent.trip_id.in_(sorted(trip_ids))).group_by(AuditEvent.trip_id)).all())
 
 
 def link_pending(session: Session, *, limit: int = 2000, wait: bool = True) -> Linked:
     """Link queued events into the chain, oldest first (the order they became visible,
-    which is commit order), in this transaction: each gets the next seq and its hash
-    over the one before; they move from audit_pending to audit_events and the head
-    follows. The caller commits. With `wait` false, return at once (0 linked) when
-    another linker holds the lock: it will link these too."""
+    which is commit order), in this transaction: each gets the next seq, its trip's
+    back-link and its hash over the one before; they move from audit_pending to
+    audit_events, the head follows and the Merkle tree (audit.tree) grows over them.
+    The caller commits. With `wait` false, return at once (0 linked) when another
+    linker holds the lock: it will link these too."""
     from models import AuditEvent, AuditPending
+
+    from . import tree
 
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -210,29 +234,47 @@ def link_pending(session: Session, *, limit: int = 2000, wait: bool = True) -> L
             session.execute(_LOCK, params)
         elif not session.execute(_TRY_LOCK, params).scalar():
             return Linked(0, -1, None)
+    head_row = session.execute(
+        text("SELECT seq, hash, tree_size FROM audit_head WHERE id = 1")).first()
+    if head_row is None:  # a database truncated by hand
+        session.execute(_ENSURE_HEAD[dialect], {"g": GENESIS_HASH})
+        head_row = (0, GENESIS_HASH, 0)
+    seq, prev, tree_size = head_row
+    if tree_size < seq:  # a chain from before the tree: cover a slice of it per pass
+        tree_size = tree.catch_up(session, tree_size, seq)
     queued = AuditPending.__table__
     rows = [dict(r._mapping) for r in session.execute(
         select(queued).order_by(queued.c.id).limit(limit))]
-    if not rows:
-        return Linked(0, -1, None)
-    head_row = session.execute(text("SELECT seq, hash FROM audit_head WHERE id = 1")).first()
-    if head_row is None:  # a database truncated by hand
-        session.execute(_ENSURE_HEAD[dialect], {"g": GENESIS_HASH})
-        head_row = (0, GENESIS_HASH)
-    seq, prev = head_row
     events = []
-    for row in rows:
-        seq += 1
-        event = {k: v for k, v in row.items() if k != "id"}
-        event["seq"], event["prev_hash"] = seq, prev
-        event["hash"] = prev = link(prev, body(seq, event["at"],
-                                               [event[c] for c in BODY_COLUMNS]))
-        events.append(event)
-    session.execute(AuditEvent.__table__.insert(), events)
-    session.execute(delete(queued).where(queued.c.id.in_([r["id"] for r in rows])))
-    session.execute(text("UPDATE audit_head SET seq = :s, prev_hash = :p, hash = :h "
-                         "WHERE id = 1"), {"s": seq, "p": events[-1]["prev_hash"], "h": prev})
-    return Linked(len(events), seq, min(r["at"] for r in rows))
+    if rows:
+        trips = _trip_heads(session, {r["trip_id"] for r in rows if r["trip_id"] is not None})
+        for row in rows:
+            seq += 1
+            event = {k: v for k, v in row.items() if k != "id"}
+            trip = event["trip_id"]
+            # Leaf index = seq - 1.
+            event["trip_prev_leaf"] = trips[trip] - 1 if trip in trips else None
+            if trip is not None:
+                trips[trip] = seq
+            event["seq"], event["prev_hash"] = seq, prev
+            event["hash"] = prev = link(prev, body(seq, event["at"],
+                                                   [event[c] for c in BODY_COLUMNS],
+                                                   event["trip_prev_leaf"]))
+            events.append(event)
+        session.execute(AuditEvent.__table__.insert(), events)
+        session.execute(delete(queued).where(queued.c.id.in_([r["id"] for r in rows])))
+        if tree_size == seq - len(events):
+            tree_size = tree.extend(session, tree_size,
+                                    [tree.leaf_of(e["hash"]) for e in events])
+    if events:
+        session.execute(text("UPDATE audit_head SET seq = :s, prev_hash = :p, hash = :h, "
+                             "tree_size = :t WHERE id = 1"),
+                        {"s": seq, "p": events[-1]["prev_hash"], "h": prev, "t": tree_size})
+    elif tree_size != head_row[2]:
+        session.execute(text("UPDATE audit_head SET tree_size = :t WHERE id = 1"),
+                        {"t": tree_size})
+    return Linked(len(events), seq if events else -1,
+                  min(r["at"] for r in rows) if rows else None, tree_size < seq)
 
 
 def pending_count(conn: Connection | Session) -> int:

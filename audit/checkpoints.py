@@ -1,14 +1,20 @@
-"""Signed checkpoints of the chain's head (Ed25519 over seq, hash, count and time).
+"""Signed checkpoints: tree heads of the Merkle tree over the chain (audit.tree),
+signed by the park's Ed25519 key as signed notes (audit.note), the format transparency
+logs use.
 
-A checkpoint is what makes the chain tamper-evident to someone outside the
+A checkpoint is what makes the trail tamper-evident to someone outside the
 database: once an auditor holds one, rewriting history up to it (even re-hashing
-every later row) no longer matches what the park signed.
+every later row) no longer matches what the park signed, and any excerpt of the
+events it covers can be proven against it (inclusion proofs), as can a later
+checkpoint (consistency proofs). Each note also names the hash chain's head at its
+size, so the chain's own verification holds against it too. Checkpoints issued
+before the tree (signed JSON over seq and hash) stay verifiable as they were.
 """
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
+import os
+from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -16,52 +22,99 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from models import AuditCheckpoint, AuditEvent
-from parkgate.errors import N_, NotFound
-from parkgate.signing import SignatureRejected, public_key_b64, sign
-from parkgate.signing import verify as verify_signature
+from parkgate.errors import N_, NotFound, TooManyRequests
+from parkgate.signing import SignatureRejected
 from parkgate.uow import Actor, UnitOfWork
 
+from . import note, tree
 from .chain import Anchor, VerifyResult
-from .offline import CHECKPOINT_KIND
+from .heads import open_checkpoint
 from .service import verify_chain
 
 ACTION = "audit.checkpoint"
+# An auditor may ask for a checkpoint at most this often (park-wide): signing is
+# harmless, but each one is an event and a publication.
+ON_DEMAND_EVERY = timedelta(seconds=60)
+
+
+def origin() -> str:
+    """The log's name in its checkpoints (C2SP: a schema-less URL naming the log)."""
+    return os.environ.get("PARKGATE_AUDIT_ORIGIN") or "parkgate.local/audit"
 
 
 def latest(session: Session) -> AuditCheckpoint | None:
     return session.scalar(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1))
 
 
-def _head(session: Session) -> AuditEvent | None:
-    return session.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
+def latest_tree_head(session: Session) -> AuditCheckpoint | None:
+    return session.scalar(select(AuditCheckpoint).where(AuditCheckpoint.root.is_not(None))
+                          .order_by(AuditCheckpoint.seq.desc(), AuditCheckpoint.id.desc())
+                          .limit(1))
+
+
+def _idle_since(session: Session, last: AuditCheckpoint | None, size: int) -> bool:
+    """Nothing was appended since `last` but its own event."""
+    return last is not None and last.root is not None and (
+        size == last.seq or (size == last.seq + 1 and session.scalar(
+            select(AuditEvent.action).where(AuditEvent.seq == size)) == ACTION))
 
 
 def issue(uow: UnitOfWork, key: Ed25519PrivateKey, actor: Actor, now: datetime,
           *, force: bool = False) -> AuditCheckpoint | None:
-    """Sign the current head; None when nothing was appended since the last
-    checkpoint but that checkpoint's own event (an idle park is not re-signed)."""
+    """Sign the tree head over every event the tree covers; None when the log is
+    empty, or (unless forced) when nothing was appended since the last checkpoint but
+    that checkpoint's own event (an idle park is not re-signed)."""
     session = uow.session
-    head = _head(session)
-    if head is None:
+    size = tree.covered(session)
+    if size == 0:
         return None
-    last = latest(session)
-    if not force and last is not None and (
-            head.seq == last.seq or (head.seq == last.seq + 1 and head.action == ACTION)):
+    if not force and _idle_since(session, latest(session), size):
         return None
-    body = {"kind": CHECKPOINT_KIND, "seq": head.seq, "hash": head.hash,
-            "count": head.seq, "at": now.isoformat(), "public_key": public_key_b64(key)}
-    envelope = sign(key, body)
-    checkpoint = AuditCheckpoint(seq=head.seq, hash=head.hash, at=now,
-                                 envelope=json.dumps(envelope, ensure_ascii=False))
+    chain_hash = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == size))
+    head = note.TreeHead(origin(), size, tree.root(session, size), now, str(chain_hash))
+    checkpoint = AuditCheckpoint(seq=size, hash=head.chain_hash, at=now,
+                                 envelope=note.sign(head, key), root=head.root.hex())
     session.add(checkpoint)
     session.flush()
     uow.audit(ACTION, actor, subject_kind="audit_checkpoint", subject_id=str(checkpoint.id),
-              payload={"seq": head.seq, "hash": head.hash, "version": envelope["version"]})
+              payload={"size": size, "root": head.root.hex(), "chain_hash": head.chain_hash})
     return checkpoint
 
 
-def envelope_of(checkpoint: AuditCheckpoint) -> dict[str, Any]:
-    return json.loads(checkpoint.envelope)
+def issue_on_demand(uow: UnitOfWork, key: Ed25519PrivateKey, actor: Actor,
+                    now: datetime) -> AuditCheckpoint:
+    """A checkpoint an auditor asked for: at most one per ON_DEMAND_EVERY park-wide
+    (TooManyRequests with the seconds to wait); the latest one when the tree has not
+    grown since."""
+    last = latest_tree_head(uow.session)
+    if last is not None and _idle_since(uow.session, last, tree.covered(uow.session)):
+        return last
+    if last is not None and now - last.at < ON_DEMAND_EVERY:
+        wait = int((ON_DEMAND_EVERY - (now - last.at)).total_seconds()) + 1
+        raise TooManyRequests(N_("A checkpoint was signed moments ago; ask again in "
+                                 "%(seconds)s s."), code="CHECKPOINT_TOO_SOON",
+                              params={"seconds": wait}, extra={"retry_after": wait})
+    issued = issue(uow, key, actor, now, force=True)
+    if issued is None:
+        raise NotFound(N_("The audit trail is empty."), code="CHAIN_EMPTY")
+    return issued
+
+
+def is_tree_head(checkpoint: AuditCheckpoint) -> bool:
+    return checkpoint.root is not None
+
+
+def download_name(checkpoint: AuditCheckpoint) -> str:
+    ext = "note" if is_tree_head(checkpoint) else "json"
+    return f"checkpoint-{checkpoint.seq}.{ext}"
+
+
+def as_dict(checkpoint: AuditCheckpoint) -> dict[str, Any]:
+    return {"id": checkpoint.id, "seq": checkpoint.seq, "size": checkpoint.seq,
+            "hash": checkpoint.hash, "root": checkpoint.root, "at": checkpoint.at.isoformat(),
+            "format": "signed-note" if is_tree_head(checkpoint) else "signed-json",
+            "published_at": checkpoint.published_at.isoformat()
+            if checkpoint.published_at else None}
 
 
 def get(session: Session, checkpoint_id: int) -> AuditCheckpoint:
@@ -75,16 +128,16 @@ def verify_against(engine: Engine, checkpoint: AuditCheckpoint, public_key: str,
                    progress: Any = None) -> VerifyResult:
     """The live chain up to the checkpoint, recomputed, must end on the signed hash."""
     try:
-        signed = verify_signature(envelope_of(checkpoint), public_key)
+        signed = open_checkpoint(checkpoint.envelope, public_key)
     except SignatureRejected:
         return VerifyResult(False, 0, 0, "", checkpoint.seq, "the checkpoint's signature "
                                                             "does not verify")
-    result = verify_chain(engine, end_seq=signed["seq"], progress=progress)
+    result = verify_chain(engine, end_seq=signed.seq, progress=progress)
     if not result.ok:
         return result
-    if result.head_seq != signed["seq"] or result.head_hash != signed["hash"]:
+    if result.head_seq != signed.seq or result.head_hash != signed.chain_hash:
         return VerifyResult(False, result.checked, result.head_seq, result.head_hash,
-                            signed["seq"], "the chain does not end on the signed hash "
+                            signed.seq, "the chain does not end on the signed hash "
                                            "(history rewritten)")
     return result
 
@@ -98,14 +151,14 @@ def anchors(session: Session, public_key: str) -> tuple[list[Anchor], VerifyResu
                                                             AuditCheckpoint.id))
     for checkpoint in rows:
         try:
-            signed = verify_signature(envelope_of(checkpoint), public_key)
+            signed = open_checkpoint(checkpoint.envelope, public_key)
         except SignatureRejected:
             return out, VerifyResult(False, 0, 0, "", checkpoint.seq,
                                      f"signed checkpoint {checkpoint.id}: its signature does "
                                      "not verify", checkpoint_id=checkpoint.id,
                                      checkpoint_range=(covers_from, checkpoint.seq))
-        out.append(Anchor(checkpoint.id, int(signed["seq"]), str(signed["hash"]), covers_from))
-        covers_from = int(signed["seq"]) + 1
+        out.append(Anchor(checkpoint.id, signed.seq, signed.chain_hash, covers_from))
+        covers_from = signed.seq + 1
     return out, None
 
 

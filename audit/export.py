@@ -2,7 +2,12 @@
 covers, so a file can be checked without the database (audit.offline).
 
 Columns: seq, at (ISO 8601, for people), at_us (what is hashed), BODY_COLUMNS,
-prev_hash, hash. NULL is written `\\N`; a text that itself begins with a backslash
+trip_prev_leaf (the trip's back-link, hashed too), prev_hash, hash, and for an
+excerpt (a filtered export) each row's leaf_index and proof: its audit path to the
+checkpoint the excerpt is made against, base64 hashes leaf-side first. Before the
+column header, `#key,value` rows say what the file is (PREAMBLE: format, the filter
+that produced it, the tree size its proofs are against, that checkpoint as signed);
+in XLSX they are the first sheet, "about". NULL is written `\\N`; a text that itself begins with a backslash
 gets one more, so NULL and the text "\\N" never look alike. In CSV a cell that a
 spreadsheet would take for a formula carries a leading `'` (parkgate.cells), which
 read_rows() takes off again; XLSX cells are strings and need none.
@@ -12,8 +17,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import tempfile
-from collections.abc import Iterable, Iterator
+from base64 import b64encode
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,7 +28,12 @@ from parkgate.cells import csv_cell, csv_value, xlsx_row
 
 from .chain import BODY_COLUMNS, EPOCH, micros
 
-COLUMNS = ("seq", "at", "at_us", *BODY_COLUMNS, "prev_hash", "hash")
+COLUMNS = ("seq", "at", "at_us", *BODY_COLUMNS, "trip_prev_leaf", "prev_hash", "hash",
+           "leaf_index", "proof")
+# Exports from before the Merkle tree: read as rows without back-links or proofs.
+LEGACY_COLUMNS = ("seq", "at", "at_us", *BODY_COLUMNS, "prev_hash", "hash")
+FORMAT = "parkgate-audit-export/2"
+PREAMBLE = ("format", "filter", "tree_size", "checkpoint")
 NULL_CELL = "\\N"
 XLSX_MAX_ROWS = 1_048_575  # a sheet's limit, less its header row
 
@@ -43,23 +55,38 @@ def instant(at_us: int) -> datetime:
     return EPOCH + timedelta(microseconds=at_us)
 
 
-def event_cells(row: Any) -> list[str]:
-    """One event as export cells, from a tuple (seq, at, BODY_COLUMNS…, prev_hash, hash)
-    as audit.query.iter_events yields them."""
-    seq, at, *body, prev_hash, event_hash = row
+def event_cells(row: Any, proof: Sequence[bytes] | None = None) -> list[str]:
+    """One event as export cells, from a tuple (seq, at, BODY_COLUMNS…, trip_prev_leaf,
+    prev_hash, hash) as audit.query.iter_events yields them, with its audit path when
+    the export is an excerpt."""
+    seq, at, *body, trip_prev, prev_hash, event_hash = row
     at = at if at.tzinfo else at.replace(tzinfo=UTC)
     # The common cases inline (most cells are NULL, ints or plain text): this line runs
     # for every cell of a year's export.
     return [str(seq), at.isoformat(), str(micros(at)),
             *[NULL_CELL if v is None else v if v.__class__ is str and v[:1] != "\\"
-              else encode(v) for v in body], prev_hash, event_hash]
+              else encode(v) for v in body],
+            NULL_CELL if trip_prev is None else str(trip_prev), prev_hash, event_hash,
+            NULL_CELL if proof is None else str(seq - 1),
+            NULL_CELL if proof is None else " ".join(b64encode(h).decode() for h in proof)]
 
 
-def csv_chunks(rows: Iterable[list[str]], batch: int = 1000) -> Iterator[str]:
+def preamble(filter_params: dict[str, str], tree_size: int | None,
+             checkpoint: str | None) -> dict[str, str]:
+    return {"format": FORMAT, "filter": json.dumps(filter_params, ensure_ascii=False,
+                                                   sort_keys=True),
+            "tree_size": "" if tree_size is None else str(tree_size),
+            "checkpoint": checkpoint or ""}
+
+
+def csv_chunks(rows: Iterable[list[str]], meta: dict[str, str], batch: int = 1000
+               ) -> Iterator[str]:
     """CSV text in pieces of `batch` rows (a BOM first, so spreadsheet programs read
     the Chinese), every cell neutralised (parkgate.cells)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+    for key in PREAMBLE:
+        writer.writerow([f"#{key}", meta.get(key, "")])
     writer.writerow(COLUMNS)
     yield "\ufeff" + buffer.getvalue()
     pending: list[list[str]] = []
@@ -78,12 +105,16 @@ def csv_chunks(rows: Iterable[list[str]], batch: int = 1000) -> Iterator[str]:
         yield buffer.getvalue()
 
 
-def xlsx_chunks(rows: Iterable[list[str]], chunk: int = 256 * 1024) -> Iterator[bytes]:
+def xlsx_chunks(rows: Iterable[list[str]], meta: dict[str, str],
+                chunk: int = 256 * 1024) -> Iterator[bytes]:
     """An XLSX workbook built on disk (write-only mode keeps rows out of memory),
     then read back in pieces; a new sheet every XLSX_MAX_ROWS events."""
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
+    about = book.create_sheet("about")
+    for key in PREAMBLE:
+        about.append([f"#{key}", meta.get(key, "")])
     sheet, count, number = None, 0, 0
     for row in rows:
         if sheet is None or count == XLSX_MAX_ROWS:
@@ -102,35 +133,72 @@ def xlsx_chunks(rows: Iterable[list[str]], chunk: int = 256 * 1024) -> Iterator[
             yield data
 
 
-def read_rows(path: str) -> Iterator[dict[str, str | None]]:
-    """Rows of a CSV or XLSX export as {column: value} with NULLs restored."""
+def read_export(path: str) -> tuple[dict[str, str], Iterator[dict[str, str | None]]]:
+    """An export's preamble (empty for a file from before it) and its rows as
+    {column: value} with NULLs restored; legacy rows carry no back-link or proof."""
     if path.lower().endswith(".xlsx"):
-        yield from _xlsx_rows(path)
-        return
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
+        return _xlsx_export(path)
+    handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115  # closed by _csv_rows
+    reader = csv.reader(handle)
+    meta: dict[str, str] = {}
+    header = next(reader, None)
+    while header and header[0].startswith("#") and len(header) == 2:
+        meta[header[0][1:]] = header[1]
         header = next(reader, None)
-        if header is None or tuple(header) != COLUMNS:
-            raise ValueError("not an audit export: unexpected columns")
-        for line, cells in enumerate(reader, start=2):
-            if len(cells) != len(COLUMNS):
-                raise ValueError(f"line {line}: {len(cells)} cells, expected {len(COLUMNS)}")
-            yield {c: decode(csv_value(v)) for c, v in zip(COLUMNS, cells, strict=True)}
+    columns = _columns(tuple(header or ()), "the file")
+    return meta, _csv_rows(handle, reader, columns)
 
 
-def _xlsx_rows(path: str) -> Iterator[dict[str, str | None]]:
+def read_rows(path: str) -> Iterator[dict[str, str | None]]:
+    return read_export(path)[1]
+
+
+def _columns(header: tuple[Any, ...], where: str) -> tuple[str, ...]:
+    if header == COLUMNS:
+        return COLUMNS
+    if header == LEGACY_COLUMNS:
+        return LEGACY_COLUMNS
+    raise ValueError(f"{where}: not an audit export (unexpected columns)")
+
+
+def _complete(row: dict[str, str | None]) -> dict[str, str | None]:
+    for column in ("trip_prev_leaf", "leaf_index", "proof"):
+        row.setdefault(column, None)
+    return row
+
+
+def _csv_rows(handle: Any, reader: Any, columns: tuple[str, ...]
+              ) -> Iterator[dict[str, str | None]]:
+    with handle:
+        for cells in reader:
+            if len(cells) != len(columns):
+                raise ValueError(f"line {reader.line_num}: {len(cells)} cells, "
+                                 f"expected {len(columns)}")
+            yield _complete({c: decode(csv_value(v))
+                             for c, v in zip(columns, cells, strict=True)})
+
+
+def _xlsx_export(path: str) -> tuple[dict[str, str], Iterator[dict[str, str | None]]]:
     from openpyxl import load_workbook
 
     book = load_workbook(path, read_only=True)
+    meta: dict[str, str] = {}
+    if book.worksheets and book.worksheets[0].title == "about":
+        for key, value, *_ in book.worksheets[0].iter_rows(values_only=True):
+            if isinstance(key, str) and key.startswith("#"):
+                meta[key[1:]] = "" if value is None else str(value)
+    return meta, _xlsx_rows(book)
+
+
+def _xlsx_rows(book: Any) -> Iterator[dict[str, str | None]]:
     try:
         for sheet in book.worksheets:
+            if sheet.title == "about":
+                continue
             rows = sheet.iter_rows(values_only=True)
-            header = next(rows, None)
-            if header is None or tuple(header) != COLUMNS:
-                raise ValueError(f"sheet {sheet.title}: not an audit export")
+            columns = _columns(tuple(next(rows, None) or ()), f"sheet {sheet.title}")
             for cells in rows:
-                yield {c: decode("" if v is None else str(v))
-                       for c, v in zip(COLUMNS, cells, strict=True)}
+                yield _complete({c: decode("" if v is None else str(v))
+                                 for c, v in zip(columns, cells, strict=True)})
     finally:
         book.close()
-

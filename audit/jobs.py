@@ -12,7 +12,7 @@ from parkgate import clock
 from parkgate.scheduler import Job
 from parkgate.uow import Actor
 
-from . import checkpoints
+from . import checkpoints, witness
 from .retention import purge_images
 
 
@@ -25,7 +25,15 @@ def jobs(new_uow: Callable[[], Any], key: Ed25519PrivateKey) -> list[Job]:
             link_all(uow.session.get_bind())
             issued = checkpoints.issue(uow, key, Actor.system("audit.checkpoint"), clock.now())
             uow.commit()
-            return {"seq": issued.seq if issued else None}
+            published = witness.publish_pending(uow.session, clock.now())
+            uow.commit()
+            return {"seq": issued.seq if issued else None, **published}
+
+    def publish() -> dict[str, Any]:
+        with new_uow() as uow:
+            published = witness.publish_pending(uow.session, clock.now())
+            uow.commit()
+            return published
 
     def retention() -> dict[str, Any]:
         with new_uow() as uow:
@@ -34,4 +42,5 @@ def jobs(new_uow: Callable[[], Any], key: Ed25519PrivateKey) -> list[Job]:
             return {"images_deleted": deleted}
 
     return [Job("audit.checkpoint", checkpoint, every=timedelta(hours=1), run_at_start=True),
+            Job("audit.publish", publish, every=timedelta(minutes=1)),
             Job("audit.retention", retention, daily_at=time(3, 30))]

@@ -191,7 +191,7 @@ def events_page(session: Session, f: AuditFilter, *, before: int | None = None,
 
 def iter_events(session: Session, f: AuditFilter, batch: int = 5000) -> Iterator[Any]:
     """Every matching event in chain order as plain tuples (seq, at, the hashed body
-    columns in chain order, prev_hash, hash; no ORM objects: an export of millions is
+    columns in chain order, trip_prev_leaf, prev_hash, hash; no ORM objects: an export of millions is
     mostly this loop), fetched in key-ordered batches so memory stays flat."""
     from .chain import BODY_COLUMNS
 
@@ -199,7 +199,7 @@ def iter_events(session: Session, f: AuditFilter, batch: int = 5000) -> Iterator
     after = 0
     stmt = (events_statement(session, f)
             .with_only_columns(columns.seq, columns.at, *(columns[c] for c in BODY_COLUMNS),
-                               columns.prev_hash, columns.hash)
+                               columns.trip_prev_leaf, columns.prev_hash, columns.hash)
             .order_by(AuditEvent.seq))
     while True:
         # On the connection, not the session: plain rows without the ORM's loading step.

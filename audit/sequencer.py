@@ -63,7 +63,9 @@ def link_all(engine: Engine, *, wait: bool = True) -> int:
             session.commit()
         STATS.note(linked.count, linked.oldest_at)
         total += linked.count
-        if linked.count < PASS_LIMIT:  # the queue was emptied (as far as this pass saw)
+        # Done once the queue was emptied (as far as this pass saw) and the tree
+        # covers the chain.
+        if linked.count < PASS_LIMIT and not linked.tree_behind:
             return total
 
 

@@ -159,6 +159,16 @@ def timeline_page(trip_id: int) -> Any:
                            **describer())
 
 
+@bp.get("/audit/passages/<id:passage_id>/receipt")
+@require(Role.ADMIN, Role.AUDITOR, Role.GATE_OPERATOR, Role.DISPATCHER)
+def receipt_page(passage_id: int) -> Any:
+    """A decision's receipt for whoever disputes it: print it or download it."""
+    from . import receipts
+
+    receipt = receipts.for_passage(get_session(), passage_id)
+    return render_template("audit/receipt.html", r=receipt)
+
+
 @bp.route("/audit/verify", methods=["GET", "POST"])
 @require(*AUDIT_ROLES)
 def verify_page() -> Any:
@@ -181,22 +191,63 @@ def verify_page() -> Any:
                                     end=end, start=start), 422
         else:
             result = checkpoints.verify_all(engine, session, key, start_seq=start, end_seq=end)
+    return _verify_template(session, key, result=result, error=error), status
+
+
+def _verify_template(session: Any, key: str, **context: Any) -> str:
+    from .api import _verifier_key
+
     rows = list(session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc())
                                 .limit(50)))
-    return render_template("audit/verify.html", result=result, checkpoints=rows,
-                           public_key=key, error=error, form=request.form,
-                           can_sign=current_principal().is_admin), status
+    context.setdefault("result", None)
+    context.setdefault("error", None)
+    return render_template("audit/verify.html", checkpoints=rows, public_key=key,
+                           verifier_key=_verifier_key(), form=request.form,
+                           tree_heads=[c for c in rows if checkpoints.is_tree_head(c)],
+                           **context)
+
+
+@bp.post("/audit/consistency")
+@require(*AUDIT_ROLES)
+def consistency_page() -> Any:
+    """Check a kept checkpoint (pasted) or an earlier one from the list against a later
+    one: the page shows whether the later tree extends it and offers the proof."""
+    from parkgate.errors import DomainError
+
+    from . import consistency
+
+    session = get_session()
+    key = public_key_b64(current_app.extensions["parkgate.snapshot_key"])
+    kept = (request.form.get("kept") or "").strip()
+    try:
+        if kept:
+            outcome = consistency.check_kept(session, kept.replace("\r\n", "\n") + "\n", key)
+        else:
+            old = checkpoints.get(session, request.form.get("old", type=int) or 0)
+            new_id = request.form.get("new", type=int)
+            new = checkpoints.get(session, new_id) if new_id \
+                else checkpoints.latest_tree_head(session)
+            outcome = consistency.between(session, old, new, key)
+    except DomainError as err:
+        return _verify_template(session, key, consistency_error=gettext(
+            err.message, **err.params)), err.status
+    return _verify_template(session, key, consistency=outcome)
 
 
 @bp.post("/audit/checkpoints")
-@require(Role.ADMIN)
+@require(*AUDIT_ROLES)
 def checkpoint_now() -> Any:
+    from parkgate.errors import TooManyRequests
+
     uow = get_uow()
-    issued = checkpoints.issue(uow, current_app.extensions["parkgate.snapshot_key"],
-                               current_principal().actor, clock.now(), force=True)
+    try:
+        checkpoints.issue_on_demand(uow, current_app.extensions["parkgate.snapshot_key"],
+                                    current_principal().actor, clock.now())
+    except TooManyRequests as err:
+        flash(gettext(err.message, **err.params), "error")
+        return redirect(url_for("audit.verify_page"))
     uow.commit()
-    flash(N_("Checkpoint signed.") if issued else N_("The audit trail is empty."),
-          "ok" if issued else "error")
+    flash(N_("Checkpoint signed."), "ok")
     return redirect(url_for("audit.verify_page"))
 
 

@@ -162,6 +162,8 @@ class PassageOut(BaseModel):
         "crew_confirmed"))
     replayed: bool = False
     folded: bool = False
+    receipt: str = Field(description="Where this decision's audit receipt is fetched (leaf "
+                                     "index; checkpoint and inclusion proof once signed)")
 
 
 class PassageList(BaseModel):
@@ -209,6 +211,7 @@ def passage_out(passage: Passage, *, replayed: bool = False, folded: bool = Fals
         "resolved": {"how": passage.resolution, "at": passage.resolved_at}
         if passage.resolved_at else None,
         "replayed": replayed, "folded": folded,
+        "receipt": f"/api/v1/passages/{passage.id}/receipt",
     }
 
 

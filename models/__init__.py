@@ -1,6 +1,6 @@
 """SQLAlchemy records. Importing this package registers every table on Base.metadata."""
 
-from .audit import AuditCheckpoint, AuditEvent, AuditHead, AuditPending
+from .audit import AuditCheckpoint, AuditEvent, AuditHead, AuditPending, AuditTreeNode
 from .auth import ApiToken, LoginThrottle, Role, User, UserSession, user_roles
 from .base import Base, UTCDateTime
 from .lot import Alarm, Bay, Lot, QueueEntry, Release, Zone
@@ -35,6 +35,7 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "AuditPending",
+    "AuditTreeNode",
     "Base",
     "Bay",
     "BlacklistEntry",

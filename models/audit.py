@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -59,6 +59,10 @@ class AuditEvent(EventBody, Base):
     )
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # The Merkle leaf index (seq - 1) of the trip's event before this one, NULL for a
+    # trip's first (and for events linked before back-links existed). Hashed: a trip
+    # excerpt missing a row shows as a broken back-link (audit.excerpt).
+    trip_prev_leaf: Mapped[int | None] = mapped_column(BigInteger)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
@@ -86,6 +90,20 @@ class AuditHead(Base):
     seq: Mapped[int] = mapped_column(BigInteger)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # Leaves the Merkle tree's stored nodes cover (audit.tree); behind `seq` only while
+    # a database from before the tree catches up.
+    tree_size: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class AuditTreeNode(Base):
+    """A complete subtree of the Merkle tree over the chain (audit.tree): 2^level
+    leaves from index·2^level, keyed level << 48 | index. Derived data, written once
+    by the sequencer; a wrong node only makes proofs fail, never pass."""
+
+    __tablename__ = "audit_tree"
+
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
 class AuditCheckpoint(Base):
@@ -98,4 +116,10 @@ class AuditCheckpoint(Base):
     seq: Mapped[int] = mapped_column(BigInteger, index=True)
     hash: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
-    envelope: Mapped[str] = mapped_column(Text)  # the signed JSON, as issued
+    # As issued: a signed note (tree head) or, before the Merkle tree, signed JSON.
+    envelope: Mapped[str] = mapped_column(Text)
+    root: Mapped[str | None] = mapped_column(String(64))  # tree head's root (hex)
+    # Publication outside the park (audit.witness): when it last succeeded, and the
+    # last failure while it has not.
+    published_at: Mapped[datetime | None]
+    publish_error: Mapped[str | None] = mapped_column(String(500))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -216,9 +217,7 @@ def audit_verify(start: int, end: int | None, checkpoint_id: int | None) -> None
 
 @audit.command("checkpoint")
 def audit_checkpoint() -> None:
-    """Sign a checkpoint of the chain's head now and print it (JSON)."""
-    import json
-
+    """Sign a checkpoint (the Merkle tree's head) now and print it (a signed note)."""
     from audit import checkpoints
 
     from . import clock
@@ -231,7 +230,55 @@ def audit_checkpoint() -> None:
     uow.commit()
     if issued is None:
         raise click.ClickException("the audit trail is empty")
-    click.echo(json.dumps(checkpoints.envelope_of(issued), ensure_ascii=False, indent=1))
+    click.echo(issued.envelope, nl=False)
+
+
+@audit.command("consistency")
+@click.argument("old")
+@click.argument("new", required=False)
+@click.option("--proof-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the proof here (JSON, for python -m audit.offline consistency).")
+def audit_consistency(old: str, new: str | None, proof_out: Path | None) -> None:
+    """Prove the NEW checkpoint's tree extends the OLD one's (each a checkpoint id or a
+    kept note file; NEW defaults to the latest)."""
+    from audit import checkpoints
+    from audit.consistency import proof_between
+    from audit.heads import SignedHead, open_checkpoint
+    from parkgate.signing import SignatureRejected, public_key_b64
+
+    from .database import get_session
+
+    session = get_session()
+    key = public_key_b64(current_app.extensions["parkgate.snapshot_key"])
+
+    def opened(ref: str | None) -> SignedHead:
+        try:
+            if ref is None:
+                latest = checkpoints.latest_tree_head(session)
+                if latest is None:
+                    raise click.ClickException("no checkpoint has been signed yet")
+                return open_checkpoint(latest.envelope, key)
+            if Path(ref).is_file():
+                return open_checkpoint(Path(ref).read_text(encoding="utf-8"), key)
+            if not ref.isdigit():
+                raise click.ClickException(f"{ref}: neither a checkpoint id nor a file")
+            return open_checkpoint(checkpoints.get(session, int(ref)).envelope, key)
+        except SignatureRejected as exc:
+            raise click.ClickException(f"{ref}: {exc}") from exc
+
+    before, after = opened(old), opened(new)
+    if before.root is None or after.root is None:
+        raise click.ClickException("consistency is proven between tree heads (signed notes) only")
+    if before.seq > after.seq:
+        raise click.ClickException(f"the old checkpoint signs {before.seq} events, the new "
+                                   f"one {after.seq}: events were removed")
+    result = proof_between(session, before, after)
+    if proof_out:
+        proof_out.write_text(json.dumps(result, indent=1), encoding="utf-8")
+    if not result["consistent"]:
+        raise click.ClickException(result["problem"])
+    click.echo(f"consistent: the tree of {after.seq} extends the tree of {before.seq} "
+               f"({len(result['proof'])} hashes)")
 
 
 @audit.command("export")
@@ -244,33 +291,43 @@ def audit_checkpoint() -> None:
 @click.option("--until", type=click.DateTime(), help="Park time.")
 def audit_export(output: Path, plate: str | None, trip_id: int | None, action: str | None,
                  since: Any, until: Any) -> None:
-    """Export events (all, or filtered) with their chain positions and hashes."""
-    from audit import export
-    from audit.query import AuditFilter, iter_events
+    """Export events (all, or filtered) with their chain positions and hashes; a
+    filtered export is an excerpt whose rows carry proofs against a signed checkpoint."""
+    from audit import excerpt, export
+    from audit.query import AuditFilter
     from rules.documents import PARK_TZ
 
-    from .database import read_session
+    from . import clock
+    from .database import get_uow, read_session
+    from .uow import Actor
 
     f = AuditFilter(plate=plate, trip_id=trip_id, action=action,
                     since=since.replace(tzinfo=PARK_TZ) if since else None,
                     until=until.replace(tzinfo=PARK_TZ) if until else None)
+    checkpoint = None
+    if not f.is_empty:
+        uow = get_uow()
+        checkpoint = excerpt.checkpoint_for(uow, f, current_app.extensions["parkgate.snapshot_key"],
+                                            Actor.system("cli"), clock.now())
+        uow.commit()
+    meta = excerpt.preamble(f, checkpoint)
     session = read_session()
     count = 0
 
     def rows() -> Any:
         nonlocal count
-        for event in iter_events(session, f):
+        for cells in excerpt.cells(session, f, checkpoint.seq if checkpoint else None):
             count += 1
-            yield export.event_cells(event)
+            yield cells
 
     try:
         if output.suffix.lower() == ".xlsx":
             with output.open("wb") as handle:
-                for chunk in export.xlsx_chunks(rows()):
+                for chunk in export.xlsx_chunks(rows(), meta):
                     handle.write(chunk)
         else:
             with output.open("w", encoding="utf-8", newline="") as handle:
-                handle.writelines(export.csv_chunks(rows()))
+                handle.writelines(export.csv_chunks(rows(), meta))
     finally:
         session.close()
     click.echo(f"{count} events written to {output}")

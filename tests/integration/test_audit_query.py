@@ -196,20 +196,28 @@ def _export(client, world, fmt="csv", **params) -> bytes:  # type: ignore[no-unt
     return r.get_data()
 
 
-def _checkpoint(client, world) -> dict:  # type: ignore[no-untyped-def]
+def _checkpoint(client, world) -> tuple[str, int]:  # type: ignore[no-untyped-def]
+    """A checkpoint signed now (a signed note) and the tree size it signs."""
     made = client.post("/api/v1/audit/checkpoints", headers=auth(world.tokens["admin"]))
     assert made.status_code == 201, made.json
     got = client.get(f"/api/v1/audit/checkpoints/{made.json['id']}",
                      headers=auth(world.tokens["auditor"]))
-    return got.json
+    assert got.mimetype == "text/plain"
+    return got.get_data(as_text=True), made.json["size"]
 
 
 def _rows(data: bytes) -> list[list[str]]:
+    """The export's CSV rows: the preamble's `#key,value` rows, the header, the events."""
     return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
 
 
-def _write(tmp_path: Path, rows: list[list[str]]) -> Path:
-    path = tmp_path / "export.csv"
+def split(rows: list[list[str]]) -> tuple[list[list[str]], list[str], list[list[str]]]:
+    start = next(i for i, r in enumerate(rows) if r and not r[0].startswith("#"))
+    return rows[:start], rows[start], rows[start + 1:]
+
+
+def _write(tmp_path: Path, rows: list[list[str]], name: str = "export.csv") -> Path:
+    path = tmp_path / name
     with path.open("w", encoding="utf-8", newline="") as handle:
         csv.writer(handle, lineterminator="\n").writerows(rows)
     return path
@@ -218,25 +226,26 @@ def _write(tmp_path: Path, rows: list[list[str]]) -> Path:
 def test_an_export_checks_offline_against_a_signed_checkpoint(client, app, session_factory,
                                                                scene, tmp_path):
     world, _ = scene
-    envelope = _checkpoint(client, world)
+    note, size = _checkpoint(client, world)
     key = client.get("/api/v1/audit/public-key", headers=auth(world.tokens["auditor"])
                      ).json["public_key"]
-    (tmp_path / "cp.json").write_text(json.dumps(envelope))
+    (tmp_path / "cp.note").write_text(note)
     rows = _rows(_export(client, world))
-    assert tuple(rows[0]) == export.COLUMNS and len(rows) > 20
-    args = ["--checkpoint", str(tmp_path / "cp.json"), "--public-key", key]
+    preamble, header, body = split(rows)
+    assert tuple(header) == export.COLUMNS and len(body) > 20
+    assert dict(preamble)["#filter"] == "{}"  # a whole export: a run of the chain
+    args = ["--checkpoint", str(tmp_path / "cp.note"), "--public-key", key]
     assert offline_main([str(_write(tmp_path, rows)), *args]) == 0
 
-    # The events a checkpoint covers, as linked from the verify page.
-    up_to = _rows(_export(client, world, seq_to=envelope["body"]["seq"]))
-    assert int(up_to[-1][0]) == envelope["body"]["seq"]
+    # The events a checkpoint covers, as linked from the verify page: an excerpt.
+    up_to = _rows(_export(client, world, seq_to=size))
+    assert int(up_to[-1][0]) == size
     assert offline_main([str(_write(tmp_path, up_to)), *args]) == 0
 
     # XLSX carries the same rows.
     (tmp_path / "e.xlsx").write_bytes(_export(client, world, "xlsx"))
     assert offline_main([str(tmp_path / "e.xlsx"), *args]) == 0
 
-    header, body = rows[0], rows[1:]
     plate = header.index("plate")
     edited = [list(r) for r in body]
     edited[3][plate] = "苏A00000"
@@ -247,58 +256,61 @@ def test_an_export_checks_offline_against_a_signed_checkpoint(client, app, sessi
     reordered = [list(r) for r in body]
     reordered[4], reordered[5] = reordered[5], reordered[4]
     for bad in (edited, body[:6] + body[7:], reordered, tampered_payload):
-        assert offline_main([str(_write(tmp_path, [header, *bad])), *args]) == 1
+        assert offline_main([str(_write(tmp_path, [*preamble, header, *bad])), *args]) == 1
 
     # Re-hashing the whole chain after an edit does not match what the park signed.
     from audit.chain import GENESIS_HASH, link
     from audit.chain import body as chain_body
+    from audit.heads import open_checkpoint
     rewritten, prev = [], GENESIS_HASH
+    hashed = export.COLUMNS[3:export.COLUMNS.index("trip_prev_leaf")]
     for r in edited:
         cells = dict(zip(header, r, strict=True))
-        values = [export.decode(cells[c]) for c in export.COLUMNS[3:-2]]
+        trip_prev = export.decode(cells["trip_prev_leaf"])
         digest = link(prev, chain_body(int(cells["seq"]), export.instant(int(cells["at_us"])),
-                                       values))
-        rewritten.append([*r[:-2], prev, digest])
+                                       [export.decode(cells[c]) for c in hashed],
+                                       int(trip_prev) if trip_prev else None))
+        at = header.index("prev_hash")
+        rewritten.append([*r[:at], prev, digest, *r[at + 2:]])
         prev = digest
     result = verify_rows(export.read_rows(str(_write(tmp_path, [header, *rewritten]))),
-                         envelope["body"])
+                         open_checkpoint(note, key))
     assert not result.ok and result.problem == "does not match the signed checkpoint"
 
     # A forged checkpoint (signed by another key) is refused.
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from parkgate.signing import sign
-    forged = sign(Ed25519PrivateKey.generate(), envelope["body"])
-    (tmp_path / "forged.json").write_text(json.dumps(forged))
+    from audit import note as notes
+    head = open_checkpoint(note, key).head
+    assert head is not None
+    (tmp_path / "forged.note").write_text(notes.sign(head, Ed25519PrivateKey.generate()))
     assert offline_main([str(_write(tmp_path, rows)), "--checkpoint",
-                         str(tmp_path / "forged.json"), "--public-key", key]) == 1
+                         str(tmp_path / "forged.note"), "--public-key", key]) == 1
 
-    # A filtered export verifies row by row when declared as such.
+    # A filtered export is an excerpt: every row proven, the filter in its preamble.
     filtered = _rows(_export(client, world, action="trip.*"))
-    path = _write(tmp_path, filtered)
-    assert offline_main([str(path), *args]) == 1  # gaps: not the checkpoint's range
-    assert not verify_rows(export.read_rows(str(path)), None).ok
-    assert verify_rows(export.read_rows(str(path)), None, filtered=True).ok
+    assert json.loads(dict(split(filtered)[0])["#filter"]) == {"action": "trip.*"}
+    assert offline_main([str(_write(tmp_path, filtered)), *args]) == 0
 
 
 def test_the_live_chain_verifies_against_its_checkpoint(client, app, database, session_factory,
                                                         scene):
     world, _ = scene
-    envelope = _checkpoint(client, world)
+    _, size = _checkpoint(client, world)
     checkpoint_id = client.get("/api/v1/audit/checkpoints", headers=auth(world.tokens["auditor"])
                                ).json["items"][0]["id"]
     ok = client.get("/api/v1/audit/verify", query_string={"checkpoint_id": checkpoint_id},
                     headers=auth(world.tokens["auditor"]))
-    assert ok.json["ok"] is True and ok.json["head_seq"] == envelope["body"]["seq"]
+    assert ok.json["ok"] is True and ok.json["head_seq"] == size
     ranged = client.get("/api/v1/audit/verify", query_string={"from": 3, "to": 9},
                         headers=auth(world.tokens["auditor"]))
     assert ranged.json["ok"] is True and ranged.json["checked"] == 7
     # A checkpoint whose stored statement was altered no longer verifies.
     with session_factory() as s:
         row = cp.get(s, checkpoint_id)
-        forged = json.loads(row.envelope)
-        forged["body"]["hash"] = "0" * 64
-        row.envelope = json.dumps(forged)
+        lines = row.envelope.split("\n")
+        lines[1] = str(int(lines[1]) - 1)  # the signed size, altered
+        row.envelope = "\n".join(lines)
         s.commit()
     bad = client.get("/api/v1/audit/verify", query_string={"checkpoint_id": checkpoint_id},
                      headers=auth(world.tokens["auditor"]))
@@ -315,10 +327,10 @@ def test_the_checkpoint_job_signs_only_when_the_chain_moved(app, session_factory
         idle = cp.issue(uow, key, Actor.system("t"), clock.now())
         uow.commit()
     assert first is not None and idle is None
-    body = json.loads(first.envelope)["body"]
-    assert body["seq"] == first.seq and body["count"] == first.seq
-    from parkgate.signing import verify as verify_signature
-    assert verify_signature(json.loads(first.envelope), public_key_b64(key))["hash"] == first.hash
+    from audit.heads import open_checkpoint
+    signed = open_checkpoint(first.envelope, public_key_b64(key))
+    assert signed.seq == first.seq and signed.chain_hash == first.hash
+    assert signed.root is not None and signed.root.hex() == first.root
 
 
 # Measured in a process of its own: tracemalloc's peak counts every allocation in the
@@ -336,7 +348,7 @@ sessions = make_session_factory(make_engine(sys.argv[1]))
 def run(f):
     with sessions() as s:
         rows = (export.event_cells(e) for e in iter_events(s, f, batch=500))
-        return sum(len(chunk) for chunk in export.csv_chunks(rows))
+        return sum(len(chunk) for chunk in export.csv_chunks(rows, {}))
 
 run(AuditFilter(seq_to=10))  # imports and statement compilation out of the window
 tracemalloc.start()
@@ -461,12 +473,12 @@ def test_the_audit_cli_signs_exports_verifies_and_purges(app, client, session_fa
     runner = app.test_cli_runner()
     signed = runner.invoke(main, ["audit", "checkpoint"])
     assert signed.exit_code == 0, signed.output
-    (tmp_path / "cp.json").write_text(signed.output)
+    (tmp_path / "cp.note").write_text(signed.output)
     out = tmp_path / "all.xlsx"
     exported = runner.invoke(main, ["audit", "export", "-o", str(out)])
     assert exported.exit_code == 0 and "events written" in exported.output
     key = public_key_b64(app.extensions["parkgate.snapshot_key"])
-    assert offline_main([str(out), "--checkpoint", str(tmp_path / "cp.json"),
+    assert offline_main([str(out), "--checkpoint", str(tmp_path / "cp.note"),
                          "--public-key", key]) == 0
     checkpoint_id = client.get("/api/v1/audit/checkpoints", headers=auth(world.tokens["auditor"])
                                ).json["items"][0]["id"]

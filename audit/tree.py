@@ -1,0 +1,173 @@
+"""The Merkle tree over the chain, stored (audit.merkle has the pure algorithms).
+
+Only complete subtrees of 16 leaves or more are stored (`audit_tree`, about one row
+per eight events): a complete subtree never changes, so the sequencer writes each
+once, in the transaction that links its last event. Anything smaller is recomputed
+from the events' own hashes (one leaf is SHA-256(0x00 ‖ the event's chain hash)).
+So any proof or root over any tree size the log has reached is a few indexed reads:
+the proof's nodes are found first (audit.merkle.needed_nodes), then fetched in two
+queries, then hashed.
+
+A database from before the tree holds events the tree does not cover yet
+(`audit_head.tree_size` behind its `seq`): the sequencer covers them a slice per
+pass (catch_up), and checkpoints sign only what the tree covers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from . import merkle
+
+STORED_FROM = 4  # levels below are recomputed from at most 16 event hashes
+BLOCK = 1 << STORED_FROM
+CATCH_UP_SLICE = 50_000
+T = TypeVar("T")
+
+
+def node_key(level: int, index: int) -> int:
+    return (level << 48) | index
+
+
+def leaf_of(chain_hash: str) -> bytes:
+    """A leaf's hash from the event's chain hash (hex): its leaf data is those 32 bytes."""
+    return merkle.leaf_hash(bytes.fromhex(chain_hash))
+
+
+# --- writing: the sequencer extends the tree with the events it links --------------------
+
+def _event_leaves(session: Session, lo: int, hi: int) -> list[bytes]:
+    """Leaf hashes of leaves [lo, hi) (seq lo+1 … hi), from the stored events."""
+    from models import AuditEvent
+
+    if hi <= lo:
+        return []
+    rows = session.execute(select(AuditEvent.seq, AuditEvent.hash)
+                           .where(AuditEvent.seq > lo, AuditEvent.seq <= hi)
+                           .order_by(AuditEvent.seq)).all()
+    if len(rows) != hi - lo:
+        raise RuntimeError(f"events #{lo + 1}–#{hi} are not all in the chain")
+    return [leaf_of(h) for _, h in rows]
+
+
+def _stored(session: Session, keys: Iterable[int]) -> dict[int, bytes]:
+    from models import AuditTreeNode
+
+    keys = list(keys)
+    out: dict[int, bytes] = {}
+    for i in range(0, len(keys), 5000):
+        out.update(session.execute(select(AuditTreeNode.key, AuditTreeNode.hash)
+                                   .where(AuditTreeNode.key.in_(keys[i:i + 5000]))).all())
+    return out
+
+
+def extend(session: Session, start: int, leaves: Sequence[bytes]) -> int:
+    """Store the complete subtrees (16 leaves or more) that leaves [start, start + n)
+    complete, given their leaf hashes; the tree then covers start + n leaves. The
+    caller holds the sequencer's lock and has covered [0, start) before."""
+    from models import AuditTreeNode
+
+    end = start + len(leaves)
+    if not leaves:
+        return end
+    # The first block may have begun before `start`: its earlier leaves come from the
+    # events, so every subtree below the stored levels is computed here in full.
+    block_start = start - start % BLOCK
+    nodes = dict(enumerate(_event_leaves(session, block_start, start), block_start))
+    nodes.update(enumerate(leaves, start))
+    new_rows: list[dict[str, Any]] = []
+    level = 0
+    while True:
+        level += 1
+        # Nodes that end within (start, end]; below the stored levels, the whole block.
+        first = (block_start if level <= STORED_FROM else start) >> level
+        last = end >> level
+        if first >= last:
+            break
+        if level > STORED_FROM and first * 2 not in nodes:
+            # A left child completed by an earlier pass: it is stored.
+            key = node_key(level - 1, first * 2)
+            nodes[first * 2] = _stored(session, [key])[key]
+        nodes = {i: merkle.node_hash(nodes[2 * i], nodes[2 * i + 1])
+                 for i in range(first, last)}
+        if level >= STORED_FROM:
+            new_rows += [{"key": node_key(level, i), "hash": h} for i, h in nodes.items()]
+    if new_rows:
+        session.execute(AuditTreeNode.__table__.insert(), new_rows)
+    return end
+
+
+def catch_up(session: Session, tree_size: int, head_seq: int,
+             budget: int = CATCH_UP_SLICE) -> int:
+    """Cover up to `budget` linked events the tree does not cover yet (a database
+    from before the tree); the new tree size."""
+    upto = min(head_seq, tree_size + budget)
+    size = tree_size
+    while size < upto:
+        step = min(upto, size + 10_000)
+        size = extend(session, size, _event_leaves(session, size, step))
+    return size
+
+
+# --- reading: roots and proofs at any size the tree covers --------------------------------
+
+class StoredNodes:
+    """Perfect subtrees from the store, fetched in bulk for a batch of proofs."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def run(self, make: Callable[[merkle.NodeSource], T]) -> T:
+        """`make` over the stored tree: its nodes are found first, then read in bulk."""
+        needed = merkle.needed_nodes(make)
+        values = self.fetch(needed)
+        return make(lambda level, index: values[(level, index)])
+
+    def fetch(self, needed: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        from models import AuditEvent
+
+        needed = set(needed)
+        high = [n for n in needed if n[0] >= STORED_FROM]
+        low = [n for n in needed if n[0] < STORED_FROM]
+        out = {(k >> 48, k & ((1 << 48) - 1)): v
+               for k, v in _stored(self.session, [node_key(*n) for n in high]).items()}
+        if len(out) != len(high):
+            raise merkle.ProofError("the stored tree lacks nodes it should hold")
+        seqs = sorted({s for level, index in low
+                       for s in range((index << level) + 1, ((index + 1) << level) + 1)})
+        leaves: dict[int, bytes] = {}
+        for i in range(0, len(seqs), 5000):
+            chunk = seqs[i:i + 5000]
+            leaves.update((seq - 1, leaf_of(h)) for seq, h in self.session.execute(
+                select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.in_(chunk))))
+        for level, index in low:
+            lo, hi = index << level, (index + 1) << level
+            try:
+                out[(level, index)] = merkle.root_of([leaves[i] for i in range(lo, hi)])
+            except KeyError as exc:
+                raise merkle.ProofError(f"leaf {exc.args[0]} is not in the chain") from exc
+        return out
+
+
+def covered(session: Session) -> int:
+    """How many leaves the stored tree covers."""
+    return session.execute(text("SELECT tree_size FROM audit_head WHERE id = 1")).scalar() or 0
+
+
+def root(session: Session, size: int) -> bytes:
+    return StoredNodes(session).run(lambda source: merkle.tree_root(source, size))
+
+
+def inclusion_proofs(session: Session, indexes: Sequence[int],
+                     size: int) -> list[list[bytes]]:
+    """Audit paths of several leaves to the tree of `size`, with one bulk read."""
+    return StoredNodes(session).run(
+        lambda source: [merkle.inclusion_proof(source, i, size) for i in indexes])
+
+
+def consistency_proof(session: Session, old: int, new: int) -> list[bytes]:
+    return StoredNodes(session).run(lambda source: merkle.consistency_proof(source, old, new))
