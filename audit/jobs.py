@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import time, timedelta
 from typing import Any
@@ -41,6 +42,7 @@ def jobs(new_uow: Callable[[], Any], key: Ed25519PrivateKey) -> list[Job]:
             uow.commit()
             return {"images_deleted": deleted}
 
-    return [Job("audit.checkpoint", checkpoint, every=timedelta(hours=1), run_at_start=True),
+    every = timedelta(minutes=int(os.environ.get("PARKGATE_CHECKPOINT_EVERY_MIN", "60") or 60))
+    return [Job("audit.checkpoint", checkpoint, every=every, run_at_start=True),
             Job("audit.publish", publish, every=timedelta(minutes=1)),
             Job("audit.retention", retention, daily_at=time(3, 30))]

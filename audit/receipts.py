@@ -35,6 +35,22 @@ def _row(event: AuditEvent) -> dict[str, str]:
     return dict(zip(export.COLUMNS, export.event_cells(values), strict=True))
 
 
+def url(passage_id: int) -> str:
+    return f"/api/v1/passages/{passage_id}/receipt"
+
+
+def summary(session: Session, passage_id: int) -> dict[str, Any]:
+    """The receipt in brief for a passage's own answer: its decision's leaf index and
+    the checkpoint first containing it, once there are (two indexed reads)."""
+    seq = session.scalar(select(AuditEvent.seq).where(
+        AuditEvent.subject_kind == "passage", AuditEvent.subject_id == str(passage_id))
+        .order_by(AuditEvent.seq).limit(1))
+    checkpoint = _first_covering(session, seq) if seq is not None else None
+    return {"url": url(passage_id), "leaf_index": None if seq is None else seq - 1,
+            "checkpoint_id": checkpoint.id if checkpoint else None,
+            "status": "pending" if seq is None else "signed" if checkpoint else "linked"}
+
+
 def for_passage(session: Session, passage_id: int) -> dict[str, Any]:
     if session.get(Passage, passage_id) is None:
         raise NotFound(N_("No such passage."), code="PASSAGE_NOT_FOUND")

@@ -155,7 +155,7 @@ def export_child(url: str, first: int, last: int) -> None:
                 rows += 1
                 yield export.event_cells(event)
 
-        for chunk in export.csv_chunks(cells()):
+        for chunk in export.csv_chunks(cells(), {}):
             size += len(chunk)
             sink.write(chunk)
     seconds = time.perf_counter() - t

@@ -256,8 +256,11 @@ def load(url: str, sizes: Sizes, *, now: datetime | None = None, seed: int = 11)
 
 def append_chain(conn: psycopg.Connection[Any], n: int, start: datetime, end: datetime,
                  rng: random.Random, *, lanes: list[int], plates: list[str],
-                 enterprises: list[int] | None = None, batch: int = 50_000) -> None:
-    """Append n valid events after the current head, spread over [start, end]."""
+                 enterprises: list[int] | None = None, batch: int = 50_000,
+                 trip: tuple[int, int] | None = None) -> None:
+    """Append n valid events after the current head, spread over [start, end]. With
+    `trip` (trip id, every k-th event), those events belong to that trip, each
+    back-linked to the one before as the sequencer links them."""
     cur = conn.cursor()
     seq, prev = cur.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone() \
         or (0, GENESIS_HASH)
@@ -266,8 +269,9 @@ def append_chain(conn: psycopg.Connection[Any], n: int, start: datetime, end: da
                "record.update", "gate.person"]
     columns = ["seq", "at", "actor_kind", "actor_id", "actor_name", "action", "subject_kind",
                "subject_id", "trip_id", "vehicle_id", "person_id", "enterprise_id", "lane_id",
-               "plate", "payload", "prev_hash", "hash"]
+               "plate", "payload", "trip_prev_leaf", "prev_hash", "hash"]
     done = 0
+    trip_last: int | None = None
     while done < n:
         chunk = min(batch, n - done)
         with cur.copy(f"COPY audit_events ({', '.join(columns)}) FROM STDIN") as copy:
@@ -282,10 +286,15 @@ def append_chain(conn: psycopg.Connection[Any], n: int, start: datetime, end: da
                                                                    "DIVERT_TO_LOT"]),
                                              "reasons": [{"code": "MUST_WAIT_IN_LOT",
                                                           "rule": "G22"}]})
-                values = ("device", "7", "BP1-IN agent", action, "passage", str(seq), None,
+                trip_id = back = None
+                if trip is not None and seq % trip[1] == 0:
+                    trip_id, back = trip[0], None if trip_last is None else trip_last - 1
+                    trip_last = seq
+                values = ("device", "7", "BP1-IN agent", action, "passage", str(seq), trip_id,
                           None, None, ent, lane, plate, payload)
-                event_hash = hashlib.sha256((prev + body(seq, at, values)).encode()).hexdigest()
-                copy.write_row((seq, at, *values, prev, event_hash))
+                event_hash = hashlib.sha256((prev + body(seq, at, values, back)).encode()
+                                            ).hexdigest()
+                copy.write_row((seq, at, *values, back, prev, event_hash))
                 prev = event_hash
         done += chunk
         conn.commit()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import threading
 from dataclasses import dataclass, field
@@ -53,6 +54,10 @@ class PreparedDemo:
                      "uploads the vehicles leaving (cameras: /cameras)")
         lines.append("  trucks    booked by the enterprises, sent to the lot at P1-IN, released "
                      "as docks free (dispatcher board: /lot)")
+        lines.append("  audit     signed checkpoints (Merkle tree heads) every 5 min at /audit/verify, "
+                     f"published to {os.environ.get('PARKGATE_WITNESS_DIR', 'nowhere')}; a trip's "
+                     "timeline exports an "
+                     "excerpt that `python -m audit.offline` proves row by row")
         if self.counts:
             lines.append("  seeded: " + ", ".join(f"{k}={v}" for k, v in self.counts.items()))
         lines.append("")
@@ -95,6 +100,7 @@ def serve_demo(settings: Settings, prepared: PreparedDemo, *, host: str, port: i
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     _fast_forward()
+    _publish_checkpoints(settings.instance_path)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not every page load
     app = create_app(settings, database=prepared.database, bus=prepared.bus)
     server = make_server(host, port, app, threaded=True)
@@ -118,6 +124,15 @@ def serve_demo(settings: Settings, prepared: PreparedDemo, *, host: str, port: i
             if stopper:
                 stopper()
         server.server_close()
+
+
+def _publish_checkpoints(instance: Path) -> None:
+    """The demo signs a checkpoint every few minutes and publishes each to a folder of
+    its own, as a park would to a witness outside its control."""
+    import os
+
+    os.environ.setdefault("PARKGATE_WITNESS_DIR", str((instance / "witness").resolve()))
+    os.environ.setdefault("PARKGATE_CHECKPOINT_EVERY_MIN", "5")
 
 
 def _fast_forward() -> None:

@@ -131,6 +131,13 @@ class ResolvedOut(BaseModel):
     at: AwareDatetime
 
 
+class ReceiptOut(BaseModel):
+    url: str
+    status: Literal["pending", "linked", "signed"]
+    leaf_index: int | None = None
+    checkpoint_id: int | None = None
+
+
 class PassageOut(BaseModel):
     id: int
     lane: str
@@ -162,8 +169,10 @@ class PassageOut(BaseModel):
         "crew_confirmed"))
     replayed: bool = False
     folded: bool = False
-    receipt: str = Field(description="Where this decision's audit receipt is fetched (leaf "
-                                     "index; checkpoint and inclusion proof once signed)")
+    receipt: ReceiptOut = Field(description=(
+        "This decision's audit receipt: where to fetch it in full (events, checkpoint, "
+        "inclusion proofs), and on GET of one passage its leaf index and the checkpoint "
+        "first containing it (a fresh decision is still being linked: pending)"))
 
 
 class PassageList(BaseModel):
@@ -180,9 +189,11 @@ def runtime() -> GateRuntime:
 
 
 def passage_out(passage: Passage, *, replayed: bool = False, folded: bool = False,
-                trip: Any = None) -> dict[str, Any]:
+                trip: Any = None, receipt: dict[str, Any] | None = None) -> dict[str, Any]:
     """`trip`: the passage's trip as the caller holds it (anything with id, code and
     state); read if not given."""
+    from audit.receipts import url as receipt_url
+
     session = get_session()
     lane = runtime().lane_by_id(session, passage.lane_id)
     if trip is None or trip.id != passage.trip_id:
@@ -211,7 +222,9 @@ def passage_out(passage: Passage, *, replayed: bool = False, folded: bool = Fals
         "resolved": {"how": passage.resolution, "at": passage.resolved_at}
         if passage.resolved_at else None,
         "replayed": replayed, "folded": folded,
-        "receipt": f"/api/v1/passages/{passage.id}/receipt",
+        # A decision's own answer does not wait for the log: its events are linked
+        # right after the commit.
+        "receipt": receipt or {"url": receipt_url(passage.id), "status": "pending"},
     }
 
 
@@ -269,10 +282,12 @@ def lane_passages(lane_code: str, query_data: ListQuery) -> Any:
 @bp.output(PassageOut)
 @bp.doc(summary="One passage", responses=[404])
 def get_passage(passage_id: int) -> Any:
+    from audit.receipts import summary
+
     passage = get_session().get(Passage, passage_id)
     if passage is None:
         raise NotFound(N_("No such passage."))
-    return passage_out(passage)
+    return passage_out(passage, receipt=summary(get_session(), passage_id))
 
 
 @bp.post("/passages/<id:passage_id>/override")

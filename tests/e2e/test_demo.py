@@ -60,8 +60,13 @@ def running_demo(instance: Path, **env_extra: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def demo_server(tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    with running_demo(tmp_path_factory.mktemp("demo-instance")) as url:
+def demo_instance(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    return tmp_path_factory.mktemp("demo-instance")
+
+
+@pytest.fixture(scope="module")
+def demo_server(demo_instance: Path) -> Iterator[str]:
+    with running_demo(demo_instance) as url:
         yield url
 
 
@@ -120,12 +125,16 @@ def test_demo_trucks_book_queue_and_get_released(page, demo_server):
 
 
 @pytest.mark.browser
-def test_the_demo_auditor_finds_camera_reads_and_a_signed_checkpoint(page, demo_server):
-    """The scheduler signs a checkpoint at start; the camera's reads are searchable."""
+def test_the_demo_auditor_finds_camera_reads_and_a_signed_checkpoint(page, demo_server,
+                                                                     demo_instance):
+    """The scheduler signs a checkpoint at start and publishes it outside the park (a
+    folder in the demo); the camera's reads are searchable."""
+    from audit.heads import open_checkpoint
+
     sign_in(page, demo_server, "auditor", DEMO_PASSWORDS["auditor"][0])
     page.goto(f"{demo_server}/audit/verify")
     assert page.locator("#checkpoints tbody tr[data-checkpoint]").count() >= 1
-    assert page.locator("#public-key").inner_text().strip()
+    key = page.locator("#public-key").inner_text().strip()
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         page.goto(f"{demo_server}/audit?tab=passages&lane_id=&action=")
@@ -133,6 +142,8 @@ def test_the_demo_auditor_finds_camera_reads_and_a_signed_checkpoint(page, demo_
             break
         time.sleep(2)
     assert page.locator("#audit-passages tbody tr[data-passage]").count() >= 1
+    published = sorted((demo_instance / "witness").glob("*.note"))
+    assert published and open_checkpoint(published[0].read_text(), key).root is not None
 
 
 @pytest.mark.browser

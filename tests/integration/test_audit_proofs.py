@@ -308,14 +308,20 @@ def test_a_decision_carries_a_receipt_that_proves_it_offline(client, scene, tmp_
     answer = read(client, world, "P1-IN", plate="苏A66666", plate_colour="blue",
                   trailer_plate=None, trailer_confidence=None, later=True)
     assert answer.status_code == 201
-    url = answer.json["receipt"]
+    url = answer.json["receipt"]["url"]
     assert url == f"/api/v1/passages/{answer.json['id']}/receipt"
+    one = client.get(f"/api/v1/passages/{answer.json['id']}",
+                     headers=auth(world.tokens["gate_operator"])).json["receipt"]
+    assert one["status"] == "linked" and one["leaf_index"] is not None
     unsigned = client.get(url, headers=auth(world.tokens["gate_operator"])).json
     assert unsigned["status"] == "linked"  # in the log, no checkpoint covers it yet
     assert unsigned["events"][0]["leaf_index"] == unsigned["events"][0]["seq"] - 1
     _sign(client, world)
     receipt = client.get(url, headers=auth(world.tokens["auditor"])).json
     assert receipt["status"] == "signed" and receipt["events"][0]["proof"]
+    one = client.get(f"/api/v1/passages/{answer.json['id']}",
+                     headers=auth(world.tokens["gate_operator"])).json["receipt"]
+    assert one["status"] == "signed" and one["checkpoint_id"] is not None
     assert verify_receipt(receipt, key) == ([], [])
     (tmp_path / "receipt.json").write_text(json.dumps(receipt))
     assert offline_main(["receipt", str(tmp_path / "receipt.json"), "--public-key", key]) == 0
