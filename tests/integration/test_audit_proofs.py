@@ -222,26 +222,27 @@ def test_checkpoints_on_demand_are_rate_limited_and_published(client, scene, ses
         assert witness.publish_pending(s, clock.now(), post=down)["failed"] == 0  # done
 
 
-def _rewrite_history(session_factory, database, seq: int) -> None:  # type: ignore[no-untyped-def]
-    """What a park rewriting its own records would do: edit an event, re-hash every
-    later one so the chain is consistent in itself, rebuild the tree."""
-    with database.engine.begin() as conn:
-        if database.engine.dialect.name == "postgresql":
-            conn.execute(text("DROP TRIGGER audit_events_append_only ON audit_events"))
-        else:
-            conn.execute(text("DROP TRIGGER audit_events_no_update"))
-    with session_factory() as s:
-        events = list(s.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
+def _rewrite_history(database, seq: int) -> None:  # type: ignore[no-untyped-def]
+    """What a park rewriting its own records would do (a DBA past the append-only
+    guard): edit an event, re-hash every later one so the chain is consistent in
+    itself, rebuild the tree."""
+    from tests.integration.test_audit_chain import as_superuser
+
+    with as_superuser(database) as conn:
+        rows = conn.execute(select(AuditEvent.__table__).order_by(AuditEvent.seq)).all()
         prev = GENESIS_HASH
-        for e in events:
+        for e in rows:
+            payload = e.payload
             if e.seq == seq:
-                e.payload = e.payload.replace("}", ',"note":"rewritten"}', 1)
-            e.prev_hash = prev
-            e.hash = prev = link(prev, body(e.seq, e.at, [getattr(e, c) for c in BODY_COLUMNS],
-                                            e.trip_prev_leaf))
-        s.execute(AuditTreeNode.__table__.delete())
-        s.execute(text("UPDATE audit_head SET tree_size = 0, hash = :h"), {"h": prev})
-        s.commit()
+                payload = payload.replace("}", ',"note":"rewritten"}', 1)
+            values = [payload if c == "payload" else getattr(e, c) for c in BODY_COLUMNS]
+            digest = link(prev, body(e.seq, e.at, values, e.trip_prev_leaf))
+            conn.execute(text("UPDATE audit_events SET payload = :pl, prev_hash = :p, hash = :h "
+                              "WHERE seq = :s"), {"pl": payload, "p": prev, "h": digest,
+                                                 "s": e.seq})
+            prev = digest
+        conn.execute(AuditTreeNode.__table__.delete())
+        conn.execute(text("UPDATE audit_head SET tree_size = 0, hash = :h"), {"h": prev})
     link_all(database.engine)
 
 
@@ -286,7 +287,7 @@ def test_consistency_proofs_between_checkpoints_and_against_a_rewritten_history(
 
     # The park rewrites event #3 and signs its new history: the auditor's kept
     # checkpoint shows it, online and offline.
-    _rewrite_history(session_factory, database, 3)
+    _rewrite_history(database, 3)
     clock.advance(timedelta(minutes=2))
     rewritten, rewritten_note = _sign(client, world, "admin")
     kept = client.post("/api/v1/audit/consistency", json={"checkpoint": old_note},
