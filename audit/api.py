@@ -163,7 +163,10 @@ def export_response(f: AuditFilter, fmt: str) -> Response:
 @require(*AUDIT_ROLES)
 @bp.input(ExportIn, location="query", arg_name="query")
 @bp.doc(summary="Export matching events (CSV or XLSX) with each one's chain position and "
-                "hash, for `python -m audit.offline`")
+                "hash, for `python -m audit.offline`",
+        description="A filtered export is an excerpt: its preamble names the filter and the "
+                    "signed checkpoint (signed now if none covers the rows yet), and each row "
+                    "carries its Merkle leaf index and inclusion proof.")
 def export_events(query: ExportIn) -> Any:
     return export_response(query.to_filter(), query.format)
 

@@ -126,9 +126,14 @@ def start(engine: Engine) -> None:
         committed(engine)
 
 
-def shutdown() -> None:
+def shutdown(wait_s: float = 5.0) -> None:
+    """Stop this process's sequencer threads, each after the pass it is in."""
     with _LOCK:
-        for worker in _THREADS.values():
-            worker.stop.set()
-            worker.wake.set()
+        workers = list(_THREADS.values())
         _THREADS.clear()
+    for worker in workers:
+        worker.stop.set()
+        worker.wake.set()
+    for worker in workers:
+        if worker.thread is not threading.current_thread():
+            worker.thread.join(wait_s)
