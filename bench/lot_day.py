@@ -315,8 +315,7 @@ def run_real(url: str, plan: Plan, park: dict[str, object]
                 if result.placement is None:
                     entrance += 1
             elif kind == "at_plant":
-                sm.apply(uow, trip, "enter_plant", actor, sm.Context(now=now))
-                service.after_transition(uow, trip, "enter_plant", actor, now)
+                sm.apply(uow, trip, "enter_plant", actor, sm.Context(now=now))  # uses its release
                 heapq.heappush(events, (now + plan.unload[number_of[trip_id]], seq, "leave",
                                         trip_id))
                 seq += 1
@@ -329,7 +328,7 @@ def run_real(url: str, plan: Plan, park: dict[str, object]
                 # its own transaction, and is timed on its own.
                 committed: list[float] = []
                 uow.after_commit(lambda stamps=committed: stamps.append(time.perf_counter()))
-                service.after_transition(uow, trip, "leave_plant", actor, now)  # releases
+                uow.handle_events()  # the lot follows the trip: its dock frees, the next is released
                 sent = time.perf_counter()
                 uow.commit()
                 done = time.perf_counter()

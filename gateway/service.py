@@ -386,9 +386,6 @@ def _move(uow: UnitOfWork, actor: Actor, lane: LaneInfo, area: str, passage: Pas
             # The crossing stands; the trip's record says why it did not move with it.
             passage.details = {**passage.details, "trip_not_moved": exc.code}
             return
-    from dispatch.service import after_transition
-
-    after_transition(uow, trip, trip_action, actor, now)  # a dock frees, a release is used
 
 
 def _presence(session: Session, area: str, direction: str, key: str, *, now: datetime,

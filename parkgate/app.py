@@ -12,6 +12,7 @@ from apiflask import APIFlask
 from flask import g, request
 
 import audit  # noqa: F401  # composition root: registers how audit events are written
+import dispatch  # noqa: F401  # and the lot's handlers of trip events (parkgate.messages)
 
 from . import clock
 from .bus import EventBus, make_bus

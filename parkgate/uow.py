@@ -85,7 +85,27 @@ class UnitOfWork:
     def after_commit(self, fn: Callable[[], None]) -> None:
         self._after_commit.append(fn)
 
+    def handle_events(self) -> int:
+        """Hand every domain event the session's records have recorded to its
+        handlers, in this transaction, until none is left; how many were handled."""
+        from . import messages
+
+        handled = 0
+        for _ in range(messages.MAX_ROUNDS):
+            events = list(messages.collect(self._entities()))
+            if not events:
+                return handled
+            for event in events:
+                for handler in messages.handlers_for(event):
+                    handler(self, event)
+                handled += 1
+        raise RuntimeError("domain events kept recording events: a handler loop")
+
+    def _entities(self) -> list[object]:
+        return [*self.session.identity_map.values(), *self.session.new]
+
     def commit(self) -> None:
+        self.handle_events()
         queued = bool(self._audit)
         if queued:
             if _commit_with_audit is None or _audit_committed is None:
@@ -107,6 +127,9 @@ class UnitOfWork:
             fn()
 
     def rollback(self) -> None:
+        from . import messages
+
+        messages.discard(self._entities())
         self._audit.clear()
         self._events.clear()
         self._after_commit.clear()

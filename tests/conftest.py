@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+import dispatch  # noqa: F401  # the lot's handlers of trip events, as the app registers them
 import models
 from audit.chain import GENESIS_HASH
 from auth.passwords import use_cheap_parameters_for_tests

@@ -6,7 +6,6 @@ from sqlalchemy.orm import Session
 
 from auth.principal import Principal
 from auth.roles import Role
-from dispatch.service import after_transition
 from models import Park, Trip
 from parkgate import clock
 from parkgate.errors import N_, Forbidden, NotFound, ValidationFailed
@@ -67,8 +66,7 @@ def transition(uow: UnitOfWork, principal: Principal, trip_id: int, action: str,
         raise Forbidden(N_("Only an operator may override."), code="OVERRIDE_NOT_PERMITTED")
     ctx = sm.Context(now=clock.now(), grace=policy_for(uow.session, trip.park_id).arrival_grace,
                      reason=reason, override=override)
-    sm.apply(uow, trip, action, principal.actor, ctx)
-    after_transition(uow, trip, action, principal.actor, ctx.now)
+    sm.apply(uow, trip, action, principal.actor, ctx)  # the lot follows (dispatch.handlers)
     uow.publish(f"enterprise:{trip.enterprise_id}", "trip.state",
                 {"trip_id": trip.id, "to": trip.state})
     uow.commit()

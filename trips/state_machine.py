@@ -187,7 +187,12 @@ def plan(trip: TripFacts, action: str, ctx: Context) -> TripState:
 
 def apply(uow: Any, trip: Any, action: str, actor: Any, ctx: Context,
           payload: dict[str, Any] | None = None) -> TripState:
-    """Move `trip` (a models.Trip) through `action`, auditing it in `uow`'s transaction."""
+    """Move `trip` (a models.Trip) through `action`, auditing it in `uow`'s transaction;
+    the trip records the move (trips.events.TripMoved) for whatever follows from it."""
+    from parkgate.messages import record
+
+    from .events import TripMoved
+
     before = trip.state
     target = plan(trip, action, ctx)
     transition = TRANSITIONS[action]
@@ -206,4 +211,5 @@ def apply(uow: Any, trip: Any, action: str, actor: Any, ctx: Context,
     )
     uow.publish("trips", "trip.state", {"trip_id": trip.id, "code": trip.code, "from": before,
                                         "to": target.value})
+    record(trip, TripMoved(trip, action, before, target.value, actor, ctx.now))
     return target

@@ -16,9 +16,11 @@ from booking.service import CargoIn
 from dispatch import service
 from models import Alarm, AuditEvent, Dock, Lot, Plant, QueueEntry, Release, Trip, Vehicle
 from parkgate import clock
+from parkgate.messages import record
 from parkgate.uow import Actor, unit_of_work
 from tests.conftest import PG_PARAM
 from tests.factories import auth, book, make_world
+from trips.events import TripMoved
 
 ACTOR = Actor.system("tests")
 
@@ -109,6 +111,34 @@ def test_a_receiver_marking_trucks_in_and_out_moves_the_lot(client, session_fact
     with session_factory() as s:
         assert s.get(Dock, dock).trip_id == second
         assert s.scalar(select(QueueEntry.status).where(QueueEntry.trip_id == first)) == "left"
+
+
+def test_the_lot_follows_a_trip_event_without_its_mover_calling_the_lot(  # type: ignore[no-untyped-def]
+        client, session_factory):
+    """Whoever moves a trip (here the state machine alone, as a plant gate's camera
+    or a bench would) records the move; the lot's handler frees the dock and calls the
+    next truck in the same transaction, and a move rolled back changes nothing."""
+    from trips import state_machine as sm
+
+    world = make_world(session_factory)
+    (dock,) = set_docks(session_factory, world, busy=True)
+    first, second = arrive(session_factory, world, 2)
+    assert free(client, world, dock).json["released_trip_id"] == first
+    with unit_of_work(session_factory) as uow:
+        trip = uow.session.get(Trip, first)
+        sm.apply(uow, trip, "enter_plant", ACTOR, sm.Context(now=clock.now()))
+        sm.apply(uow, trip, "leave_plant", ACTOR, sm.Context(now=clock.now()))
+        uow.rollback()
+    assert states(session_factory, [first, second]) == ["RELEASED", "IN_LOT"]
+    with unit_of_work(session_factory) as uow:
+        trip = uow.session.get(Trip, first)
+        sm.apply(uow, trip, "enter_plant", ACTOR, sm.Context(now=clock.now()))
+        sm.apply(uow, trip, "leave_plant", ACTOR, sm.Context(now=clock.now()))
+        uow.commit()
+    assert states(session_factory, [first, second]) == ["LEAVING", "RELEASED"]
+    with session_factory() as s:
+        assert s.get(Dock, dock).trip_id == second
+        assert s.scalar(select(Release.status).where(Release.trip_id == first)) == "used"
 
 
 def test_a_plant_that_proposes_waits_for_the_dispatcher(client, session_factory):  # type: ignore[no-untyped-def]
@@ -407,8 +437,9 @@ def test_parallel_dock_and_dispatcher_events_release_each_trip_once(session_fact
                         if trip is not None:
                             for action, state in (("enter_plant", "AT_PLANT"),
                                                   ("leave_plant", "LEAVING")):
-                                trip.state = state
-                                service.after_transition(uow, trip, action, ACTOR, clock.now())
+                                before, trip.state = trip.state, state
+                                record(trip, TripMoved(trip, action, before, state, ACTOR,
+                                                       clock.now()))
                     uow.commit()
             except service.LotError:
                 pass  # no free dock / not waiting any more: the right answer
