@@ -30,6 +30,7 @@ HOLD = "HOLD_FOR_OPERATOR"
 
 # Trip states in which a trip may present itself at each kind of entry.
 AWAITING_ARRIVAL = frozenset({"BOOKED", "ARRIVED"})
+NO_BAY_CODES = frozenset({"LOT_FULL", "LOT_NO_ZONE"})  # L05, L03
 NOT_APPROVED = frozenset({"PENDING_APPROVAL", "REJECTED", "CANCELLED", "NO_SHOW", "CLOSED",
                           "SENT_AWAY"})
 # Documents re-checked at the lot gate (DOMAIN L02, §9): failures hold, not deny.
@@ -163,6 +164,12 @@ def _entry(read: PlateReadIn, snap: Snapshot, vehicle: VehicleView, now: datetim
         if hazmat:
             acc.extend(_hazmat_checks(read, snap, vehicle, trip, now))
         trip_action = _where_next(trip, snap, hazmat, acc)
+        if trip_action == "check_in_lot" and snap.lot_room is not None and \
+                _action(acc.reasons, lane.gate_kind) == OPEN:
+            # L03/L05: everything else lets it in, but no bay may take it: it waits at
+            # the entrance (the service tells the dispatcher).
+            acc.add("LOT_FULL" if snap.lot_room == "L05" else "LOT_NO_ZONE")  # NO_BAY_CODES
+            trip_action = None
     # A hold outranks a divert (_action): a truck whose crew or trailer is still to be
     # checked waits at the booth first (G13, G18), then is sent to the lot.
     return Decision(_action(acc.reasons, lane.gate_kind), tuple(acc.reasons),

@@ -36,13 +36,16 @@ from parkgate.uow import Actor, UnitOfWork
 from rules.identity import id_problem
 from rules.plates import normalise, validate
 from trips import state_machine as sm
+from trips.state_machine import LOT_CATEGORIES
 
 from . import pending
 from . import repository as repo
 from .decide import (
+    AWAITING_ARRIVAL,
     CREW_WATCHED,
     DENY,
     HOLD,
+    NO_BAY_CODES,
     OPEN,
     Decision,
     PersonPassage,
@@ -217,12 +220,13 @@ def process_read(uow: UnitOfWork, principal: Principal, req: ReadRequest,
     shown = _persons_shown(session, req.crew_ids)
     if _crew_presented(session, snap.trip, req.crew_ids):
         read = replace(read, crew_presented=True)
+    snap, no_bay = _lot_room(uow, lane, snap)
     decision = decide(read, snap, now)
     if req.offline_action is not None:
         decision = _offline_decision(req, decision)
     with _first_answer_stands(uow, lane.id, req):
         passage, trip = _record(uow, principal, lane, snap, read, req, decision, plate, crop,
-                                now, runtime, crew_shown=shown)
+                                now, runtime, crew_shown=shown, no_bay=no_bay)
         uow.commit()
     return GateResult(passage, trip=trip)
 
@@ -281,17 +285,21 @@ def _trip_to_move(session: Session, snap: Snapshot) -> Trip | None:
 def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Snapshot,
             read: PlateReadIn, req: ReadRequest, decision: Decision, plate: str,
             crop: bytes | None, now: datetime, runtime: GateRuntime,
-            *, crew_shown: set[int] | None = None, completes: int | None = None
-            ) -> tuple[Passage, Any]:
+            *, crew_shown: set[int] | None = None, completes: int | None = None,
+            no_bay: Any = None) -> tuple[Passage, Any]:
     """The passage a decision makes, and what came of its trip (a Trip if it was
     changed, else the snapshot's TripView; None without one). `crew_shown`: persons
     whose papers were shown with this read (who may leave with a hazmat vehicle, G24);
     `completes`: the held passage an operator's check completes (a typed trailer
-    plate, the crew's papers)."""
+    plate, the crew's papers); `no_bay`: the lot's refusal behind a LOT_FULL or
+    LOT_NO_ZONE hold (the truck waits at the entrance and the dispatcher is told)."""
     session = uow.session
     vehicle, trip = snap.vehicle, snap.trip
-    if decision.action == OPEN and decision.next_trip_action == "check_in_lot" and trip:
-        decision = _lot_room(uow, principal, _trip_to_move(session, snap), decision, now)
+    if no_bay is not None and trip is not None and \
+            any(r.code in NO_BAY_CODES for r in decision.reasons):
+        from dispatch import service as lot
+
+        lot.wait_at_entrance(uow, _trip_to_move(session, snap), principal.actor, no_bay, now)
     wording = word(decision)
     crop_sha = hashlib.sha256(crop).hexdigest() if crop else None
     if crop and session.get(PassageImage, crop_sha) is None:
@@ -335,20 +343,21 @@ def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Snapsho
     return passage, trip
 
 
-def _lot_room(uow: UnitOfWork, principal: Principal, trip: Trip, decision: Decision,
-              now: datetime) -> Decision:
-    """L03/L05: the lot gate opens only when a compatible bay is free and the lot may
-    hold one more; otherwise the truck waits at the entrance and the dispatcher is told."""
+def _lot_room(uow: UnitOfWork, lane: LaneInfo, snap: Snapshot) -> tuple[Snapshot, Any]:
+    """At a lot entrance, whether a bay may take the arriving truck (L03/L05), for
+    decide(): the snapshot with it, and the lot's refusal (dispatch.zoning.Refusal) if
+    there is one, so the dispatcher can be told. Looking locks the lot."""
+    trip = snap.trip
+    if lane.gate_kind != "lot" or lane.direction != "in" or trip is None or \
+            trip.state not in AWAITING_ARRIVAL or trip.category not in LOT_CATEGORIES:
+        return snap, None
     from dispatch import service as lot
     from dispatch.zoning import Refusal
 
-    outcome = lot.room_for(uow.session, trip)
+    outcome = lot.room_for(uow.session, _trip_to_move(uow.session, snap))
     if not isinstance(outcome, Refusal):
-        return decision
-    lot.wait_at_entrance(uow, trip, principal.actor, outcome, now)
-    # L05: no room (the lot's capacity, or full zones); L03: no zone may take this cargo.
-    code = "LOT_FULL" if outcome.rule == "L05" else "LOT_NO_ZONE"
-    return Decision(HOLD, (*decision.reasons, Reason(code)), category=decision.category)
+        return snap, None
+    return replace(snap, lot_room=outcome.rule), outcome
 
 
 def _move(uow: UnitOfWork, actor: Actor, lane: LaneInfo, area: str, passage: Passage,
@@ -618,12 +627,13 @@ def _decide_again(uow: UnitOfWork, principal: Principal, held: Passage, lane: La
     snap = repo.build_snapshot(session, lane, req.plate, req.colour, now, runtime.names(session))
     read = PlateReadIn(req.plate, req.colour, 1.0, now, trailer_plate=req.trailer_plate,
                        trailer_confidence=1.0, crew_presented=crew_presented)
+    snap, no_bay = _lot_room(uow, lane, snap)
     decision = decide(read, snap, now)
     shown = set(held.details.get("crew_shown") or ())
     with _first_answer_stands(uow, lane.id, req):
         result, moved = _record(uow, principal, lane, snap, read, req, decision,
                                 req.plate, None, now, runtime, crew_shown=shown,
-                                completes=held.id)
+                                completes=held.id, no_bay=no_bay)
         uow.commit()
     return GateResult(result, trip=moved)
 

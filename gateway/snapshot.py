@@ -145,6 +145,10 @@ class Snapshot:
     trip: TripView | None = None
     driver: PersonView | None = None
     escort: PersonView | None = None
+    # At a lot entrance, for a truck arriving: the rule that leaves it no bay ("L03": no
+    # zone may take its cargo beside the trucks there; "L05": no room), or None (a bay
+    # is free, or nobody could look: the gate agent offline).
+    lot_room: str | None = None
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,18 @@ def test_clean_hazmat_truck_checks_in_to_the_lot():
     assert (d.action, d.codes, d.trip_action) == (OPEN, [], "check_in_lot")
 
 
+@pytest.mark.parametrize(("room", "code"), [("L05", "LOT_FULL"), ("L03", "LOT_NO_ZONE")])
+def test_l03_l05_no_bay_in_the_lot_holds_the_truck_at_the_entrance(room, code):
+    d = decide(READ, snap(lot_room=room), NOW)
+    assert (d.action, d.codes, d.trip_action) == (HOLD, [code], None)
+    assert rules(d) == {room}
+    # Refused for its papers first: the lot's room is not what it waits for.
+    refused = decide(READ, snap(lot_room=room, trip=trip(state="PENDING_APPROVAL")), NOW)
+    assert code not in refused.codes
+    # Nobody could look (the gate agent offline): decided as before.
+    assert decide(READ, snap(lot_room=None), NOW).trip_action == "check_in_lot"
+
+
 def test_hazmat_at_the_perimeter_is_sent_to_the_lot_first():
     d = decide(READ, snap(PERIMETER_IN), NOW)
     assert d.action == DIVERT and d.codes == ["MUST_WAIT_IN_LOT"] and d.trip_action == "arrive"
