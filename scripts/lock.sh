@@ -9,6 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . .venv/bin/activate
 digest=$(python scripts/lock_digest.py)
+# The pins already locked are kept where they still satisfy pyproject.toml (uv prefers
+# what the output file holds): adding one dependency does not upgrade the others.
+cp requirements/runtime.lock requirements/runtime.lock.new
+cp requirements/dev.lock requirements/dev.lock.new
 common=(--generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_28
         --override requirements/overrides.txt --no-header --quiet)
 uv pip compile pyproject.toml requirements/build.in "${common[@]}" -o requirements/runtime.lock.new

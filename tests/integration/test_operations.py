@@ -80,6 +80,18 @@ def test_the_limit_holds_across_workers_through_redis(database, tmp_path, bus, r
     assert statuses.count(200) == 6 and statuses[-2:] == [429, 429]
 
 
+def test_a_lost_redis_never_blocks_a_request(database, tmp_path, bus, session_factory,
+                                             monkeypatch):
+    """The limiter's store is unreachable (nothing listens there): requests go through."""
+    monkeypatch.setenv("PARKGATE_RATE_LIMIT_PER_MIN", "2")
+    world = make_world(session_factory)
+    settings = make_settings(database, tmp_path, redis_url="redis://127.0.0.1:1/0")
+    client = create_app(settings, database=database, bus=bus).test_client()
+    statuses = {client.get("/api/v1/lot", headers=auth(world.tokens["dispatcher"])).status_code
+                for _ in range(4)}
+    assert statuses == {200}
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("database", ["postgresql"], indirect=True)
 def test_two_workers_reading_one_plate_on_one_lane_fold_into_one_passage(app, session_factory,
