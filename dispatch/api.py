@@ -13,14 +13,12 @@ from sqlalchemy import select
 
 from auth.access import current_principal, require
 from auth.roles import Role
-from booking.service import trip_by_code
 from models import Dock, Park, Trip
 from parkgate import clock
 from parkgate.database import get_session, get_uow
 from parkgate.errors import N_, NotFound
 from parkgate.types import RecordId
 from rules.documents import park_date
-from trips.service import get_trip
 
 from . import board as board_mod
 from . import service
@@ -86,16 +84,8 @@ def lot_board() -> Any:
 @bp.doc(summary="Check a trip in to the lot by hand (the lot lane does it on a read)",
         responses=[404, 409])
 def lot_check_in(body: CheckInIn) -> Any:
-    principal = _principal()
-    uow = get_uow()
-    if body.code:
-        trip = trip_by_code(uow.session, principal, body.code)
-    elif body.trip_id:
-        trip = get_trip(uow.session, principal, body.trip_id, for_update=True)
-    else:
-        raise NotFound(N_("Give the booking code or the trip id."), code="TRIP_REQUIRED")
-    result = service.check_in(uow, trip, principal.actor, clock.now())
-    uow.commit()
+    trip, result = service.check_in_by_hand(get_uow(), _principal(), code=body.code,
+                                            trip_id=body.trip_id)
     placed = result.placement
     return {"trip_id": trip.id, "state": trip.state, "status": result.entry.status,
             "zone": placed.zone_code if placed else None,
@@ -113,7 +103,6 @@ def _trip_out(trip: Trip) -> dict[str, Any]:
 def lot_hold(trip_id: int, body: ReasonIn) -> Any:
     uow = get_uow()
     entry = service.hold(uow, _principal().actor, trip_id, body.reason, held=True)
-    uow.commit()
     return {"trip_id": trip_id, "status": entry.status}
 
 
@@ -124,7 +113,6 @@ def lot_hold(trip_id: int, body: ReasonIn) -> Any:
 def lot_unhold(trip_id: int, body: ReasonIn) -> Any:
     uow = get_uow()
     entry = service.hold(uow, _principal().actor, trip_id, body.reason, held=False)
-    uow.commit()
     return {"trip_id": trip_id, "status": entry.status}
 
 
@@ -136,7 +124,6 @@ def lot_unhold(trip_id: int, body: ReasonIn) -> Any:
 def lot_release(trip_id: int, body: ReasonIn) -> Any:
     uow = get_uow()
     release = service.release_now(uow, _principal().actor, trip_id, body.reason)
-    uow.commit()
     return {"trip_id": trip_id, "deadline": release.deadline.isoformat(),
             "dock_id": release.dock_id}
 
@@ -148,7 +135,6 @@ def lot_release(trip_id: int, body: ReasonIn) -> Any:
 def lot_reorder(trip_id: int, body: ReorderIn) -> Any:
     uow = get_uow()
     order = service.reorder(uow, _principal().actor, trip_id, body.position, body.reason)
-    uow.commit()
     return {"order": order}
 
 
@@ -159,7 +145,6 @@ def lot_reorder(trip_id: int, body: ReorderIn) -> Any:
 def lot_send_away(trip_id: int, body: ReasonIn) -> Any:
     uow = get_uow()
     trip = service.send_away(uow, _principal().actor, trip_id, body.reason)
-    uow.commit()
     return _trip_out(trip)
 
 
@@ -170,7 +155,6 @@ def lot_send_away(trip_id: int, body: ReasonIn) -> Any:
 def lot_requeue(trip_id: int, body: ReasonIn) -> Any:
     uow = get_uow()
     trip = service.requeue(uow, _principal().actor, trip_id, body.reason)
-    uow.commit()
     return _trip_out(trip)
 
 
@@ -204,7 +188,6 @@ def plant_readiness(plant_id: int, body: ReadinessIn) -> Any:
     uow = get_uow()
     plant = service.set_readiness(uow, principal.actor, plant_for(principal, plant_id),
                                   ready=body.ready, note=body.note, now=clock.now())
-    uow.commit()
     return {"plant_id": plant.id, "ready": plant.ready, "note": plant.ready_note,
             "changed_at": plant.ready_changed_at}
 
@@ -216,8 +199,7 @@ def dock_free(dock_id: int) -> Any:
     principal = _principal()
     _dock_for(principal, dock_id)
     uow = get_uow()
-    release = service.set_dock(uow, principal.actor, dock_id, busy=False, now=clock.now())
-    uow.commit()
+    release = service.mark_dock(uow, principal.actor, dock_id, busy=False)
     return {"dock_id": dock_id, "busy": False,
             "released_trip_id": release.trip_id if release else None}
 
@@ -229,8 +211,7 @@ def dock_busy(dock_id: int) -> Any:
     principal = _principal()
     _dock_for(principal, dock_id)
     uow = get_uow()
-    service.set_dock(uow, principal.actor, dock_id, busy=True, now=clock.now())
-    uow.commit()
+    service.mark_dock(uow, principal.actor, dock_id, busy=True)
     return {"dock_id": dock_id, "busy": True}
 
 
@@ -241,7 +222,6 @@ def alarm_ack(alarm_id: int) -> Any:
     principal = _principal()
     uow = get_uow()
     alarm = service.acknowledge(uow, principal.actor, alarm_id, principal.user_ref)
-    uow.commit()
     return {"id": alarm.id, "acknowledged_at": alarm.acknowledged_at.isoformat()
             if alarm.acknowledged_at else None}
 

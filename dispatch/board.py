@@ -29,7 +29,7 @@ from rules.documents import PARK_TZ
 from rules.hazard import primary_class
 
 from . import kpis
-from .service import HELD, OPEN_ENTRY, QUEUE_ORDER, WAITING, lot_of_park
+from .lot import HELD, OPEN_ENTRY, QUEUE_ORDER, WAITING, lot_of_park
 
 
 @dataclass

@@ -8,6 +8,6 @@ from typing import Any
 
 
 def on_trip_moved(uow: Any, event: Any) -> None:
-    from .service import after_transition
+    from .release import after_transition
 
     after_transition(uow, event.trip, event.action, event.actor, event.at)

@@ -9,7 +9,7 @@ from typing import Any
 from parkgate import clock
 from parkgate.scheduler import Job
 
-from .service import watch
+from .watch import watch
 
 
 def jobs(new_uow: Callable[[], Any]) -> list[Job]:

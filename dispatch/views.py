@@ -11,7 +11,6 @@ from flask_babel import gettext
 
 from auth.access import current_principal, require
 from auth.roles import Role
-from booking.service import trip_by_code
 from parkgate import clock
 from parkgate.database import get_session, get_uow
 from parkgate.errors import N_, DomainError
@@ -92,9 +91,7 @@ def trip_action(trip_id: int) -> Any:
             service.requeue(uow, actor, trip_id, reason)
         else:
             return _done(gettext("Nothing done."))
-        uow.commit()
     except DomainError as exc:
-        uow.rollback()
         return _failed(exc)
     return _done(gettext("Done."))
 
@@ -109,10 +106,8 @@ def dock_action(dock_id: int) -> Any:
     uow = get_uow()
     try:
         _dock_for(principal, dock_id)
-        service.set_dock(uow, principal.actor, dock_id, busy=busy, now=clock.now())
-        uow.commit()
+        service.mark_dock(uow, principal.actor, dock_id, busy=busy)
     except DomainError as exc:
-        uow.rollback()
         return _failed(exc)
     return _done(gettext("Dock marked busy.") if busy else gettext("Dock marked free."))
 
@@ -128,9 +123,7 @@ def readiness_action(plant_id: int) -> Any:
     try:
         service.set_readiness(uow, principal.actor, plant_for(principal, plant_id), ready=ready,
                               note=request.form.get("note"), now=clock.now())
-        uow.commit()
     except DomainError as exc:
-        uow.rollback()
         return _failed(exc)
     return _done(gettext("The plant is ready to receive.") if ready
                  else gettext("The plant is not ready: nothing is released to it."))
@@ -139,14 +132,10 @@ def readiness_action(plant_id: int) -> Any:
 @bp.post("/check-in")
 @require(*LOT_STAFF)
 def check_in_page() -> Any:
-    principal = _principal()
-    uow = get_uow()
     try:
-        trip = trip_by_code(uow.session, principal, request.form.get("code", ""))
-        result = service.check_in(uow, trip, principal.actor, clock.now())
-        uow.commit()
+        trip, result = service.check_in_by_hand(get_uow(), _principal(),
+                                                code=request.form.get("code", ""))
     except DomainError as exc:
-        uow.rollback()
         return _failed(exc)
     if result.placement is None:
         return _done(gettext("No compatible bay: %(code)s waits at the entrance.", code=trip.code))
@@ -161,7 +150,6 @@ def alarm_action(alarm_id: int) -> Any:
     uow = get_uow()
     try:
         service.acknowledge(uow, principal.actor, alarm_id, principal.user_ref)
-        uow.commit()
     except DomainError as exc:
         return _failed(exc)
     return _done(gettext("Acknowledged."))

@@ -144,6 +144,25 @@ class UnitOfWork:
             self.rollback()
 
 
+def use_case(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A service function that is a whole transaction: it commits its unit of work
+    (given first) when it returns, and rolls it back when it raises, so the views and
+    API handlers that call it translate HTTP and nothing else."""
+    from functools import wraps
+
+    @wraps(fn)
+    def run(uow: UnitOfWork, *args: Any, **kwargs: Any) -> Any:
+        try:
+            result = fn(uow, *args, **kwargs)
+        except BaseException:
+            uow.rollback()
+            raise
+        uow.commit()
+        return result
+
+    return run
+
+
 @contextmanager
 def unit_of_work(session_factory: Callable[[], Session], bus: EventBus | None = None
                  ) -> Iterator[UnitOfWork]:

@@ -349,7 +349,9 @@ def kept_bays(session_factory, ids):  # type: ignore[no-untyped-def]
 
 def test_a_freed_bay_goes_to_the_first_truck_at_the_entrance_it_suits(client, session_factory,  # type: ignore[no-untyped-def]
                                                                      monkeypatch):
-    monkeypatch.setattr(service, "_WAITER_PAGE", 1)  # the waiters come a page at a time
+    from dispatch import release
+
+    monkeypatch.setattr(release, "_WAITER_PAGE", 1)  # the waiters come a page at a time
     world = make_world(session_factory)
     (dock,) = set_docks(session_factory, world, busy=True)
     first, _, _ = arrive(session_factory, world, 3)  # zone A: three petrol, full
@@ -386,19 +388,21 @@ def test_a_release_stands_when_admission_fails_and_the_watch_admits(client, sess
     (dock,) = set_docks(session_factory, world, busy=True)
     first, _, _ = arrive(session_factory, world, 3)
     waiting = at_entrance(session_factory, world)
-    real = service._admit_from_entrance
+    from dispatch import release
+
+    real = release.admit_from_entrance
 
     def cut_off(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise OperationalError("SELECT …", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr(service, "_admit_from_entrance", cut_off)
+    monkeypatch.setattr(release, "admit_from_entrance", cut_off)
     r = free(client, world, dock)
     # The driver was called: the release does not depend on the admission after it.
     assert r.status_code == 200 and r.json["released_trip_id"] == first
     assert states(session_factory, [first]) == ["RELEASED"]
     assert kept_bays(session_factory, [waiting]) == [None]
     assert "admission from the entrance" in caplog.text
-    monkeypatch.setattr(service, "_admit_from_entrance", real)
+    monkeypatch.setattr(release, "admit_from_entrance", real)
     with unit_of_work(session_factory) as uow:
         service.watch(uow, clock.now())
     (kept,) = kept_bays(session_factory, [waiting])
