@@ -19,7 +19,7 @@ def _commit_with(session: Any, pending: Any) -> Any:
 
 
 def _register() -> None:
-    from parkgate.uow import register_audit
+    from kernel.uow import register_audit
 
     register_audit(_commit_with, _committed)
 

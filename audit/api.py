@@ -12,9 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from auth.access import current_principal, require
 from auth.roles import Role
-from parkgate import clock
+from kernel import clock
+from kernel.errors import N_, BadRequest
 from parkgate.database import get_db, get_session, get_uow, read_session, release_session
-from parkgate.errors import N_, BadRequest
 from parkgate.signing import public_key_b64
 from parkgate.types import ChainPosition, RecordId
 from rules.documents import PARK_TZ, park_date

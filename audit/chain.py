@@ -174,7 +174,7 @@ def queue_and_commit(session: Session, pending: Iterable[Any]) -> list[dict[str,
 
 
 def queue_events(session: Session, pending: Iterable[Any]) -> list[dict[str, Any]]:
-    """Write buffered events (parkgate.uow.PendingAudit) to the queue in this
+    """Write buffered events (kernel.uow.PendingAudit) to the queue in this
     transaction: an INSERT, no lock. They exist if and only if the change does; the
     sequencer links them into the chain after the commit (link_pending)."""
     rows = [_row(p) for p in pending]

@@ -21,10 +21,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from kernel.errors import N_, NotFound, TooManyRequests
+from kernel.uow import Actor, UnitOfWork
 from models import AuditCheckpoint, AuditEvent
-from parkgate.errors import N_, NotFound, TooManyRequests
 from parkgate.signing import SignatureRejected
-from parkgate.uow import Actor, UnitOfWork
 
 from . import note, tree
 from .chain import Anchor, VerifyResult

@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from kernel.errors import N_, BadRequest, NotFound
 from models import AuditCheckpoint
-from parkgate.errors import N_, BadRequest, NotFound
 from parkgate.signing import SignatureRejected
 
 from . import checkpoints, merkle, tree

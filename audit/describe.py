@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from parkgate.errors import N_
+from kernel.errors import N_
 from parkgate.labels import label
 
 # Payload keys and the label each is shown under; keys not here are shown under their

@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func
 from sqlalchemy.orm import Session
 
+from kernel.uow import Actor, UnitOfWork
 from models import AuditCheckpoint, AuditEvent
-from parkgate.uow import Actor, UnitOfWork
 
 from . import checkpoints, export, tree
 from .query import AuditFilter, events_statement, iter_events

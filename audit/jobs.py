@@ -9,9 +9,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from parkgate import clock
+from kernel import clock
+from kernel.uow import Actor
 from parkgate.scheduler import Job
-from parkgate.uow import Actor
 
 from . import checkpoints, witness
 from .retention import purge_images

@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kernel.errors import N_, NotFound
 from models import AuditCheckpoint, AuditEvent, AuditPending, Passage
-from parkgate.errors import N_, NotFound
 
 from . import checkpoints, export, tree
 from .chain import BODY_COLUMNS

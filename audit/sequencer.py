@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from parkgate import clock
+from kernel import clock
 
 from .chain import link_pending
 

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kernel.errors import N_, NotFound
 from models import AuditEvent, Lane, Passage, PassageImage, Person, Trip, Vehicle
-from parkgate.errors import N_, NotFound
 
 
 @dataclass

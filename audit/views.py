@@ -13,6 +13,8 @@ from sqlalchemy import select
 
 from auth.access import current_principal, require
 from auth.roles import Role
+from kernel import clock
+from kernel.errors import N_
 from models import (
     AuditCheckpoint,
     Carrier,
@@ -24,9 +26,7 @@ from models import (
     Plant,
     Vehicle,
 )
-from parkgate import clock
 from parkgate.database import get_db, get_session, get_uow
-from parkgate.errors import N_
 from parkgate.signing import public_key_b64
 
 from . import checkpoints, describe, timeline
@@ -212,7 +212,7 @@ def _verify_template(session: Any, key: str, **context: Any) -> str:
 def consistency_page() -> Any:
     """Check a kept checkpoint (pasted) or an earlier one from the list against a later
     one: the page shows whether the later tree extends it and offers the proof."""
-    from parkgate.errors import DomainError
+    from kernel.errors import DomainError
 
     from . import consistency
 
@@ -237,7 +237,7 @@ def consistency_page() -> Any:
 @bp.post("/audit/checkpoints")
 @require(*AUDIT_ROLES)
 def checkpoint_now() -> Any:
-    from parkgate.errors import TooManyRequests
+    from kernel.errors import TooManyRequests
 
     uow = get_uow()
     try:

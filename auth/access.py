@@ -17,10 +17,10 @@ from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import ColumnElement, Select, false
 
+from kernel import clock
+from kernel.errors import N_, NotFound
 from models import User
-from parkgate import clock
 from parkgate.database import get_session
-from parkgate.errors import N_, NotFound
 
 from . import sessions
 from .principal import Principal, from_user

@@ -57,7 +57,7 @@ def policy_problem(password: str, *, username: str = "", display_name: str = "")
     """
     from zxcvbn import zxcvbn
 
-    from parkgate.errors import N_
+    from kernel.errors import N_
 
     if len(password) < MIN_LENGTH:
         return N_("A password has at least 10 characters.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from parkgate.uow import Actor
+from kernel.uow import Actor
 
 from .roles import ENTERPRISE_SCOPED, Role
 

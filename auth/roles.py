@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from parkgate.errors import N_
+from kernel.errors import N_
 
 
 class Role(StrEnum):

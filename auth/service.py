@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from kernel import clock
+from kernel.errors import N_, Conflict, DomainError, NotFound
+from kernel.uow import Actor, UnitOfWork
 from models import Role as RoleRecord
 from models import User
-from parkgate import clock
-from parkgate.errors import N_, Conflict, DomainError, NotFound
-from parkgate.uow import Actor, UnitOfWork
 
 from . import sessions, throttle
 from .passwords import hash_password, needs_rehash, policy_problem, verify_password

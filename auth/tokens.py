@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from kernel import clock
+from kernel.uow import Actor, UnitOfWork
 from models import ApiToken, User
-from parkgate import clock
-from parkgate.uow import Actor, UnitOfWork
 
 PREFIX = "pgt_"
 _TOUCH_EVERY = timedelta(minutes=1)

@@ -11,8 +11,8 @@ from flask import session as flask_session
 from flask_babel import gettext
 from flask_login import current_user, login_user, logout_user
 
+from kernel.errors import DomainError
 from parkgate.database import get_uow
-from parkgate.errors import DomainError
 
 from .access import LoginUser, current_principal, public, require
 from .service import (

@@ -44,9 +44,9 @@ from sqlalchemy import text
 from audit import sequencer
 from audit.chain import sql_linked_body
 from audit.service import verify_chain
+from kernel.uow import Actor, unit_of_work
 from parkgate.database import Database
 from parkgate.migrate import upgrade
-from parkgate.uow import Actor, unit_of_work
 
 
 def throwaway_database() -> tuple[str, callable]:

@@ -61,7 +61,7 @@ def load(url: str, events: int, trip_events: int) -> float:
 
 def writers(database: Any, seconds: float, threads: int, stop_early: threading.Event
             ) -> tuple[int, list[float]]:
-    from parkgate.uow import Actor, unit_of_work
+    from kernel.uow import Actor, unit_of_work
 
     actor = Actor(kind="device", id="42", name="P1-IN agent")
     latencies: list[float] = []
@@ -110,10 +110,10 @@ def main() -> None:
     from audit.heads import open_checkpoint
     from audit.offline import verify_rows
     from audit.query import AuditFilter
+    from kernel.uow import Actor, unit_of_work
     from parkgate.database import Database
     from parkgate.migrate import upgrade
     from parkgate.signing import public_key_b64
-    from parkgate.uow import Actor, unit_of_work
 
     url, drop = throwaway(admin, "parkgate_proofbench")
     try:

@@ -84,9 +84,9 @@ def validate(url: str, facts: dict[str, list], materials: list[str], n: int) -> 
     from auth.principal import from_user
     from auth.service import create_user
     from booking.service import BookingRequest, CargoRequest, check
-    from parkgate import clock
+    from kernel import clock
+    from kernel.uow import Actor, unit_of_work
     from parkgate.database import Database
-    from parkgate.uow import Actor, unit_of_work
 
     db = Database(url)
     plant_id, _, enterprise_id, enterprise_name = facts["plants"][0]
@@ -170,8 +170,8 @@ def import_child(url: str, path: str) -> None:
     """Runs in its own process: import the file, print figures as JSON."""
     from auth.principal import system_principal
     from booking.imports import import_bookings
+    from kernel.uow import unit_of_work
     from parkgate.database import Database
-    from parkgate.uow import unit_of_work
     from registry.imports import read_rows
 
     db = Database(url)

@@ -68,10 +68,10 @@ def push_figures(rounds: int) -> dict[str, float]:
     from flask import Flask
 
     from gateway import cameras
+    from kernel import clock
+    from kernel.bus import InProcessBus
     from models import Camera
-    from parkgate import clock
     from parkgate.app import create_app
-    from parkgate.bus import InProcessBus
     from parkgate.database import Database
     from parkgate.migrate import upgrade
     from tests.conftest import make_settings

@@ -157,9 +157,9 @@ def main() -> None:
 
     from auth.service import create_user
     from auth.tokens import issue_token
+    from kernel.uow import Actor, unit_of_work
     from parkgate.database import Database
     from parkgate.migrate import upgrade
-    from parkgate.uow import Actor, unit_of_work
 
     url, drop = throwaway(admin, "parkgate_gatebench")
     processes: list[subprocess.Popen[bytes]] = []

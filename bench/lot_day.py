@@ -150,6 +150,8 @@ def build_park(url: str, plan: Plan, plants: int) -> dict[str, object]:
     from auth.principal import system_principal
     from booking.service import BookingIn, CargoIn, create_trip
     from demo.paths import dangerous_goods_csv
+    from kernel import clock
+    from kernel.uow import unit_of_work
     from models import (
         Bay,
         Dock,
@@ -163,9 +165,7 @@ def build_park(url: str, plan: Plan, plants: int) -> dict[str, object]:
         Vehicle,
         Zone,
     )
-    from parkgate import clock
     from parkgate.database import Database
-    from parkgate.uow import unit_of_work
 
     db = Database(url)
     far = DAY + timedelta(days=365)
@@ -258,10 +258,10 @@ def run_real(url: str, plan: Plan, park: dict[str, object]
     from sqlalchemy import select
 
     from dispatch import service
+    from kernel import clock
+    from kernel.uow import Actor, unit_of_work
     from models import QueueEntry, Release, Trip
-    from parkgate import clock
     from parkgate.database import Database
-    from parkgate.uow import Actor, unit_of_work
     from trips import state_machine as sm
 
     db = Database(url)

@@ -88,7 +88,7 @@ def child_import(url: str, kind: str, path: Path) -> dict[str, float]:
         "from pathlib import Path\n"
         "from auth.principal import system_principal\n"
         "from parkgate.database import Database\n"
-        "from parkgate.uow import unit_of_work\n"
+        "from kernel.uow import unit_of_work\n"
         "from registry import pii\n"
         "from registry.imports import import_rows, read_rows\n"
         "from registry.resources import REGISTRY_ORDER\n"

@@ -12,9 +12,9 @@ from sqlalchemy import func, or_, select
 
 from auth.access import current_principal, require, scoped
 from auth.roles import Role
+from kernel.errors import N_, BadRequest
 from models import Trip, Vehicle
 from parkgate.database import get_session, get_uow
-from parkgate.errors import N_, BadRequest
 from registry.imports import uploaded_rows
 from rules.documents import PARK_TZ
 from rules.plates import normalise

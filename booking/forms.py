@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from auth.principal import Principal
+from kernel.errors import N_
 from models import Person, Qualification, Vehicle
-from parkgate.errors import N_
 from registry import pii
 from registry.scope import person_visible, vehicle_visible, visible_ids
 from rules.documents import PARK_TZ

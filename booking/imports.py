@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from auth.principal import Principal
+from kernel.errors import N_, DomainError, ValidationFailed
+from kernel.uow import UnitOfWork
 from models import Enterprise, Plant
-from parkgate.errors import N_, DomainError, ValidationFailed
 from parkgate.problems import translate_message
-from parkgate.uow import UnitOfWork
 from registry.imports import MAX_REPORTED_ERRORS, RowError
 from rules.documents import PARK_TZ
 from rules.plates import normalise

@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import select
 
 from auth.principal import system_principal
+from kernel import clock
+from kernel.errors import DomainError
+from kernel.uow import UnitOfWork
 from models import Trip
-from parkgate import clock
-from parkgate.errors import DomainError
 from parkgate.scheduler import Job
-from parkgate.uow import UnitOfWork
 
 from . import service
 

@@ -15,10 +15,10 @@ from auth.principal import Principal
 from auth.roles import Role
 from gateway.messages import reason_item
 from gateway.snapshot import TripView
+from kernel import clock
+from kernel.errors import N_, DomainError, Forbidden, NotFound, ValidationFailed
+from kernel.uow import Actor, UnitOfWork
 from models import CargoLine, Enterprise, Person, Plant, Trip, Vehicle
-from parkgate import clock
-from parkgate.errors import N_, DomainError, Forbidden, NotFound, ValidationFailed
-from parkgate.uow import Actor, UnitOfWork
 from registry.scope import visible_ids
 from rules.hazard import normalise_un
 from rules.plates import normalise

@@ -17,10 +17,10 @@ from sqlalchemy import select
 from audit.service import events_for_trip
 from auth.access import current_principal, require, scoped
 from auth.roles import Role
+from kernel import clock
+from kernel.errors import N_, DomainError, ValidationFailed
 from models import Enterprise, Material, Person, Plant, Trip, Vehicle
-from parkgate import clock
 from parkgate.database import get_session, get_uow
-from parkgate.errors import N_, DomainError, ValidationFailed
 from parkgate.problems import translate_fields
 from parkgate.web import register_landing, register_nav
 from rules.documents import PARK_TZ, park_date

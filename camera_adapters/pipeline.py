@@ -36,7 +36,7 @@ class PipelineStats:
 
 def observe(reader: PlateReader, frame: Frame, lane: str, *, source: str = "camera"
             ) -> Observation | None:
-    from parkgate.metrics import OCR_SECONDS
+    from .metrics import OCR_SECONDS
 
     with OCR_SECONDS.time():
         best = reader.read(frame.image).best

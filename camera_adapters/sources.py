@@ -13,8 +13,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from parkgate import clock
+from kernel import clock
 
+from . import scenes
 from .frames import FolderSource, Frame, FrameSource, MotionGate, open_source
 from .pipeline import CameraPipeline
 from .plate_read import IMAGE_SUFFIXES, PlateRead
@@ -71,9 +72,7 @@ class SimulatedCamera:
 
 def frame_source(spec: str, *, interval_s: float = 8.0) -> tuple[FrameSource, MotionGate | None]:
     if spec == "simulator":
-        from demo.paths import camera_scenes
-
-        return SimulatedCamera(camera_scenes()[0], interval_s=interval_s), None
+        return SimulatedCamera(scenes.default(), interval_s=interval_s), None
     if spec.startswith("simulator:"):
         return SimulatedCamera(Path(spec[10:]), interval_s=interval_s), None
     if spec.startswith("folder:"):

@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from parkgate.bus import InProcessBus
+from kernel.bus import InProcessBus
+from kernel.uow import unit_of_work
 from parkgate.config import Settings
 from parkgate.database import Database
 from parkgate.migrate import upgrade
-from parkgate.uow import unit_of_work
 
 from .seed import DEMO_PASSWORDS, is_seeded, seed_demo
 
@@ -141,7 +141,7 @@ def _fast_forward() -> None:
     keep their wall-clock pace."""
     import os
 
-    from parkgate import clock
+    from kernel import clock
 
     speed = float(os.environ.get("PARKGATE_DEMO_SPEED", "1") or 1)
     if speed != 1 and not clock.is_pinned():

@@ -21,6 +21,8 @@ from auth.principal import system_principal
 from auth.service import create_user
 from auth.tokens import issue_token
 from booking.service import BookingIn, CargoIn, create_trip
+from kernel import clock
+from kernel.uow import Actor, UnitOfWork
 from models import (
     Bay,
     Camera,
@@ -41,8 +43,6 @@ from models import (
     Zone,
     enterprise_carriers,
 )
-from parkgate import clock
-from parkgate.uow import Actor, UnitOfWork
 from registry import pii
 from registry.imports import import_rows, read_rows
 from registry.resources import MATERIALS

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from parkgate import clock
+from kernel import clock
 from rules.hours import window_within
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,8 @@ class TruckTraffic:
         """An enterprise books a truck for now, through every booking check."""
         from auth.principal import from_user
         from booking.service import BookingChecksFailed, BookingRequest, CargoRequest, book
+        from kernel.errors import DomainError
+        from kernel.uow import unit_of_work
         from models import (
             Enterprise,
             EnterpriseMaterialScope,
@@ -106,8 +108,6 @@ class TruckTraffic:
             User,
             Vehicle,
         )
-        from parkgate.errors import DomainError
-        from parkgate.uow import unit_of_work
         from registry.scope import linked_carrier_ids
         from trips.state_machine import OPEN_STATES
 
@@ -215,8 +215,8 @@ class TruckTraffic:
     def read(self, lane: str, truck: Truck, *, crew: bool = False) -> str:
         from auth.principal import system_principal
         from gateway.service import ReadRequest, process_read_once
+        from kernel.uow import unit_of_work
         from models import Vehicle
-        from parkgate.uow import unit_of_work
 
         with unit_of_work(self.session_factory, self.bus) as uow:
             # The positioning platform's feed (G17): the truck reports where it is.

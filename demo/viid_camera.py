@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from parkgate import clock
+from kernel import clock
 
 from .seed import TZ, VIID_CAMERA
 

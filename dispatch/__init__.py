@@ -5,7 +5,7 @@ whoever moves a trip, the lot follows in the same transaction."""
 
 
 def _subscribe() -> None:
-    from parkgate.messages import subscribe
+    from kernel.messages import subscribe
     from trips.events import TripMoved
 
     from .handlers import on_trip_moved

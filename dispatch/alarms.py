@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from kernel import clock
+from kernel.uow import Actor, UnitOfWork
 from models import Alarm
-from parkgate import clock
-from parkgate.uow import Actor, UnitOfWork
 
 
 def raise_alarm(uow: UnitOfWork, kind: str, message: str, *, actor: Actor,

@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from auth.access import current_principal, require
 from auth.roles import Role
+from kernel import clock
+from kernel.errors import N_, NotFound
 from models import Dock, Park, Trip
-from parkgate import clock
 from parkgate.database import get_session, get_uow
-from parkgate.errors import N_, NotFound
 from parkgate.types import RecordId
 from rules.documents import park_date
 

@@ -14,14 +14,14 @@ from sqlalchemy.orm import Session
 from gateway.repository import (
     park_policy,
 )
+from kernel.errors import N_
+from kernel.uow import Actor, UnitOfWork
 from models import (
     Bay,
     Lot,
     QueueEntry,
     Trip,
 )
-from parkgate.errors import N_
-from parkgate.uow import Actor, UnitOfWork
 from trips import state_machine as sm
 
 from . import zoning

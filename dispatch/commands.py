@@ -1,6 +1,6 @@
 """The dispatcher's hand and the plants' word: hold, release now, reorder, send away,
 requeue, check a trip in by hand, a dock free or busy, a plant's readiness,
-acknowledging an alarm. Each is a use case (parkgate.uow.use_case): it commits its
+acknowledging an alarm. Each is a use case (kernel.uow.use_case): it commits its
 unit of work, or rolls it back when it refuses."""
 
 from __future__ import annotations
@@ -11,6 +11,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kernel import clock
+from kernel.errors import N_, NotFound
+from kernel.uow import Actor, UnitOfWork, use_case
 from models import (
     Alarm,
     Bay,
@@ -21,9 +24,6 @@ from models import (
     Release,
     Trip,
 )
-from parkgate import clock
-from parkgate.errors import N_, NotFound
-from parkgate.uow import Actor, UnitOfWork, use_case
 from trips import state_machine as sm
 
 from . import zoning

@@ -1,4 +1,4 @@
-"""The lot's reactions to trip events (parkgate.messages), run in the transaction
+"""The lot's reactions to trip events (kernel.messages), run in the transaction
 that moved the trip: entering its plant uses the trip's release; leaving frees its
 dock and calls the next truck."""
 

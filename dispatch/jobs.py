@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from parkgate import clock
+from kernel import clock
 from parkgate.scheduler import Job
 
 from .watch import watch

@@ -10,6 +10,8 @@ from datetime import datetime
 from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import Session
 
+from kernel.cache import TtlCache
+from kernel.errors import N_, Conflict, NotFound
 from models import (
     Alarm,
     Bay,
@@ -20,8 +22,6 @@ from models import (
     Trip,
     Zone,
 )
-from parkgate.cache import TtlCache
-from parkgate.errors import N_, Conflict, NotFound
 
 from . import zoning
 

@@ -27,6 +27,8 @@ from gateway.repository import (
     view_of_person,
     view_of_vehicle,
 )
+from kernel.errors import N_, NotFound
+from kernel.uow import Actor, UnitOfWork
 from models import (
     Bay,
     BlacklistEntry,
@@ -41,8 +43,6 @@ from models import (
     Trip,
     Vehicle,
 )
-from parkgate.errors import N_, NotFound
-from parkgate.uow import Actor, UnitOfWork
 from rules import documents
 from trips import state_machine as sm
 

@@ -11,9 +11,9 @@ from flask_babel import gettext
 
 from auth.access import current_principal, require
 from auth.roles import Role
-from parkgate import clock
+from kernel import clock
+from kernel.errors import N_, DomainError
 from parkgate.database import get_session, get_uow
-from parkgate.errors import N_, DomainError
 from parkgate.web import register_landing, register_nav
 from rules.documents import park_date
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from gateway.repository import (
     park_policy,
 )
+from kernel.uow import Actor, UnitOfWork
 from models import (
     Lot,
     Plant,
@@ -17,7 +18,6 @@ from models import (
     Release,
     Trip,
 )
-from parkgate.uow import Actor, UnitOfWork
 from trips import state_machine as sm
 
 from .alarms import raise_alarm

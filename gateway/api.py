@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from auth.access import current_principal, require
 from auth.roles import Role
+from kernel.errors import N_, NotFound
 from models import Passage, PassageImage, Trip, User
 from parkgate.database import get_session, get_uow
-from parkgate.errors import N_, NotFound
 from rules.plates import foreign_characters
 
 from . import repository as repo
@@ -380,7 +380,7 @@ def roster_api() -> Any:
         description="ETag is the snapshot's version; send If-None-Match to get 304.")
 def lane_snapshot(lane_code: str) -> Any:
 
-    from parkgate import clock
+    from kernel import clock
 
     from . import permits
 

@@ -37,10 +37,10 @@ from camera_adapters.vendor_common import (
     VendorPayloadError,
     settle,
 )
+from kernel import clock
+from kernel.errors import N_, BadRequest, NotFound, PayloadTooLarge
 from models import Camera
-from parkgate import clock
 from parkgate.database import get_session, get_uow
-from parkgate.errors import N_, BadRequest, NotFound, PayloadTooLarge
 from parkgate.inputs import raw_body
 from parkgate.metrics import VENDOR_EVENTS, VENDOR_PICTURES_DROPPED
 

@@ -12,10 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from auth.access import require
 from auth.roles import Role
+from kernel import clock
+from kernel.errors import N_, NotFound
 from models import VendorRejection
-from parkgate import clock
 from parkgate.database import get_session
-from parkgate.errors import N_, NotFound
 from parkgate.web import register_nav
 
 from . import cameras

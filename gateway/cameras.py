@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from auth.principal import Principal
 from auth.roles import Role
+from kernel import clock
+from kernel.uow import Actor, UnitOfWork
 from models import Alarm, Camera, Lane, VendorRejection
-from parkgate import clock
-from parkgate.uow import Actor, UnitOfWork
 from registry import pii
 
 from . import digest

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import time, timedelta
 from typing import Any
 
-from parkgate import clock
+from kernel import clock
 from parkgate.scheduler import Job
 
 from . import cameras

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from parkgate.errors import N_
+from kernel.errors import N_
 from parkgate.i18n import translate
 from parkgate.labels import label
 

@@ -16,8 +16,8 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from auth.principal import Principal
+from kernel.errors import N_, Conflict
 from models import Passage, User
-from parkgate.errors import N_, Conflict
 from rules.documents import PARK_TZ
 
 from .decide import HOLD

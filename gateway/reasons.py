@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from parkgate.errors import N_
+from kernel.errors import N_
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from kernel.errors import N_, NotFound
 from models import (
     BlacklistEntry,
     CargoLine,
@@ -42,7 +43,6 @@ from models import (
     Trip,
     Vehicle,
 )
-from parkgate.errors import N_, NotFound
 from rules import documents
 from rules.plates import normalise
 from rules.policy import ParkPolicy

@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kernel.cache import TtlCache
+from kernel.errors import N_, NotFound
 from models import Lane
-from parkgate.cache import TtlCache
-from parkgate.errors import N_, NotFound
 from rules.policy import ParkPolicy
 
 from .devices import Controllers

@@ -21,6 +21,9 @@ from sqlalchemy.orm import Session
 
 from auth.principal import Principal
 from auth.roles import Role
+from kernel import clock
+from kernel.errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
+from kernel.uow import Actor, UnitOfWork
 from models import (
     Alarm,
     Passage,
@@ -30,9 +33,6 @@ from models import (
     Presence,
     Trip,
 )
-from parkgate import clock
-from parkgate.errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
-from parkgate.uow import Actor, UnitOfWork
 from rules.identity import id_problem
 from rules.plates import normalise, validate
 from trips import state_machine as sm

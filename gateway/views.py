@@ -18,10 +18,10 @@ from sqlalchemy import select
 
 from auth.access import current_principal, require
 from auth.roles import Role
+from kernel import clock
+from kernel.errors import N_, DomainError
 from models import Gate, Lane, Passage, Person, Plant, Qualification, Trip, User, Vehicle
-from parkgate import clock
 from parkgate.database import get_session, get_uow
-from parkgate.errors import N_, DomainError
 from parkgate.web import register_landing, register_nav
 from rules import documents
 from rules.plates import PlateColour

@@ -12,10 +12,10 @@ from apiflask import APIFlask
 from flask import g, request
 
 import audit  # noqa: F401  # composition root: registers how audit events are written
-import dispatch  # noqa: F401  # and the lot's handlers of trip events (parkgate.messages)
+import dispatch  # noqa: F401  # and the lot's handlers of trip events (kernel.messages)
+from kernel import clock
+from kernel.bus import EventBus, make_bus
 
-from . import clock
-from .bus import EventBus, make_bus
 from .config import Settings
 from .database import Database
 

@@ -13,6 +13,8 @@ from flask import current_app
 from flask.cli import FlaskGroup
 
 import audit as _audit_writer  # noqa: F401  # composition root: registers the chain's writer
+import demo as _demo_scenes  # noqa: F401  # and the camera simulator's scenes
+import dispatch as _lot_handlers  # noqa: F401  # and the lot's handlers of trip events
 
 from .config import Settings
 
@@ -115,8 +117,7 @@ def demo(host: str, port: int, keep: bool, no_serve: bool) -> None:
 def seed_demo_command() -> None:
     """Seed the demo park into the configured database (must be empty)."""
     from demo.seed import is_seeded, seed_demo
-
-    from .uow import unit_of_work
+    from kernel.uow import unit_of_work
 
     settings = _settings()
     production = settings.env == "production"
@@ -219,10 +220,10 @@ def audit_verify(start: int, end: int | None, checkpoint_id: int | None) -> None
 def audit_checkpoint() -> None:
     """Sign a checkpoint (the Merkle tree's head) now and print it (a signed note)."""
     from audit import checkpoints
+    from kernel import clock
+    from kernel.uow import Actor
 
-    from . import clock
     from .database import get_uow
-    from .uow import Actor
 
     uow = get_uow()
     issued = checkpoints.issue(uow, current_app.extensions["parkgate.snapshot_key"],
@@ -295,11 +296,11 @@ def audit_export(output: Path, plate: str | None, trip_id: int | None, action: s
     filtered export is an excerpt whose rows carry proofs against a signed checkpoint."""
     from audit import excerpt, export
     from audit.query import AuditFilter
+    from kernel import clock
+    from kernel.uow import Actor
     from rules.documents import PARK_TZ
 
-    from . import clock
     from .database import get_uow, read_session
-    from .uow import Actor
 
     f = AuditFilter(plate=plate, trip_id=trip_id, action=action,
                     since=since.replace(tzinfo=PARK_TZ) if since else None,
@@ -338,10 +339,10 @@ def audit_export(output: Path, plate: str | None, trip_id: int | None, action: s
 def audit_purge_images(days: int | None) -> None:
     """Delete plate crops older than the retention period (the events stay)."""
     from audit.retention import purge_images
+    from kernel import clock
+    from kernel.uow import Actor
 
-    from . import clock
     from .database import get_uow
-    from .uow import Actor
 
     uow = get_uow()
     deleted = purge_images(uow, Actor.system("cli"), clock.now(), days)
@@ -368,9 +369,8 @@ def _run_import(path: Path, label: str, run: Any) -> Any:
     """Run an import over a file with a progress bar; `run(uow, reader, rows, progress)`."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
+    from kernel.uow import unit_of_work
     from registry.imports import HashingReader, read_rows
-
-    from .uow import unit_of_work
 
     size = path.stat().st_size
     with path.open("rb") as raw, unit_of_work(_session_factory()) as uow, Progress(
@@ -447,12 +447,12 @@ def records_export(kind: str, fmt: str, output: Path) -> None:
 @click.option("--days", default=None, type=int, help="Warning period (default: park policy).")
 def records_expiry_watch(days: int | None) -> None:
     """The daily job: announce expired and soon-expiring papers on the event bus."""
+    from kernel import clock
+    from kernel.uow import unit_of_work
     from registry.expiry import run_watch
     from rules.documents import park_date
 
-    from . import clock
     from .database import get_bus
-    from .uow import unit_of_work
 
     with unit_of_work(_session_factory(), get_bus()) as uow:
         summary = run_watch(uow, park_date(clock.now()), days if days is not None else 30)
@@ -477,8 +477,7 @@ def users() -> None:
 def users_create(username: str, display_name: str, roles: tuple[str, ...],
                  enterprise_id: int | None, plant_id: int | None, password: str) -> None:
     from auth.service import create_user
-
-    from .uow import Actor, unit_of_work
+    from kernel.uow import Actor, unit_of_work
 
     with unit_of_work(_session_factory()) as uow:
         create_user(uow, Actor.system("cli"), username=username, display_name=display_name,
@@ -489,9 +488,8 @@ def users_create(username: str, display_name: str, roles: tuple[str, ...],
 
 
 def _user_change(change: Any, username: str, *args: Any) -> int:
-    from parkgate.errors import DomainError
-
-    from .uow import Actor, unit_of_work
+    from kernel.errors import DomainError
+    from kernel.uow import Actor, unit_of_work
 
     with unit_of_work(_session_factory()) as uow:
         try:
@@ -557,9 +555,8 @@ def tokens_issue(username: str, name: str, lane_code: str | None) -> None:
     from sqlalchemy import select
 
     from auth.tokens import issue_token
+    from kernel.uow import Actor, unit_of_work
     from models import Lane, User
-
-    from .uow import Actor, unit_of_work
 
     with unit_of_work(_session_factory()) as uow:
         user = uow.session.scalar(select(User).where(User.username == username))
@@ -585,9 +582,8 @@ def tokens_revoke(username: str, name: str) -> None:
     from sqlalchemy import select
 
     from auth.tokens import revoke_token
+    from kernel.uow import Actor, unit_of_work
     from models import ApiToken, User
-
-    from .uow import Actor, unit_of_work
 
     with unit_of_work(_session_factory()) as uow:
         found = uow.session.scalars(

@@ -7,10 +7,9 @@ from typing import Any
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
+from kernel.bus import EventBus
+from kernel.uow import UnitOfWork
 from models.db import make_engine, make_session_factory
-
-from .bus import EventBus
-from .uow import UnitOfWork
 
 
 class Database:
@@ -29,7 +28,7 @@ class Database:
 
 def init_app(app: Flask, database: Database, bus: EventBus) -> None:
     app.extensions["parkgate.db"] = database
-    app.extensions["parkgate.bus"] = bus
+    app.extensions["kernel.bus"] = bus
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:
@@ -47,7 +46,7 @@ def get_db() -> Database:
 
 
 def get_bus() -> EventBus:
-    return current_app.extensions["parkgate.bus"]
+    return current_app.extensions["kernel.bus"]
 
 
 def get_session() -> Session:

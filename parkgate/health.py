@@ -45,8 +45,8 @@ def readyz() -> Any:
     silent_cameras: list[dict[str, Any]] = []
     if checks["database"] == "ok":
         from gateway.cameras import silent
+        from kernel import clock
 
-        from . import clock
         from .database import get_session
 
         silent_cameras = [{"camera_id": s.camera_id, "vendor": s.vendor,

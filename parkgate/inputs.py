@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
 
-from .errors import N_, BadRequest
+from kernel.errors import N_, BadRequest
 
 
 class BoundedJSONProvider(DefaultJSONProvider):

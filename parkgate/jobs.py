@@ -5,8 +5,9 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from kernel.uow import unit_of_work
+
 from .scheduler import Job
-from .uow import unit_of_work
 
 
 def all_jobs(app: Any) -> list[Job]:
@@ -17,7 +18,7 @@ def all_jobs(app: Any) -> list[Job]:
     from registry import jobs as registry_jobs
 
     database = app.extensions["parkgate.db"]
-    bus = app.extensions["parkgate.bus"]
+    bus = app.extensions["kernel.bus"]
     new_uow = partial(unit_of_work, database.session_factory, bus)
     return [*registry_jobs.jobs(new_uow), *booking_jobs.jobs(new_uow), *lot_jobs.jobs(new_uow),
             *gate_jobs.jobs(new_uow),

@@ -6,7 +6,7 @@ translated through the catalog.
 
 from __future__ import annotations
 
-from .errors import N_
+from kernel.errors import N_
 
 LABELS: dict[str, str] = {
     # trip states

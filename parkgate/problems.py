@@ -14,7 +14,7 @@ from flask import Flask, Response, g, jsonify, make_response, render_template, r
 from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
-from .errors import N_, DomainError
+from kernel.errors import N_, DomainError
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 
-from .errors import N_, TooManyRequests
+from kernel.errors import N_, TooManyRequests
 
 log = logging.getLogger(__name__)
 EXEMPT = frozenset({"health.healthz", "health.readyz", "metrics", "static", "sse.stream"})

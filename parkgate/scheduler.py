@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from . import clock
+from kernel import clock
 
 log = logging.getLogger(__name__)
 

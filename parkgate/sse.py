@@ -18,9 +18,9 @@ from flask import Response, abort, current_app, request
 from auth.access import current_principal, is_device_only, require
 from auth.principal import Principal
 from auth.roles import Role
+from kernel.errors import N_, DomainError
 
 from .database import get_bus, release_session
-from .errors import N_, DomainError
 
 bp = APIBlueprint("sse", __name__, enable_openapi=False)
 

@@ -14,8 +14,8 @@ from werkzeug.routing import IntegerConverter
 
 from auth.access import current_principal, require
 from auth.roles import ROLE_LABELS, Role
+from kernel import clock
 
-from . import clock
 from .labels import label
 from .problems import translate_message
 

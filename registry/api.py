@@ -9,7 +9,7 @@ from flask import Response, request
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from auth.access import current_principal, require
-from parkgate import clock
+from kernel import clock
 from parkgate.database import get_session, get_uow, read_session, release_session
 from parkgate.problems import translate_message
 from rules.documents import park_date

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from parkgate.errors import N_
+from kernel.errors import N_
 from rules import plates
 from rules.hazard import TOXIC_SCOPE, normalise_class, normalise_un
 from rules.identity import id_problem, uscc_problem

@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from auth.principal import Principal
+from kernel.errors import N_
+from kernel.uow import UnitOfWork
 from models import Carrier, FixedRegistration, Person, Qualification, Vehicle, enterprise_carriers
-from parkgate.errors import N_
-from parkgate.uow import UnitOfWork
 from rules import documents
 
 from .resources import VEHICLES

@@ -28,10 +28,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from auth.principal import Principal
-from parkgate import clock
+from kernel import clock
+from kernel.errors import N_, ValidationFailed
+from kernel.uow import UnitOfWork
 from parkgate.cells import csv_cell, csv_value, xlsx_row
-from parkgate.errors import N_, ValidationFailed
-from parkgate.uow import UnitOfWork
 
 from .service import audit_change, check_write, columns_for, field_errors, snapshot
 from .spec import FieldSpec, Resource

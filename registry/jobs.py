@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from kernel import clock
+from kernel.uow import UnitOfWork
 from models import Park
-from parkgate import clock
 from parkgate.scheduler import Job
-from parkgate.uow import UnitOfWork
 from rules.documents import park_date
 from rules.policy import ParkPolicy
 

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from auth.principal import Principal
 from auth.roles import Role
+from kernel import clock
+from kernel.errors import N_
 from models import (
     Bay,
     BlacklistEntry,
@@ -30,8 +32,6 @@ from models import (
     Zone,
     enterprise_carriers,
 )
-from parkgate import clock
-from parkgate.errors import N_
 from rules.documents import park_date
 from rules.hazard import CLASS_NAMES_EN, TOXIC_SCOPE, normalise_class, normalise_un
 from rules.identity import mask_id, mask_phone, normalise_id
@@ -404,7 +404,7 @@ def _park_id(session: Session) -> int:
 
     park_id = session.scalar(select(Park.id).order_by(Park.id).limit(1))
     if park_id is None:
-        from parkgate.errors import Conflict
+        from kernel.errors import Conflict
 
         raise Conflict(N_("Create the park first."), code="NO_PARK")
     return park_id

@@ -13,9 +13,9 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from auth.principal import Principal
-from parkgate import clock
-from parkgate.errors import N_, Forbidden, NotFound, ValidationFailed
-from parkgate.uow import UnitOfWork
+from kernel import clock
+from kernel.errors import N_, Forbidden, NotFound, ValidationFailed
+from kernel.uow import UnitOfWork
 from rules import documents
 from rules.policy import ParkPolicy
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from auth.principal import Principal
 from auth.roles import Role
+from kernel.errors import N_, Forbidden, NotFound, ValidationFailed
+from kernel.uow import UnitOfWork
 from models import Person
-from parkgate.errors import N_, Forbidden, NotFound, ValidationFailed
-from parkgate.uow import UnitOfWork
 
 from . import pii
 

@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from auth.access import current_principal, require
 from auth.principal import Principal
 from auth.roles import Role
+from kernel import clock
+from kernel.errors import N_, DomainError
 from models import AuditEvent
-from parkgate import clock
 from parkgate.database import get_session, get_uow
-from parkgate.errors import N_, DomainError
 from parkgate.problems import translate_fields
 from parkgate.web import register_landing, register_nav
 from rules.documents import park_date

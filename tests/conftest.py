@@ -14,9 +14,9 @@ import dispatch  # noqa: F401  # the lot's handlers of trip events, as the app r
 import models
 from audit.chain import GENESIS_HASH
 from auth.passwords import use_cheap_parameters_for_tests
-from parkgate import clock
+from kernel import clock
+from kernel.bus import InProcessBus
 from parkgate.app import create_app
-from parkgate.bus import InProcessBus
 from parkgate.config import Settings
 from parkgate.database import Database
 from parkgate.migrate import upgrade

@@ -12,6 +12,8 @@ from typing import Any
 from auth.service import create_user
 from auth.tokens import issue_token
 from booking.service import BookingIn, CargoIn, create_trip
+from kernel import clock
+from kernel.uow import Actor, UnitOfWork, unit_of_work
 from models import (
     Bay,
     Carrier,
@@ -31,8 +33,6 @@ from models import (
     Zone,
     enterprise_carriers,
 )
-from parkgate import clock
-from parkgate.uow import Actor, UnitOfWork, unit_of_work
 from registry import pii
 from rules.identity import check_digit, mask_id, uscc_check_char
 

@@ -1,4 +1,4 @@
-"""What happens to a trip, as its state machine records it (parkgate.messages)."""
+"""What happens to a trip, as its state machine records it (kernel.messages)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from parkgate.uow import Actor
+from kernel.uow import Actor
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ from sqlalchemy.orm import Session
 
 from auth.principal import Principal
 from auth.roles import Role
+from kernel import clock
+from kernel.errors import N_, Forbidden, NotFound, ValidationFailed
+from kernel.uow import UnitOfWork
 from models import Park, Trip
-from parkgate import clock
-from parkgate.errors import N_, Forbidden, NotFound, ValidationFailed
-from parkgate.uow import UnitOfWork
 from rules.policy import ParkPolicy
 
 from . import state_machine as sm

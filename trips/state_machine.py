@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from parkgate.errors import N_, DomainError
+from kernel.errors import N_, DomainError
 
 
 class TripState(StrEnum):
@@ -189,7 +189,7 @@ def apply(uow: Any, trip: Any, action: str, actor: Any, ctx: Context,
           payload: dict[str, Any] | None = None) -> TripState:
     """Move `trip` (a models.Trip) through `action`, auditing it in `uow`'s transaction;
     the trip records the move (trips.events.TripMoved) for whatever follows from it."""
-    from parkgate.messages import record
+    from kernel.messages import record
 
     from .events import TripMoved
 

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from audit.service import events_for_trip
 from auth.access import current_principal, require, scoped
 from auth.roles import Role
+from kernel import clock
+from kernel.errors import N_, DomainError
 from models import Enterprise, Plant, Trip, Vehicle
-from parkgate import clock
 from parkgate.database import get_session, get_uow
-from parkgate.errors import N_, DomainError
 from parkgate.web import register_nav
 
 from .service import actions_for, get_trip, transition

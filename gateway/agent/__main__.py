@@ -35,6 +35,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.lane or not args.token:
         parser.error("--lane and --token are required (or PARKGATE_LANE, PARKGATE_AGENT_TOKEN)")
+    import demo  # noqa: F401  # the simulator's scenes (the agent's default source)
     from parkgate.logs import configure_logging
 
     configure_logging()

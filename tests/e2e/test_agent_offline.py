@@ -99,7 +99,7 @@ def test_agent_decides_offline_and_replays_in_order_exactly_once(database, sessi
         lane.fold_window_s = 0
         lane.gate.admits = ["hazmat", "hazwaste", "goods", "small"]
         s.commit()
-    from parkgate import clock
+    from kernel import clock
 
     clock.unpin()  # the centre runs on real time; so does the agent
     centre = Centre(database.url, tmp_path / "instance", free_port())

@@ -7,8 +7,8 @@ import json
 import pytest
 from sqlalchemy import select
 
+from kernel import clock
 from models import AuditEvent
-from parkgate import clock
 from tests.e2e.conftest import sign_in
 from tests.factories import PASSWORD, auth, book, make_world
 

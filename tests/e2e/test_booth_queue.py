@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from parkgate import clock
+from kernel import clock
+from kernel.bus import RedisBus
 from parkgate.app import create_app
-from parkgate.bus import RedisBus
 from tests.conftest import make_settings
 from tests.e2e.conftest import LiveServer, sign_in, submit
 from tests.factories import NOW, PASSWORD, auth, book, make_world

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from dispatch import service
+from kernel import clock
+from kernel.uow import Actor, unit_of_work
 from models import Dock, Trip
-from parkgate import clock
-from parkgate.uow import Actor, unit_of_work
 from tests.e2e.conftest import sign_in
 from tests.factories import PASSWORD, auth, book, make_world
 

@@ -8,8 +8,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
+from kernel.bus import InProcessBus
 from parkgate.app import create_app
-from parkgate.bus import InProcessBus
 from tests.conftest import make_settings
 from tests.factories import auth, make_world
 

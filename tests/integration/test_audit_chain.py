@@ -13,8 +13,8 @@ from sqlalchemy.exc import DBAPIError
 
 from audit.chain import GENESIS_HASH
 from audit.service import verify_chain
+from kernel.uow import Actor, unit_of_work
 from models import Park
-from parkgate.uow import Actor, unit_of_work
 
 ACTOR = Actor(kind="user", id="7", name="审计测试")
 
@@ -262,7 +262,7 @@ def test_database_renders_the_same_canonical_body_as_python(database):
     from datetime import UTC, datetime
 
     from audit.chain import SEP, body, clean, link, sql_linked_body
-    from parkgate import clock
+    from kernel import clock
 
     clock.pin(datetime(2026, 11, 22, 8, 30, 0, 1, tzinfo=UTC))
     tricky = Actor(kind="user", id="0", name="名字\x1f带\n控制符 😀 ' \" \\")
@@ -291,7 +291,7 @@ def test_database_renders_the_same_canonical_body_as_python(database):
 def test_instants_near_a_second_boundary_render_exactly(database, micro):
     from datetime import UTC, datetime
 
-    from parkgate import clock
+    from kernel import clock
 
     clock.pin(datetime(2026, 11, 22, 0, 39, 20, micro, tzinfo=UTC))
     append(database, 1)

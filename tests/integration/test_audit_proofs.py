@@ -19,8 +19,8 @@ from audit.heads import open_checkpoint
 from audit.offline import main as offline_main
 from audit.offline import verify_receipt, verify_rows
 from audit.sequencer import link_all
+from kernel import clock
 from models import AuditCheckpoint, AuditEvent, AuditTreeNode
-from parkgate import clock
 from parkgate.signing import public_key_b64, sign
 from tests.factories import auth, make_world
 from tests.integration.test_audit_query import _rows, _write, drive, split

@@ -20,10 +20,10 @@ from audit import export
 from audit.offline import main as offline_main
 from audit.offline import verify_rows
 from audit.service import verify_chain
+from kernel import clock
+from kernel.uow import Actor, unit_of_work
 from models import AuditEvent, Carrier, Dock, Passage, PassageImage, Trip
-from parkgate import clock
 from parkgate.signing import public_key_b64
-from parkgate.uow import Actor, unit_of_work
 from tests import ROOT
 from tests.factories import auth, book, make_world, national_id
 from tests.integration.test_gate import JPEG, occupy_docks, read

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from audit import sequencer
 from audit.chain import link_pending
 from audit.service import verify_chain
+from kernel.uow import Actor, unit_of_work
 from models import AuditEvent, AuditPending, Park
-from parkgate.uow import Actor, unit_of_work
 
 ACTOR = Actor(kind="user", id="7", name="序列测试")
 
@@ -106,8 +106,8 @@ def test_writers_do_not_wait_for_each_other_to_append(unlinked):
 
     def slow_writer() -> None:
         from audit.chain import queue_events
-        from parkgate import clock
-        from parkgate.uow import PendingAudit
+        from kernel import clock
+        from kernel.uow import PendingAudit
 
         with unlinked.session_factory() as session:
             # Its event is written and its transaction stays open meanwhile.

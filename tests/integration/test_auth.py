@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from auth.tokens import revoke_token
+from kernel import clock
+from kernel.uow import Actor, unit_of_work
 from models import ApiToken, AuditEvent
-from parkgate import clock
-from parkgate.uow import Actor, unit_of_work
 from tests.factories import PASSWORD, auth, csrf_token, login, make_world
 
 

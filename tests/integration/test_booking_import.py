@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from kernel import clock
 from models import AuditEvent, EnterpriseMaterialScope, Trip, Vehicle
-from parkgate import clock
 from tests.factories import auth, make_world, national_id
 
 HEADER = "plate,plate_colour,trailer_plate,driver,escort,plant,window_start,window_end,cargo," \
@@ -171,7 +171,7 @@ def test_the_cli_imports_with_a_progress_bar(app, world, session_factory, tmp_pa
 def test_the_watch_flags_bookings_whose_papers_will_have_expired(app, world, session_factory,  # type: ignore[no-untyped-def]
                                                                   bus, client):
     from booking.jobs import expiring_papers
-    from parkgate.uow import unit_of_work
+    from kernel.uow import unit_of_work
 
     r = upload(client, world, HEADER + row(1))
     assert r.status_code == 200
@@ -194,7 +194,7 @@ def test_an_id_number_is_found_however_its_check_letter_is_written(  # type: ign
     rows name the driver, as the booking page's look-up does."""
     from auth.principal import system_principal
     from booking.forms import find_people, find_person
-    from parkgate.uow import unit_of_work
+    from kernel.uow import unit_of_work
     from tests.factories import make_person
 
     with unit_of_work(session_factory) as uow:

@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from kernel import clock
 from models import AuditEvent, Park, Trip
-from parkgate import clock
 from tests.factories import allow_petrol_and_corrosives, auth, book, make_world
 
 

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from parkgate.bus import InProcessBus, RedisBus
+from kernel.bus import InProcessBus, RedisBus
 
 
 def test_in_process_fan_out_by_channel_pattern():

@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import select
 
 from gateway import cameras
+from kernel import clock
+from kernel.uow import unit_of_work
 from models import Alarm, Camera, Passage, Vehicle, VendorRejection
-from parkgate import clock
-from parkgate.uow import unit_of_work
 from tests.factories import NOW, auth, login, make_world
 from tests.vendor_payloads import (
     GAT_DEVICE,

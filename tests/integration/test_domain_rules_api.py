@@ -12,6 +12,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from dispatch import service
+from kernel import clock
+from kernel.uow import Actor, unit_of_work
 from models import (
     Alarm,
     AuditEvent,
@@ -24,8 +26,6 @@ from models import (
     Trip,
     Vehicle,
 )
-from parkgate import clock
-from parkgate.uow import Actor, unit_of_work
 from tests.factories import allow_petrol_and_corrosives, auth, book, make_world
 from tests.integration.test_bookings_api import body as booking_body
 from tests.integration.test_gate import crew, inside, occupy_docks, read, release, state

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from kernel.uow import unit_of_work
 from models import Carrier, Person, Qualification, Vehicle, enterprise_carriers
-from parkgate.uow import unit_of_work
 from registry.expiry import run_watch
 from rules.documents import park_date
 from tests.factories import NOW, auth, make_world, uscc

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from audit.service import verify_chain
+from kernel import clock
 from models import Alarm, AuditEvent, Dock, Passage, PassageRead, Presence, Release, Trip
-from parkgate import clock
 from tests.factories import auth, book, make_world, national_id
 
 _ids = itertools.count(1)

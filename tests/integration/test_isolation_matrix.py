@@ -29,6 +29,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from kernel import clock
+from kernel.bus import InProcessBus
+from kernel.uow import unit_of_work
 from models import (
     Alarm,
     BlacklistEntry,
@@ -43,10 +46,7 @@ from models import (
     Vehicle,
     enterprise_carriers,
 )
-from parkgate import clock
 from parkgate.app import create_app
-from parkgate.bus import InProcessBus
-from parkgate.uow import unit_of_work
 from tests.conftest import make_settings
 from tests.factories import auth, book, make_person, make_world, uscc
 

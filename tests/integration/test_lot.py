@@ -14,10 +14,10 @@ from sqlalchemy import func, select, update
 
 from booking.service import CargoIn
 from dispatch import service
+from kernel import clock
+from kernel.messages import record
+from kernel.uow import Actor, unit_of_work
 from models import Alarm, AuditEvent, Dock, Lot, Plant, QueueEntry, Release, Trip, Vehicle
-from parkgate import clock
-from parkgate.messages import record
-from parkgate.uow import Actor, unit_of_work
 from tests.conftest import PG_PARAM
 from tests.factories import auth, book, make_world
 from trips.events import TripMoved

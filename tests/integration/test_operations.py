@@ -100,9 +100,9 @@ def test_two_workers_reading_one_plate_on_one_lane_fold_into_one_passage(app, se
     workers would run them): one decision, three folded into it."""
     from auth.principal import from_user
     from gateway import service
+    from kernel import clock
+    from kernel.uow import unit_of_work
     from models import User
-    from parkgate import clock
-    from parkgate.uow import unit_of_work
 
     world = make_world(session_factory)
     with session_factory() as s:

@@ -18,9 +18,9 @@ from sqlalchemy import select, text
 
 from audit.offline import main as offline_main
 from auth.tokens import issue_token
+from kernel import clock
+from kernel.uow import Actor, unit_of_work
 from models import AuditEvent, Carrier, Dock, Person, User, Vehicle, enterprise_carriers
-from parkgate import clock
-from parkgate.uow import Actor, unit_of_work
 from tests.factories import (
     PASSWORD,
     allow_petrol_and_corrosives,

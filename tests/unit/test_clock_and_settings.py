@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from parkgate import clock
+from kernel import clock
 from parkgate.config import ConfigError, Settings
 
 T = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)

@@ -1,6 +1,6 @@
 """A message never quotes a long input in full."""
 
-from parkgate.errors import ECHO_MAX, ValidationFailed
+from kernel.errors import ECHO_MAX, ValidationFailed
 
 
 def test_a_long_parameter_is_cut_in_the_message() -> None:

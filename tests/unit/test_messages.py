@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from parkgate import messages
-from parkgate.uow import UnitOfWork
+from kernel import messages
+from kernel.uow import UnitOfWork
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-from parkgate import clock
+from kernel import clock
 from parkgate.scheduler import Job, Scheduler
 
 
