@@ -20,18 +20,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from . import clock
+from .actor import Actor
 from .bus import EventBus
-
-
-@dataclass(frozen=True)
-class Actor:
-    kind: str  # user | device | system
-    id: str | None = None
-    name: str | None = None
-
-    @classmethod
-    def system(cls, name: str = "system") -> Actor:
-        return cls(kind="system", id=None, name=name)
 
 
 @dataclass

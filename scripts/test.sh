@@ -8,7 +8,10 @@ bash scripts/install.sh --for-tests
 # shellcheck disable=SC1091
 . .venv/bin/activate
 ruff check .
+# The layer contract (.importlinter): rules pure, the kernel below the features, no
+# arrow back up the gate's read path.
+lint-imports
 # Medium and high findings fail the run; each accepted one carries a "nosec" and a why.
-bandit -q -c pyproject.toml -ll -r parkgate auth audit booking dispatch gateway \
+bandit -q -c pyproject.toml -ll -r parkgate kernel auth audit booking dispatch gateway \
   camera_adapters registry rules trips models demo
 python -m pytest -n "${PARKGATE_TEST_WORKERS:-2}" --dist loadgroup -p no:cacheprovider "$@"

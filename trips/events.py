@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from kernel.uow import Actor
+from kernel.actor import Actor
 
 
 @dataclass(frozen=True)
