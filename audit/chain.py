@@ -134,9 +134,10 @@ def _queue_statement() -> Any:
     from sqlalchemy import bindparam
 
     from models import AuditPending
+    from models.base import table
 
     columns = [c for c in AuditPending.__table__.columns if c.key != "id"]
-    return AuditPending.__table__.insert().values(
+    return table(AuditPending).insert().values(
         {c.key: bindparam(c.key, type_=c.type) for c in columns})
 
 
@@ -161,6 +162,7 @@ def queue_and_commit(session: Session, pending: Iterable[Any]) -> list[dict[str,
     connection = session.connection()
     compiled = compiled_for(connection, _QUEUE)
     raw = connection.connection.driver_connection
+    assert raw is not None  # a live connection
     with driver_errors(connection, compiled.string), raw.pipeline():
         with raw.cursor() as cursor:
             states = [compiled.construct_expanded_state(r) for r in rows]
@@ -211,7 +213,7 @@ def _trip_heads(session: Session, trip_ids: set[int]) -> dict[int, int]:
 
     if not trip_ids:
         return {}
-    return dict(session.execute(
+    return dict(session.execute(  # type: ignore[arg-type]  # trip_id IN (…): never NULL
         select(AuditEvent.trip_id, func.max(AuditEvent.seq))
         .where(AuditEvent.trip_id.in_(sorted(trip_ids))).group_by(AuditEvent.trip_id)).all())
 
@@ -224,6 +226,7 @@ def link_pending(session: Session, *, limit: int = 2000, wait: bool = True) -> L
     The caller commits. With `wait` false, return at once (0 linked) when another
     linker holds the lock: it will link these too."""
     from models import AuditEvent, AuditPending
+    from models.base import table
 
     from . import tree
 
@@ -234,15 +237,15 @@ def link_pending(session: Session, *, limit: int = 2000, wait: bool = True) -> L
             session.execute(_LOCK, params)
         elif not session.execute(_TRY_LOCK, params).scalar():
             return Linked(0, -1, None)
-    head_row = session.execute(
+    found = session.execute(
         text("SELECT seq, hash, tree_size FROM audit_head WHERE id = 1")).first()
-    if head_row is None:  # a database truncated by hand
+    if found is None:  # a database truncated by hand
         session.execute(_ENSURE_HEAD[dialect], {"g": GENESIS_HASH})
-        head_row = (0, GENESIS_HASH, 0)
+    head_row: tuple[int, str, int] = (0, GENESIS_HASH, 0) if found is None else tuple(found)
     seq, prev, tree_size = head_row
     if tree_size < seq:  # a chain from before the tree: cover a slice of it per pass
         tree_size = tree.catch_up(session, tree_size, seq)
-    queued = AuditPending.__table__
+    queued = table(AuditPending)
     rows = [dict(r._mapping) for r in session.execute(
         select(queued).order_by(queued.c.id).limit(limit))]
     events = []
@@ -261,7 +264,7 @@ def link_pending(session: Session, *, limit: int = 2000, wait: bool = True) -> L
                                                    [event[c] for c in BODY_COLUMNS],
                                                    event["trip_prev_leaf"]))
             events.append(event)
-        session.execute(AuditEvent.__table__.insert(), events)
+        session.execute(table(AuditEvent).insert(), events)
         session.execute(delete(queued).where(queued.c.id.in_([r["id"] for r in rows])))
         if tree_size == seq - len(events):
             tree_size = tree.extend(session, tree_size,

@@ -93,6 +93,7 @@ class _Readers:
         try:
             with self.engine.connect() as conn:
                 raw = conn.connection.driver_connection
+                assert raw is not None  # a live connection
                 for i in range(k, len(self.slices), READERS):
                     if not self._wait_turn(i):
                         return

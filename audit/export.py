@@ -196,7 +196,7 @@ def _xlsx_rows(book: Any) -> Iterator[dict[str, str | None]]:
             if sheet.title == "about":
                 continue
             rows = sheet.iter_rows(values_only=True)
-            columns = _columns(tuple(next(rows, None) or ()), f"sheet {sheet.title}")
+            columns = _columns(tuple(next(rows, ()) or ()), f"sheet {sheet.title}")
             for cells in rows:
                 yield _complete({c: decode("" if v is None else str(v))
                                  for c, v in zip(columns, cells, strict=True)})

@@ -89,6 +89,7 @@ def extend(session: Session, start: int, leaves: Sequence[bytes]) -> int:
     complete, given their leaf hashes; the tree then covers start + n leaves. The
     caller holds the sequencer's lock and has covered [0, start) before."""
     from models import AuditTreeNode
+    from models.base import table
 
     end = start + len(leaves)
     if not leaves:
@@ -116,7 +117,7 @@ def extend(session: Session, start: int, leaves: Sequence[bytes]) -> int:
         if level >= STORED_FROM:
             new_rows += [{"key": node_key(level, i), "hash": h} for i, h in nodes.items()]
     if new_rows:
-        session.execute(AuditTreeNode.__table__.insert(), new_rows)
+        session.execute(table(AuditTreeNode).insert(), new_rows)
     return end
 
 

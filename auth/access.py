@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 
 from flask import Flask, abort, g, request
 from flask_login import LoginManager, UserMixin, current_user
@@ -55,8 +55,20 @@ def _load_user(cookie_id: str) -> LoginUser | None:
     return LoginUser(int(user_part), session_id)
 
 
-def current_principal() -> Principal | None:
-    return g.get("principal")
+Row = TypeVarTuple("Row")
+
+
+def current_principal() -> Principal:
+    """Who is asking, in a view behind require() (401 if nobody is signed in)."""
+    principal = g.get("principal")
+    if principal is None:
+        abort(401)
+    return principal  # type: ignore[no-any-return]
+
+
+def maybe_principal() -> Principal | None:
+    """Who is asking, if anyone (navigation, templates, the rate limiter)."""
+    return g.get("principal")  # type: ignore[no-any-return]
 
 
 def _resolve_principal() -> None:
@@ -105,9 +117,7 @@ def require(*roles: str) -> Callable[[F], F]:
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            principal = current_principal()
-            if principal is None:
-                abort(401)
+            principal = current_principal()  # 401 when nobody is signed in
             if roles and not principal.has(*roles):
                 abort(403)
             if is_device_only(principal) and Role.DEVICE not in roles:
@@ -168,7 +178,8 @@ def scope_filter(principal: Principal, column: Any) -> ColumnElement[bool] | Non
     return column == principal.enterprise_id
 
 
-def scoped(stmt: Select[Any], principal: Principal, column: Any) -> Select[Any]:
+def scoped(stmt: Select[*Row], principal: Principal, column: Any
+           ) -> Select[*Row]:
     clause = scope_filter(principal, column)
     return stmt if clause is None else stmt.where(clause)
 
@@ -185,4 +196,4 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _inject_principal() -> dict[str, Any]:
-        return {"principal": current_principal()}
+        return {"principal": maybe_principal()}

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from kernel import clock
 from kernel.uow import Actor, UnitOfWork
 from models import ApiToken, User
+from models.base import table
 
 PREFIX = "pgt_"
 _TOUCH_EVERY = timedelta(minutes=1)
@@ -60,7 +61,7 @@ def _principal_statement() -> Any:
 
 # Every device request asks this; built once (building costs about what answering does).
 _PRINCIPAL = _principal_statement()
-_TOUCH = update(ApiToken.__table__).where(ApiToken.__table__.c.id == bindparam("token_id")).values(
+_TOUCH = update(table(ApiToken)).where(ApiToken.__table__.c.id == bindparam("token_id")).values(
     last_used_at=bindparam("now"))
 
 

@@ -255,8 +255,7 @@ def values_of(session: Session, request: BookingRequest) -> dict[str, Any]:
     values: dict[str, Any] = {
         "plant_id": request.plant_id, "direction": request.direction,
         "category": request.category or "",
-        "start": request.window_start.astimezone(PARK_TZ).strftime("%Y-%m-%dT%H:%M"),
-        "end": request.window_end.astimezone(PARK_TZ).strftime("%Y-%m-%dT%H:%M"),
+        "start": _field(request.window_start), "end": _field(request.window_end),
         "driver": cert(request.driver_id), "escort": cert(request.escort_id),
         "waybill_no": request.waybill_no or "", "waybill_consignor": request.waybill_consignor
         or "", "waybill_consignee": request.waybill_consignee or "",
@@ -274,3 +273,8 @@ def values_of(session: Session, request: BookingRequest) -> dict[str, Any]:
         values[f"cargo-{i}-unit"] = line.unit
         values[f"cargo-{i}-provision"] = line.special_provision or ""
     return values
+
+
+def _field(at: datetime | None) -> str:
+    """A window's end as the form's datetime-local field shows it (park time)."""
+    return at.astimezone(PARK_TZ).strftime("%Y-%m-%dT%H:%M") if at else ""

@@ -167,7 +167,7 @@ def row_request(resolver: _Resolver, raw: dict[str, str]
     cargo = parse_cargo(raw.get("cargo", ""))
     if cargo is None:
         errors.append(("cargo", N_("Write cargo as UN1203:20t; UN1830:500kg.")))
-    pass_dates = {}
+    pass_dates: dict[str, date | None] = {}
     for name in ("toxic_pass_valid_from", "toxic_pass_valid_until"):
         text = raw.get(name, "").strip()
         try:
@@ -190,7 +190,9 @@ def row_request(resolver: _Resolver, raw: dict[str, str]
         waybill_consignee=raw.get("waybill_consignee"), waybill_vehicle=raw.get("waybill_vehicle"),
         waybill_trailer=raw.get("waybill_trailer"), manifest_no=raw.get("manifest_no"),
         toxic_pass_no=raw.get("toxic_pass_no"), toxic_pass_vehicle=raw.get("toxic_pass_vehicle"),
-        cargo=cargo or [], enterprise_id=enterprise_id, **pass_dates), []
+        cargo=cargo or [], enterprise_id=enterprise_id,
+        toxic_pass_valid_from=pass_dates.get("toxic_pass_valid_from"),
+        toxic_pass_valid_until=pass_dates.get("toxic_pass_valid_until")), []
 
 
 def import_bookings(uow: UnitOfWork, principal: Principal, rows: Iterable[dict[str, str]], *,

@@ -70,7 +70,7 @@ def materials_by_un(session: Session, un_numbers: Iterable[str]) -> dict[str, Ma
                                  .order_by(Material.id)):
             found.setdefault(m.un_number, m)
         cache.update({un: found.get(un) for un in missing})
-    return {un: m for un in set(un_numbers) if (m := cache.get(un)) is not None}
+    return {un: hit for un in set(un_numbers) if (hit := cache.get(un)) is not None}
 
 
 OVERLAP_COLUMNS = (Trip.id, Trip.code, Trip.vehicle_id, Trip.trailer_id, Trip.driver_id,

@@ -117,7 +117,7 @@ def scope_checks(f: BookingFacts) -> list[Reason]:
     totals: dict[str, float] = defaultdict(float)
     for c in f.trip.cargo:
         totals[c.un_number] += c.quantity_kg
-    out = []
+    out: list[Reason] = []
     for c in f.trip.cargo:
         if c.un_number in [r.params.get("un") for r in out]:
             continue

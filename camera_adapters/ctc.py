@@ -169,12 +169,12 @@ def decode(probs: np.ndarray, template: Template, alphabet: Alphabet, charset: l
     if score <= NEG / 2:
         return None
     frames: list[list[int]] = [[] for _ in range(K)]
-    chars = [-1] * K
+    picked = [-1] * K
     for t in range(T - 1, -1, -1):
         kind, k, c = state
         if kind == "C":
             frames[k].append(t)
-            chars[k] = c
+            picked[k] = c
             if t == 0:
                 break
             how, prev = back_c[t - 1][k][c]
@@ -188,16 +188,16 @@ def decode(probs: np.ndarray, template: Template, alphabet: Alphabet, charset: l
             how, prev = back_b[t - 1][k]
             if how == 1:
                 state = ("C", k - 1, prev)
-    if any(c < 0 for c in chars):
+    if any(c < 0 for c in picked):
         return None
-    text = "".join(charset[char_id[k][chars[k]]] for k in range(K))
+    text = "".join(charset[char_id[k][picked[k]]] for k in range(K))
     # A character's confidence: its share of the probability the frames give to the
     # characters the format allows there — how sure the reading is, given a plate.
     confs = []
     for k in range(K):
         allowed = alphabet.ids(template.sets[k])
         rows = probs[np.array(frames[k])][:, allowed]
-        mine = probs[np.array(frames[k]), char_id[k][chars[k]]]
+        mine = probs[np.array(frames[k]), char_id[k][picked[k]]]
         confs.append(float((mine / np.maximum(rows.sum(axis=1), 1e-12)).max()))
     return Decoded(text, template.kind, float(score), tuple(confs))
 

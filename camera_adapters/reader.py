@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
@@ -167,7 +168,8 @@ def colour_candidates(image: np.ndarray, max_side: int = 960, keep: int = 8) -> 
     # The best two of each colour first — a scene full of one colour (foliage, a blue
     # shop front) must not crowd out a plate of another — then the rest by score.
     per_colour: dict[str | None, int] = {}
-    first, rest = [], []
+    first: list[Any] = []
+    rest: list[Any] = []
     for score, cand in scored:
         if score < 0.15:
             break

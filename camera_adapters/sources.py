@@ -42,7 +42,7 @@ class SimulatedCamera:
     def jitter(self, image: np.ndarray) -> np.ndarray:
         h, w = image.shape[:2]
         dx, dy = (self.rng.uniform(-0.02, 0.02) * w, self.rng.uniform(-0.02, 0.02) * h)
-        moved = cv2.warpAffine(image, np.float32([[1, 0, dx], [0, 1, dy]]), (w, h),
+        moved = cv2.warpAffine(image, np.array([[1, 0, dx], [0, 1, dy]], np.float32), (w, h),
                                borderMode=cv2.BORDER_REPLICATE)
         gain, bias = self.rng.uniform(0.85, 1.15), self.rng.uniform(-15, 15)
         out = cv2.convertScaleAbs(moved, alpha=gain, beta=bias)

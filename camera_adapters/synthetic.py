@@ -71,7 +71,7 @@ def _text(image: Image.Image, box: tuple[int, int, int, int], char: str,
     left, top, right, bottom = draw.textbbox((0, 0), char, font=font)
     w, h = right - left, bottom - top
     # Latin glyphs are narrow: stretch them to the plate's fixed character cell.
-    glyph = Image.new("L", (w + 4, h + 4), 0)
+    glyph = Image.new("L", (int(w) + 4, int(h) + 4), 0)
     ImageDraw.Draw(glyph).text((2 - left, 2 - top), char, font=font, fill=255)
     glyph = glyph.resize((x1 - x0, y1 - y0))
     colour = Image.new("RGB", glyph.size, fill)
@@ -155,7 +155,9 @@ def place_in_scene(plate: np.ndarray, background: np.ndarray, rng: random.Random
     noise = np.random.default_rng(rng.randrange(2**32)).normal(0, rng.uniform(2, 7), scene.shape)
     scene = np.clip(scene.astype(np.float32) + noise, 0, 255).astype(np.uint8)
     _ok, jpeg = cv2.imencode(".jpg", scene, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(*quality)])
-    return cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+    decoded = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+    assert decoded is not None  # it was just encoded
+    return decoded
 
 
 def backgrounds(folder: Path | None) -> list[np.ndarray]:

@@ -187,13 +187,13 @@ def multipart(body: bytes, content_type: str) -> list[Part]:
         b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
     if not message.is_multipart():
         raise VendorPayloadError("VENDOR_BAD_MULTIPART", "the multipart body has no parts")
-    parts = []
+    parts: list[Part] = []
     for part in message.iter_parts():
         if len(parts) >= MAX_PARTS:
             raise VendorPayloadError("VENDOR_TOO_MANY_PARTS", f"more than {MAX_PARTS} parts")
         name = part.get_param("name", header="content-disposition") or ""
         parts.append(Part(str(name), str(part.get_filename() or ""), part.get_content_type(),
-                          part.get_payload(decode=True) or b""))
+                          _payload_bytes(part)))
     if not parts:
         raise VendorPayloadError("VENDOR_BAD_MULTIPART", "the multipart body has no parts")
     return parts
@@ -343,7 +343,7 @@ def local_time(value: Any, zone: timezone) -> datetime | None:
                 continue
         if parsed is None:
             return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)  # type: ignore[union-attr]
 
 
 def epoch(value: Any) -> datetime | None:
@@ -410,3 +410,9 @@ def base64_picture(value: Any) -> tuple[bytes | None, str | None]:
 def with_picture(event: VendorEvent, picture: tuple[bytes | None, str | None]) -> VendorEvent:
     crop, dropped = picture
     return replace(event, crop_jpeg=crop, picture_dropped=dropped)
+
+
+def _payload_bytes(part: Any) -> bytes:
+    """A part's body, decoded from its transfer encoding (bytes for any leaf part)."""
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""

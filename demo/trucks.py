@@ -151,6 +151,7 @@ class TruckTraffic:
                     return None
                 plant = self.rng.choice(open_now)
                 enterprise = s.get(Enterprise, plant.enterprise_id)
+                assert enterprise is not None  # a plant's owner
                 scope = [x for x in s.scalars(select(EnterpriseMaterialScope).where(
                     EnterpriseMaterialScope.enterprise_id == enterprise.id,
                     EnterpriseMaterialScope.direction == "receive"))]

@@ -266,7 +266,7 @@ def kpis_for_day(session: Session, day: date) -> list[tuple[str, kpis.PlantDay]]
     trips = list(session.scalars(select(Trip).where(
         Trip.window_start < end, Trip.window_end > start - timedelta(days=1),
         Trip.category.in_(("hazmat", "hazwaste")))))
-    docks = defaultdict(int)
+    docks: defaultdict[int, int] = defaultdict(int)
     for plant_id in session.scalars(select(Dock.plant_id).where(Dock.retired_at.is_(None))):
         docks[plant_id] += 1
     by_plant: dict[int, list[kpis.TripTimes]] = defaultdict(list)

@@ -104,7 +104,7 @@ STRUCTURE = TtlCache(60.0)
 def lot_of_plant(session: Session, plant_id: int) -> int | None:
     from models import Enterprise
 
-    return STRUCTURE.get((session.get_bind().url, "lot_of_plant", plant_id), lambda: session.scalar(
+    return STRUCTURE.get((session.get_bind().engine.url, "lot_of_plant", plant_id), lambda: session.scalar(
         select(Lot.id).join(Enterprise, Enterprise.park_id == Lot.park_id)
         .join(Plant, Plant.enterprise_id == Enterprise.id)
         .where(Plant.id == plant_id, Lot.retired_at.is_(None)).order_by(Lot.id).limit(1)))

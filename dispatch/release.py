@@ -77,7 +77,7 @@ def _recheck(session: Session, found: _Next, now: datetime) -> list[str]:
     """L07: the papers again (they can expire while the truck waits), of the trip as
     read with its queue entry (its vehicles, and the ids of bans on them)."""
     trip, vehicles = found.trip, found.vehicles
-    names = STRUCTURE.get((session.get_bind().url, "names"), lambda: park_names(session))
+    names = STRUCTURE.get((session.get_bind().engine.url, "names"), lambda: park_names(session))
     view = trip_view(session, trip, names)  # its trailer is in the session now
     crew_ids = [i for i in (trip.driver_id, trip.escort_id) if i]
     persons, quals, ban_ids = people_with_papers(session, crew_ids, now)
@@ -253,7 +253,7 @@ def _release(uow: UnitOfWork, plant: Plant, dock: Dock, found: _Next, actor: Act
 
 
 def _lot_exit_lanes(session: Session, lot_id: int) -> list[str]:
-    return STRUCTURE.get((session.get_bind().url, "lot_exit_lanes", lot_id), lambda: list(
+    return STRUCTURE.get((session.get_bind().engine.url, "lot_exit_lanes", lot_id), lambda: list(
         session.scalars(select(Lane.code).join(Gate, Gate.id == Lane.gate_id).where(
             Gate.lot_id == lot_id, Lane.direction == "out", Lane.retired_at.is_(None)))))
 

@@ -73,7 +73,7 @@ def _body() -> bytes:
 
 
 def _refuse(vendor: str, exc: VendorPayloadError, body: bytes, camera: Camera | None = None
-            ) -> BadRequest:
+            ) -> BadRequest | PayloadTooLarge:
     """Count and keep a refused push; the problem to answer with."""
     VENDOR_EVENTS.labels(vendor, "refused").inc()
     session = get_session()
@@ -257,15 +257,16 @@ def dahua_notification(message: str) -> Any:
     target = _device_camera(session, "dahua", camera, device)
     lane = cameras.lane_code(session, target) if target is not None else None
     if lane is None:
-        exc = VendorPayloadError("CAMERA_NO_LANE", f"device {device or camera.device_id} has "
-                                 "no lane in ParkGate's camera registry")
+        no_lane = VendorPayloadError("CAMERA_NO_LANE", f"device {device or camera.device_id} "
+                                     "has no lane in ParkGate's camera registry")
         VENDOR_EVENTS.labels("dahua", "unknown_device").inc()
-        cameras.reject(session, vendor="dahua", path=request.path, code=exc.code,
-                       detail=exc.message, content_type=request.content_type, body=body,
+        cameras.reject(session, vendor="dahua", path=request.path, code=no_lane.code,
+                       detail=no_lane.message, content_type=request.content_type, body=body,
                        camera=camera)
         session.commit()
-        return {"Result": False, "Message": exc.message}, 409
+        return {"Result": False, "Message": no_lane.message}, 409
     info = _runtime().lane(session, lane)
+    assert target is not None  # it has a lane
     results = decide_events(events, lane, cameras.principal_of(target), timedelta(
         hours=info.backlog_hours))
     first = results[0].passage if results else None
@@ -401,6 +402,7 @@ def viid_motor_vehicles() -> Any:
                                           vehicle.object_id, now))
             continue
         info = _runtime().lane(session, lane)
+        assert target is not None  # it has a lane
         decide_events([vehicle.event], lane, cameras.principal_of(target),
                       timedelta(hours=info.backlog_hours))
         answers.append(gat1400.status(request.path, gat1400.OK, "OK", vehicle.object_id, now))

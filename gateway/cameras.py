@@ -102,12 +102,13 @@ def reject(session: Session, *, vendor: str, path: str, code: str, detail: str |
 
 def purge_rejections(session: Session, now: datetime) -> int:
     """Rejections past retention, and beyond the newest REJECTIONS_KEPT."""
-    gone = session.execute(delete(VendorRejection).where(
+    # A DELETE's result is a CursorResult, which has rowcount.
+    gone = session.execute(delete(VendorRejection).where(  # type: ignore[attr-defined]
         VendorRejection.received_at < now - REJECTION_RETENTION)).rowcount or 0
     cutoff = session.scalar(select(VendorRejection.id).order_by(VendorRejection.id.desc())
                             .offset(REJECTIONS_KEPT).limit(1))
     if cutoff is not None:
-        gone += session.execute(delete(VendorRejection).where(
+        gone += session.execute(delete(VendorRejection).where(  # type: ignore[attr-defined]
             VendorRejection.id <= cutoff)).rowcount or 0
     return gone
 

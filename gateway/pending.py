@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from auth.principal import Principal
@@ -25,7 +25,7 @@ from .decide import HOLD
 PENDING_SHOWN = 50
 
 
-def _pending_clause(lane_id: int) -> list[object]:
+def _pending_clause(lane_id: int) -> list[ColumnElement[bool]]:
     later = aliased(Passage)
     replaced = exists().where(
         later.lane_id == Passage.lane_id, later.id > Passage.id, later.source != "crew",

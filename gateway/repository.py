@@ -43,6 +43,7 @@ from models import (
     Trip,
     Vehicle,
 )
+from models.base import table
 from rules import documents
 from rules.plates import normalise
 from rules.policy import ParkPolicy
@@ -99,7 +100,7 @@ def lane_view(session: Session, lane: Lane) -> LaneView:
 # answering it does), and name tables, not mapped classes: a statement over plain
 # columns skips the ORM's compile step and its row-to-object work, which together cost
 # more than the database takes to answer (the rows become views, not entities).
-_PASSAGE_READS = PassageRead.__table__
+_PASSAGE_READS = table(PassageRead)
 _VEHICLES, _TRIPS, _CARGO = Vehicle.__table__, Trip.__table__, CargoLine.__table__
 _PERSONS, _QUALS, _BLACKLIST = Person.__table__, Qualification.__table__, BlacklistEntry.__table__
 _PRESENCE, _PASSES, _RELEASES = Presence.__table__, FixedRegistration.__table__, Release.__table__
@@ -143,13 +144,14 @@ def lock_and_snapshot(session: Session, lane_id: int, read_id: str, snapshot: St
     values = {"id": lane_id, "read_id": read_id}
     if session.get_bind().dialect.name != "postgresql":
         earlier = session.execute(_ANSWERED, values).scalar()
-        return earlier, None if earlier is not None else session.execute(*snapshot).all()
+        return earlier, None if earlier is not None else list(session.execute(*snapshot).all())
     from psycopg.rows import namedtuple_row
 
     from models.db import compiled_for, driver_errors
 
     connection = session.connection()
     raw = connection.connection.driver_connection
+    assert raw is not None  # a live connection
     lock, read = compiled_for(connection, _LOCK_LANE), compiled_for(connection, snapshot[0])
     with driver_errors(connection, read.string), raw.pipeline(), raw.cursor() as locking, \
             raw.cursor(row_factory=namedtuple_row) as reading:
@@ -239,7 +241,7 @@ def build_snapshot(session: Session, lane: Any, plate: str, colour: str | None,
     """
     view, policy = lane.view, lane.policy
     if rows is None:
-        rows = session.execute(*snapshot_query(plate, colour, view.area, now)).all()
+        rows = list(session.execute(*snapshot_query(plate, colour, view.area, now)).all())
     matches = len({row.id for row in rows})
     found = _fold(rows) if matches == 1 else None
     if found is None:
@@ -260,7 +262,7 @@ def build_snapshot(session: Session, lane: Any, plate: str, colour: str | None,
 
     def pview(pid: int | None) -> PersonView | None:
         crew = current.crew.get(pid) if pid else None
-        if crew is None:
+        if crew is None or pid is None:
             return None
         return view_of_person(crew.person, list(crew.quals.values()), banned.get(("p", pid)),
                               None)
@@ -621,7 +623,7 @@ def _passage_writer() -> Any:
     """PostgreSQL: the passage, the read id it answers and its reason codes in one
     statement (every read at every gate pays for it)."""
     columns = [c for c in Passage.__table__.columns if c.key != "id"]
-    new_passage = insert(Passage.__table__).values(
+    new_passage = insert(table(Passage)).values(
         {c.key: bindparam(c.key, type_=c.type) for c in columns}
     ).returning(Passage.id).cte("new_passage")
     first_read = insert(_PASSAGE_READS).from_select(
@@ -630,7 +632,7 @@ def _passage_writer() -> Any:
                bindparam("first_read", type_=String), new_passage.c.id,
                bindparam("decided_at", type_=Passage.decided_at.type))
         .where(bindparam("first_read", type_=String).is_not(None))).cte("first_read")
-    reason_codes = insert(PassageReason.__table__).from_select(
+    reason_codes = insert(table(PassageReason)).from_select(
         ["passage_id", "code", "decided_at"],
         select(new_passage.c.id, func.unnest(bindparam("codes", type_=ARRAY(String))),
                bindparam("decided_at", type_=Passage.decided_at.type))).cte("reason_codes")

@@ -69,7 +69,8 @@ def _bays_by_trip(session: Session) -> dict[int, str]:
     brigade: a lot holds many classes and the zone is what they need to know."""
     rows = session.execute(select(Bay.trip_id, Bay.code, Zone.code).join(Zone)
                            .where(Bay.trip_id.is_not(None)))
-    return {trip_id: f"{zone} · {bay}" for trip_id, bay, zone in rows}
+    return {trip_id: f"{zone} · {bay}" for trip_id, bay, zone in rows  # type: ignore[misc]
+            if trip_id is not None}
 
 
 def build(session: Session) -> Roster:

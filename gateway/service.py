@@ -282,6 +282,13 @@ def _trip_to_move(session: Session, snap: Snapshot) -> Trip | None:
     return session.get(Trip, snap.trip.id) if snap.trip else None
 
 
+def _trip_of(session: Session, snap: Snapshot) -> Trip:
+    """_trip_to_move where the snapshot has a trip."""
+    trip = _trip_to_move(session, snap)
+    assert trip is not None
+    return trip
+
+
 def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Snapshot,
             read: PlateReadIn, req: ReadRequest, decision: Decision, plate: str,
             crop: bytes | None, now: datetime, runtime: GateRuntime,
@@ -294,12 +301,13 @@ def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Snapsho
     plate, the crew's papers); `no_bay`: the lot's refusal behind a LOT_FULL or
     LOT_NO_ZONE hold (the truck waits at the entrance and the dispatcher is told)."""
     session = uow.session
-    vehicle, trip = snap.vehicle, snap.trip
+    vehicle = snap.vehicle
+    trip: Any = snap.trip  # the snapshot's view; the record once the read moves it
     if no_bay is not None and trip is not None and \
             any(r.code in NO_BAY_CODES for r in decision.reasons):
         from dispatch import service as lot
 
-        lot.wait_at_entrance(uow, _trip_to_move(session, snap), principal.actor, no_bay, now)
+        lot.wait_at_entrance(uow, _trip_of(session, snap), principal.actor, no_bay, now)
     wording = word(decision)
     crop_sha = hashlib.sha256(crop).hexdigest() if crop else None
     if crop and session.get(PassageImage, crop_sha) is None:
@@ -321,7 +329,7 @@ def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Snapsho
                  **({"completes": completes} if completes else {})})
     repo.record_passage(session, passage, req.read_id)
     if read.crew_presented and trip is not None and not trip.crew_confirmed:
-        _trip_to_move(session, snap).crew_confirmed_at = now
+        _trip_of(session, snap).crew_confirmed_at = now
     uow.audit("gate.decision", principal.actor, subject_kind="passage",
               subject_id=str(passage.id), lane_id=lane.id, plate=plate or None,
               vehicle_id=passage.vehicle_id, trip_id=passage.trip_id,
@@ -354,7 +362,7 @@ def _lot_room(uow: UnitOfWork, lane: LaneInfo, snap: Snapshot) -> tuple[Snapshot
     from dispatch import service as lot
     from dispatch.zoning import Refusal
 
-    outcome = lot.room_for(uow.session, _trip_to_move(uow.session, snap))
+    outcome = lot.room_for(uow.session, _trip_of(uow.session, snap))
     if not isinstance(outcome, Refusal):
         return snap, None
     return replace(snap, lot_room=outcome.rule), outcome

@@ -134,6 +134,11 @@ class TripView:
     crew_confirmed: bool = False
     release: ReleaseView | None = None
 
+    @property
+    def release_deadline(self) -> datetime | None:
+        """As a Trip record has it (trips.state_machine.TripFacts)."""
+        return self.release.deadline if self.release else None
+
 
 @dataclass(frozen=True)
 class Snapshot:

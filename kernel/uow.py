@@ -107,7 +107,7 @@ class UnitOfWork:
             self.session.commit()
         self.committed = True
         if queued:
-            _audit_committed(self.session.get_bind())  # type: ignore[misc]
+            _audit_committed(self.session.get_bind().engine)  # type: ignore[misc]
         events, self._events = self._events, []
         if self.bus is not None:
             for channel, type_, data in events:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from sqlalchemy import JSON, DateTime, MetaData
+from sqlalchemy import JSON, DateTime, MetaData, Table
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
@@ -58,3 +58,9 @@ class Base(DeclarativeBase):
         list[str]: JSONType,
         list[Any]: JSONType,
     }
+
+
+def table(model: type[Base]) -> Table:
+    """A mapped class's Table, typed as one (SQLAlchemy types `__table__` as a plain
+    FromClause, which has no insert() or update())."""
+    return cast(Table, model.__table__)

@@ -131,7 +131,7 @@ def _describe_security(app: APIFlask) -> None:
     that enforce it (require, public, query_token, camera_auth)."""
     import re
 
-    @app.spec_processor
+    @app.spec_processor  # type: ignore[arg-type]  # the spec is a dict here, never text
     def _security(spec: dict[str, Any]) -> dict[str, Any]:
         spec.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
         for rule in app.url_map.iter_rules():

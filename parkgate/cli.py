@@ -327,8 +327,8 @@ def audit_export(output: Path, plate: str | None, trip_id: int | None, action: s
                 for chunk in export.xlsx_chunks(rows(), meta):
                     handle.write(chunk)
         else:
-            with output.open("w", encoding="utf-8", newline="") as handle:
-                handle.writelines(export.csv_chunks(rows(), meta))
+            with output.open("w", encoding="utf-8", newline="") as text_out:
+                text_out.writelines(export.csv_chunks(rows(), meta))
     finally:
         session.close()
     click.echo(f"{count} events written to {output}")

@@ -31,7 +31,7 @@ def readyz() -> Any:
         checks["database"] = "ok"
     except Exception as exc:  # noqa: BLE001 - any failure means not ready
         checks["database"] = f"error: {type(exc).__name__}"
-    redis_url = current_app.config.get("PARKGATE_SETTINGS").redis_url
+    redis_url = current_app.config["PARKGATE_SETTINGS"].redis_url
     if redis_url:
         try:
             import redis

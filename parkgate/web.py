@@ -12,7 +12,7 @@ from flask import Flask, redirect, render_template, url_for
 from flask_babel import format_datetime, gettext
 from werkzeug.routing import IntegerConverter
 
-from auth.access import current_principal, require
+from auth.access import current_principal, maybe_principal, require
 from auth.roles import ROLE_LABELS, Role
 from kernel import clock
 
@@ -56,7 +56,7 @@ def register_nav(endpoint: str, label: str, roles: tuple[str, ...], order: int =
 
 
 def nav_items() -> list[NavItem]:
-    principal = current_principal()
+    principal = maybe_principal()
     if principal is None:
         return []
     return [item for item in NAV if principal.has(*item.roles)]
@@ -66,7 +66,6 @@ def nav_items() -> list[NavItem]:
 @require()
 def home() -> Any:
     principal = current_principal()
-    assert principal is not None
     for role in Role:
         endpoint = LANDING.get(role.value)
         if endpoint and principal.has(role.value):
@@ -81,10 +80,10 @@ def localtime(value: datetime | str | None, fmt: str = "yyyy-MM-dd HH:mm") -> st
         return "—"
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value)
+            return str(format_datetime(datetime.fromisoformat(value), fmt))
         except ValueError:
             return value
-    return format_datetime(value, fmt)
+    return str(format_datetime(value, fmt))
 
 
 def in_my_language(item: Any, field: str = "message") -> str:

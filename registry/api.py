@@ -112,7 +112,8 @@ def report_out(report: Any) -> dict[str, Any]:
 def _routes(resource: Resource) -> None:
     name = resource.name
     page_schema = create_model(f"{resource.out_schema.__name__}Page",
-                               items=(list[resource.out_schema], ...), total=(int, ...),
+                               items=(list[resource.out_schema], ...),  # type: ignore[name-defined]
+                               total=(int, ...),
                                page=(int, ...), per_page=(int, ...))
 
     def out(record: Any) -> dict[str, Any]:

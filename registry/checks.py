@@ -130,7 +130,7 @@ def check_credit_code(values: dict[str, Any], errors: Errors) -> None:
                                       "valid check character."))
 
 
-def check_exists(session: Session, model: type, record_id: int | None, name: str,
+def check_exists(session: Session, model: type[Any], record_id: int | None, name: str,
                  errors: Errors, *, label: str, principal: Any = None) -> Any:
     """The record a field names, or an error on the field. With an enterprise-scoped
     `principal`, a record it may not see is reported exactly like a missing one."""
@@ -147,7 +147,7 @@ def check_exists(session: Session, model: type, record_id: int | None, name: str
     return record
 
 
-def check_unique(session: Session, model: type, identity: Iterable[str], values: dict[str, Any],
+def check_unique(session: Session, model: type[Any], identity: Iterable[str], values: dict[str, Any],
                  existing: Any, errors: Errors, *, field_name: str | None = None) -> None:
     keys = list(identity)
     if not keys:

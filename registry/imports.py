@@ -92,13 +92,14 @@ class HashingReader(io.RawIOBase):
         return n
 
 
-def read_rows(stream: IO[bytes], filename: str) -> Iterator[dict[str, str]]:
+def read_rows(stream: IO[bytes] | io.RawIOBase, filename: str) -> Iterator[dict[str, str]]:
     """Rows as {column: text} from a CSV (UTF-8, BOM allowed) or an XLSX first sheet;
     a CSV cell's formula guard (a leading `'`, parkgate.cells) is taken off."""
     if filename.lower().endswith((".xlsx", ".xlsm")):
         yield from _xlsx_rows(stream)
         return
-    text = io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8-sig", newline="")
+    text = io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8-sig",  # type: ignore[type-var, arg-type]
+                            newline="")
     try:
         reader = csv.DictReader(text)
         for row in reader:
@@ -124,7 +125,7 @@ def uploaded_rows(upload: Any) -> tuple[HashingReader, Iterator[dict[str, str]]]
     return reader, read_rows(reader, upload.filename)
 
 
-def _xlsx_rows(stream: IO[bytes]) -> Iterator[dict[str, str]]:
+def _xlsx_rows(stream: IO[bytes] | io.RawIOBase) -> Iterator[dict[str, str]]:
     from openpyxl import load_workbook
 
     try:

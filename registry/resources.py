@@ -703,7 +703,7 @@ FIXED = register(Resource(
     write_roles=(Role.ADMIN,), check=_check_fixed,
     scope=_own_enterprise("enterprise_id"),
     audit_refs=lambda f: {"vehicle_id": f.vehicle_id, "enterprise_id": f.enterprise_id},
-    extra_out=lambda s, f: {"plate": s.get(Vehicle, f.vehicle_id).plate},
+    extra_out=lambda s, f: {"plate": getattr(s.get(Vehicle, f.vehicle_id), "plate", None)},
 ))
 
 

@@ -51,7 +51,7 @@ class FieldSpec:
 @dataclass
 class Resource:
     name: str  # URL segment and CSV file stem, e.g. "vehicles"
-    model: type
+    model: type[Any]  # a mapped record class
     label: str  # msgid, singular
     label_plural: str  # msgid
     fields: list[FieldSpec]

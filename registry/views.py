@@ -38,8 +38,7 @@ def _resource(kind: str) -> Resource:
     resource = service.REGISTRY.get(kind)
     if resource is None:
         abort(404)
-    principal = current_principal()
-    if principal is None or not principal.has(*resource.read_roles):
+    if not current_principal().has(*resource.read_roles):
         abort(403)
     return resource
 

@@ -9,9 +9,15 @@ from .policy import ParkPolicy
 
 
 class LineLike(Protocol):
-    special_provision: str | None  # "limited" | "excepted" | None
-    quantity_kg: float
-    packages: int | None
+    # Read-only members: records, views and frozen dataclasses all fit.
+    @property
+    def special_provision(self) -> str | None: ...  # "limited" | "excepted" | None
+
+    @property
+    def quantity_kg(self) -> float: ...
+
+    @property
+    def packages(self) -> int | None: ...
 
 
 def exempt_as_ordinary_goods(lines: Sequence[LineLike], policy: ParkPolicy) -> bool:

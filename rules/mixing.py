@@ -19,9 +19,15 @@ EXPLOSIVE = frozenset({"1", "1.5", "1.6"})
 
 
 class CargoLike(Protocol):
-    un_number: str
-    hazard_class: str
-    subsidiary_risks: Sequence[str]
+    # Read-only members: records, views and frozen dataclasses all fit.
+    @property
+    def un_number(self) -> str: ...
+
+    @property
+    def hazard_class(self) -> str: ...
+
+    @property
+    def subsidiary_risks(self) -> Sequence[str]: ...
 
 
 @dataclass(frozen=True)

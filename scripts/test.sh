@@ -11,6 +11,7 @@ ruff check .
 # The layer contract (.importlinter): rules pure, the kernel below the features, no
 # arrow back up the gate's read path.
 lint-imports
+mypy  # every package (pyproject.toml [tool.mypy])
 # Medium and high findings fail the run; each accepted one carries a "nosec" and a why.
 bandit -q -c pyproject.toml -ll -r parkgate kernel auth audit booking dispatch gateway \
   camera_adapters registry rules trips models demo

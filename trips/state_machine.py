@@ -41,11 +41,21 @@ LOT_CATEGORIES = frozenset({"hazmat", "hazwaste"})  # DOMAIN §9 G14: hazwaste g
 
 
 class TripFacts(Protocol):
-    state: str
-    category: str
-    window_start: datetime
-    window_end: datetime
-    release_deadline: datetime | None
+    # Read-only members: a Trip record and the gate's TripView both fit.
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def category(self) -> str: ...
+
+    @property
+    def window_start(self) -> datetime: ...
+
+    @property
+    def window_end(self) -> datetime: ...
+
+    @property
+    def release_deadline(self) -> datetime | None: ...
 
 
 class IllegalTransition(DomainError):

@@ -152,6 +152,7 @@ class Agent:
 
     def _decide_offline(self, seq: int, read: Any) -> Outcome:
         now = self.now()
+        reasons: list[dict[str, Any]]
         if self.decider is None:
             action, reasons = "HOLD_FOR_OPERATOR", [{"code": "OFFLINE_SNAPSHOT_STALE", "params": {}}]
         else:
