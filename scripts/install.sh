@@ -38,9 +38,14 @@ fi
 # Exactly what the lock names, each file checked against its hash; then ParkGate itself
 # (editable, built with the locked setuptools, so nothing unpinned is fetched).
 lock=requirements/runtime.lock
-[ "$for_tests" = 1 ] && lock=requirements/dev.lock
-stamp=.venv/.parkgate-installed
-want=$(cat "$lock" pyproject.toml scripts/install.sh | sha256sum | cut -d' ' -f1)
+name=runtime
+[ "$for_tests" = 1 ] && lock=requirements/dev.lock && name=dev
+digest() { cat "$1" pyproject.toml scripts/install.sh | sha256sum | cut -d' ' -f1; }
+# One stamp per lock: the test lock pins every server package at the same version
+# (tests/unit/test_lock.py), so installing it also satisfies the server's lock, and a
+# server started from a test run (scripts/prod.sh) finds nothing to reinstall.
+stamp=.venv/.parkgate-installed-$name
+want=$(digest "$lock")
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "installing ParkGate and its locked dependencies ($lock) into .venv …"
   python -m pip install -q --disable-pip-version-check --require-hashes --no-deps -r "$lock"
@@ -52,5 +57,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     | grep -v "^No broken requirements" || true)
   [ -z "$problems" ] || { echo "$problems"; exit 1; }
   echo "$want" > "$stamp"
+  if [ "$name" = dev ]; then
+    digest requirements/runtime.lock > .venv/.parkgate-installed-runtime
+  fi
 fi
 python -c 'from parkgate.i18n import ensure_compiled; ensure_compiled()'
