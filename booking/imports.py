@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from auth.principal import Principal
+from gateway.reasons import CATALOG
 from kernel.errors import N_, DomainError, ValidationFailed
 from kernel.uow import UnitOfWork
 from models import Enterprise, Plant
@@ -247,7 +248,7 @@ def _import_slice(uow: UnitOfWork, principal: Principal, rows: list[dict[str, st
         if ready is not None:
             findings = service.evaluate(uow.session, ready, source=facts)
             row_errors += [(f"{f.rule} {f.code}",
-                            (f.spec.message, {k: str(v) for k, v in f.params.items()}))
+                            (CATALOG[f.code].message, {k: str(v) for k, v in f.params.items()}))
                            for f in findings.failures]
         for name, message in row_errors:
             report.error(number, name, message)

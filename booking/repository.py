@@ -19,7 +19,6 @@ from gateway.repository import (
     waybill_holder,
     waybill_label,
 )
-from gateway.snapshot import CargoView, PersonView, TripView
 from models import (
     Enterprise,
     EnterpriseMaterialScope,
@@ -30,6 +29,7 @@ from models import (
     Trip,
     Vehicle,
 )
+from rules.views import CargoView, PersonView, TripView
 from trips.state_machine import OPEN_STATES
 
 from .rules import BookingFacts, Overlap, ScopeLine

@@ -8,13 +8,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from gateway import checks
-from gateway.reasons import Reason
-from gateway.snapshot import PersonView, TripView, VehicleView
-from rules import documents, hours
+from rules import checks, documents, hours
 from rules.exemptions import exempt_as_ordinary_goods
 from rules.hazard import primary_class
 from rules.policy import ParkPolicy
+from rules.reasons import Reason
+from rules.views import PersonView, TripView, VehicleView
 from trips.state_machine import LOT_CATEGORIES
 
 

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from auth.principal import Principal
 from auth.roles import Role
 from gateway.messages import reason_item
-from gateway.snapshot import TripView
 from kernel import clock
 from kernel.errors import N_, DomainError, Forbidden, NotFound, ValidationFailed
 from kernel.uow import Actor, UnitOfWork
@@ -22,6 +21,7 @@ from models import CargoLine, Enterprise, Person, Plant, Trip, Vehicle
 from registry.scope import visible_ids
 from rules.hazard import normalise_un
 from rules.plates import normalise
+from rules.views import TripView
 from trips import state_machine as sm
 from trips.service import get_trip
 from trips.state_machine import TripState

@@ -160,7 +160,7 @@ def _state_label(state: str) -> str:
 
 
 def _reasons(items: list[dict[str, Any]]) -> tuple[Any, ...]:
-    from gateway.reasons import Reason
+    from rules.reasons import Reason
 
     return tuple(Reason(i["code"], i["params"]) for i in items)
 

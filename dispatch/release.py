@@ -16,7 +16,6 @@ from sqlalchemy import bindparam, func, select, tuple_, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased, contains_eager, joinedload
 
-from gateway import checks
 from gateway.repository import (
     ban_id,
     ban_views,
@@ -43,7 +42,7 @@ from models import (
     Trip,
     Vehicle,
 )
-from rules import documents
+from rules import checks, documents
 from trips import state_machine as sm
 
 from . import zoning

@@ -13,14 +13,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from rules import documents
+from rules import checks, documents
 from rules.exemptions import exempt_as_ordinary_goods
 from rules.hazard import primary_class
 from rules.plates import is_emergency_plate, normalise
+from rules.reasons import Reason
 from trips.state_machine import LOT_CATEGORIES
 
-from . import checks
-from .reasons import Reason
 from .snapshot import PersonView, PlateReadIn, Snapshot, TripView, VehicleView
 
 OPEN = "OPEN"

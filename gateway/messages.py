@@ -8,9 +8,10 @@ from typing import Any
 from kernel.errors import N_
 from parkgate.i18n import translate
 from parkgate.labels import label
+from rules.reasons import Reason
 
 from .decide import DENY, DIVERT, HOLD, OPEN, Decision
-from .reasons import WELCOME, Reason
+from .reasons import CATALOG, WELCOME
 
 ACTION_LINES = {
     OPEN: N_("Entry granted."),
@@ -32,7 +33,7 @@ def reason_text(reason: Reason, locale: str) -> str:
     # Codes in parameters (a category, a state, a party) read as their labels.
     params = {k: translate(label(v), locale) if isinstance(v, str) else v
               for k, v in reason.params.items()}
-    return translate(reason.spec.message, locale, params)
+    return translate(CATALOG[reason.code].message, locale, params)
 
 
 def reason_item(reason: Reason) -> dict[str, Any]:
@@ -47,7 +48,7 @@ def reason_item(reason: Reason) -> dict[str, Any]:
 def word(decision: Decision) -> Wording:
     reasons = [reason_item(r) for r in decision.reasons]
     blocking = [r for r in decision.reasons if r.severity != "info"]
-    led = blocking[0].spec.led if blocking else WELCOME
+    led = CATALOG[blocking[0].code].led if blocking else WELCOME
     head = ACTION_LINES.get(decision.action, ACTION_LINES[HOLD])
     zh = " ".join([translate(head, "zh_Hans_CN"), *(x["message_zh"] for x in reasons)])
     en = " ".join([translate(head, "en"), *(x["message_en"] for x in reasons)])
@@ -59,8 +60,6 @@ def catalogue_markdown() -> str:
     severity, and its message in zh-CN and English (docs/reasons.md is this text;
     `python -m gateway.messages > docs/reasons.md` writes it again)."""
     from rules.ids import RULE_IDS
-
-    from .reasons import CATALOG
 
     lines = ["# Reasons", "",
              "Every reason ParkGate's gate engine and booking checks can give, with the rule of "

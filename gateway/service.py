@@ -35,6 +35,7 @@ from models import (
 )
 from rules.identity import id_problem
 from rules.plates import normalise, validate
+from rules.reasons import Reason
 from trips import state_machine as sm
 from trips.state_machine import LOT_CATEGORIES
 
@@ -54,7 +55,6 @@ from .decide import (
 )
 from .devices import Command
 from .messages import word
-from .reasons import Reason
 from .runtime import GateRuntime, LaneInfo
 from .snapshot import PlateReadIn, Snapshot, TripView
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from rules.plates import normalise
+from rules.reasons import Reason
 from trips import state_machine as sm
 
 from ..decide import HOLD, OPEN, Decision, decide
 from ..permits import PermitSnapshot
-from ..reasons import Reason
 from ..snapshot import PlateReadIn, Snapshot, TripView, VehicleView
 
 

@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from booking.rules import BookingFacts, Overlap, ScopeLine, check_booking
-from gateway.snapshot import BlacklistView, CargoView, PersonView, QualificationView, TripView, VehicleView
 from rules import hours
 from rules.policy import ParkPolicy
+from rules.views import BlacklistView, CargoView, PersonView, QualificationView, TripView, VehicleView
 
 START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 09:00 park time, a Monday
 END = START + timedelta(hours=4)

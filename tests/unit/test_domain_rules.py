@@ -170,8 +170,11 @@ def test_g24_a_hazmat_exit_without_its_crew_confirmed_opens_and_says_so(lane, st
 
 def test_every_reason_names_a_rule_domain_md_defines():
     from gateway.reasons import CATALOG
+    from rules.reasons import RULES
 
     assert {spec.rule for spec in CATALOG.values()} <= set(RULE_IDS)
+    # Every code has its wording at the gate, and every wording a code and rule.
+    assert CATALOG.keys() == RULES.keys()
     assert RULE_IDS["G03"].startswith("§2") and RULE_IDS["L06"].startswith("§4")
 
 

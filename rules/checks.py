@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from rules import documents, mixing
-from rules.hazard import TOXIC_SCOPE, primary_class, scope_covers
-from rules.policy import ParkPolicy
-
+from . import documents, mixing
+from .hazard import TOXIC_SCOPE, primary_class, scope_covers
+from .policy import ParkPolicy
 from .reasons import Reason
-from .snapshot import PersonView, TripView, VehicleView
+from .views import PersonView, TripView, VehicleView
 
 
 def blacklist_checks(vehicle: VehicleView | None, trailer: VehicleView | None,
