@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 
-from gateway.repository import park_policy
 from kernel.uow import Actor, UnitOfWork
 from models import Park, PassageImage
+from registry.read_model import park_policy
 
 
 def retention_days(uow: UnitOfWork) -> int:

@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.repository import WAYBILL_SPENT_BY, bans
 from models import Qualification, Trip
+from registry.read_model import WAYBILL_SPENT_BY, bans
 from rules import documents
 from trips.state_machine import OPEN_STATES
 

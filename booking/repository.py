@@ -11,14 +11,6 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from gateway.repository import (
-    bans,
-    park_policy,
-    view_of_person,
-    view_of_vehicle,
-    waybill_holder,
-    waybill_label,
-)
 from models import (
     Enterprise,
     EnterpriseMaterialScope,
@@ -28,6 +20,14 @@ from models import (
     Qualification,
     Trip,
     Vehicle,
+)
+from registry.read_model import (
+    bans,
+    park_policy,
+    view_of_person,
+    view_of_vehicle,
+    waybill_holder,
+    waybill_label,
 )
 from rules.views import CargoView, PersonView, TripView
 from trips.state_machine import OPEN_STATES

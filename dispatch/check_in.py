@@ -11,9 +11,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.repository import (
-    park_policy,
-)
 from kernel.errors import N_
 from kernel.uow import Actor, UnitOfWork
 from models import (
@@ -21,6 +18,9 @@ from models import (
     Lot,
     QueueEntry,
     Trip,
+)
+from registry.read_model import (
+    park_policy,
 )
 from trips import state_machine as sm
 

@@ -16,16 +16,6 @@ from sqlalchemy import bindparam, func, select, tuple_, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased, contains_eager, joinedload
 
-from gateway.repository import (
-    ban_id,
-    ban_views,
-    park_names,
-    park_policy,
-    people_with_papers,
-    trip_view,
-    view_of_person,
-    view_of_vehicle,
-)
 from kernel.errors import N_, NotFound
 from kernel.uow import Actor, UnitOfWork
 from models import (
@@ -41,6 +31,16 @@ from models import (
     Release,
     Trip,
     Vehicle,
+)
+from registry.read_model import (
+    ban_id,
+    ban_views,
+    park_names,
+    park_policy,
+    people_with_papers,
+    trip_view,
+    view_of_person,
+    view_of_vehicle,
 )
 from rules import checks, documents
 from trips import state_machine as sm

@@ -7,9 +7,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from gateway.repository import (
-    park_policy,
-)
 from kernel.uow import Actor, UnitOfWork
 from models import (
     Lot,
@@ -17,6 +14,9 @@ from models import (
     QueueEntry,
     Release,
     Trip,
+)
+from registry.read_model import (
+    park_policy,
 )
 from trips import state_machine as sm
 

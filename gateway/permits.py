@@ -24,6 +24,7 @@ from parkgate.signing import (  # noqa: F401 - the agent and the API use them fr
     public_key_b64,
     sign,
 )
+from registry import read_model
 from rules import documents
 from trips.state_machine import OPEN_STATES
 
@@ -71,9 +72,9 @@ def build(session: Session, lane: Lane, now: datetime) -> dict[str, Any]:
         "format": SNAPSHOT_FORMAT,
         "generated_at": now.isoformat(),
         "lane": to_jsonable(view),
-        "policy": to_jsonable(repo.park_policy(session, lane.gate.park_id)),
+        "policy": to_jsonable(read_model.park_policy(session, lane.gate.park_id)),
         "vehicles": [to_jsonable(v) for v in sorted(vehicles, key=lambda v: v.id)],
-        "trips": [to_jsonable(repo.trip_view(session, t)) for t in sorted(trips,
+        "trips": [to_jsonable(read_model.trip_view(session, t)) for t in sorted(trips,
                                                                           key=lambda t: t.id)],
         "persons": [to_jsonable(p) for p in sorted(persons, key=lambda p: p.id)],
     }

@@ -67,12 +67,14 @@ class GateRuntime:
         return lane
 
     def names(self, session: Session) -> dict[str, dict[int, str]]:
-        from .repository import park_names
+        from registry.read_model import park_names
 
         return self._cached("names", lambda: park_names(session))
 
 
 def _load_lane(session: Session, code: str | None, lane_id: int | None) -> LaneInfo:
+    from registry import read_model
+
     from . import repository as repo
 
     stmt = select(Lane).where(Lane.retired_at.is_(None))
@@ -84,5 +86,5 @@ def _load_lane(session: Session, code: str | None, lane_id: int | None) -> LaneI
                     gate_kind=lane.gate.kind, park_id=lane.gate.park_id,
                     fold_window_s=lane.fold_window_s, devices=dict(lane.devices or {}),
                     view=repo.lane_view(session, lane),
-                    policy=repo.park_policy(session, lane.gate.park_id),
+                    policy=read_model.park_policy(session, lane.gate.park_id),
                     backlog_hours=lane.backlog_hours or 24)

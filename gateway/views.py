@@ -23,6 +23,7 @@ from kernel.errors import N_, DomainError
 from models import Gate, Lane, Passage, Person, Plant, Qualification, Trip, User, Vehicle
 from parkgate.database import get_session, get_uow
 from parkgate.web import register_landing, register_nav
+from registry import read_model
 from rules import documents
 from rules.plates import PlateColour
 
@@ -155,7 +156,7 @@ def booth_current(lane_code: str) -> Any:
                                                        Passage.source != "crew")
                                  .order_by(Passage.id.desc()).limit(1))
     today = documents.park_date(clock.now())
-    warn = repo.park_policy(session, lane.gate.park_id).expiry_warning_days
+    warn = read_model.park_policy(session, lane.gate.park_id).expiry_warning_days
     vehicle = session.get(Vehicle, passage.vehicle_id) if passage and passage.vehicle_id else None
     trip = session.get(Trip, passage.trip_id) if passage and passage.trip_id else None
     trailer = session.get(Vehicle, trip.trailer_id) if trip and trip.trailer_id else None

@@ -17,7 +17,6 @@ from kernel import clock
 from kernel.errors import N_, Forbidden, NotFound, ValidationFailed
 from kernel.uow import UnitOfWork
 from rules import documents
-from rules.policy import ParkPolicy
 
 from .checks import check_unique
 from .spec import Errors, Resource
@@ -148,10 +147,9 @@ def check_write(session: Session, resource: Resource, principal: Principal) -> N
 
 
 def self_service_allowed(session: Session) -> bool:
-    from models import Park
+    from .read_model import installation_policy
 
-    park = session.scalar(select(Park).order_by(Park.id).limit(1))
-    return ParkPolicy.from_mapping(park.policy if park else None).enterprise_self_service
+    return installation_policy(session).enterprise_self_service
 
 
 def field_errors(session: Session, resource: Resource, values: dict[str, Any], existing: Any,

@@ -21,7 +21,6 @@ from parkgate.database import get_session, get_uow
 from parkgate.problems import translate_fields
 from parkgate.web import register_landing, register_nav
 from rules.documents import park_date
-from rules.policy import ParkPolicy
 
 from . import expiry, service
 from .imports import import_rows, parse_text, pydantic_errors, uploaded_rows
@@ -48,10 +47,9 @@ def _can_write(resource: Resource, principal: Principal) -> bool:
 
 
 def _warn_days() -> int:
-    from models import Park
+    from .read_model import installation_policy
 
-    park = get_session().scalar(select(Park).order_by(Park.id).limit(1))
-    return ParkPolicy.from_mapping(park.policy if park else None).expiry_warning_days
+    return installation_policy(get_session()).expiry_warning_days
 
 
 def _ref_labels(resource: Resource, records: list[Any]) -> dict[str, dict[int, str]]:

@@ -9,7 +9,8 @@ from auth.roles import Role
 from kernel import clock
 from kernel.errors import N_, Forbidden, NotFound, ValidationFailed
 from kernel.uow import UnitOfWork
-from models import Park, Trip
+from models import Trip
+from registry.read_model import park_policy
 from rules.policy import ParkPolicy
 
 from . import state_machine as sm
@@ -43,8 +44,7 @@ def get_trip(session: Session, principal: Principal, trip_id: int, *, for_update
 
 
 def policy_for(session: Session, park_id: int) -> ParkPolicy:
-    park = session.get(Park, park_id)
-    return ParkPolicy.from_mapping(park.policy if park else None)
+    return park_policy(session, park_id)
 
 
 def actions_for(principal: Principal, trip: Trip) -> list[str]:

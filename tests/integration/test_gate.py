@@ -345,7 +345,7 @@ def test_a_trip_of_an_enterprise_newer_than_the_cached_names_is_named(session_fa
     # The gate and the lot keep a copy of the names; a waybill check against a name
     # missing from the copy would hold a good truck, so such a trip is named from the
     # database.
-    from gateway.repository import park_names, trip_view
+    from registry.read_model import park_names, trip_view
 
     world = make_world(session_factory)
     with session_factory() as s:
