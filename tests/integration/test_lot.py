@@ -141,6 +141,34 @@ def test_the_lot_follows_a_trip_event_without_its_mover_calling_the_lot(  # type
         assert s.scalar(select(Release.status).where(Release.trip_id == first)) == "used"
 
 
+def test_the_sql_queue_order_is_the_l06_rule_dispatch_ordering_states(client, session_factory):  # type: ignore[no-untyped-def]
+    """Production releases in the database's order (lot.QUEUE_ORDER); the rule itself is
+    written once in plain Python (dispatch.ordering). Both order the same queue alike,
+    ranks, priorities, windows and arrival ties included."""
+    from dispatch import ordering
+    from dispatch.lot import QUEUE_ORDER
+
+    world = make_world(session_factory)
+    set_docks(session_factory, world, busy=True)
+    rng = random.Random(6)
+    ids = arrive(session_factory, world, 9, each=lambda i: {
+        "priority": rng.choice([0, 0, 5]),
+        "start": clock.now() + timedelta(hours=rng.choice([0, 1, 1, 2]))})
+    with session_factory() as s:
+        entries = list(s.scalars(select(QueueEntry).where(QueueEntry.trip_id.in_(ids))))
+        for entry in rng.sample(entries, 3):
+            entry.manual_rank = rng.randint(1, 3)
+        for entry in rng.sample(entries, 3):
+            entry.arrived_at = entries[0].arrived_at  # ties on arrival
+        s.commit()
+        in_sql = list(s.scalars(select(QueueEntry.trip_id).where(QueueEntry.trip_id.in_(ids))
+                                .order_by(*QUEUE_ORDER)))
+        rule = [w.trip_id for w in ordering.queue_order([
+            ordering.Waiting(e.trip_id, e.priority, e.window_start, e.arrived_at, e.manual_rank)
+            for e in s.scalars(select(QueueEntry).where(QueueEntry.trip_id.in_(ids)))])]
+    assert in_sql == rule
+
+
 def test_a_plant_that_proposes_waits_for_the_dispatcher(client, session_factory):  # type: ignore[no-untyped-def]
     world = make_world(session_factory)
     with session_factory() as s:

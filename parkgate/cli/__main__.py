@@ -1,0 +1,5 @@
+"""`python -m parkgate.cli`."""
+
+from . import main
+
+main()
