@@ -138,7 +138,6 @@ def export_response(f: AuditFilter, fmt: str) -> Response:
         uow = get_uow()
         checkpoint = excerpt.checkpoint_for(uow, f, current_app.extensions["parkgate.snapshot_key"],
                                             current_principal().actor, clock.now())
-        uow.commit()
         meta = excerpt.preamble(f, checkpoint)
         size = checkpoint.seq if checkpoint else None
     release_session()
@@ -244,7 +243,6 @@ def create_checkpoint() -> Any:
     before = checkpoints.latest_tree_head(uow.session)
     issued = checkpoints.issue_on_demand(uow, current_app.extensions["parkgate.snapshot_key"],
                                          current_principal().actor, clock.now())
-    uow.commit()
     return checkpoint_out(issued), (200 if before is not None and issued.id == before.id
                                     else 201)
 
@@ -321,7 +319,6 @@ def public_key() -> Any:
 def purge(body: PurgeIn) -> Any:
     uow = get_uow()
     deleted = purge_images(uow, current_principal().actor, clock.now(), body.days)
-    uow.commit()
     return {"images_deleted": deleted}
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from kernel.errors import N_, NotFound, TooManyRequests
-from kernel.uow import Actor, UnitOfWork
+from kernel.uow import Actor, UnitOfWork, use_case
 from models import AuditCheckpoint, AuditEvent
 from parkgate.signing import SignatureRejected
 
@@ -81,6 +81,7 @@ def issue(uow: UnitOfWork, key: Ed25519PrivateKey, actor: Actor, now: datetime,
     return checkpoint
 
 
+@use_case
 def issue_on_demand(uow: UnitOfWork, key: Ed25519PrivateKey, actor: Actor,
                     now: datetime) -> AuditCheckpoint:
     """A checkpoint an auditor asked for: at most one per ON_DEMAND_EVERY park-wide

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func
 from sqlalchemy.orm import Session
 
-from kernel.uow import Actor, UnitOfWork
+from kernel.uow import Actor, UnitOfWork, use_case
 from models import AuditCheckpoint, AuditEvent
 
 from . import checkpoints, export, tree
@@ -22,10 +22,11 @@ from .query import AuditFilter, events_statement, iter_events
 PROOF_BATCH = 500
 
 
+@use_case
 def checkpoint_for(uow: UnitOfWork, f: AuditFilter, key: Ed25519PrivateKey, actor: Actor,
                    now: datetime) -> AuditCheckpoint | None:
     """The tree head an excerpt is proven against: the latest, or a new one when the
-    latest does not cover every matching event yet. The caller commits."""
+    latest does not cover every matching event yet."""
     session = uow.session
     last_match = session.scalar(events_statement(session, f)
                                 .with_only_columns(func.max(AuditEvent.seq)))

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 
-from kernel.uow import Actor, UnitOfWork
+from kernel.uow import Actor, UnitOfWork, use_case
 from models import Park, PassageImage
 from registry.read_model import park_policy
 
@@ -18,6 +18,7 @@ def retention_days(uow: UnitOfWork) -> int:
     return park_policy(uow.session, park_id).image_retention_days if park_id else 90
 
 
+@use_case
 def purge_images(uow: UnitOfWork, actor: Actor, now: datetime, days: int | None = None) -> int:
     """Delete crops older than the retention period; the purge itself is audited."""
     days = retention_days(uow) if days is None else days

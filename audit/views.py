@@ -246,7 +246,6 @@ def checkpoint_now() -> Any:
     except TooManyRequests as err:
         flash(gettext(err.message, **err.params), "error")
         return redirect(url_for("audit.verify_page"))
-    uow.commit()
     flash(N_("Checkpoint signed."), "ok")
     return redirect(url_for("audit.verify_page"))
 

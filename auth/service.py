@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from kernel import clock
 from kernel.errors import N_, Conflict, DomainError, NotFound
-from kernel.uow import Actor, UnitOfWork
+from kernel.uow import Actor, UnitOfWork, use_case
 from models import Role as RoleRecord
 from models import User
 
@@ -132,6 +132,7 @@ def _user(uow: UnitOfWork, username: str) -> User:
     return user
 
 
+@use_case
 def set_password(uow: UnitOfWork, actor: Actor, username: str, password: str, *,
                  current: str | None = None) -> int:
     """Set a user's password under the policy (`current` checked when a user changes

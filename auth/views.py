@@ -96,9 +96,7 @@ def account() -> Any:
             try:
                 set_password(uow, principal.actor, principal.username, new,
                              current=request.form.get("current") or "")
-                uow.commit()
             except DomainError as exc:
-                uow.rollback()
                 errors = {"new" if name == "password" else name: [gettext(m) for m in messages]
                           for name, messages in exc.fields.items()} or \
                     {"new": [gettext(exc.message)]}

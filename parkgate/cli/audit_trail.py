@@ -165,7 +165,6 @@ def audit_export(output: Path, plate: str | None, trip_id: int | None, action: s
         uow = get_uow()
         checkpoint = excerpt.checkpoint_for(uow, f, current_app.extensions["parkgate.snapshot_key"],
                                             Actor.system("cli"), clock.now())
-        uow.commit()
     meta = excerpt.preamble(f, checkpoint)
     session = read_session()
     count = 0
