@@ -123,6 +123,9 @@ TRIP_FIELDS = ("plant_id", "vehicle_id", "trailer_id", "driver_id", "escort_id",
                "waybill_consignor", "waybill_consignee", "waybill_vehicle", "waybill_trailer",
                "manifest_no", "toxic_pass_no", "toxic_pass_valid_from", "toxic_pass_valid_until",
                "toxic_pass_vehicle")
+CLEANED_FIELDS = ("waybill_no", "waybill_consignor", "waybill_consignee", "manifest_no",
+                  "toxic_pass_no")
+PLATE_FIELDS = ("waybill_vehicle", "waybill_trailer", "toxic_pass_vehicle")
 
 
 class BookingChecksFailed(DomainError):
@@ -302,18 +305,14 @@ def prepare(session: Session, principal: Principal, req: BookingRequest) -> Prep
             or not (req.window_start and req.window_end):
         raise ValidationFailed(N_("Check the highlighted fields."), code="BOOKING_INVALID",
                                fields=errors)
-    data = BookingIn(
-        park_id=enterprise.park_id, enterprise_id=enterprise.id, plant_id=plant.id,
-        vehicle_id=vehicle.id, category=category, window_start=req.window_start,
-        window_end=req.window_end, direction=req.direction, trailer_id=req.trailer_id,
-        driver_id=req.driver_id, escort_id=req.escort_id, priority=req.priority,
-        waybill_no=_clean(req.waybill_no), waybill_consignor=_clean(req.waybill_consignor),
-        waybill_consignee=_clean(req.waybill_consignee),
-        waybill_vehicle=_plate(req.waybill_vehicle), waybill_trailer=_plate(req.waybill_trailer),
-        manifest_no=_clean(req.manifest_no), toxic_pass_no=_clean(req.toxic_pass_no),
-        toxic_pass_valid_from=req.toxic_pass_valid_from,
-        toxic_pass_valid_until=req.toxic_pass_valid_until,
-        toxic_pass_vehicle=_plate(req.toxic_pass_vehicle), cargo=cargo)
+    # The request's own fields as the record keeps them: texts trimmed, plates
+    # normalised, the parts resolved above.
+    fields: dict[str, Any] = {name: getattr(req, name) for name in TRIP_FIELDS}
+    fields.update({name: _clean(fields[name]) for name in CLEANED_FIELDS})
+    fields.update({name: _plate(fields[name]) for name in PLATE_FIELDS})
+    fields.update(plant_id=plant.id, vehicle_id=vehicle.id, category=category)
+    data = BookingIn(park_id=enterprise.park_id, enterprise_id=enterprise.id, cargo=cargo,
+                     **fields)
     draft = TripView(
         id=0, code="", state="DRAFT", category=category, direction=req.direction,
         enterprise_id=enterprise.id, enterprise_name=enterprise.name, plant_id=plant.id,
