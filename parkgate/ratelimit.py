@@ -3,8 +3,9 @@ with Flask-Limiter.
 
 One allowance per caller across every route (an application limit, not one per
 route). Counted in Redis when the app has it, so the limit holds across gunicorn
-workers and hosts; in process otherwise (the embedded demo). A moving window, so a
-burst at the turn of a minute is not counted twice over. A Redis outage never blocks
+workers and hosts; in process otherwise (the embedded demo). A sliding window
+(two weighted counters), so a burst at the turn of a minute is not counted twice
+over and a request costs the same however many came before it. A Redis outage never blocks
 the gate: errors from the store are swallowed and the request goes through.
 """
 
@@ -71,7 +72,10 @@ def init_app(app: Flask) -> None:
         app=app,
         application_limits=[lambda: f"{_caller(app)[1]} per minute"],
         application_limits_exempt_when=exempt,
-        strategy="moving-window",
+        # Two counters per caller, weighted: O(1) per request (a moving window keeps
+        # every request's time, thousands per device at a busy gate), and no burst
+        # counted twice over at the turn of a minute, as a fixed window would.
+        strategy="sliding-window-counter",
         key_prefix=f"{settings.redis_prefix}:rl",
         swallow_errors=True,
         headers_enabled=False,
