@@ -205,6 +205,13 @@ class Linked:
     tree_behind: bool = False  # the Merkle tree still covers fewer events than the chain
 
 
+# Each trip's last linked seq as this process linked them, trusted while the chain's
+# head is where this process left it (no other linker, no rollback since): a gate
+# decision's back-link then costs no query. A trip not in it is looked up.
+_TRIP_HEADS: dict[Any, tuple[int, str, dict[int, int]]] = {}
+_TRIP_HEADS_KEPT = 100_000
+
+
 def _trip_heads(session: Session, trip_ids: set[int]) -> dict[int, int]:
     """The last linked seq of each trip (its back-link target)."""
     from sqlalchemy import func
@@ -249,8 +256,13 @@ def link_pending(session: Session, *, limit: int = 2000, wait: bool = True) -> L
     rows = [dict(r._mapping) for r in session.execute(
         select(queued).order_by(queued.c.id).limit(limit))]
     events = []
+    url = session.get_bind().engine.url
     if rows:
-        trips = _trip_heads(session, {r["trip_id"] for r in rows if r["trip_id"] is not None})
+        kept = _TRIP_HEADS.get(url)
+        known = kept[2] if kept is not None and kept[:2] == (seq, prev) else {}
+        wanted = {r["trip_id"] for r in rows if r["trip_id"] is not None}
+        trips = {t: known[t] for t in wanted & known.keys()}
+        trips.update(_trip_heads(session, wanted - known.keys()))
         for row in rows:
             seq += 1
             event = {k: v for k, v in row.items() if k != "id"}
@@ -268,7 +280,12 @@ def link_pending(session: Session, *, limit: int = 2000, wait: bool = True) -> L
         session.execute(delete(queued).where(queued.c.id.in_([r["id"] for r in rows])))
         if tree_size == seq - len(events):
             tree_size = tree.extend(session, tree_size,
-                                    [tree.leaf_of(e["hash"]) for e in events])
+                                    [tree.leaf_of(e["hash"]) for e in events],
+                                    last_hash=head_row[1], end_hash=prev)
+        if len(known) > _TRIP_HEADS_KEPT:
+            known = {}
+        known.update(trips)
+        _TRIP_HEADS[url] = (seq, prev, known)
     if events:
         session.execute(text("UPDATE audit_head SET seq = :s, prev_hash = :p, hash = :h, "
                              "tree_size = :t WHERE id = 1"),

@@ -84,41 +84,103 @@ def _stored(session: Session, keys: Iterable[int]) -> dict[int, bytes]:
                         list(keys)))
 
 
-def extend(session: Session, start: int, leaves: Sequence[bytes]) -> int:
+# What this process's last extension left incomplete (the tree's right edge): the
+# leaves of the current 16-leaf block, and at each stored level the complete node whose
+# parent is not complete yet. The next pass, starting where that one ended, needs no
+# read. It is trusted only for the same database, the same size and the same last leaf
+# (the head's hash): after a rollback, or when another process extended the tree
+# meanwhile, the pass reads what it needs instead.
+_EDGE: dict[Any, tuple[int, str, list[bytes], dict[int, tuple[int, bytes]]]] = {}
+
+
+def extend(session: Session, start: int, leaves: Sequence[bytes], *,
+           last_hash: str | None = None, end_hash: str | None = None) -> int:
     """Store the complete subtrees (16 leaves or more) that leaves [start, start + n)
     complete, given their leaf hashes; the tree then covers start + n leaves. The
-    caller holds the sequencer's lock and has covered [0, start) before."""
+    caller holds the sequencer's lock and has covered [0, start) before. `last_hash`:
+    the chain hash of leaf start - 1 (the committed head), `end_hash` that of the last
+    new leaf; with both, the tree's edge is kept for the next pass."""
     from models import AuditTreeNode
     from models.base import table
 
     end = start + len(leaves)
     if not leaves:
         return end
-    # The first block may have begun before `start`: its earlier leaves come from the
-    # events, so every subtree below the stored levels is computed here in full.
+    url = session.get_bind().engine.url
     block_start = start - start % BLOCK
-    nodes = dict(enumerate(_event_leaves(session, block_start, start), block_start))
+    edge = _EDGE.get(url)
+    if edge is not None and last_hash is not None and edge[:2] == (start, last_hash):
+        prefix, pending = edge[2], edge[3]
+    else:
+        # The first block may have begun before `start`: its earlier leaves come from
+        # the events, so every subtree below the stored levels is computed in full;
+        # the edge's stored nodes come in one read.
+        prefix = _event_leaves(session, block_start, start)
+        edge_keys = {level: ((start >> level) - 1) for level in range(STORED_FROM, 64)
+                     if (start >> level) % 2 == 1}
+        found = _stored(session, [node_key(lv, i) for lv, i in edge_keys.items()]) \
+            if edge_keys else {}
+        pending = {lv: (i, found[node_key(lv, i)]) for lv, i in edge_keys.items()
+                   if node_key(lv, i) in found}
+    nodes = dict(enumerate(prefix, block_start))
     nodes.update(enumerate(leaves, start))
+    leaf_nodes = nodes
     new_rows: list[dict[str, Any]] = []
+    new_edge: dict[int, tuple[int, bytes]] = {}
     level = 0
     while True:
         level += 1
         # Nodes that end within (start, end]; below the stored levels, the whole block.
         first = (block_start if level <= STORED_FROM else start) >> level
         last = end >> level
+        below = level - 1
+        if below >= STORED_FROM:
+            _keep_edge(new_edge, pending, below, end, nodes)
         if first >= last:
             break
         if level > STORED_FROM and first * 2 not in nodes:
-            # A left child completed by an earlier pass: it is stored.
-            key = node_key(level - 1, first * 2)
-            nodes[first * 2] = _stored(session, [key])[key]
+            # A left child completed by an earlier pass: on the edge, or stored.
+            kept = pending.get(below)
+            if kept is not None and kept[0] == first * 2:
+                nodes[first * 2] = kept[1]
+            else:
+                key = node_key(below, first * 2)
+                nodes[first * 2] = _stored(session, [key])[key]
         nodes = {i: merkle.node_hash(nodes[2 * i], nodes[2 * i + 1])
                  for i in range(first, last)}
         if level >= STORED_FROM:
             new_rows += [{"key": node_key(level, i), "hash": h} for i, h in nodes.items()]
+    for higher in range(level, 64):
+        if (end >> higher) == 0:
+            break
+        _keep_edge(new_edge, pending, higher, end, {} if higher > level - 1 else nodes)
     if new_rows:
         session.execute(table(AuditTreeNode).insert(), new_rows)
+    if end_hash is not None:
+        block = end - end % BLOCK
+        _EDGE[url] = (end, end_hash, [leaf_nodes[i] for i in range(block, end)], new_edge)
+    else:
+        _EDGE.pop(url, None)
     return end
+
+
+def _keep_edge(edge: dict[int, tuple[int, bytes]], pending: dict[int, tuple[int, bytes]],
+               level: int, end: int, nodes: dict[int, bytes]) -> None:
+    """At `level`, the last complete node is kept when its parent is still incomplete
+    (its index is even): computed in this pass, or carried over from the last."""
+    count = end >> level
+    if count % 2 == 0:
+        return
+    index = count - 1
+    if index in nodes:
+        edge[level] = (index, nodes[index])
+    elif level in pending and pending[level][0] == index:
+        edge[level] = pending[level]
+
+
+def forget_edge(session: Session) -> None:
+    """Drop the kept edge (a linking transaction that did not commit)."""
+    _EDGE.pop(session.get_bind().engine.url, None)
 
 
 def catch_up(session: Session, tree_size: int, head_seq: int,

@@ -372,3 +372,40 @@ def test_checkpoints_signed_before_the_tree_still_verify(client, app, scene, ses
     listed = client.get("/api/v1/audit/checkpoints", headers=auth(world.tokens["auditor"])).json
     assert {c["format"] for c in listed["items"]} >= {"signed-json"}
     assert listed["verifier_key"].startswith(cp.origin() + "+")
+
+
+def test_back_links_hold_when_another_process_linked_in_between(database, session_factory):
+    """The sequencer remembers each trip's last event and the tree's edge between its
+    passes; when another process linked meanwhile (or a pass rolled back) it reads
+    them again instead of trusting what it remembers."""
+    from audit import chain
+    from kernel.uow import Actor, unit_of_work
+
+    actor = Actor.system("test")
+
+    def event(trip_id: int) -> int:
+        with unit_of_work(session_factory) as uow:
+            uow.audit("trip.note", actor, subject_kind="trip", subject_id=str(trip_id),
+                      trip_id=trip_id)
+            uow.commit()
+        with session_factory() as s:
+            return s.scalar(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1))
+
+    first = event(7)
+    mine = (dict(chain._TRIP_HEADS), dict(tree._EDGE))
+    chain._TRIP_HEADS.clear()
+    tree._EDGE.clear()
+    theirs = event(7)  # "another process": nothing remembered
+    for _ in range(20):
+        event(8)
+    chain._TRIP_HEADS.clear()
+    chain._TRIP_HEADS.update(mine[0])  # this process again, remembering the old head
+    tree._EDGE.clear()
+    tree._EDGE.update(mine[1])
+    last = event(7)
+    with session_factory() as s:
+        links = dict(s.execute(select(AuditEvent.seq, AuditEvent.trip_prev_leaf)
+                               .where(AuditEvent.trip_id == 7)).all())
+        hashes = list(s.scalars(select(AuditEvent.hash).order_by(AuditEvent.seq)))
+        assert links == {first: None, theirs: first - 1, last: theirs - 1}
+        assert tree.root(s, len(hashes)) == merkle.root_of([tree.leaf_of(h) for h in hashes])
