@@ -244,14 +244,15 @@ def link_pending(session: Session, *, limit: int = 2000, wait: bool = True) -> L
             session.execute(_LOCK, params)
         elif not session.execute(_TRY_LOCK, params).scalar():
             return Linked(0, -1, None)
-    found = session.execute(
-        text("SELECT seq, hash, tree_size FROM audit_head WHERE id = 1")).first()
+    found = session.execute(text(
+        "SELECT seq, hash, tree_size, tree_edge FROM audit_head WHERE id = 1")).first()
     if found is None:  # a database truncated by hand
         session.execute(_ENSURE_HEAD[dialect], {"g": GENESIS_HASH})
-    head_row: tuple[int, str, int] = (0, GENESIS_HASH, 0) if found is None else tuple(found)
-    seq, prev, tree_size = head_row
+    head_row: tuple[int, str, int, bytes | None] = \
+        (0, GENESIS_HASH, 0, None) if found is None else tuple(found)
+    seq, prev, tree_size, edge = head_row
     if tree_size < seq:  # a chain from before the tree: cover a slice of it per pass
-        tree_size = tree.catch_up(session, tree_size, seq)
+        tree_size, edge = tree.catch_up(session, tree_size, seq)
     queued = table(AuditPending)
     rows = [dict(r._mapping) for r in session.execute(
         select(queued).order_by(queued.c.id).limit(limit))]
@@ -279,20 +280,20 @@ def link_pending(session: Session, *, limit: int = 2000, wait: bool = True) -> L
         session.execute(table(AuditEvent).insert(), events)
         session.execute(delete(queued).where(queued.c.id.in_([r["id"] for r in rows])))
         if tree_size == seq - len(events):
-            tree_size = tree.extend(session, tree_size,
-                                    [tree.leaf_of(e["hash"]) for e in events],
-                                    last_hash=head_row[1], end_hash=prev)
+            tree_size, edge = tree.extend(session, tree_size,
+                                          [tree.leaf_of(e["hash"]) for e in events], edge)
         if len(known) > _TRIP_HEADS_KEPT:
             known = {}
         known.update(trips)
         _TRIP_HEADS[url] = (seq, prev, known)
     if events:
         session.execute(text("UPDATE audit_head SET seq = :s, prev_hash = :p, hash = :h, "
-                             "tree_size = :t WHERE id = 1"),
-                        {"s": seq, "p": events[-1]["prev_hash"], "h": prev, "t": tree_size})
+                             "tree_size = :t, tree_edge = :e WHERE id = 1"),
+                        {"s": seq, "p": events[-1]["prev_hash"], "h": prev, "t": tree_size,
+                         "e": edge})
     elif tree_size != head_row[2]:
-        session.execute(text("UPDATE audit_head SET tree_size = :t WHERE id = 1"),
-                        {"t": tree_size})
+        session.execute(text("UPDATE audit_head SET tree_size = :t, tree_edge = :e "
+                             "WHERE id = 1"), {"t": tree_size, "e": edge})
     return Linked(len(events), seq if events else -1,
                   min(r["at"] for r in rows) if rows else None, tree_size < seq)
 

@@ -84,65 +84,78 @@ def _stored(session: Session, keys: Iterable[int]) -> dict[int, bytes]:
                         list(keys)))
 
 
-# What this process's last extension left incomplete (the tree's right edge): the
-# leaves of the current 16-leaf block, and at each stored level the complete node whose
-# parent is not complete yet. The next pass, starting where that one ended, needs no
-# read. It is trusted only for the same database, the same size and the same last leaf
-# (the head's hash): after a rollback, or when another process extended the tree
-# meanwhile, the pass reads what it needs instead.
-_EDGE: dict[Any, tuple[int, str, list[bytes], dict[int, tuple[int, bytes]]]] = {}
+def _pack_edge(size: int, block: Sequence[bytes], levels: dict[int, bytes]) -> bytes:
+    """The right edge at `size`: the leaves of the current 16-leaf block, then for each
+    stored level whose last complete node still waits for its sibling, the level and
+    that node (its index follows from size and level)."""
+    assert len(block) == size % BLOCK
+    return size.to_bytes(8, "big") + bytes([len(block)]) + b"".join(block) + b"".join(
+        bytes([level]) + node for level, node in sorted(levels.items()))
 
 
-def extend(session: Session, start: int, leaves: Sequence[bytes], *,
-           last_hash: str | None = None, end_hash: str | None = None) -> int:
+def _unpack_edge(size: int, data: bytes | None) -> tuple[list[bytes], dict[int, bytes]] | None:
+    """The edge kept at `size`, or None (none kept, or kept at another size)."""
+    if not data or len(data) < 9 or int.from_bytes(data[:8], "big") != size:
+        return None
+    count, pos = data[8], 9
+    block = [data[pos + 32 * i:pos + 32 * (i + 1)] for i in range(count)]
+    pos += 32 * count
+    levels: dict[int, bytes] = {}
+    while pos + 33 <= len(data):
+        levels[data[pos]] = data[pos + 1:pos + 33]
+        pos += 33
+    return block, levels
+
+
+def extend(session: Session, start: int, leaves: Sequence[bytes], edge: bytes | None = None
+           ) -> tuple[int, bytes]:
     """Store the complete subtrees (16 leaves or more) that leaves [start, start + n)
     complete, given their leaf hashes; the tree then covers start + n leaves. The
-    caller holds the sequencer's lock and has covered [0, start) before. `last_hash`:
-    the chain hash of leaf start - 1 (the committed head), `end_hash` that of the last
-    new leaf; with both, the tree's edge is kept for the next pass."""
+    caller holds the sequencer's lock and has covered [0, start) before. `edge`: the
+    tree's right edge at `start` as the last extension left it (audit_head.tree_edge,
+    read with the head); without it, what it holds is read from the events and the
+    stored nodes. Returns the new size and the edge to keep with it."""
     from models import AuditTreeNode
     from models.base import table
 
     end = start + len(leaves)
-    if not leaves:
-        return end
-    url = session.get_bind().engine.url
     block_start = start - start % BLOCK
-    edge = _EDGE.get(url)
-    if edge is not None and last_hash is not None and edge[:2] == (start, last_hash):
-        prefix, pending = edge[2], edge[3]
-    else:
-        # The first block may have begun before `start`: its earlier leaves come from
-        # the events, so every subtree below the stored levels is computed in full;
-        # the edge's stored nodes come in one read.
-        prefix = _event_leaves(session, block_start, start)
-        edge_keys = {level: ((start >> level) - 1) for level in range(STORED_FROM, 64)
-                     if (start >> level) % 2 == 1}
-        found = _stored(session, [node_key(lv, i) for lv, i in edge_keys.items()]) \
-            if edge_keys else {}
-        pending = {lv: (i, found[node_key(lv, i)]) for lv, i in edge_keys.items()
-                   if node_key(lv, i) in found}
+    unpacked = _unpack_edge(start, edge) if start else ([], {})
+    if unpacked is None:
+        # The first block's earlier leaves come from the events, so every subtree below
+        # the stored levels is computed in full; the edge's nodes come in one read.
+        wanted = {lv: (start >> lv) - 1 for lv in range(STORED_FROM, 64) if (start >> lv) % 2}
+        found = _stored(session, [node_key(lv, i) for lv, i in wanted.items()]) if wanted else {}
+        unpacked = (_event_leaves(session, block_start, start),
+                    {lv: found[node_key(lv, i)] for lv, i in wanted.items()
+                     if node_key(lv, i) in found})
+    prefix, pending = unpacked
     nodes = dict(enumerate(prefix, block_start))
     nodes.update(enumerate(leaves, start))
-    leaf_nodes = nodes
+    block = [nodes[i] for i in range(end - end % BLOCK, end)]
     new_rows: list[dict[str, Any]] = []
-    new_edge: dict[int, tuple[int, bytes]] = {}
+    new_edge: dict[int, bytes] = {}
     level = 0
     while True:
         level += 1
+        below = level - 1
         # Nodes that end within (start, end]; below the stored levels, the whole block.
         first = (block_start if level <= STORED_FROM else start) >> level
         last = end >> level
-        below = level - 1
-        if below >= STORED_FROM:
-            _keep_edge(new_edge, pending, below, end, nodes)
+        if below >= STORED_FROM and (end >> below) % 2:
+            # The last complete node at this level waits for its sibling: keep it.
+            index = (end >> below) - 1
+            held = nodes.get(index)
+            if held is None and below in pending and (start >> below) - 1 == index:
+                held = pending[below]
+            if held is not None:
+                new_edge[below] = held
         if first >= last:
             break
         if level > STORED_FROM and first * 2 not in nodes:
             # A left child completed by an earlier pass: on the edge, or stored.
-            kept = pending.get(below)
-            if kept is not None and kept[0] == first * 2:
-                nodes[first * 2] = kept[1]
+            if below in pending and (start >> below) - 1 == first * 2:
+                nodes[first * 2] = pending[below]
             else:
                 key = node_key(below, first * 2)
                 nodes[first * 2] = _stored(session, [key])[key]
@@ -150,49 +163,25 @@ def extend(session: Session, start: int, leaves: Sequence[bytes], *,
                  for i in range(first, last)}
         if level >= STORED_FROM:
             new_rows += [{"key": node_key(level, i), "hash": h} for i, h in nodes.items()]
-    for higher in range(level, 64):
-        if (end >> higher) == 0:
-            break
-        _keep_edge(new_edge, pending, higher, end, {} if higher > level - 1 else nodes)
+    # Higher up nothing completed in this pass: their waiting nodes are as they were.
+    for higher in range(max(level, STORED_FROM), 64):
+        if (end >> higher) % 2 and higher in pending and (start >> higher) == (end >> higher):
+            new_edge[higher] = pending[higher]
     if new_rows:
         session.execute(table(AuditTreeNode).insert(), new_rows)
-    if end_hash is not None:
-        block = end - end % BLOCK
-        _EDGE[url] = (end, end_hash, [leaf_nodes[i] for i in range(block, end)], new_edge)
-    else:
-        _EDGE.pop(url, None)
-    return end
-
-
-def _keep_edge(edge: dict[int, tuple[int, bytes]], pending: dict[int, tuple[int, bytes]],
-               level: int, end: int, nodes: dict[int, bytes]) -> None:
-    """At `level`, the last complete node is kept when its parent is still incomplete
-    (its index is even): computed in this pass, or carried over from the last."""
-    count = end >> level
-    if count % 2 == 0:
-        return
-    index = count - 1
-    if index in nodes:
-        edge[level] = (index, nodes[index])
-    elif level in pending and pending[level][0] == index:
-        edge[level] = pending[level]
-
-
-def forget_edge(session: Session) -> None:
-    """Drop the kept edge (a linking transaction that did not commit)."""
-    _EDGE.pop(session.get_bind().engine.url, None)
+    return end, _pack_edge(end, block, new_edge)
 
 
 def catch_up(session: Session, tree_size: int, head_seq: int,
-             budget: int = CATCH_UP_SLICE) -> int:
+             budget: int = CATCH_UP_SLICE) -> tuple[int, bytes | None]:
     """Cover up to `budget` linked events the tree does not cover yet (a database
-    from before the tree); the new tree size."""
+    from before the tree); the new tree size and its edge."""
     upto = min(head_seq, tree_size + budget)
-    size = tree_size
+    size, edge = tree_size, None
     while size < upto:
         step = min(upto, size + 10_000)
-        size = extend(session, size, _event_leaves(session, size, step))
-    return size
+        size, edge = extend(session, size, _event_leaves(session, size, step), edge)
+    return size, edge
 
 
 # --- reading: roots and proofs at any size the tree covers --------------------------------

@@ -93,6 +93,9 @@ class AuditHead(Base):
     # Leaves the Merkle tree's stored nodes cover (audit.tree); behind `seq` only while
     # a database from before the tree catches up.
     tree_size: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # The tree's right edge at tree_size (audit.tree.Edge): what the next extension
+    # needs, read with the head in the same statement whichever process linked last.
+    tree_edge: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class AuditTreeNode(Base):

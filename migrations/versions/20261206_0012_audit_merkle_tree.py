@@ -31,6 +31,7 @@ def upgrade() -> None:
     op.add_column('audit_events', sa.Column('trip_prev_leaf', sa.BigInteger(), nullable=True))
     op.add_column('audit_head', sa.Column('tree_size', sa.BigInteger(), server_default='0',
                                           nullable=False))
+    op.add_column('audit_head', sa.Column('tree_edge', sa.LargeBinary(), nullable=True))
     op.add_column('audit_checkpoints', sa.Column('root', sa.String(length=64), nullable=True))
     op.add_column('audit_checkpoints', sa.Column(
         'published_at', models.base.UTCDateTime(timezone=True), nullable=True))
@@ -44,6 +45,7 @@ def downgrade() -> None:
         batch_op.drop_column('published_at')
         batch_op.drop_column('root')
     with op.batch_alter_table('audit_head') as batch_op:
+        batch_op.drop_column('tree_edge')
         batch_op.drop_column('tree_size')
     with op.batch_alter_table('audit_events') as batch_op:
         batch_op.drop_column('trip_prev_leaf')

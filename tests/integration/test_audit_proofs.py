@@ -375,9 +375,10 @@ def test_checkpoints_signed_before_the_tree_still_verify(client, app, scene, ses
 
 
 def test_back_links_hold_when_another_process_linked_in_between(database, session_factory):
-    """The sequencer remembers each trip's last event and the tree's edge between its
-    passes; when another process linked meanwhile (or a pass rolled back) it reads
-    them again instead of trusting what it remembers."""
+    """The sequencer remembers each trip's last event between its passes; when another
+    process linked meanwhile (or a pass rolled back) it looks them up again instead of
+    trusting what it remembers. The tree's edge lives with the head, so it is right
+    whoever linked last."""
     from audit import chain
     from kernel.uow import Actor, unit_of_work
 
@@ -392,16 +393,13 @@ def test_back_links_hold_when_another_process_linked_in_between(database, sessio
             return s.scalar(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1))
 
     first = event(7)
-    mine = (dict(chain._TRIP_HEADS), dict(tree._EDGE))
+    mine = dict(chain._TRIP_HEADS)
     chain._TRIP_HEADS.clear()
-    tree._EDGE.clear()
     theirs = event(7)  # "another process": nothing remembered
     for _ in range(20):
         event(8)
     chain._TRIP_HEADS.clear()
-    chain._TRIP_HEADS.update(mine[0])  # this process again, remembering the old head
-    tree._EDGE.clear()
-    tree._EDGE.update(mine[1])
+    chain._TRIP_HEADS.update(mine)  # this process again, remembering the old head
     last = event(7)
     with session_factory() as s:
         links = dict(s.execute(select(AuditEvent.seq, AuditEvent.trip_prev_leaf)

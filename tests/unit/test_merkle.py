@@ -135,9 +135,9 @@ def test_proofs_need_only_the_perfect_subtrees_the_store_holds():
 
 
 def test_the_sequencer_stores_every_complete_subtree_whatever_its_passes(monkeypatch):
-    """Passes of any size, the kept right edge used, lost (another linker, a rollback)
-    or stale: every stored node is the subtree it names, and reads happen only when
-    the edge could not be trusted."""
+    """Passes of any size, each given the right edge the last one kept (the head row
+    holds it), or none (a database from before it): every stored node is the subtree
+    it names, and a pass given the edge reads nothing."""
     import random
 
     from audit import tree
@@ -146,13 +146,7 @@ def test_the_sequencer_stores_every_complete_subtree_whatever_its_passes(monkeyp
     chain: dict[int, str] = {}  # seq -> chain hash
     reads: list[str] = []
 
-    class Bind:
-        engine = type("Engine", (), {"url": "fake://tree"})()
-
     class FakeSession:
-        def get_bind(self):  # type: ignore[no-untyped-def]
-            return Bind()
-
         def execute(self, _stmt, rows):  # type: ignore[no-untyped-def]
             for row in rows:
                 assert row["key"] not in store
@@ -168,26 +162,24 @@ def test_the_sequencer_stores_every_complete_subtree_whatever_its_passes(monkeyp
 
     monkeypatch.setattr(tree, "_event_leaves", event_leaves)
     monkeypatch.setattr(tree, "_stored", stored)
-    monkeypatch.setattr(tree, "_EDGE", {})
     rng = random.Random(4)
-    session, size, leaves = FakeSession(), 0, []
-    trusted_reads = 0
+    session, size, leaves, edge = FakeSession(), 0, [], None
+    reads_with_edge = 0
     while size < 5000:
         n = rng.choice([1, 1, 1, 2, 3, 17, 64, 300])
         hashes = [hashlib.sha256(f"{size + i}".encode()).hexdigest() for i in range(n)]
         for i, h in enumerate(hashes):
             chain[size + i + 1] = h
-        lost = rng.random() < 0.1
-        if lost:
-            tree._EDGE.clear()  # another process linked, or the last pass rolled back
-        head = chain.get(size, "0" * 64)
-        before = len(reads)
+        given = None if rng.random() < 0.1 else edge
+        if rng.random() < 0.05 and edge is not None:
+            given = (size + 16).to_bytes(8, "big") + edge[8:]  # an edge kept at another size
+        before, trusted = len(reads), given is not None and given[:8] == size.to_bytes(8, "big")
         new = [tree.leaf_of(h) for h in hashes]
-        size = tree.extend(session, size, new, last_hash=head, end_hash=hashes[-1])
+        size, edge = tree.extend(session, size, new, given)
         leaves += new
-        if not lost and size - n > 0:
-            trusted_reads += len(reads) - before
-    assert trusted_reads == 0  # a trusted edge needs no read at all
+        if trusted:
+            reads_with_edge += len(reads) - before
+    assert reads_with_edge == 0  # a pass given its edge reads nothing
     for key, value in store.items():
         level, index = key >> 48, key & ((1 << 48) - 1)
         assert value == merkle.root_of(leaves[index << level:(index + 1) << level])
