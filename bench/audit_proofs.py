@@ -37,14 +37,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.audit_query import percentile  # noqa: E402
 from bench.population import append_chain, throwaway  # noqa: E402
 
 TRIP_ID = 424242
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def load(url: str, events: int, trip_events: int) -> float:
