@@ -1,11 +1,12 @@
 """JSON API of the hazmat lot: the board, check-in by the dispatcher, the dispatcher's
-actions on a trip, docks freed or busy, alarms acknowledged, KPIs."""
+actions on a trip, docks freed or busy, unloading started and ended, alarms
+acknowledged, KPIs."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from apiflask import APIBlueprint
 from pydantic import BaseModel, ConfigDict, Field
@@ -49,6 +50,13 @@ class CheckInIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     code: str | None = Field(default=None, max_length=32, description="Booking code")
     trip_id: RecordId | None = None
+
+
+class UnloadingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    event: Literal["start", "end"] = Field(
+        description="start: the truck at the dock began unloading; end: it is done (the "
+                    "dock frees for the truck called forward to it, or the plant's next)")
 
 
 class KpiQuery(BaseModel):
@@ -213,6 +221,21 @@ def dock_busy(dock_id: int) -> Any:
     uow = get_uow()
     service.mark_dock(uow, principal.actor, dock_id, busy=True)
     return {"dock_id": dock_id, "busy": True}
+
+
+@bp.post("/docks/<id:dock_id>/unloading")
+@require(*LOT_STAFF, Role.PLANT_RECEIVER)
+@bp.input(UnloadingIn, arg_name="body")
+@bp.doc(summary="Unloading at a dock started or ended",
+        description="What call-forward learns unloading times from, and what frees a dock "
+                    "before the truck has left the plant.", responses=[404, 409, 422])
+def dock_unloading(dock_id: int, body: UnloadingIn) -> Any:
+    principal = _principal()
+    _dock_for(principal, dock_id)
+    uow = get_uow()
+    release = service.report_dock_unloading(uow, principal.actor, dock_id, event=body.event)
+    return {"dock_id": dock_id, "event": body.event,
+            "released_trip_id": release.trip_id if release else None}
 
 
 @bp.post("/alarms/<id:alarm_id>/acknowledge")

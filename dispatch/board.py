@@ -22,6 +22,7 @@ from models import (
     QueueEntry,
     Release,
     Trip,
+    Unloading,
     Vehicle,
     Zone,
 )
@@ -90,6 +91,7 @@ class PlantCard:
     released: list[dict[str, Any]]
     ready: bool = True  # L06
     ready_note: str | None = None
+    release_timing: str = "free_dock"  # L06: free_dock | call_forward
 
 
 # The drawn map: a zone's layout is in grid cells ({"x", "y", "w", "h"}); zones
@@ -136,7 +138,8 @@ class Board:
                        "bays": [{**vars(b), "occupied": b.occupied} for b in z.bays]}
                       for z in self.zones],
             "plants": [{"id": p.id, "name": p.name, "enterprise": p.enterprise,
-                        "release_mode": p.release_mode, "ready": p.ready,
+                        "release_mode": p.release_mode, "release_timing": p.release_timing,
+                        "ready": p.ready,
                         "ready_note": p.ready_note, "docks": p.docks,
                         "queue": [vars(q) for q in p.queue], "released": p.released}
                        for p in self.plants],
@@ -193,8 +196,11 @@ def _build(session: Session, park_id: int, now: datetime) -> Board:
         QueueEntry.lot_id == lot.id, QueueEntry.status.in_(OPEN_ENTRY)).order_by(*QUEUE_ORDER)))
     releases = list(session.scalars(select(Release).where(
         Release.status.in_(("active", "overdue")))))
+    docks = list(session.scalars(select(Dock).where(Dock.retired_at.is_(None))
+                                 .order_by(Dock.code)))
     trip_ids = {e.trip_id for e in entries} | {b.trip_id for b in bays if b.trip_id} | \
-        {r.trip_id for r in releases}
+        {r.trip_id for r in releases} | {i for d in docks for i in (d.trip_id, d.next_trip_id)
+                                         if i is not None}
     trips = {t.id: t for t in session.scalars(select(Trip).where(Trip.id.in_(trip_ids)))} \
         if trip_ids else {}
     plates = dict(session.execute(select(Vehicle.id, Vehicle.plate).where(
@@ -229,21 +235,33 @@ def _build(session: Session, park_id: int, now: datetime) -> Board:
     plants = list(session.scalars(select(Plant).where(Plant.retired_at.is_(None))
                                   .order_by(Plant.code)))
     enterprises = dict(session.execute(select(Enterprise.id, Enterprise.name)).all())
-    docks = list(session.scalars(select(Dock).where(Dock.retired_at.is_(None))
-                                 .order_by(Dock.code)))
+
+    def plate_of(trip_id: int | None) -> str | None:
+        return plates.get(trips[trip_id].vehicle_id) if trip_id in trips else None
+
+    def state_of(trip_id: int | None) -> str | None:
+        return trips[trip_id].state if trip_id in trips else None
+
     plant_cards = []
     for p in plants:
         queue = [e for e in entries if e.plant_id == p.id and e.status in (WAITING, HELD)]
         plant_cards.append(PlantCard(
             p.id, p.name, enterprises.get(p.enterprise_id, ""), p.release_mode,
+            # A dock's truck is on its way (RELEASED) or at the plant (unloading); with
+            # call-forward, the next truck is on its way or waits at the plant gate.
             [{"id": d.id, "code": d.code, "busy": d.busy, "trip_id": d.trip_id,
-              "plate": plates.get(trips[d.trip_id].vehicle_id) if d.trip_id in trips else None}
+              "plate": plate_of(d.trip_id), "trip_state": state_of(d.trip_id),
+              "expected_free_at": d.expected_free_at.isoformat() if d.expected_free_at
+              else None, "call_at": d.call_at.isoformat() if d.call_at else None,
+              "next_trip_id": d.next_trip_id, "next_plate": plate_of(d.next_trip_id),
+              "next_state": state_of(d.next_trip_id)}
              for d in docks if d.plant_id == p.id],
             [row(i, e) for i, e in enumerate(queue, start=1)],
             [{"trip_id": r.trip_id, "code": trips[r.trip_id].code if r.trip_id in trips else "",
               "plate": plates.get(trips[r.trip_id].vehicle_id) if r.trip_id in trips else "",
               "deadline": r.deadline.isoformat(), "status": r.status}
-             for r in releases if r.plant_id == p.id], p.ready, p.ready_note))
+             for r in releases if r.plant_id == p.id], p.ready, p.ready_note,
+            p.release_timing))
     entrance = [row(i, e) for i, e in enumerate(
         [e for e in entries if e.status == "entrance"], start=1)]
     alarms = list(session.scalars(select(Alarm).where(Alarm.resolved_at.is_(None))
@@ -261,11 +279,15 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
 
 
 def kpis_for_day(session: Session, day: date) -> list[tuple[str, kpis.PlantDay]]:
-    """Per plant: lot wait, release-to-arrival, dock utilisation, no-shows (park day)."""
+    """Per plant (park day): lot wait, release-to-arrival, dock utilisation, no-shows;
+    plant-gate wait, dock idle between trucks, unloading-time prediction error,
+    unloading utilisation."""
     start, end = day_bounds(day)
     trips = list(session.scalars(select(Trip).where(
         Trip.window_start < end, Trip.window_end > start - timedelta(days=1),
         Trip.category.in_(("hazmat", "hazwaste")))))
+    unloadings = {u.trip_id: u for u in session.scalars(select(Unloading).where(
+        Unloading.trip_id.in_([t.id for t in trips])))} if trips else {}
     docks: defaultdict[int, int] = defaultdict(int)
     for plant_id in session.scalars(select(Dock.plant_id).where(Dock.retired_at.is_(None))):
         docks[plant_id] += 1
@@ -275,9 +297,13 @@ def kpis_for_day(session: Session, day: date) -> list[tuple[str, kpis.PlantDay]]
                      (t.lot_checked_in_at, t.released_at)) or (
             t.state == "NO_SHOW" and start <= t.window_start < end)
         if in_day:
+            u = unloadings.get(t.id)
             by_plant[t.plant_id].append(kpis.TripTimes(
                 t.plant_id, t.lot_checked_in_at, t.released_at, t.plant_in_at, t.plant_out_at,
-                no_show=t.state == "NO_SHOW"))
+                no_show=t.state == "NO_SHOW", dock_id=u.dock_id if u else None,
+                unload_started=u.started_at if u else None,
+                unload_ended=u.ended_at if u else None,
+                predicted_unload_min=u.predicted_min if u else None))
     names = dict(session.execute(select(Plant.id, Plant.name)).all())
     return [(names.get(pid, ""), kpis.plant_day(pid, rows, docks.get(pid, 0), start, end))
             for pid, rows in sorted(by_plant.items())]

@@ -26,7 +26,7 @@ from models import (
 )
 from trips import state_machine as sm
 
-from . import zoning
+from . import unloading, zoning
 from .check_in import CheckIn, check_in
 from .lot import (
     ENTRANCE,
@@ -40,7 +40,7 @@ from .lot import (
     resolve_alarm,
     zone_views,
 )
-from .release import admit_after_commit, release_next, set_dock
+from .release import admit_after_commit, call_forward_due, release_next, report_unloading, set_dock
 
 # --- the dispatcher's hand ---------------------------------------------------------------------
 
@@ -127,6 +127,7 @@ def send_away(uow: UnitOfWork, actor: Actor, trip_id: int, reason: str | None) -
     trip = session.get(Trip, trip_id, with_for_update=True)
     assert trip is not None
     sm.apply(uow, trip, "send_away", actor, sm.Context(now=clock.now(), reason=why))
+    unloading.forget(session, trip_id)  # sent away while called forward to a dock
     entry.status = SENT_AWAY
     if _free_bay(session, entry, trip_id):
         admit_after_commit(uow, entry.lot_id, clock.now(), zone_id=entry.zone_id)
@@ -145,6 +146,7 @@ def requeue(uow: UnitOfWork, actor: Actor, trip_id: int, reason: str | None) -> 
         raise NotFound(N_("No such trip."))
     now = clock.now()
     sm.apply(uow, trip, "requeue", actor, sm.Context(now=now, reason=why))
+    unloading.forget(session, trip_id)  # its next release is a new one
     for release in session.scalars(select(Release).where(
             Release.trip_id == trip_id, Release.status.in_(("active", "overdue")))):
         release.status = "cancelled"
@@ -237,3 +239,17 @@ def mark_dock(uow: UnitOfWork, actor: Actor, dock_id: int, *, busy: bool) -> Rel
     """A plant says a dock is free (its next truck is released, or proposed) or busy."""
     release = set_dock(uow, actor, dock_id, busy=busy, now=clock.now())
     return release
+
+
+@use_case
+def report_dock_unloading(uow: UnitOfWork, actor: Actor, dock_id: int, *, event: str
+                          ) -> Release | None:
+    """A plant receiver says unloading at a dock started or ended (an end frees the
+    dock: the truck called forward to it takes it, or the plant's next is called)."""
+    return report_unloading(uow, actor, dock_id, event=event, now=clock.now())
+
+
+@use_case
+def call_forward(uow: UnitOfWork, now: datetime) -> int:
+    """Release every truck whose call-forward time has come (the scheduler's tick)."""
+    return call_forward_due(uow, now)

@@ -45,7 +45,7 @@ from registry.read_model import (
 from rules import checks, documents
 from trips import state_machine as sm
 
-from . import zoning
+from . import unloading, zoning
 from .alarms import raise_alarm
 from .lot import (
     ENTRANCE,
@@ -100,11 +100,28 @@ def _recheck(session: Session, found: _Next, now: datetime) -> list[str]:
     return [r.code for r in reasons]
 
 
-def _free_dock(session: Session, plant_id: int) -> Dock | None:
-    return session.scalar(select(Dock).where(
-        Dock.plant_id == plant_id, Dock.busy.is_(False), Dock.trip_id.is_(None),
-        Dock.retired_at.is_(None)).order_by(Dock.code).limit(1)
-        .with_for_update(skip_locked=True))
+_FREE_DOCK = select(Dock).where(
+    Dock.plant_id == bindparam("plant_id"), Dock.busy.is_(False), Dock.trip_id.is_(None),
+    Dock.retired_at.is_(None)).order_by(Dock.code).limit(1)
+# Call-forward: a dock still unloading whose next truck is due (none called yet).
+_DUE_DOCK = select(Dock).where(
+    Dock.plant_id == bindparam("plant_id"), Dock.call_at <= bindparam("now"),
+    Dock.next_trip_id.is_(None), Dock.trip_id.is_not(None), Dock.retired_at.is_(None)
+).order_by(Dock.call_at, Dock.code).limit(1)
+
+
+def _open_dock(session: Session, plant: Plant, now: datetime, *, lock: bool = True
+               ) -> Dock | None:
+    """A dock that can take a truck released now: a free one, or (call-forward) one
+    expected to free by the time a truck released now arrives."""
+    params = {"plant_id": plant.id, "now": now}
+    for query in (_FREE_DOCK, _DUE_DOCK) if plant.release_timing == unloading.CALL_FORWARD \
+            else (_FREE_DOCK,):
+        dock = session.scalar(query.with_for_update(skip_locked=True) if lock else query,
+                              params)
+        if dock is not None:
+            return dock
+    return None
 
 
 @dataclass(frozen=True)
@@ -180,10 +197,11 @@ def _release_next(uow: UnitOfWork, plant_id: int, actor: Actor, now: datetime,
     lock_lot_of_plant(session, plant_id)
     if plant.release_mode == "propose" and not force:
         session.flush()  # the freed dock counts as free
-        if _free_dock_exists(session, plant_id) and _next_in_queue(session, plant_id, None, now):
+        if _open_dock(session, plant, now, lock=False) is not None and \
+                _next_in_queue(session, plant_id, None, now):
             uow.publish("lot", "release_proposed", {"plant_id": plant_id})
         return None
-    dock = freed if freed is not None else _free_dock(session, plant_id)
+    dock = freed if freed is not None else _open_dock(session, plant, now)
     if dock is None:
         return None
     while True:
@@ -208,12 +226,6 @@ def _release_next(uow: UnitOfWork, plant_id: int, actor: Actor, now: datetime,
         return _release(uow, plant, dock, found, actor, now, reason)
 
 
-def _free_dock_exists(session: Session, plant_id: int) -> bool:
-    return session.scalar(select(Dock.id).where(
-        Dock.plant_id == plant_id, Dock.busy.is_(False), Dock.trip_id.is_(None),
-        Dock.retired_at.is_(None)).limit(1)) is not None
-
-
 # The bay's row is not read: it is freed only if this trip still holds it.
 _VACATE_BAY = update(Bay).where(Bay.id == bindparam("bay"), Bay.trip_id == bindparam("of_trip")
                                 ).values(trip_id=None)
@@ -228,8 +240,13 @@ def _release(uow: UnitOfWork, plant: Plant, dock: Dock, found: _Next, actor: Act
                       token=secrets.token_hex(8), released_at=now, deadline=deadline,
                       released_by=actor.name or actor.kind, status="active")
     session.add(release)
-    dock.trip_id = trip.id
-    dock.busy = True
+    called_forward = dock.trip_id is not None
+    if called_forward:  # the dock is still unloading: this truck is its next
+        dock.next_trip_id, dock.call_at = trip.id, None
+    else:
+        dock.trip_id = trip.id
+        dock.busy = True
+    unloading.opened(session, trip, plant.id, dock.id, now, called_forward=called_forward)
     entry.status = RELEASED
     vacate = []
     if entry.bay_id is not None:  # the truck drives off: its bay is free for the next
@@ -238,7 +255,10 @@ def _release(uow: UnitOfWork, plant: Plant, dock: Dock, found: _Next, actor: Act
     trip.release_deadline = deadline
     sm.apply(uow, trip, "release", actor, sm.Context(now=now, reason=reason),
              payload={"plant_id": plant.id, "dock": dock.code, "deadline": deadline.isoformat(),
-                      "waited_min": round((now - entry.arrived_at).total_seconds() / 60, 1)})
+                      "waited_min": round((now - entry.arrived_at).total_seconds() / 60, 1),
+                      **({"called_forward": True, "dock_expected_free":
+                          dock.expected_free_at.isoformat()}
+                         if called_forward and dock.expected_free_at else {})})
     session.flush()
     for statement, values in vacate:
         session.execute(statement, values)
@@ -383,6 +403,16 @@ def _set_dock(uow: UnitOfWork, actor: Actor, dock: Dock, *, busy: bool, now: dat
               ) -> Release | None:
     """set_dock on a dock this transaction holds locked."""
     session = uow.session
+    if not busy and dock.next_trip_id is not None:
+        # Freed while a truck is called forward to it: that truck takes it.
+        uow.audit("dock.free", actor, subject_kind="dock", subject_id=str(dock.id),
+                  payload={"plant_id": dock.plant_id, "before": {
+                      "busy": dock.busy, "trip_id": dock.trip_id,
+                      "next_trip_id": dock.next_trip_id}})
+        record = unloading.of_trip(session, dock.trip_id) if dock.trip_id else None
+        if record is not None:
+            unloading.ended(session, record, now)
+        return dock_done(uow, dock, actor, now, park_id=dock.plant.enterprise.park_id)
     before = {"busy": dock.busy, "trip_id": dock.trip_id}
     if not busy and dock.trip_id is not None:
         holder = session.get(Trip, dock.trip_id)
@@ -394,6 +424,7 @@ def _set_dock(uow: UnitOfWork, actor: Actor, dock: Dock, *, busy: bool, now: dat
     dock.busy = busy
     if not busy:
         dock.trip_id = None
+        dock.expected_free_at = dock.call_at = None
     uow.audit("dock.busy" if busy else "dock.free", actor, subject_kind="dock",
               subject_id=str(dock.id), payload={"plant_id": dock.plant_id, "before": before})
     uow.publish("lot", "dock", {"dock_id": dock.id, "plant_id": dock.plant_id, "busy": busy})
@@ -427,27 +458,69 @@ _PLAIN = {"synchronize_session": False}
 def after_transition(uow: UnitOfWork, trip: Trip, action: str, actor: Actor, now: datetime
                      ) -> None:
     """What a trip's move means for the lot, whoever moved it (a plant gate's camera, a
-    plant receiver's click): entering its plant uses its release; leaving frees its
-    dock, and the next truck is called."""
+    plant receiver's click): entering its plant uses its release and starts its
+    unloading (or its wait at the plant gate); leaving frees its dock, and the next
+    truck is called."""
     if action == "enter_plant":
         uow.session.execute(_RELEASE_USED, {"of_trip": trip.id, "now": now},
                             execution_options=_PLAIN)
+        trip_at_plant(uow, trip, now)
     elif action == "leave_plant":
         trip_left_plant(uow, trip, actor, now)
 
 
+_DOCK_FOR_TRIP = select(Dock).join(Dock.plant).options(contains_eager(Dock.plant)).where(
+    (Dock.trip_id == bindparam("trip_id")) | (Dock.next_trip_id == bindparam("trip_id"))
+).with_for_update(of=Dock.__table__)
+
+
+def trip_at_plant(uow: UnitOfWork, trip: Trip, now: datetime) -> None:
+    """The plant gate read a released truck: it unloads now if its dock is free of the
+    truck before it, or waits at the plant gate until that one is done."""
+    session = uow.session
+    record = unloading.of_trip(session, trip.id)
+    if record is None or record.arrived_at is not None:
+        return  # not released through the lot, or read twice
+    lock_lot_of_plant(session, trip.plant_id)
+    dock = session.scalar(_DOCK_FOR_TRIP, {"trip_id": trip.id})
+    plant = dock.plant if dock is not None else session.get(Plant, trip.plant_id)
+    assert plant is not None
+    unloading.arrived(session, record, plant, dock, now, trip.park_id)
+    if dock is not None and dock.next_trip_id == trip.id:
+        uow.publish("lot", "plant_gate_wait", {"plant_id": plant.id})
+
+
 def trip_left_plant(uow: UnitOfWork, trip: Trip, actor: Actor, now: datetime) -> None:
-    """The truck left its plant: the dock it held is free, and the next one is called."""
+    """The truck left its plant: its unloading is done and the dock it held is free."""
     session = uow.session
     # The trip's own move is written with the release it leads to (lot first, then
     # the trip, the order every change to the lot takes), not ahead of the lot's lock.
     with session.no_autoflush:
         dock = _lock_lot_and_dock(session, trip)
         session.execute(_LEFT_LOT, {"of_trip": trip.id}, execution_options=_PLAIN)
-        if dock is not None and dock.retired_at is None:
-            _set_dock(uow, actor, dock, busy=False, now=now)
-        elif dock is not None:
-            dock.trip_id = None  # retired while the truck stood at it: nobody is called
+        record = unloading.of_trip(session, trip.id)
+        if record is not None:
+            unloading.ended(session, record, now)
+        if dock is not None:
+            dock_done(uow, dock, actor, now, park_id=trip.park_id)
+
+
+def dock_done(uow: UnitOfWork, dock: Dock, actor: Actor, now: datetime, *, park_id: int
+              ) -> Release | None:
+    """The truck at `dock` (locked, with the lot) is done: the truck called forward to it
+    takes it, or it is free and the plant's next truck is called."""
+    session = uow.session
+    if dock.retired_at is not None:
+        dock.trip_id = dock.next_trip_id  # retired under the truck: nobody new is called
+        dock.next_trip_id = None
+        return None
+    if dock.next_trip_id is None:
+        return _set_dock(uow, actor, dock, busy=False, now=now)
+    unloading.hand_over(session, dock, dock.plant, now, park_id)
+    uow.publish("lot", "dock", {"dock_id": dock.id, "plant_id": dock.plant_id, "busy": True})
+    if dock.call_at is not None and dock.call_at <= now:  # a short unloading: call at once
+        return release_next(uow, dock.plant_id, Actor.system("dispatch"), now)
+    return None
 
 
 def _lock_lot_and_dock(session: Session, trip: Trip) -> Dock | None:
@@ -462,3 +535,59 @@ def _lock_lot_and_dock(session: Session, trip: Trip) -> Dock | None:
         lock_lot(session, lot_id)  # no dock (or it changed while we waited for the lot)
     row = session.execute(_DOCK_OF_TRIP, {"trip_id": trip.id}).first()
     return row[0] if row else None
+
+
+# --- call-forward ------------------------------------------------------------------------------
+
+_DUE_PLANTS = select(Dock.plant_id).join(Plant, Plant.id == Dock.plant_id).where(
+    Dock.call_at <= bindparam("now"), Dock.next_trip_id.is_(None), Dock.trip_id.is_not(None),
+    Dock.retired_at.is_(None), Plant.release_timing == unloading.CALL_FORWARD,
+    Plant.ready.is_(True), Plant.retired_at.is_(None)).order_by(Dock.call_at, Dock.id)
+
+
+def call_forward_due(uow: UnitOfWork, now: datetime) -> int:
+    """L06 call-forward: every dock whose next truck is due by now calls it (or, at a
+    plant that confirms releases, proposes it); how many were released."""
+    released = 0
+    for plant_id in list(uow.session.scalars(_DUE_PLANTS, {"now": now})):
+        if release_next(uow, plant_id, Actor.system("dispatch"), now) is not None:
+            released += 1
+    return released
+
+
+def next_call_at(session: Session, after: datetime) -> datetime | None:
+    """The next moment a dock's next truck falls due (for a scheduler that sleeps)."""
+    return session.scalar(select(func.min(Dock.call_at)).join(Plant, Plant.id == Dock.plant_id)
+                          .where(Dock.call_at > after, Dock.next_trip_id.is_(None),
+                                 Dock.retired_at.is_(None),
+                                 Plant.release_timing == unloading.CALL_FORWARD))
+
+
+def report_unloading(uow: UnitOfWork, actor: Actor, dock_id: int, *, event: str,
+                     now: datetime) -> Release | None:
+    """A plant receiver (page or API) says unloading at a dock started or ended; an end
+    frees the dock for the truck called forward to it, or for the plant's next."""
+    session = uow.session
+    plant_id = session.scalar(select(Dock.plant_id).where(Dock.id == dock_id))
+    if plant_id is None:
+        raise NotFound(N_("No such dock."), code="DOCK_UNKNOWN")
+    lock_lot_of_plant(session, plant_id)
+    dock = session.get(Dock, dock_id, with_for_update=True)
+    if dock is None or dock.retired_at is not None:
+        raise NotFound(N_("No such dock."), code="DOCK_UNKNOWN")
+    record = unloading.of_trip(session, dock.trip_id) if dock.trip_id else None
+    holder = session.get(Trip, dock.trip_id) if dock.trip_id else None
+    if record is None or holder is None or (record.arrived_at is None
+                                            and holder.state != "AT_PLANT"):
+        raise LotError(N_("No truck is at this dock."), code="DOCK_NO_TRUCK")
+    uow.audit(f"dock.unloading_{'started' if event == 'start' else 'ended'}", actor,
+              subject_kind="dock", subject_id=str(dock.id), trip_id=holder.id,
+              vehicle_id=holder.vehicle_id, payload={"plant_id": dock.plant_id})
+    if event == "start":
+        unloading.started(session, record, dock.plant, dock, now, holder.park_id)
+        uow.publish("lot", "dock", {"dock_id": dock.id, "plant_id": dock.plant_id,
+                                    "busy": True})
+        session.flush()
+        return None
+    unloading.ended(session, record, now)
+    return dock_done(uow, dock, actor, now, park_id=holder.park_id)

@@ -1,6 +1,7 @@
 """The hazmat lot at work (DESIGN §5), as other packages call it: check-in to a
-compatible bay, the queue per plant, releases when docks free, the dispatcher's hand,
-deadlines and dwell alarms.
+compatible bay, the queue per plant, releases when docks free or (call-forward) so
+that a truck reaches its dock as it frees, the dispatcher's hand, deadlines and dwell
+alarms.
 
 The database is the source of truth and the lock. Every change to the lot first
 locks the lot's row, so bays, queue and docks change in one order (lot → dock → queue
@@ -25,11 +26,13 @@ from __future__ import annotations
 from .check_in import CheckIn, check_in, wait_at_entrance
 from .commands import (
     acknowledge,
+    call_forward,
     check_in_by_hand,
     hold,
     mark_dock,
     release_now,
     reorder,
+    report_dock_unloading,
     requeue,
     send_away,
     set_readiness,
@@ -51,14 +54,24 @@ from .lot import (
     room_left,
     zone_views,
 )
-from .release import admit_from_entrance, after_transition, release_next, set_dock, trip_left_plant
+from .release import (
+    admit_from_entrance,
+    after_transition,
+    call_forward_due,
+    next_call_at,
+    release_next,
+    set_dock,
+    trip_left_plant,
+)
 from .watch import watch
 
 __all__ = [
     "ENTRANCE", "HELD", "LEFT", "OPEN_ENTRY", "QUEUE_ORDER", "RELEASED", "SENT_AWAY", "WAITING",
-    "CheckIn", "LotError", "acknowledge", "admit_from_entrance", "after_transition", "check_in",
+    "CheckIn", "LotError", "acknowledge", "admit_from_entrance", "after_transition", "call_forward",
+    "call_forward_due", "check_in",
     "check_in_by_hand", "counts_by_status", "hold", "lot_of_park", "mark_dock",
-    "queue_positions", "release_next", "release_now", "reorder", "requeue", "room_for",
+    "next_call_at", "queue_positions", "release_next", "release_now", "reorder",
+    "report_dock_unloading", "requeue", "room_for",
     "room_left", "send_away", "set_dock", "set_readiness", "trip_left_plant", "wait_at_entrance",
     "watch", "zone_views",
 ]

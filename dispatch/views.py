@@ -112,6 +112,26 @@ def dock_action(dock_id: int) -> Any:
     return _done(gettext("Dock marked busy.") if busy else gettext("Dock marked free."))
 
 
+@bp.post("/docks/<id:dock_id>/unloading")
+@require(*LOT_STAFF, Role.PLANT_RECEIVER)
+def dock_unloading_action(dock_id: int) -> Any:
+    from .api import _dock_for
+
+    principal = _principal()
+    event = request.form.get("event")
+    if event not in ("start", "end"):
+        return _failed(DomainError(N_("Say whether unloading started or ended."),
+                                   code="UNLOADING_EVENT_REQUIRED"))
+    uow = get_uow()
+    try:
+        _dock_for(principal, dock_id)
+        service.report_dock_unloading(uow, principal.actor, dock_id, event=event)
+    except DomainError as exc:
+        return _failed(exc)
+    return _done(gettext("Unloading started.") if event == "start" else
+                 gettext("Unloading done; the dock is free for the next truck."))
+
+
 @bp.post("/plants/<id:plant_id>/readiness")
 @require(*LOT_STAFF, Role.PLANT_RECEIVER)
 def readiness_action(plant_id: int) -> Any:

@@ -3,7 +3,7 @@
 from .audit import AuditCheckpoint, AuditEvent, AuditHead, AuditPending, AuditTreeNode
 from .auth import ApiToken, LoginThrottle, Role, User, UserSession, user_roles
 from .base import Base, UTCDateTime
-from .lot import Alarm, Bay, Lot, QueueEntry, Release, Zone
+from .lot import Alarm, Bay, DispatchEstimate, Lot, QueueEntry, Release, Unloading, Zone
 from .park import (
     Camera,
     Dock,
@@ -42,6 +42,7 @@ __all__ = [
     "Camera",
     "CargoLine",
     "Carrier",
+    "DispatchEstimate",
     "Dock",
     "Enterprise",
     "EnterpriseMaterialScope",
@@ -65,6 +66,7 @@ __all__ = [
     "Role",
     "Trip",
     "UTCDateTime",
+    "Unloading",
     "User",
     "UserSession",
     "Vehicle",

@@ -103,6 +103,42 @@ class Release(Base):
     used_at: Mapped[datetime | None]
 
 
+class Unloading(Base):
+    """One truck at a dock: released, at the plant gate, unloading, done. The history
+    call-forward learns from, and the day's dock figures."""
+
+    __tablename__ = "unloadings"
+    __table_args__ = (Index("ix_unloadings_plant_ended", "plant_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trip_id: Mapped[int] = mapped_column(ForeignKey("trips.id"), unique=True)
+    plant_id: Mapped[int] = mapped_column(ForeignKey("plants.id"))
+    dock_id: Mapped[int | None] = mapped_column(ForeignKey("docks.id"))
+    hazard_class: Mapped[str] = mapped_column(String(8))
+    quantity_kg: Mapped[float]
+    released_at: Mapped[datetime | None]
+    called_forward: Mapped[bool] = mapped_column(default=False)
+    arrived_at: Mapped[datetime | None]  # the plant gate's read
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    predicted_min: Mapped[float | None]  # the unloading time expected when it started
+
+
+class DispatchEstimate(Base):
+    """What the park has learned: a mean unloading time per plant × hazard class ×
+    quantity band (class "*" and band -1: the plant's whole history), and a mean drive
+    from the lot per plant (kind "drive")."""
+
+    __tablename__ = "dispatch_estimates"
+
+    plant_id: Mapped[int] = mapped_column(ForeignKey("plants.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # unload | drive
+    hazard_class: Mapped[str] = mapped_column(String(8), primary_key=True)
+    band: Mapped[int] = mapped_column(Integer, primary_key=True)
+    samples: Mapped[int] = mapped_column(Integer)
+    mean_min: Mapped[float]
+
+
 class Alarm(Base):
     __tablename__ = "alarms"
     __table_args__ = (Index("ix_alarms_open", "resolved_at", "raised_at"),)

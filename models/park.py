@@ -84,6 +84,12 @@ class Plant(Base):
     ready_changed_at: Mapped[datetime | None]
     arrival_deadline_min: Mapped[int] = mapped_column(Integer, default=30)
     max_dwell_min: Mapped[int] = mapped_column(Integer, default=240)
+    # L06: when a truck is released. free_dock: once a dock is free (the dock then
+    # stands idle for the drive from the lot); call_forward: so that it arrives as the
+    # dock is expected to free, from learned unloading and drive times, plus a margin.
+    release_timing: Mapped[str] = mapped_column(String(12), default="free_dock",
+                                                server_default="free_dock")
+    call_margin_min: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
     retired_at: Mapped[datetime | None]
 
     enterprise: Mapped[Enterprise] = relationship(back_populates="plants")
@@ -99,6 +105,12 @@ class Dock(Base):
     code: Mapped[str] = mapped_column(String(32))
     busy: Mapped[bool] = mapped_column(default=False)
     trip_id: Mapped[int | None] = mapped_column(ForeignKey("trips.id"), unique=True)
+    # Call-forward: the truck released to this dock while `trip_id` still holds it (at
+    # most one, so a dock that runs late never has trucks piling up at its plant gate),
+    # when the dock is expected to free, and when the next truck is due to be called.
+    next_trip_id: Mapped[int | None] = mapped_column(ForeignKey("trips.id"), unique=True)
+    expected_free_at: Mapped[datetime | None]
+    call_at: Mapped[datetime | None] = mapped_column(index=True)
     retired_at: Mapped[datetime | None]
 
     plant: Mapped[Plant] = relationship(back_populates="docks")

@@ -15,6 +15,10 @@ class ParkPolicy:
     gps_max_age_min: int = 30  # G17
     release_deadline_min: int = 30  # L08 default when a plant does not set its own
     lot_max_wait_min: int = 480  # L09
+    # L06 call-forward, until a plant has history of its own: an unloading, and the
+    # drive from the lot to a plant.
+    unload_default_min: int = 45
+    drive_default_min: int = 10
     expiry_warning_days: int = 7  # B05
     auto_approve_bookings: bool = True  # issue "Booking": straight to BOOKED when clean
     require_park_approval_hazmat: bool = False  # G10
