@@ -180,6 +180,9 @@ def _seed_materials(uow: UnitOfWork, actor: Actor) -> None:
 
 
 DAY_SHIFT_PLANTS = frozenset({"E01-PK", "E04-WT"})
+# Plants that call trucks forward (L06): the next truck is released to reach a dock as
+# it frees; the others release on a free dock, so the board shows both.
+CALL_FORWARD_PLANTS = frozenset({"E01-TF", "E05-WH"})
 ENTERPRISES = [
     # code, name, plants [(code, name, docks)], receive scope [(class|UN, cap_kg)]
     ("E01", "滨江石化有限公司", [("E01-TF", "滨江石化 罐区", 3), ("E01-PK", "滨江石化 包装车间", 2)],
@@ -218,7 +221,9 @@ def _seed_enterprises(uow: UnitOfWork, seeded: Seeded) -> None:
             plant = Plant(enterprise_id=ent.id, code=pcode, name=pname,
                           receiving_hours=day_shift if pcode in DAY_SHIFT_PLANTS
                           else around_the_clock,
-                          release_mode="auto", arrival_deadline_min=30)
+                          release_mode="auto", arrival_deadline_min=30,
+                          release_timing="call_forward" if pcode in CALL_FORWARD_PLANTS
+                          else "free_dock")
             uow.session.add(plant)
             uow.session.flush()
             for d in range(1, docks + 1):

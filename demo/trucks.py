@@ -1,7 +1,8 @@
 """The demo's hazmat trucks: booked by the enterprises' logistics staff through the
 booking service (every check runs), read at the south gate and sent to the lot,
-checked in to a bay by the lot gate, released when their plant frees a dock, through
-the plant gate, unloaded, and out — each step through the same services the real
+checked in to a bay by the lot gate, released when their plant frees a dock (or,
+called forward, as it is about to), through the plant gate, unloaded once their dock
+is their own, and out — each step through the same services the real
 gates and the dispatcher use. Only the trucks themselves are simulated."""
 
 from __future__ import annotations
@@ -240,6 +241,17 @@ class TruckTraffic:
             trip = s.get(Trip, truck.trip_id)
             return trip.state if trip else None
 
+    def unloading(self, truck: Truck) -> bool:
+        """Whether the truck's unloading has started (its dock is its own)."""
+        from sqlalchemy import select
+
+        from models import Unloading
+
+        with self.session_factory() as s:
+            row = s.execute(select(Unloading.started_at).where(
+                Unloading.trip_id == truck.trip_id)).first()
+        return row is None or row[0] is not None  # no record: not released through the lot
+
     def advance(self) -> None:
         now = clock.now()
         for truck in list(self.trucks):
@@ -263,15 +275,15 @@ class TruckTraffic:
                 self.read("P1-IN", truck)
             elif step == "plant_in":
                 moved = self.read(f"{truck.plant_gate}-IN", truck) == "OPEN"
-            elif step == "unload":
-                moved = True
+            elif step == "unload":  # called forward, it may wait for the truck before it
+                moved = self.unloading(truck)
             elif step == "plant_out":
                 self.read(f"{truck.plant_gate}-OUT", truck)
             elif step == "perimeter_out":
                 self.read("P1-OUT", truck)
             if moved:
                 truck.step = min(truck.step + 1, len(STEPS) - 1)
-                pause = self.unload_s if step == "plant_in" else self.rng.uniform(8, 20)
+                pause = self.unload_s if step == "unload" else self.rng.uniform(8, 20)
                 truck.due = now + timedelta(seconds=pause)
             else:
                 truck.due = now + timedelta(seconds=10)

@@ -539,10 +539,15 @@ def _lock_lot_and_dock(session: Session, trip: Trip) -> Dock | None:
 
 # --- call-forward ------------------------------------------------------------------------------
 
+# Due docks of plants with a truck waiting: a due dock whose plant has nobody in the
+# queue stays due, and the next check-in for that plant is released at once.
 _DUE_PLANTS = select(Dock.plant_id).join(Plant, Plant.id == Dock.plant_id).where(
     Dock.call_at <= bindparam("now"), Dock.next_trip_id.is_(None), Dock.trip_id.is_not(None),
     Dock.retired_at.is_(None), Plant.release_timing == unloading.CALL_FORWARD,
-    Plant.ready.is_(True), Plant.retired_at.is_(None)).order_by(Dock.call_at, Dock.id)
+    Plant.ready.is_(True), Plant.retired_at.is_(None),
+    select(QueueEntry.id).where(QueueEntry.plant_id == Dock.plant_id,
+                                QueueEntry.status == WAITING).exists()
+).order_by(Dock.call_at, Dock.id)
 
 
 def call_forward_due(uow: UnitOfWork, now: datetime) -> int:

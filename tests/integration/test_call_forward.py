@@ -161,7 +161,7 @@ def test_a_dock_that_runs_late_delays_the_next_call_and_piles_nobody_up(  # type
 
 
 def test_the_park_learns_unloading_and_drive_times_and_calls_from_them(  # type: ignore[no-untyped-def]
-        client, session_factory):
+        app, client, session_factory):
     world = make_world(session_factory)
     (dock,) = call_forward_plant(session_factory, world)
     trips = arrive(session_factory, world, 5)
@@ -192,6 +192,13 @@ def test_the_park_learns_unloading_and_drive_times_and_calls_from_them(  # type:
         uow.commit()
     with session_factory() as s:
         assert learning.estimates_of(s, world.plants["E1"].id) == learned
+    from parkgate.cli import main
+    result = app.test_cli_runner().invoke(main, ["lot", "relearn", "--plant",
+                                                 world.plants["E1"].code])
+    assert result.exit_code == 0 and "learned from 3 unloadings" in result.output
+    assert "unloading 20.0 min (3), drive 6.0 min (3)" in result.output
+    bad = app.test_cli_runner().invoke(main, ["lot", "relearn", "--plant", "NOPE"])
+    assert bad.exit_code != 0 and "no such plant: NOPE" in bad.output
 
 
 def test_a_plant_that_confirms_releases_gets_the_proposal_at_the_call_time(  # type: ignore[no-untyped-def]
