@@ -193,7 +193,7 @@ def fcfs(plan: Plan, *, per_plant: bool) -> Figures:
 
 
 def build_park(url: str, plan: Plan, plants: int, *, timing: str,
-               history: Plan | None = None) -> dict[str, Any]:
+               history: Plan | None = None, margin: int | None = None) -> dict[str, Any]:
     """Park, plants and docks, lot and zones, materials, a tractor and a crew per trip,
     and the bookings — through the ORM, as the records API would leave them. With
     `history`, the trips of an earlier day and what the plant gates and docks reported
@@ -246,7 +246,8 @@ def build_park(url: str, plan: Plan, plants: int, *, timing: str,
                 s.flush()
             plant = Plant(enterprise_id=ent.id, code=f"LP{p:02d}", name=f"装置{p:02d}",
                           receiving_hours={}, release_mode="auto", arrival_deadline_min=30,
-                          max_dwell_min=240, release_timing=timing)
+                          max_dwell_min=240, release_timing=timing,
+                          **({} if margin is None else {"call_margin_min": margin}))
             plant.docks = [Dock(code=f"D{d}") for d in range(plan.docks[p])]
             s.add(plant)
             s.flush()
@@ -259,7 +260,7 @@ def build_park(url: str, plan: Plan, plants: int, *, timing: str,
         for code, accepted in ZONES:
             zone = Zone(lot_id=lot.id, code=code, name=f"{code}区", accepted_classes=accepted,
                         layout={})
-            zone.bays = [Bay(code=f"{code}{b:02d}") for b in range(BAYS_PER_ZONE)]
+            zone.bays = [Bay(code=f"{code}{b:03d}") for b in range(BAYS_PER_ZONE)]
             s.add(zone)
         s.flush()
 
@@ -500,14 +501,14 @@ class Run:
 
 
 def run_day(admin: str, plan: Plan, plants: int, *, timing: str, history: Plan | None,
-            label: str) -> Run:
+            label: str, margin: int | None = None) -> Run:
     from parkgate.migrate import upgrade
 
     url, drop = throwaway(admin, "parkgate_lotday")
     try:
         upgrade(url)
         t = time.perf_counter()
-        park = build_park(url, plan, plants, timing=timing, history=history)
+        park = build_park(url, plan, plants, timing=timing, history=history, margin=margin)
         built = time.perf_counter() - t
         # As a gunicorn worker does after start-up (parkgate.wsgi): what is built by now
         # (the plan, the imported app) stays out of the collector's full passes, which
@@ -552,7 +553,12 @@ def main() -> None:
     parser.add_argument("--runs", default=",".join(RUNS),
                         help=f"which ParkGate runs, of {', '.join(RUNS)} (small: call-forward "
                              "with a third of the trips, for the release cost's growth)")
+    parser.add_argument("--margin", type=int, default=None,
+                        help="every plant's call-forward margin in minutes (default: the "
+                             "plant record's default)")
+    parser.add_argument("--bays-per-zone", type=int, default=BAYS_PER_ZONE)
     args = parser.parse_args()
+    globals()["BAYS_PER_ZONE"] = args.bays_per_zone
     runs = [r for r in args.runs.split(",") if r]
     if unknown := set(runs) - set(RUNS):
         raise SystemExit(f"unknown runs: {', '.join(sorted(unknown))}")
@@ -587,9 +593,11 @@ def main() -> None:
     done: dict[str, Run] = {}
     if "call_forward" in runs:
         done["call_forward"] = run_day(admin, plan, args.plants, timing="call_forward",
+                                       margin=args.margin,
                                        history=history, label="ParkGate call-forward (warm)")
     if "cold" in runs:
-        done["cold"] = run_day(admin, plan, args.plants, timing="call_forward", history=None,
+        done["cold"] = run_day(admin, plan, args.plants, timing="call_forward",
+                               margin=args.margin, history=None,
                                label="ParkGate call-forward (cold)")
     if "free_dock" in runs:
         done["free_dock"] = run_day(admin, plan, args.plants, timing="free_dock",
@@ -597,6 +605,7 @@ def main() -> None:
     if "small" in runs:
         small = draw_plan(args.trips // 3, park, materials, args.seed)
         done["small"] = run_day(admin, small, args.plants, timing="call_forward",
+                                margin=args.margin,
                                 history=history,
                                 label=f"ParkGate call-forward, {args.trips // 3} trips")
     out: dict[str, Any] = {"bench": "lot_day", "trips": args.trips, "plants": args.plants,

@@ -14,7 +14,7 @@ ANY_CLASS = "*"
 ANY_BAND = -1
 UNLOAD = "unload"
 DRIVE = "drive"
-# Fewer samples than this and the next coarser estimate is used (then the default).
+# Fewer samples than this at a plant (or of drives to it) and the park's default is used.
 MIN_SAMPLES = 3
 # The mean forgets beyond about the last WINDOW samples: a plant's crew, pumps and
 # roads change, and last year's unloadings say little about today's.
@@ -56,22 +56,33 @@ def unload_keys(hazard_class: str, quantity_kg: float) -> tuple[Key, Key, Key]:
 DRIVE_KEY: Key = (DRIVE, ANY_CLASS, ANY_BAND)
 
 
-def _first_known(estimates: Mapping[Key, Estimate], keys: Iterable[Key], default: float
-                 ) -> float:
-    for key in keys:
-        found = estimates.get(key)
-        if found is not None and found.samples >= MIN_SAMPLES:
-            return found.mean_min
-    return default
+# How many samples' worth of weight the coarser estimate keeps in a finer one: a cell
+# with few unloadings leans on its class's (or plant's) mean, a cell with many on its own.
+PRIOR_WEIGHT = 3.0
+
+
+def _blend(found: Estimate | None, prior: float) -> float:
+    if found is None or found.samples <= 0:
+        return prior
+    return (found.samples * found.mean_min + PRIOR_WEIGHT * prior) / (found.samples + PRIOR_WEIGHT)
 
 
 def predict_unload(estimates: Mapping[Key, Estimate], hazard_class: str, quantity_kg: float,
                    default_min: float) -> float:
-    return _first_known(estimates, unload_keys(hazard_class, quantity_kg), default_min)
+    """The plant's mean (the park's default until it has MIN_SAMPLES), refined by the
+    class's mean, refined by the class-and-load cell's, each weighted by its samples
+    against PRIOR_WEIGHT for the coarser one."""
+    cell, cls, plant = unload_keys(hazard_class, quantity_kg)
+    overall = estimates.get(plant)
+    if overall is None or overall.samples < MIN_SAMPLES:
+        return float(default_min)  # too little history to say anything of this plant
+    return _blend(estimates.get(cell), _blend(estimates.get(cls), overall.mean_min))
 
 
 def predict_drive(estimates: Mapping[Key, Estimate], default_min: float) -> float:
-    return _first_known(estimates, (DRIVE_KEY,), default_min)
+    found = estimates.get(DRIVE_KEY)
+    return found.mean_min if found is not None and found.samples >= MIN_SAMPLES \
+        else float(default_min)
 
 
 def call_time(expected_free_at: datetime, drive_min: float, margin_min: float) -> datetime:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, tuple_, update
+from sqlalchemy import and_, bindparam, func, or_, select, tuple_, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased, contains_eager, joinedload
 
@@ -103,25 +103,23 @@ def _recheck(session: Session, found: _Next, now: datetime) -> list[str]:
 _FREE_DOCK = select(Dock).where(
     Dock.plant_id == bindparam("plant_id"), Dock.busy.is_(False), Dock.trip_id.is_(None),
     Dock.retired_at.is_(None)).order_by(Dock.code).limit(1)
-# Call-forward: a dock still unloading whose next truck is due (none called yet).
-_DUE_DOCK = select(Dock).where(
-    Dock.plant_id == bindparam("plant_id"), Dock.call_at <= bindparam("now"),
-    Dock.next_trip_id.is_(None), Dock.trip_id.is_not(None), Dock.retired_at.is_(None)
-).order_by(Dock.call_at, Dock.code).limit(1)
+# Call-forward: a free dock first, else a dock still unloading whose next truck is due
+# (none called yet), the earliest due first; in one statement.
+_OPEN_DOCK = select(Dock).where(
+    Dock.plant_id == bindparam("plant_id"), Dock.retired_at.is_(None),
+    or_(and_(Dock.busy.is_(False), Dock.trip_id.is_(None)),
+        and_(Dock.call_at <= bindparam("now"), Dock.next_trip_id.is_(None),
+             Dock.trip_id.is_not(None)))
+).order_by(Dock.trip_id.is_not(None), Dock.call_at, Dock.code).limit(1)
 
 
 def _open_dock(session: Session, plant: Plant, now: datetime, *, lock: bool = True
                ) -> Dock | None:
     """A dock that can take a truck released now: a free one, or (call-forward) one
     expected to free by the time a truck released now arrives."""
-    params = {"plant_id": plant.id, "now": now}
-    for query in (_FREE_DOCK, _DUE_DOCK) if plant.release_timing == unloading.CALL_FORWARD \
-            else (_FREE_DOCK,):
-        dock = session.scalar(query.with_for_update(skip_locked=True) if lock else query,
-                              params)
-        if dock is not None:
-            return dock
-    return None
+    query = _OPEN_DOCK if plant.release_timing == unloading.CALL_FORWARD else _FREE_DOCK
+    return session.scalar(query.with_for_update(skip_locked=True) if lock else query,
+                          {"plant_id": plant.id, "now": now})
 
 
 @dataclass(frozen=True)

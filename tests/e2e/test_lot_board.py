@@ -4,6 +4,8 @@ live (server-sent events)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -130,3 +132,47 @@ def test_a_plant_receiver_sees_its_own_plant_live_and_frees_only_its_docks(
     app.test_client().post(f"/api/v1/lot/trips/{waiting}/hold", json={"reason": "取样"},
                            headers=auth(world.tokens["dispatcher"]))
     page.wait_for_selector(f'#plants tr[data-trip="{waiting}"][data-status=held]')
+
+
+@pytest.mark.browser
+def test_a_receiver_sees_call_forward_and_reports_unloading_done(
+        page, live_server, session_factory, app):
+    """Call-forward on the board: the dock's truck unloading, when the dock should free,
+    the truck called forward to it, the day's dock figures; the receiver's "unloading
+    done" hands the dock to that truck."""
+    from models import Plant
+
+    world, (first, urgent) = lot_with_two_trucks(session_factory)
+    with session_factory() as s:
+        s.get(Plant, world.plants["E1"].id).release_timing = "call_forward"
+        dock_id = s.scalar(select(Dock.id).where(Dock.plant_id == world.plants["E1"].id))
+        s.commit()
+    client, receiver = app.test_client(), auth(world.tokens["receiver"])
+    assert client.post(f"/api/v1/docks/{dock_id}/free", headers=receiver).json[
+        "released_trip_id"] == urgent
+    client.post(f"/api/v1/trips/{urgent}/transitions", json={"action": "enter_plant"},
+                headers=receiver)
+    clock.advance(timedelta(minutes=37))  # the park's defaults: called 37 min later
+    with unit_of_work(session_factory) as uow:
+        assert service.call_forward(uow, clock.now()) == 1
+    sign_in(page, live_server.url, "receiver", PASSWORD)
+    page.goto(f"{live_server.url}/")
+    plant = page.locator(f'[data-plant="{world.plants["E1"].id}"]')
+    assert plant.locator("[data-timing=call_forward]").inner_text() == "提前叫车"
+    dock = plant.locator(f'[data-dock="{dock_id}"]')
+    assert "卸货中" in dock.inner_text() and dock.locator("[data-expected-free]").count() == 1
+    assert dock.locator(f'[data-next-trip="{first}"]').inner_text().startswith("下一辆（提前叫车）")
+    assert "在途" in dock.locator(f'[data-next-trip="{first}"]').inner_text()
+    page.wait_for_selector("body[data-stream=open]", state="attached")
+    dock.locator("[data-unloading=end]").click()
+    page.wait_for_selector("text=卸货完成，泊位已留给下一辆车。")
+    with session_factory() as s:
+        assert s.get(Dock, dock_id).trip_id == first and s.get(Dock, dock_id).next_trip_id is None
+    # The dispatcher's figures for the day: the first unloading's prediction error (45
+    # min expected, done after 37) is in the table and the chart.
+    page.context.clear_cookies()
+    sign_in(page, live_server.url, "dispatcher", PASSWORD)
+    page.goto(f"{live_server.url}/lot")
+    row = page.locator(f'#kpis [data-kpi-plant="{world.plants["E1"].id}"]')
+    assert row.locator("[data-kpi=unload_error]").inner_text() == "8.0"
+    assert page.locator("#kpis svg [data-kpi=unload_error]").count() >= 1

@@ -30,16 +30,26 @@ def test_the_mean_is_exact_at_first_then_follows_the_last_samples() -> None:
     assert faster is not None and faster.mean_min < 14.0
 
 
-def test_a_prediction_uses_the_finest_cell_with_enough_history() -> None:
+def test_a_prediction_refines_the_plant_by_class_and_load_as_history_grows() -> None:
     cell, cls, plant = forecast.unload_keys("8", 20000.0)
     assert (cell, cls, plant) == ((UNLOAD, "8", 2), (UNLOAD, "8", ANY_BAND),
                                   (UNLOAD, ANY_CLASS, ANY_BAND))
-    learned = {cell: Estimate(2, 50.0), cls: Estimate(5, 40.0), plant: Estimate(40, 30.0)}
-    assert forecast.predict_unload(learned, "8", 20000.0, 45) == 40.0  # 2 samples: too few
-    assert forecast.predict_unload({**learned, cell: Estimate(3, 50.0)}, "8", 20000.0, 45) == 50
-    assert forecast.predict_unload({plant: Estimate(40, 30.0)}, "8", 20000.0, 45) == 30.0
     assert forecast.predict_unload({}, "8", 20000.0, 45) == 45  # the park's default
+    # Two unloadings are too few to stand for the plant: still the default.
+    assert forecast.predict_unload({plant: Estimate(2, 30.0)}, "8", 20000.0, 45) == 45
+    assert forecast.predict_unload({plant: Estimate(40, 30.0)}, "8", 20000.0, 45) == 30.0
+    # A class seen 3 times weighs as much as the plant's mean (PRIOR_WEIGHT = 3)...
+    learned = {plant: Estimate(40, 30.0), cls: Estimate(3, 40.0)}
+    assert forecast.predict_unload(learned, "8", 20000.0, 45) == 35.0
+    # ...and one seen 30 times nearly on its own; a load band the same way below it.
+    learned[cls] = Estimate(30, 40.0)
+    assert round(forecast.predict_unload(learned, "8", 20000.0, 45), 2) == 39.09
+    learned[cell] = Estimate(30, 50.0)
+    assert round(forecast.predict_unload(learned, "8", 20000.0, 45), 2) == 49.01
+    assert forecast.predict_unload(learned, "8", 30000.0, 45) == \
+        forecast.predict_unload({plant: learned[plant], cls: learned[cls]}, "8", 30000.0, 45)
     assert forecast.predict_drive({}, 10) == 10
+    assert forecast.predict_drive({forecast.DRIVE_KEY: Estimate(2, 7.5)}, 10) == 10
     assert forecast.predict_drive({forecast.DRIVE_KEY: Estimate(3, 7.5)}, 10) == 7.5
 
 
