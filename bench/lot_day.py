@@ -438,6 +438,8 @@ def run_real(url: str, plan: Plan, park: dict[str, Any]) -> tuple[Figures, Timin
                 continue
             trip = uow.session.get(Trip, trip_id)
             assert trip is not None
+            if kind == "arrive" and trip.state == "RELEASED":
+                continue  # called in to a bay, then released from the entrance first
             if kind == "arrive":
                 arrived_at.setdefault(trip_id, now)
                 result = service.check_in(uow, trip, actor, now)

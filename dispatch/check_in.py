@@ -63,6 +63,8 @@ def check_in(uow: UnitOfWork, trip: Trip, actor: Actor, now: datetime, *, lane: 
     entry = _entry(session, trip, lot, now)
     if isinstance(outcome, zoning.Refusal):
         wait_at_entrance(uow, trip, actor, outcome, now)
+        # No bay, but its plant may take it now (nobody ahead of it in the line).
+        release_next(uow, trip.plant_id, Actor.system("dispatch"), now)
         return CheckIn(entry, None)
     bay = session.get(Bay, outcome.bay_id)
     assert bay is not None

@@ -59,6 +59,7 @@ from .lot import (
     lock_lot,
     lock_lot_of_plant,
     lot_of_plant,
+    resolve_alarm,
     room_left,
     zone_views,
 )
@@ -143,7 +144,11 @@ _WAITING_FOR_PLANT = (
            ban_id(BlacklistEntry.vehicle_id, TRAILER.id))
     .join(Trip, Trip.id == QueueEntry.trip_id).join(Vehicle, Vehicle.id == Trip.vehicle_id)
     .outerjoin(TRAILER, TRAILER.id == Trip.trailer_id)
-    .where(QueueEntry.plant_id == bindparam("plant_id"), QueueEntry.status == WAITING)
+    # A truck at the entrance (no bay yet) is in its plant's line too: when its turn
+    # comes it goes straight on instead of waiting outside a full lot while its plant's
+    # dock stands idle.
+    .where(QueueEntry.plant_id == bindparam("plant_id"),
+           QueueEntry.status.in_((WAITING, ENTRANCE)))
     .options(joinedload(Trip.cargo)))  # the re-check reads it
 _NEXT_IN_QUEUE = _WAITING_FOR_PLANT.order_by(*QUEUE_ORDER).limit(1).with_for_update(
     skip_locked=True, of=(QueueEntry.__table__, Trip.__table__))
@@ -251,6 +256,8 @@ def _release(uow: UnitOfWork, plant: Plant, dock: Dock, found: _Next, actor: Act
         vacate.append((_VACATE_BAY, {"bay": entry.bay_id, "of_trip": trip.id}))
         admit_after_commit(uow, entry.lot_id, now, zone_id=entry.zone_id)
     trip.release_deadline = deadline
+    if trip.state == "ARRIVED":  # from the entrance: it no longer waits for a bay
+        resolve_alarm(session, trip.id, "LOT_NO_BAY", now)
     sm.apply(uow, trip, "release", actor, sm.Context(now=now, reason=reason),
              payload={"plant_id": plant.id, "dock": dock.code, "deadline": deadline.isoformat(),
                       "waited_min": round((now - entry.arrived_at).total_seconds() / 60, 1),

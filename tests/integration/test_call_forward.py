@@ -317,7 +317,9 @@ def test_a_release_costs_the_same_statements_whatever_the_backlog(  # type: igno
     assert bay_kept_for(session_factory, short[5])  # the bay short[2] left
 
     lot_capacity(session_factory, None)
-    longer = arrive(session_factory, world, 30)  # a queue of 30 in the lot
+    # A queue of 30 in the lot, first in L06 order (a priority), so the release below
+    # is of a truck in the lot, as the one measured above was.
+    longer = arrive(session_factory, world, 30, each=lambda i: {"priority": 1})
     lot_capacity(session_factory, 33)
     entrance = arrive(session_factory, world, 30)  # and 31 at the entrance
     assert set(states(session_factory, entrance)) == {"ARRIVED"}
@@ -325,3 +327,25 @@ def test_a_release_costs_the_same_statements_whatever_the_backlog(  # type: igno
     large = statements_of_a_release(session_factory, database, [short[2], longer[0]])
     assert bay_kept_for(session_factory, short[6])
     assert large == small
+
+
+def test_a_truck_at_a_full_lots_entrance_goes_straight_on_when_its_turn_comes(  # type: ignore[no-untyped-def]
+        client, session_factory):
+    """L06 across the lot's gate: a truck waiting at the entrance for a bay is in its
+    plant's line; when it is first and its plant can take it, it is released from
+    there instead of waiting outside a full lot while the plant's dock stands idle."""
+    from models import Alarm
+
+    world = make_world(session_factory)
+    lot_capacity(session_factory, 0)  # full: every truck waits at the entrance
+    first, second = arrive(session_factory, world, 2)
+    assert states(session_factory, [first, second]) == ["RELEASED", "ARRIVED"]
+    with session_factory() as s:
+        alarms = {a.trip_id: a.resolved_at is not None for a in s.scalars(
+            select(Alarm).where(Alarm.kind == "LOT_NO_BAY"))}
+        assert alarms == {first: True, second: False}
+        release = s.scalar(select(Release).where(Release.trip_id == first))
+        assert release.status == "active"
+    move(client, world, first, "enter_plant")
+    move(client, world, first, "leave_plant")  # the dock frees: the next in line goes
+    assert states(session_factory, [second]) == ["RELEASED"]
