@@ -250,14 +250,14 @@ def _release(uow: UnitOfWork, plant: Plant, dock: Dock, found: _Next, actor: Act
         dock.trip_id = trip.id
         dock.busy = True
     unloading.opened(session, trip, plant.id, dock.id, now, called_forward=called_forward)
+    if entry.status == ENTRANCE:  # from the entrance: it no longer waits for a bay
+        resolve_alarm(session, trip.id, "LOT_NO_BAY", now)
     entry.status = RELEASED
     vacate = []
     if entry.bay_id is not None:  # the truck drives off: its bay is free for the next
         vacate.append((_VACATE_BAY, {"bay": entry.bay_id, "of_trip": trip.id}))
         admit_after_commit(uow, entry.lot_id, now, zone_id=entry.zone_id)
     trip.release_deadline = deadline
-    if trip.state == "ARRIVED":  # from the entrance: it no longer waits for a bay
-        resolve_alarm(session, trip.id, "LOT_NO_BAY", now)
     sm.apply(uow, trip, "release", actor, sm.Context(now=now, reason=reason),
              payload={"plant_id": plant.id, "dock": dock.code, "deadline": deadline.isoformat(),
                       "waited_min": round((now - entry.arrived_at).total_seconds() / 60, 1),

@@ -157,9 +157,10 @@ TRANSITIONS: dict[str, Transition] = {
         _t("arrive", {S.BOOKED}, S.ARRIVED, _in_window, "arrived_at"),
         _t("check_in_lot", {S.BOOKED, S.ARRIVED}, S.IN_LOT, _goes_through_lot,
            "lot_checked_in_at"),
-        # From ARRIVED: a truck waiting at the lot's entrance for a bay whose turn at its
-        # plant comes first goes straight on (dispatch only releases a trip it queued).
-        _t("release", {S.IN_LOT, S.ARRIVED}, S.RELEASED, None, "released_at"),
+        # From BOOKED or ARRIVED: a truck waiting at the lot's entrance for a bay (it may
+        # have come to the lot gate without a perimeter read) whose turn at its plant
+        # comes first goes straight on. Only dispatch releases, and only a trip it queued.
+        _t("release", {S.BOOKED, S.ARRIVED, S.IN_LOT}, S.RELEASED, None, "released_at"),
         _t("mark_overdue", {S.RELEASED}, S.OVERDUE, _deadline_passed),
         _t("requeue", {S.RELEASED, S.OVERDUE}, S.IN_LOT, _reason_required),
         _t("send_away", {S.ARRIVED, S.IN_LOT, S.OVERDUE}, S.SENT_AWAY, _reason_required,
