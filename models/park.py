@@ -89,7 +89,7 @@ class Plant(Base):
     # dock is expected to free, from learned unloading and drive times, plus a margin.
     release_timing: Mapped[str] = mapped_column(String(12), default="free_dock",
                                                 server_default="free_dock")
-    call_margin_min: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
+    call_margin_min: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     retired_at: Mapped[datetime | None]
 
     enterprise: Mapped[Enterprise] = relationship(back_populates="plants")

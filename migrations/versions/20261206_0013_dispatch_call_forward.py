@@ -61,7 +61,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table('plants', schema=None) as batch_op:
         batch_op.add_column(sa.Column('release_timing', sa.String(length=12), server_default='free_dock', nullable=False))
-        batch_op.add_column(sa.Column('call_margin_min', sa.Integer(), server_default='2', nullable=False))
+        batch_op.add_column(sa.Column('call_margin_min', sa.Integer(), server_default='1', nullable=False))
 
 
 

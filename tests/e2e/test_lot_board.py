@@ -152,7 +152,7 @@ def test_a_receiver_sees_call_forward_and_reports_unloading_done(
         "released_trip_id"] == urgent
     client.post(f"/api/v1/trips/{urgent}/transitions", json={"action": "enter_plant"},
                 headers=receiver)
-    clock.advance(timedelta(minutes=37))  # the park's defaults: called 37 min later
+    clock.advance(timedelta(minutes=37))  # the defaults: due 45 - 10 + 1 = 36 min later
     with unit_of_work(session_factory) as uow:
         assert service.call_forward(uow, clock.now()) == 1
     sign_in(page, live_server.url, "receiver", PASSWORD)

@@ -34,8 +34,8 @@ from tests.integration.test_lot import arrive, move, set_docks, states
 
 ACTOR = Actor.system("tests")
 # The park's defaults until a plant has history (rules.policy): 45 min to unload,
-# 10 min to drive; the plant's margin: arrive 2 min after the dock should free.
-UNLOAD, DRIVE, MARGIN = 45, 10, 2
+# 10 min to drive; the plant's margin: arrive 1 min after the dock should free.
+UNLOAD, DRIVE, MARGIN = 45, 10, 1
 
 
 def call_forward_plant(session_factory: Any, world: Any, *, docks: int = 1,
@@ -111,7 +111,7 @@ def test_the_next_truck_is_called_to_arrive_as_the_dock_frees_in_l06_order(  # t
     # One truck called per dock: the next tick calls nobody else.
     clock.advance(timedelta(minutes=1))
     assert tick(session_factory) == 0 and states(session_factory, [second]) == ["IN_LOT"]
-    # It arrives as planned, 2 min after the dock should free; the dock is done 1 min
+    # It arrives as planned, 1 min after the dock should free; the dock is done 1 min
     # later than that, so it waits 1 min at the plant gate and then takes the dock.
     clock.pin(call_at + timedelta(minutes=DRIVE))
     move(client, world, first, "enter_plant")
