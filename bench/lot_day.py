@@ -22,7 +22,8 @@ The same day (arrivals, drive and unloading times) is run:
   dock; the dock is then reserved for the drive and the unloading).
 
 Every release decision is timed as it runs (the transaction that frees a dock or
-reaches a call-forward time and releases the next truck, up to its COMMIT); the bay
+reaches a call-forward time and releases the next truck, up to its COMMIT; the audit
+chain is linked after COMMIT by the sequencer's thread, as in production); the bay
 that truck leaves goes to a truck at the entrance in a transaction of its own, timed
 apart. The call-forward day is also run with a third of the trips, so the release
 cost at 3,000 trips is compared with 1,000 in the same run. Utilisation is reported
@@ -328,6 +329,9 @@ class Timings:
     release_ms: list[float] = field(default_factory=list)
     commit_ms: list[float] = field(default_factory=list)
     admission_ms: list[float] = field(default_factory=list)
+    # What each decision was: "call" (a call-forward time reached), "leave" (a truck
+    # left: its dock freed or handed to the truck called forward to it).
+    kinds: list[str] = field(default_factory=list)
 
 
 def run_real(url: str, plan: Plan, park: dict[str, Any]) -> tuple[Figures, Timings, int]:
@@ -335,6 +339,7 @@ def run_real(url: str, plan: Plan, park: dict[str, Any]) -> tuple[Figures, Timin
     every release decision, and how many trucks waited at the entrance."""
     from sqlalchemy import select
 
+    from audit import sequencer
     from dispatch import service
     from kernel import clock
     from kernel.uow import Actor, unit_of_work
@@ -343,6 +348,9 @@ def run_real(url: str, plan: Plan, park: dict[str, Any]) -> tuple[Figures, Timin
     from trips import state_machine as sm
 
     db = Database(url)
+    # As in production (parkgate.config: linking "background"): the audit chain is
+    # linked by the sequencer's thread after COMMIT, not in the request.
+    sequencer.configure(db.engine, "background")
     actor = Actor.system("lot-day")
     trip_ids: dict[int, int] = park["trips"]
     number_of = {v: k for k, v in trip_ids.items()}
@@ -398,7 +406,7 @@ def run_real(url: str, plan: Plan, park: dict[str, Any]) -> tuple[Figures, Timin
             ticks.add(due)
             push(due, "tick", 0)
 
-    def timed(uow: Any) -> None:
+    def timed(uow: Any, kind: str) -> None:
         """Commit a release decision, timing it up to its durable COMMIT; the
         admission from the entrance that follows runs after, timed on its own."""
         started = time.perf_counter()
@@ -415,6 +423,7 @@ def run_real(url: str, plan: Plan, park: dict[str, Any]) -> tuple[Figures, Timin
         timings.release_ms.append((durable - started) * 1000 + lead[0])
         timings.commit_ms.append((durable - sent) * 1000)
         timings.admission_ms.append((done - durable) * 1000)
+        timings.kinds.append(kind)
 
     lead = [0.0]
     first = plan.arrivals[0][0]
@@ -430,7 +439,7 @@ def run_real(url: str, plan: Plan, park: dict[str, Any]) -> tuple[Figures, Timin
                 released = service.call_forward_due(uow, now)
                 lead[0] = (time.perf_counter() - t) * 1000
                 if released:
-                    timed(uow)
+                    timed(uow, "call")
                 else:
                     uow.commit()
                 lead[0] = 0.0
@@ -451,12 +460,13 @@ def run_real(url: str, plan: Plan, park: dict[str, Any]) -> tuple[Figures, Timin
             else:
                 sm.apply(uow, trip, "leave_plant", actor, sm.Context(now=now))
                 figures.reserved_s += (now - released_at[trip_id]).total_seconds()
-                timed(uow)
+                timed(uow, "leave")
                 follow(uow, now)
                 continue
             uow.commit()
             follow(uow, now)
     figures.span = (first, last)
+    sequencer.shutdown()
     db.dispose()
     return figures, timings, entrance
 
@@ -530,6 +540,10 @@ def run_day(admin: str, plan: Plan, plants: int, *, timing: str, history: Plan |
                                                 strict=True)]),
               figures_ms(timings.admission_ms), len(timings.release_ms), wall, entrance, board)
     f = run.figures
+    by_kind = {k: figures_ms([ms for ms, kind in zip(timings.release_ms, timings.kinds,
+                                                       strict=True) if kind == k])
+               for k in sorted(set(timings.kinds))}
+    f = run.figures
     print(f"{label:<34} mean wait {f['mean_wait_min']:6.1f} min, p90 {f['p90_wait_min']:6.1f}, "
           f"unloading {f['unload_utilisation']:.1%} / reserved "
           f"{f['reserved_utilisation']:.1%} of dock time, plant-gate wait "
@@ -537,6 +551,9 @@ def run_day(admin: str, plan: Plan, plants: int, *, timing: str, history: Plan |
           f"p50 {run.release['p50']:.1f} ms p99 {run.release['p99']:.1f} ms (commit p99 "
           f"{run.commit['p99']:.1f}), admission p99 {run.admission['p99']:.1f} ms; "
           f"{entrance} waited at the entrance; built {built:.0f} s, ran {wall:.0f} s")
+    print(f"{'':<34} release decisions by kind: " + ", ".join(
+        f"{k} ×{timings.kinds.count(k)} p50 {v['p50']:.1f} ms p99 {v['p99']:.1f} ms"
+        for k, v in by_kind.items()))
     if board:
         print(f"{'':<34} the board's figures (mean over plants): {board}")
     return run

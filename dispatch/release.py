@@ -546,7 +546,9 @@ def _lock_lot_and_dock(session: Session, trip: Trip) -> Dock | None:
 
 # Due docks of plants with a truck waiting: a due dock whose plant has nobody in the
 # queue stays due, and the next check-in for that plant is released at once.
-_DUE_PLANTS = select(Dock.plant_id).join(Plant, Plant.id == Dock.plant_id).where(
+# The plants themselves are read (not their ids): the release that follows finds its
+# plant in the session instead of asking again.
+_DUE_PLANTS = select(Plant).join(Dock, Plant.id == Dock.plant_id).where(
     Dock.call_at <= bindparam("now"), Dock.next_trip_id.is_(None), Dock.trip_id.is_not(None),
     Dock.retired_at.is_(None), Plant.release_timing == unloading.CALL_FORWARD,
     Plant.ready.is_(True), Plant.retired_at.is_(None),
@@ -559,8 +561,8 @@ def call_forward_due(uow: UnitOfWork, now: datetime) -> int:
     """L06 call-forward: every dock whose next truck is due by now calls it (or, at a
     plant that confirms releases, proposes it); how many were released."""
     released = 0
-    for plant_id in list(uow.session.scalars(_DUE_PLANTS, {"now": now})):
-        if release_next(uow, plant_id, Actor.system("dispatch"), now) is not None:
+    for plant in list(uow.session.scalars(_DUE_PLANTS, {"now": now})):
+        if release_next(uow, plant.id, Actor.system("dispatch"), now) is not None:
             released += 1
     return released
 
