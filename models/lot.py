@@ -62,7 +62,9 @@ class QueueEntry(Base):
 
     __tablename__ = "queue_entries"
     __table_args__ = (Index("ix_queue_plant_status", "plant_id", "status"),
-                      Index("ix_queue_lot_status", "lot_id", "status"))
+                      # The entrance queue in arrival order, read a page at a time.
+                      Index("ix_queue_lot_status_arrived", "lot_id", "status", "arrived_at",
+                            "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     trip_id: Mapped[int] = mapped_column(ForeignKey("trips.id"), unique=True)

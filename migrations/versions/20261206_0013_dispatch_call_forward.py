@@ -51,6 +51,13 @@ def upgrade() -> None:
     with op.batch_alter_table('unloadings', schema=None) as batch_op:
         batch_op.create_index('ix_unloadings_plant_ended', ['plant_id', 'ended_at'], unique=False)
 
+    # The entrance queue in arrival order (admission reads it a page at a time); it
+    # covers what the (lot, status) index served.
+    with op.batch_alter_table('queue_entries', schema=None) as batch_op:
+        batch_op.drop_index('ix_queue_lot_status')
+        batch_op.create_index('ix_queue_lot_status_arrived',
+                              ['lot_id', 'status', 'arrived_at', 'id'], unique=False)
+
     with op.batch_alter_table('docks', schema=None) as batch_op:
         batch_op.add_column(sa.Column('next_trip_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('expected_free_at', models.base.UTCDateTime(timezone=True), nullable=True))
@@ -77,6 +84,10 @@ def downgrade() -> None:
         batch_op.drop_column('call_at')
         batch_op.drop_column('expected_free_at')
         batch_op.drop_column('next_trip_id')
+
+    with op.batch_alter_table('queue_entries', schema=None) as batch_op:
+        batch_op.drop_index('ix_queue_lot_status_arrived')
+        batch_op.create_index('ix_queue_lot_status', ['lot_id', 'status'], unique=False)
 
     with op.batch_alter_table('unloadings', schema=None) as batch_op:
         batch_op.drop_index('ix_unloadings_plant_ended')
