@@ -433,16 +433,20 @@ def run_real(url: str, plan: Plan, park: dict[str, Any]) -> tuple[Figures, Timin
         last = max(last, now)
         clock.pin(now)
         with unit_of_work(db.session_factory) as uow:
-            if kind == "tick":
+            if kind == "tick":  # as the lot.call_forward job: a transaction per plant
                 ticks.discard(now)
-                t = time.perf_counter()
-                released = service.call_forward_due(uow, now)
-                lead[0] = (time.perf_counter() - t) * 1000
-                if released:
-                    timed(uow, "call")
-                else:
-                    uow.commit()
-                lead[0] = 0.0
+                plants = service.due_plants(uow.session, now)
+                uow.commit()
+                for plant_id in plants:
+                    with unit_of_work(db.session_factory) as one:
+                        t = time.perf_counter()
+                        released = service.call_forward_due(one, now, plant_id=plant_id)
+                        lead[0] = (time.perf_counter() - t) * 1000
+                        if released:
+                            timed(one, "call")
+                        else:
+                            one.commit()
+                        lead[0] = 0.0
                 follow(uow, now)
                 continue
             trip = uow.session.get(Trip, trip_id)

@@ -250,6 +250,7 @@ def report_dock_unloading(uow: UnitOfWork, actor: Actor, dock_id: int, *, event:
 
 
 @use_case
-def call_forward(uow: UnitOfWork, now: datetime) -> int:
-    """Release every truck whose call-forward time has come (the scheduler's tick)."""
-    return call_forward_due(uow, now)
+def call_forward(uow: UnitOfWork, now: datetime, *, plant_id: int | None = None) -> int:
+    """Release every truck (of `plant_id`, or of every plant) whose call-forward time
+    has come."""
+    return call_forward_due(uow, now, plant_id=plant_id)

@@ -568,20 +568,31 @@ def _lock_lot_and_dock(session: Session, trip: Trip) -> Dock | None:
 # queue stays due, and the next check-in for that plant is released at once.
 # The plants themselves are read (not their ids): the release that follows finds its
 # plant in the session instead of asking again.
-_DUE_PLANTS = select(Plant).join(Dock, Plant.id == Dock.plant_id).where(
+_DUE_WHERE = (
     Dock.call_at <= bindparam("now"), Dock.next_trip_id.is_(None), Dock.trip_id.is_not(None),
     Dock.retired_at.is_(None), Plant.release_timing == unloading.CALL_FORWARD,
     Plant.ready.is_(True), Plant.retired_at.is_(None),
     select(QueueEntry.id).where(QueueEntry.plant_id == Dock.plant_id,
-                                QueueEntry.status == WAITING).exists()
-).order_by(Dock.call_at, Dock.id)
+                                QueueEntry.status.in_((WAITING, ENTRANCE))).exists())
+_DUE_PLANTS = select(Plant).join(Dock, Plant.id == Dock.plant_id).where(*_DUE_WHERE) \
+    .order_by(Dock.call_at, Dock.id)
 
 
-def call_forward_due(uow: UnitOfWork, now: datetime) -> int:
-    """L06 call-forward: every dock whose next truck is due by now calls it (or, at a
-    plant that confirms releases, proposes it); how many were released."""
+def due_plants(session: Session, now: datetime) -> list[int]:
+    """Plants with a dock whose next truck is due by now and a truck waiting, earliest
+    due first, each once."""
+    return list(dict.fromkeys(session.scalars(select(Plant.id).join(
+        Dock, Plant.id == Dock.plant_id).where(*_DUE_WHERE).order_by(Dock.call_at, Dock.id),
+        {"now": now})))
+
+
+def call_forward_due(uow: UnitOfWork, now: datetime, *, plant_id: int | None = None) -> int:
+    """L06 call-forward: every dock (of `plant_id`, or of every plant) whose next truck
+    is due by now calls it (or, at a plant that confirms releases, proposes it); how
+    many were released."""
+    query = _DUE_PLANTS if plant_id is None else _DUE_PLANTS.where(Plant.id == plant_id)
     released = 0
-    for plant in list(uow.session.scalars(_DUE_PLANTS, {"now": now})):
+    for plant in list(uow.session.scalars(query, {"now": now})):
         if release_next(uow, plant.id, Actor.system("dispatch"), now) is not None:
             released += 1
     return released

@@ -58,6 +58,7 @@ from .release import (
     admit_from_entrance,
     after_transition,
     call_forward_due,
+    due_plants,
     next_call_at,
     release_next,
     set_dock,
@@ -68,10 +69,8 @@ from .watch import watch
 __all__ = [
     "ENTRANCE", "HELD", "LEFT", "OPEN_ENTRY", "QUEUE_ORDER", "RELEASED", "SENT_AWAY", "WAITING",
     "CheckIn", "LotError", "acknowledge", "admit_from_entrance", "after_transition", "call_forward",
-    "call_forward_due", "check_in",
-    "check_in_by_hand", "counts_by_status", "hold", "lot_of_park", "mark_dock",
-    "next_call_at", "queue_positions", "release_next", "release_now", "reorder",
-    "report_dock_unloading", "requeue", "room_for",
-    "room_left", "send_away", "set_dock", "set_readiness", "trip_left_plant", "wait_at_entrance",
-    "watch", "zone_views",
+    "call_forward_due", "check_in", "check_in_by_hand", "counts_by_status", "due_plants", "hold",
+    "lot_of_park", "mark_dock", "next_call_at", "queue_positions", "release_next", "release_now",
+    "reorder", "report_dock_unloading", "requeue", "room_for", "room_left", "send_away",
+    "set_dock", "set_readiness", "trip_left_plant", "wait_at_entrance", "watch", "zone_views",
 ]

@@ -349,3 +349,35 @@ def test_a_truck_at_a_full_lots_entrance_goes_straight_on_when_its_turn_comes(  
     move(client, world, first, "enter_plant")
     move(client, world, first, "leave_plant")  # the dock frees: the next in line goes
     assert states(session_factory, [second]) == ["RELEASED"]
+
+
+def test_the_scheduler_job_calls_every_due_plant_each_in_its_own_transaction(  # type: ignore[no-untyped-def]
+        client, session_factory):
+    from dispatch.jobs import jobs
+
+    world = make_world(session_factory)
+    docks = {}
+    for code in ("E1", "E2"):
+        with session_factory() as s:
+            plant = s.get(Plant, world.plants[code].id)
+            plant.release_timing, plant.call_margin_min = "call_forward", MARGIN
+            dock = s.scalar(select(Dock).where(Dock.plant_id == plant.id))
+            dock.busy = True
+            s.add_all([Bay(zone_id=world.zones["A"].id, code=f"{code}X{i}") for i in range(4)])
+            s.commit()
+            docks[code] = dock.id
+    ours = arrive(session_factory, world, 2)
+    theirs = arrive(session_factory, world, 2, each=lambda i: {"enterprise": "E2"})
+    for code, (first, _) in (("E1", ours), ("E2", theirs)):
+        r = client.post(f"/api/v1/docks/{docks[code]}/free",
+                        headers=auth(world.tokens["dispatcher"]))
+        assert r.json["released_trip_id"] == first
+        r = client.post(f"/api/v1/trips/{first}/transitions", json={"action": "enter_plant"},
+                        headers=auth(world.tokens["gate_operator"]))
+        assert r.status_code == 200
+    (job,) = [j for j in jobs(lambda: unit_of_work(session_factory)) if j.name ==
+              "lot.call_forward"]
+    assert job.run() == 0  # not due yet
+    clock.advance(timedelta(minutes=UNLOAD - DRIVE + MARGIN))
+    assert job.run() == 2
+    assert states(session_factory, [ours[1], theirs[1]]) == ["RELEASED", "RELEASED"]
