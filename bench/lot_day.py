@@ -406,26 +406,30 @@ def run_real(url: str, plan: Plan, park: dict[str, Any]) -> tuple[Figures, Timin
             ticks.add(due)
             push(due, "tick", 0)
 
-    def timed(uow: Any, kind: str) -> None:
-        """Commit a release decision, timing it up to its durable COMMIT; the
-        admission from the entrance that follows runs after, timed on its own."""
+    def timed(uow: Any, kind: str, decide: Any) -> bool:
+        """Run `decide` (the release decision) and commit it, timing it up to its
+        durable COMMIT; the admission from the entrance that follows runs after, timed
+        on its own. Nothing is counted when `decide` says it released nobody."""
         started = time.perf_counter()
         # Registered first, so it runs first after COMMIT: the release decision is
         # durable and the driver called here. The admission of a truck from the
         # entrance to the bay the released truck leaves runs after it.
         committed: list[float] = []
         uow.after_commit(lambda stamps=committed: stamps.append(time.perf_counter()))
+        counted = decide()
         uow.handle_events()  # the lot follows the trip: its dock frees, the next is called
         sent = time.perf_counter()
         uow.commit()
         done = time.perf_counter()
+        if not counted:
+            return False
         (durable,) = committed
-        timings.release_ms.append((durable - started) * 1000 + lead[0])
+        timings.release_ms.append((durable - started) * 1000)
         timings.commit_ms.append((durable - sent) * 1000)
         timings.admission_ms.append((done - durable) * 1000)
         timings.kinds.append(kind)
+        return True
 
-    lead = [0.0]
     first = plan.arrivals[0][0]
     last = first
     while events:
@@ -439,14 +443,8 @@ def run_real(url: str, plan: Plan, park: dict[str, Any]) -> tuple[Figures, Timin
                 uow.commit()
                 for plant_id in plants:
                     with unit_of_work(db.session_factory) as one:
-                        t = time.perf_counter()
-                        released = service.call_forward_due(one, now, plant_id=plant_id)
-                        lead[0] = (time.perf_counter() - t) * 1000
-                        if released:
-                            timed(one, "call")
-                        else:
-                            one.commit()
-                        lead[0] = 0.0
+                        timed(one, "call", lambda one=one, plant_id=plant_id, now=now:
+                              service.call_forward_due(one, now, plant_id=plant_id))
                 follow(uow, now)
                 continue
             trip = uow.session.get(Trip, trip_id)
@@ -462,9 +460,9 @@ def run_real(url: str, plan: Plan, park: dict[str, Any]) -> tuple[Figures, Timin
                 at_plant_at[trip_id] = now
                 sm.apply(uow, trip, "enter_plant", actor, sm.Context(now=now))  # uses its release
             else:
-                sm.apply(uow, trip, "leave_plant", actor, sm.Context(now=now))
                 figures.reserved_s += (now - released_at[trip_id]).total_seconds()
-                timed(uow, "leave")
+                timed(uow, "leave", lambda uow=uow, trip=trip, now=now: sm.apply(
+                    uow, trip, "leave_plant", actor, sm.Context(now=now)) or True)
                 follow(uow, now)
                 continue
             uow.commit()
