@@ -53,7 +53,8 @@ class PreparedDemo:
         lines.append("  camera    lane P2-OUT: a GA/T 1400 camera, registered with HTTP Digest, "
                      "uploads the vehicles leaving (cameras: /cameras)")
         lines.append("  trucks    booked by the enterprises, sent to the lot at P1-IN, released "
-                     "as docks free (dispatcher board: /lot)")
+                     "as docks free (dispatcher board: /lot); the tank farm E01-TF and the "
+                     "warehouse E05-WH call trucks forward from learned unloading times")
         lines.append("  audit     signed checkpoints (Merkle tree heads) every 5 min at /audit/verify, "
                      f"published to {os.environ.get('PARKGATE_WITNESS_DIR', 'nowhere')}; a trip's "
                      "timeline exports an "
