@@ -52,8 +52,10 @@ def forget(session: Session, trip_id: int) -> None:
     session.execute(delete(Unloading).where(Unloading.trip_id == trip_id,
                                             Unloading.started_at.is_(None)),
                     execution_options={"synchronize_session": False})
-    session.execute(update(Dock).where(Dock.next_trip_id == trip_id).values(next_trip_id=None),
-                    execution_options={"synchronize_session": False})
+    # The dock calls another truck, late by now: as it is expected to free.
+    session.execute(update(Dock).where(Dock.next_trip_id == trip_id).values(
+        next_trip_id=None, call_at=Dock.expected_free_at),
+        execution_options={"synchronize_session": False})
 
 
 def arrived(session: Session, record: Unloading, plant: Plant, dock: Dock | None,

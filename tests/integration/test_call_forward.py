@@ -381,3 +381,23 @@ def test_the_scheduler_job_calls_every_due_plant_each_in_its_own_transaction(  #
     clock.advance(timedelta(minutes=UNLOAD - DRIVE + MARGIN))
     assert job.run() == 2
     assert states(session_factory, [ours[1], theirs[1]]) == ["RELEASED", "RELEASED"]
+
+
+def test_a_truck_called_forward_and_sent_back_frees_the_docks_next_call(  # type: ignore[no-untyped-def]
+        client, session_factory):
+    world = make_world(session_factory)
+    (dock,) = call_forward_plant(session_factory, world)
+    first, second, third = arrive(session_factory, world, 3)
+    assert free(client, world, dock).json["released_trip_id"] == first
+    move(client, world, first, "enter_plant")
+    clock.pin(dock_row(session_factory, dock).call_at)
+    assert tick(session_factory) == 1  # second is called forward...
+    clock.advance(timedelta(minutes=40))  # ...and misses its deadline
+    r = client.post(f"/api/v1/lot/trips/{second}/requeue", json={"reason": "司机未到"},
+                    headers=auth(world.tokens["dispatcher"]))
+    assert r.status_code == 200
+    row = dock_row(session_factory, dock)
+    assert row.next_trip_id is None and row.call_at == row.expected_free_at
+    # The next in line is called at once (the dock is due), not when first leaves.
+    assert tick(session_factory) == 1
+    assert dock_row(session_factory, dock).next_trip_id in (second, third)
