@@ -412,7 +412,11 @@ def _entrance_waiters(session: Session, lot_id: int, unfit: list[str]
 def set_dock(uow: UnitOfWork, actor: Actor, dock_id: int, *, busy: bool, now: datetime,
              plant_id: int | None = None) -> Release | None:
     """A plant marks a dock busy (out of use) or free; a free dock releases the next."""
-    session = uow.session
+    return _set_dock(uow, actor, _lock_dock(uow.session, dock_id, plant_id), busy=busy, now=now)
+
+
+def _lock_dock(session: Session, dock_id: int, plant_id: int | None = None) -> Dock:
+    """The dock in use, locked after its lot (the order every change to the lot takes)."""
     if plant_id is None:
         plant_id = session.scalar(select(Dock.plant_id).where(Dock.id == dock_id))
     if plant_id is None:
@@ -421,7 +425,7 @@ def set_dock(uow: UnitOfWork, actor: Actor, dock_id: int, *, busy: bool, now: da
     dock = session.get(Dock, dock_id, with_for_update=True)
     if dock is None or dock.retired_at is not None:
         raise NotFound(N_("No such dock."), code="DOCK_UNKNOWN")
-    return _set_dock(uow, actor, dock, busy=busy, now=now)
+    return dock
 
 
 def _set_dock(uow: UnitOfWork, actor: Actor, dock: Dock, *, busy: bool, now: datetime
@@ -611,13 +615,7 @@ def report_unloading(uow: UnitOfWork, actor: Actor, dock_id: int, *, event: str,
     """A plant receiver (page or API) says unloading at a dock started or ended; an end
     frees the dock for the truck called forward to it, or for the plant's next."""
     session = uow.session
-    plant_id = session.scalar(select(Dock.plant_id).where(Dock.id == dock_id))
-    if plant_id is None:
-        raise NotFound(N_("No such dock."), code="DOCK_UNKNOWN")
-    lock_lot_of_plant(session, plant_id)
-    dock = session.get(Dock, dock_id, with_for_update=True)
-    if dock is None or dock.retired_at is not None:
-        raise NotFound(N_("No such dock."), code="DOCK_UNKNOWN")
+    dock = _lock_dock(session, dock_id)
     record = unloading.of_trip(session, dock.trip_id) if dock.trip_id else None
     holder = session.get(Trip, dock.trip_id) if dock.trip_id else None
     if record is None or holder is None or (record.arrived_at is None

@@ -129,13 +129,20 @@ def test_the_next_truck_is_called_to_arrive_as_the_dock_frees_in_l06_order(  # t
     assert row.call_at == clock.now() + timedelta(minutes=UNLOAD - DRIVE + MARGIN)
 
 
-def test_a_dock_that_runs_late_delays_the_next_call_and_piles_nobody_up(  # type: ignore[no-untyped-def]
-        client, session_factory):
+def first_of_three_unloading(client: Any, session_factory: Any) -> tuple[Any, int, list[int]]:
+    """A call-forward plant with one dock, three trucks in its line, the first released
+    and unloading since now: (world, dock, trips)."""
     world = make_world(session_factory)
     (dock,) = call_forward_plant(session_factory, world)
-    first, second, third = arrive(session_factory, world, 3)
-    assert free(client, world, dock).json["released_trip_id"] == first
-    move(client, world, first, "enter_plant")
+    trips = arrive(session_factory, world, 3)
+    assert free(client, world, dock).json["released_trip_id"] == trips[0]
+    move(client, world, trips[0], "enter_plant")
+    return world, dock, trips
+
+
+def test_a_dock_that_runs_late_delays_the_next_call_and_piles_nobody_up(  # type: ignore[no-untyped-def]
+        client, session_factory):
+    world, _dock, (first, second, third) = first_of_three_unloading(client, session_factory)
     planned = clock.now() + timedelta(minutes=UNLOAD - DRIVE + MARGIN)
     clock.pin(planned)
     assert tick(session_factory) == 1  # second is called forward
@@ -385,11 +392,7 @@ def test_the_scheduler_job_calls_every_due_plant_each_in_its_own_transaction(  #
 
 def test_a_truck_called_forward_and_sent_back_frees_the_docks_next_call(  # type: ignore[no-untyped-def]
         client, session_factory):
-    world = make_world(session_factory)
-    (dock,) = call_forward_plant(session_factory, world)
-    first, second, third = arrive(session_factory, world, 3)
-    assert free(client, world, dock).json["released_trip_id"] == first
-    move(client, world, first, "enter_plant")
+    world, dock, (_first, second, third) = first_of_three_unloading(client, session_factory)
     clock.pin(dock_row(session_factory, dock).call_at)
     assert tick(session_factory) == 1  # second is called forward...
     clock.advance(timedelta(minutes=40))  # ...and misses its deadline
