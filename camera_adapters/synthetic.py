@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import random
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import cv2
@@ -62,12 +63,21 @@ def random_plate(kind: str, rng: random.Random, province: str | None = None) -> 
     return p + letter + "".join(rng.choice(DIGITS) for _ in range(5)) + rng.choice("DF")
 
 
+@lru_cache(maxsize=64)
+def _font(font_file: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(font_file, size)
+
+
+def _is_cjk(char: str) -> bool:
+    return "\u4e00" <= char <= "\u9fff"
+
+
 def _text(image: Image.Image, box: tuple[int, int, int, int], char: str,
           font_file: str, fill: tuple[int, int, int]) -> None:
     draw = ImageDraw.Draw(image)
     x0, y0, x1, y1 = box
-    size = int((y1 - y0) * (1.0 if "\u4e00" <= char <= "\u9fff" else 1.25))
-    font = ImageFont.truetype(font_file, size)
+    size = int((y1 - y0) * (1.0 if _is_cjk(char) else 1.25))
+    font = _font(font_file, size)
     left, top, right, bottom = draw.textbbox((0, 0), char, font=font)
     w, h = right - left, bottom - top
     # Latin glyphs are narrow: stretch them to the plate's fixed character cell.
@@ -78,8 +88,11 @@ def _text(image: Image.Image, box: tuple[int, int, int, int], char: str,
     image.paste(colour, (x0, y0), glyph)
 
 
-def render_plate(text: str, kind: str, font_file: str) -> np.ndarray:
-    """An upright plate image at 1 px per mm (GA 36 proportions, near enough)."""
+def render_plate(text: str, kind: str, font_file: str, latin_font: str | None = None
+                 ) -> np.ndarray:
+    """An upright plate image at 1 px per mm (GA 36 proportions, near enough). Letters
+    and digits come from `latin_font` when given (the recogniser's training draws them
+    in several faces; real plates use a condensed one of their own)."""
     double = kind in ("yellow_double", "trailer")
     width, height = (480, 140) if len(text) == 8 else ((440, 220) if double else (440, 140))
     bg = Image.new("RGB", (width, height))
@@ -99,18 +112,22 @@ def render_plate(text: str, kind: str, font_file: str) -> np.ndarray:
     draw = ImageDraw.Draw(bg)
     # Blue plates are white on blue, with a white rim; the others black on colour.
     fg = (245, 245, 245) if kind == "blue" else (20, 20, 20)
+
+    def face(char: str) -> str:
+        return font_file if latin_font is None or _is_cjk(char) else latin_font
+
     draw.rectangle((4, 4, width - 5, height - 5), outline=fg if kind == "blue" else (25, 25, 25),
                    width=3)
     if double:
         # Upper row: province and letter, small; lower row: the rest, tall.
         top_y0, top_y1 = 16, 78
-        _text(bg, (110, top_y0, 170, top_y1), text[0], font_file, fg)
-        _text(bg, (270, top_y0, 330, top_y1), text[1], font_file, fg)
+        _text(bg, (110, top_y0, 170, top_y1), text[0], face(text[0]), fg)
+        _text(bg, (270, top_y0, 330, top_y1), text[1], face(text[1]), fg)
         rest = text[2:]
         cell, gap = 65, 15
         x = (width - (len(rest) * cell + (len(rest) - 1) * gap)) // 2
         for char in rest:
-            _text(bg, (x, 92, x + cell, 205), char, font_file, fg)
+            _text(bg, (x, 92, x + cell, 205), char, face(char), fg)
             x += cell + gap
     else:
         cell, gap = 45, 12
@@ -118,7 +135,7 @@ def render_plate(text: str, kind: str, font_file: str) -> np.ndarray:
         total = n * cell + (n - 1) * gap + 20
         x = (width - total) // 2
         for i, char in enumerate(text):
-            _text(bg, (x, 25, x + cell, 115), char, font_file, fg)
+            _text(bg, (x, 25, x + cell, 115), char, face(char), fg)
             x += cell + gap + (20 if i == 1 else 0)  # the separator after the letter
     return cv2.cvtColor(np.array(bg), cv2.COLOR_RGB2BGR)
 

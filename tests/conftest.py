@@ -21,6 +21,7 @@ from parkgate.config import Settings
 from parkgate.database import Database
 from parkgate.migrate import upgrade
 from tests.services import (
+    IN_CI,
     POSTGRES_ADMIN_URL,
     REDIS_URL,
     postgres_reachable,
@@ -155,3 +156,16 @@ def client(app):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def session_factory(database: Database):  # type: ignore[no-untyped-def]
     return database.session_factory
+
+
+@pytest.fixture(scope="module")
+def font() -> str:
+    """Noto Sans CJK, for rendered plates: a failure under CI, a skip on a bare laptop."""
+    from camera_adapters.synthetic import FontMissing, font_path
+
+    try:
+        return font_path()
+    except FontMissing as exc:
+        if IN_CI:
+            pytest.fail(f"{exc} (scripts/install.sh --for-tests installs it)")
+        pytest.skip(str(exc))

@@ -17,7 +17,7 @@ from camera_adapters.frames import FolderSource, FrameBuffer
 from camera_adapters.models import load, model_set, models_dir
 from camera_adapters.pipeline import CameraPipeline
 from camera_adapters.reader import PlateReader
-from camera_adapters.synthetic import FontMissing, font_path, generate, render_plate
+from camera_adapters.synthetic import generate, render_plate
 from camera_adapters.voting import PlateVoter, VotingPolicy
 from demo.paths import plates_dev_dir
 from tests.services import IN_CI
@@ -26,16 +26,6 @@ from tests.services import IN_CI
 @pytest.fixture(scope="module")
 def reader() -> PlateReader:
     return PlateReader()
-
-
-@pytest.fixture(scope="module")
-def font() -> str:
-    try:
-        return font_path()
-    except FontMissing as exc:
-        if IN_CI:
-            pytest.fail(f"{exc} (scripts/install.sh --for-tests installs it)")
-        pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="module")
@@ -176,6 +166,7 @@ def test_cli_reads_and_evaluates(rendered: Path) -> None:
     first = load_samples(rendered)[0]
     result = runner.invoke(main, ["plates", "read", "--json", str(first.path)])
     assert result.exit_code == 0 and f'"plate": "{first.plate}"' in result.output
+    assert '"recognisers_agree": ' in result.output and '"char_confidence": [' in result.output
     result = runner.invoke(main, ["plates", "evaluate", str(rendered.parent)])
     assert result.exit_code != 0 and "labels.csv" in result.output
 
