@@ -53,13 +53,18 @@ def read_command(paths: tuple[Path, ...], as_json: bool) -> None:
                 "file": str(path), "plate": best.plate if best else None,
                 "colour": best.colour if best else None, "layout": best.layout if best else None,
                 "kind": best.kind if best else None,
-                "confidence": best.confidence if best else None, "valid": best.valid if best
-                else False, "ms": round(result.elapsed_ms, 1)}, ensure_ascii=False))
+                "confidence": best.confidence if best else None,
+                "char_confidence": list(best.char_confidence) if best else [],
+                "recognisers_agree": best.agreed if best else None,
+                "second_look": result.second_opinion,
+                "valid": best.valid if best else False, "ms": round(result.elapsed_ms, 1)},
+                ensure_ascii=False))
         elif best is None:
             click.echo(f"{path}\t—\t{result.elapsed_ms:.0f} ms")
         else:
             click.echo(f"{path}\t{best.plate}\t{best.colour or '?'}\t{best.layout}\t"
-                       f"{best.confidence:.2f}{'' if best.valid else ' (invalid)'}\t"
+                       f"{best.confidence:.2f}{'' if best.valid else ' (invalid)'}"
+                       f"{'' if best.agreed else ' (recognisers disagree)'}\t"
                        f"{result.elapsed_ms:.0f} ms")
     if failed:
         sys.exit(1)

@@ -81,7 +81,7 @@ def checked(path: Path, sha256: str) -> Path:
     return path
 
 
-def _options(threads: int) -> ort.SessionOptions:
+def session_options(threads: int) -> ort.SessionOptions:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -106,8 +106,8 @@ def load(threads: int | None = None, name: str | None = None) -> Models:
     folder = models_dir(chosen)
     providers = ["CPUExecutionProvider"]
     det = ort.InferenceSession(str(checked(folder / chosen.det[0], chosen.det[1])),
-                               _options(threads), providers=providers)
+                               session_options(threads), providers=providers)
     rec = ort.InferenceSession(str(checked(folder / chosen.rec[0], chosen.rec[1])),
-                               _options(threads), providers=providers)
+                               session_options(threads), providers=providers)
     characters = rec.get_modelmeta().custom_metadata_map["character"].splitlines()
     return Models(det, rec, ["<blank>", *characters, " "], threading.Lock(), chosen.name)

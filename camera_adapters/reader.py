@@ -12,9 +12,10 @@ score that passes rules.plates wins; its confidence is its weakest character's.
 from __future__ import annotations
 
 import itertools
+import logging
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
@@ -22,7 +23,11 @@ import numpy as np
 from rules import plates
 
 from . import ctc
+from .agreement import Agreed, Opinion, agree, log_likelihood
 from .models import Models, load
+from .plate_rec import PlateRecogniser, double_rows, load_recogniser
+
+log = logging.getLogger(__name__)
 
 REC_HEIGHT = 48
 REC_MAX_WIDTH = 320
@@ -33,6 +38,12 @@ WEAK_SCORE = -12.0
 STRONG = 0.9
 STRONG_SCORE = -4.0
 SINGLE_ROW_COLOURS = ("blue", "green")
+# Below this the checked reading gets a second look (the default lane threshold is 0.85).
+SURE = 0.9
+# A read the checker could not look at is at most this sure: the booth confirms it.
+UNCHECKED_CAP = 0.5
+# Rows (or views) smaller than this are not read a second time.
+MIN_ROW_PX = 6
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,7 @@ class Reading:
     valid: bool
     problems: tuple[str, ...] = ()
     char_confidence: tuple[float, ...] = ()
+    agreed: bool | None = None  # both recognisers read this text (None: not checked)
 
 
 @dataclass
@@ -63,6 +75,7 @@ class ReadResult:
     elapsed_ms: float
     candidates: int
     timings: dict[str, float] = field(default_factory=dict)
+    second_opinion: bool = False  # the checked reading was unsure and looked at again
 
     @property
     def best(self) -> Reading | None:
@@ -304,14 +317,33 @@ def votes_in(hsv: np.ndarray) -> str:
 
 # --- the whole reader -------------------------------------------------------------------------
 
+class Frames(NamedTuple):
+    """One recogniser's frames of one view's rows (blank-certain frames dropped), to
+    score any text with."""
+
+    rows: list[np.ndarray]
+    alphabet: ctc.Alphabet
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """What a reading was made from, kept until the second recogniser has checked it."""
+
+    candidate: Candidate
+    plate: np.ndarray
+    colour: str | None
+    layout: str
+    probs: tuple[np.ndarray, ...]  # PP-OCR's frames of the layout's rows (layout_rows)
+
+
 class PlateReader:
-    def __init__(self, models: Models | None = None, *, use_text_detector: bool = True) -> None:
+    def __init__(self, models: Models | None = None, *, use_text_detector: bool = True,
+                 checker: PlateRecogniser | None = None) -> None:
         self.models = models or load()
         self.alphabet = ctc.Alphabet(self.models.charset)
         self.use_text_detector = use_text_detector
-
-    def _decode_single(self, probs: np.ndarray) -> ctc.Decoded | None:
-        return ctc.best_reading(probs, ctc.TEMPLATES, self.alphabet, self.models.charset)
+        self.checker = checker or load_recogniser()
+        self.checker_alphabet = ctc.Alphabet(self.checker.charset)
 
     @staticmethod
     def _row_images(plate: np.ndarray, colour: str | None = None) -> list[np.ndarray]:
@@ -321,28 +353,40 @@ class PlateReader:
         h, w = plate.shape[:2]
         images = [plate]
         if w / max(h, 1) < 2.6 and colour not in SINGLE_ROW_COLOURS:
-            split = int(h * 0.38)
-            images += [plate[: split + int(h * 0.04)], plate[split - int(h * 0.02):]]
+            images += list(double_rows(plate))
         return images
 
-    def _decode(self, probs: list[np.ndarray], colour: str | None = None
-                ) -> list[tuple[ctc.Decoded, str]]:
+    @staticmethod
+    def _decode(probs: list[np.ndarray], colour: str | None, alphabet: ctc.Alphabet,
+                charset: list[str]) -> list[tuple[ctc.Decoded, str]]:
+        """Readings of one plate's rows (see _row_images) under the plate grammar: as a
+        single row and, given its two rows, as a double-row plate."""
         out: list[tuple[ctc.Decoded, str]] = []
-        single = ctc.best_reading(probs[0], ctc.TEMPLATES, self.alphabet, self.models.charset,
-                                  prior=ctc.colour_prior(colour))
+        single = PlateReader._decode_single(probs[0], colour, alphabet, charset)
         if single is not None:
             out.append((single, "single"))
         if len(probs) == 3:
-            top = ctc.decode(ctc.compress(probs[1]), ctc.TOP_ROW, self.alphabet,
-                             self.models.charset)
-            bottom = ctc.best_reading(probs[2], ctc.BOTTOM_ROWS, self.alphabet,
-                                      self.models.charset)
-            if top and bottom:
-                kind = {"bottom_trailer": "trailer", "bottom_coach": "coach"}.get(
-                    bottom.kind, "ordinary")
-                out.append((ctc.Decoded(top.text + bottom.text, kind, top.score + bottom.score,
-                                        top.char_confidence + bottom.char_confidence), "double"))
+            double = PlateReader._decode_double(probs[1], probs[2], alphabet, charset)
+            if double is not None:
+                out.append((double, "double"))
         return out
+
+    @staticmethod
+    def _decode_single(probs: np.ndarray, colour: str | None, alphabet: ctc.Alphabet,
+                       charset: list[str]) -> ctc.Decoded | None:
+        return ctc.best_reading(probs, ctc.TEMPLATES, alphabet, charset,
+                                prior=ctc.colour_prior(colour))
+
+    @staticmethod
+    def _decode_double(top_probs: np.ndarray, bottom_probs: np.ndarray, alphabet: ctc.Alphabet,
+                       charset: list[str]) -> ctc.Decoded | None:
+        top = ctc.decode(ctc.compress(top_probs), ctc.TOP_ROW, alphabet, charset)
+        bottom = ctc.best_reading(bottom_probs, ctc.BOTTOM_ROWS, alphabet, charset)
+        if not (top and bottom):
+            return None
+        kind = {"bottom_trailer": "trailer", "bottom_coach": "coach"}.get(bottom.kind, "ordinary")
+        return ctc.Decoded(top.text + bottom.text, kind, top.score + bottom.score,
+                           top.char_confidence + bottom.char_confidence)
 
     def read(self, image: np.ndarray, *, want_crop: bool = True) -> ReadResult:
         started = time.perf_counter()
@@ -357,34 +401,45 @@ class PlateReader:
         else:
             candidates = colour_candidates(image)
         timings["find_ms"] = (time.perf_counter() - started) * 1000
-        readings: list[Reading] = []
+        seen: list[tuple[Reading, _Seen]] = []
         # Best-looking candidates first (one, then two at a time); a strong reading ends
         # the search.
         bounds = [0, 1, *range(3, len(candidates) + 2, 2)]
         for start, stop in itertools.pairwise(bounds):
             if start >= len(candidates):
                 break
-            readings += self._read_candidates(image, candidates[start:stop], want_crop)
+            seen += self._read_candidates(image, candidates[start:stop])
             if any(r.valid and r.confidence >= STRONG and r.score >= STRONG_SCORE
-                   for r in readings):
+                   for r, _ in seen):
                 break
-        readings.sort(key=lambda r: (r.valid, r.score), reverse=True)
+        seen.sort(key=lambda rs: (rs[0].valid, rs[0].score), reverse=True)
         # Grammar-constrained decoding always yields a well-formed plate, so "valid" says
         # little; a weak best reading is what sends us to the (slower) text detector.
-        weak = not readings or not readings[0].valid or readings[0].confidence < WEAK \
-            or readings[0].score < WEAK_SCORE
+        best = seen[0][0] if seen else None
+        weak = best is None or not best.valid or best.confidence < WEAK \
+            or best.score < WEAK_SCORE
         if weak and self.use_text_detector and not looks_like_a_crop(image):
             t = time.perf_counter()
             more = text_candidates(image, self.models)
             timings["text_det_ms"] = (time.perf_counter() - t) * 1000
-            readings += self._read_candidates(image, more, want_crop)
+            seen += self._read_candidates(image, more)
             candidates += more
-        readings.sort(key=lambda r: (r.valid, r.score), reverse=True)
+        seen.sort(key=lambda rs: (rs[0].valid, rs[0].score), reverse=True)
+        readings = [r for r, _ in seen]
+        second = False
+        if seen:
+            t = time.perf_counter()
+            readings[0], second = self._check(image, *seen[0])
+            timings["check_ms"] = (time.perf_counter() - t) * 1000
+            if want_crop:
+                crop = cv2.imencode(".jpg", seen[0][1].plate,
+                                    [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
+                readings[0] = replace(readings[0], crop_jpeg=crop)
         return ReadResult(readings, (time.perf_counter() - started) * 1000, len(candidates),
-                          timings)
+                          timings, second)
 
-    def _read_candidates(self, image: np.ndarray, candidates: list[Candidate],
-                         want_crop: bool) -> list[Reading]:
+    def _read_candidates(self, image: np.ndarray, candidates: list[Candidate]
+                         ) -> list[tuple[Reading, _Seen]]:
         plates_ = []
         for cand in candidates:
             plate = image if cand.source == "crop" else warp(image, cand.corners)
@@ -394,24 +449,130 @@ class PlateReader:
         # Every row image of every candidate in one recogniser run.
         flat = [im for *_, rows in plates_ for im in rows]
         probs = recognise(self.models, flat)
-        readings: list[Reading] = []
+        out: list[tuple[Reading, _Seen]] = []
         at = 0
         for cand, plate, colour, rows in plates_:
-            decoded = self._decode(probs[at: at + len(rows)], colour)
+            mine = probs[at: at + len(rows)]
             at += len(rows)
-            for reading, layout in decoded:
+            for reading, layout in self._decode(mine, colour, self.alphabet,
+                                                self.models.charset):
                 said = colour
                 check = plates.validate(reading.text, said)
                 if not check.valid and check.kind is not None and said is not None:
                     said = None  # the format is right; the colour guess is not
                     check = plates.validate(reading.text, None)
-                crop = cv2.imencode(".jpg", plate, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes() \
-                    if want_crop else None
-                readings.append(Reading(
+                out.append((Reading(
                     plate=check.text, kind=reading.kind, colour=said, layout=layout,
                     confidence=round(reading.confidence * (1.0 if check.valid else 0.5), 4),
                     corners=tuple((float(x), float(y)) for x, y in cand.corners),
-                    crop_jpeg=crop, score=reading.score, valid=check.valid,
+                    crop_jpeg=None, score=reading.score, valid=check.valid,
                     problems=tuple(check.problems),
-                    char_confidence=tuple(round(float(c), 4) for c in reading.char_confidence)))
-        return readings
+                    char_confidence=tuple(round(float(c), 4) for c in reading.char_confidence)),
+                    _Seen(cand, plate, colour, layout,
+                          tuple(mine[1:] if layout == "double" else mine[:1]))))
+        return out
+
+    # --- the second recogniser ---------------------------------------------------------------
+
+    @staticmethod
+    def _layout_rows(plate: np.ndarray, layout: str) -> list[np.ndarray]:
+        """The rows a layout is read from: the plate, or its upper and lower rows."""
+        return list(double_rows(plate)) if layout == "double" else [plate]
+
+    def _opinion(self, probs: list[np.ndarray], colour: str | None, layout: str,
+                 alphabet: ctc.Alphabet, charset: list[str]) -> Opinion:
+        decoded = (self._decode_double(probs[0], probs[1], alphabet, charset)
+                   if layout == "double"
+                   else self._decode_single(probs[0], colour, alphabet, charset))
+        return Opinion(decoded.text, decoded.char_confidence) if decoded else Opinion("", ())
+
+    def _opinions(self, plate: np.ndarray, colour: str | None, layout: str,
+                  pp_probs: list[np.ndarray] | None = None) -> tuple[list[Opinion], list[Frames]]:
+        """Both recognisers' readings of one view of a plate, in the reading's layout,
+        and their frames (to score other texts with)."""
+        rows = self._layout_rows(plate, layout)
+        if any(min(r.shape[:2]) < MIN_ROW_PX for r in rows):
+            return [], []
+        if pp_probs is None:
+            pp_probs = recognise(self.models, rows)
+        ck_probs = self.checker.probabilities(rows)
+        opinions, frames = [], []
+        for probs, alphabet, charset in ((pp_probs, self.alphabet, self.models.charset),
+                                         (ck_probs, self.checker_alphabet,
+                                          self.checker.charset)):
+            opinions.append(self._opinion(probs, colour, layout, alphabet, charset))
+            frames.append(Frames([ctc.compress(p) for p in probs], alphabet))
+        return opinions, frames
+
+    def _check(self, image: np.ndarray, reading: Reading, seen: _Seen
+               ) -> tuple[Reading, bool]:
+        """The best reading, checked by ParkGate's own recogniser: the pair's text and
+        confidence (camera_adapters.agreement); when they are unsure, a second look at
+        re-rectified views of the plate before settling. A plate with characters the
+        checker was not trained on (警, 应急, …) keeps PP-OCR's reading alone; a checker
+        that fails leaves the read unsure, never sure."""
+        if any(c not in self.checker_alphabet.index for c in reading.plate):
+            return reading, False
+        try:
+            return self._checked(image, reading, seen)
+        except Exception:  # a broken checker must not stop the lane
+            log.exception("plate checker failed; the read stays unchecked and unsure")
+            capped = min(reading.confidence, UNCHECKED_CAP)
+            return replace(reading, confidence=capped, agreed=False, char_confidence=tuple(
+                min(c, UNCHECKED_CAP) for c in reading.char_confidence)), True
+
+    def _checked(self, image: np.ndarray, reading: Reading, seen: _Seen
+                 ) -> tuple[Reading, bool]:
+        opinions, frames = self._opinions(seen.plate, seen.colour, seen.layout,
+                                          list(seen.probs))
+        if not opinions:  # too small to read twice
+            return replace(reading, agreed=False, confidence=min(reading.confidence,
+                                                                  UNCHECKED_CAP)), False
+        opinions[0] = Opinion(reading.plate, reading.char_confidence)
+        agreed = self._agree(opinions, frames, seen.layout)
+        unsure = not agreed.agreed or agreed.confidence < SURE
+        if unsure:
+            for view in self._other_views(image, seen):
+                more, more_frames = self._opinions(view, seen.colour, seen.layout)
+                opinions += more
+                frames += more_frames
+            agreed = self._agree(opinions, frames, seen.layout)
+        colour = reading.colour
+        check = plates.validate(agreed.text, colour)
+        if not check.valid and check.kind is not None and colour is not None:
+            colour = None  # the format is right; the colour guess is not
+            check = plates.validate(agreed.text, None)
+        kind = reading.kind if agreed.text == reading.plate else (check.kind.value if check.kind
+                                                                  else reading.kind)
+        return replace(reading, plate=check.text, kind=kind, colour=colour, valid=check.valid,
+                       problems=tuple(check.problems), agreed=agreed.agreed,
+                       char_confidence=agreed.char_confidence,
+                       confidence=round(agreed.confidence * (1.0 if check.valid else 0.5), 4)
+                       ), unsure
+
+    @staticmethod
+    def _agree(opinions: list[Opinion], frames: list[Frames], layout: str) -> Agreed:
+        def score(text: str) -> float:
+            parts = [text[:2], text[2:]] if layout == "double" else [text]
+            total = 0.0
+            for rows, alphabet in frames:
+                for row, part in zip(rows, parts, strict=True):
+                    ids = [alphabet.index.get(c, -1) for c in part]
+                    if -1 in ids or row.shape[0] == 0:
+                        return float("-inf")
+                    total += log_likelihood(row, ids)
+            return total
+
+        return agree(opinions, score, lambda t: plates.validate(t, None).valid, SURE)
+
+    @staticmethod
+    def _other_views(image: np.ndarray, seen: _Seen) -> list[np.ndarray]:
+        """The same plate cut tighter and looser than the first time."""
+        if seen.candidate.source == "crop":
+            h, w = image.shape[:2]
+            dy, dx = max(1, h // 14), max(1, w // 40)
+            tighter = image[dy: h - dy, dx: w - dx]
+            looser = cv2.copyMakeBorder(image, dy, dy, dx, dx, cv2.BORDER_REPLICATE)
+            return [tighter, looser]
+        return [v for v in (warp(image, seen.candidate.corners, pad=p) for p in (0.0, 0.14))
+                if v.size]

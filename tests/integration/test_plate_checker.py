@@ -1,0 +1,119 @@
+"""ParkGate's own recogniser checks every best reading: shipped in the package with its
+checksum, it confirms a clear plate without a second look, keeps a reading it disagrees
+with below the lane threshold and looks again, and leaves an ambiguous character
+unsure."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from camera_adapters import plate_rec
+from camera_adapters.models import ModelsMissing
+from camera_adapters.plate_rec import CHARSET, PlateRecogniser, load_recogniser
+from camera_adapters.reader import PlateReader
+from camera_adapters.synthetic import render_plate
+
+# The default lane threshold (models.Lane.confidence_threshold; G08).
+THRESHOLD = 0.85
+
+
+class Spelling(PlateRecogniser):
+    """A checker that reads every row as the text it was told (one row per layout)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(session=None, charset=list(CHARSET), lock=threading.Lock())  # type: ignore[arg-type]
+        self.text = text
+
+    def probabilities(self, rows: list[np.ndarray]) -> list[np.ndarray]:
+        frames = []
+        for char in self.text:
+            row = np.full(len(CHARSET), 1e-6)
+            row[CHARSET.index(char)] = 1.0
+            frames += [row, np.eye(len(CHARSET))[0] + 1e-6]
+        probs = np.array(frames)
+        return [probs / probs.sum(axis=1, keepdims=True) for _ in rows]
+
+
+def _crop(text: str, font: str, kind: str = "blue") -> np.ndarray:
+    return cv2.resize(render_plate(text, kind, font), (188, 60), interpolation=cv2.INTER_AREA)
+
+
+def test_the_shipped_recogniser_is_the_measured_one(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    assert plate_rec.model_path() == plate_rec.MODEL_FILE  # its SHA-256 is the pinned one
+    assert load_recogniser().charset == CHARSET
+    bad = tmp_path / "plate_rec.onnx"
+    data = bytearray(plate_rec.MODEL_FILE.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    bad.write_bytes(bytes(data))
+    monkeypatch.setattr(plate_rec, "MODEL_FILE", bad)
+    with pytest.raises(ModelsMissing, match="SHA-256"):
+        plate_rec.model_path()
+
+
+def test_a_clear_plate_both_recognisers_read_needs_no_second_look(font: str) -> None:
+    result = PlateReader().read(_crop("苏E3K718", font))
+    best = result.best
+    assert best is not None and best.plate == "苏E3K718" and best.agreed
+    assert best.confidence >= THRESHOLD and not result.second_opinion
+
+
+def test_a_reading_the_checker_disputes_stays_below_the_threshold(font: str) -> None:
+    """PP-OCR reads the rendered 苏E3K718 well; a checker that says 浙 instead keeps the
+    read from opening the barrier and sends it for a second look."""
+    result = PlateReader(checker=Spelling("浙E3K718")).read(_crop("苏E3K718", font))
+    best = result.best
+    assert best is not None and not best.agreed and result.second_opinion
+    assert best.confidence < THRESHOLD and best.char_confidence[0] <= 0.5
+    # The characters both read stay sure: the booth sees which one is in doubt.
+    assert min(best.char_confidence[1:]) >= THRESHOLD
+    # A checker that agrees settles it without a second look.
+    result = PlateReader(checker=Spelling("苏E3K718")).read(_crop("苏E3K718", font))
+    assert result.best is not None and result.best.agreed and not result.second_opinion
+
+
+@pytest.mark.parametrize(("one", "other"), [("1", "7"), ("5", "6"), ("4", "A")])
+def test_an_ambiguous_character_is_never_read_with_confidence(font: str, one: str, other: str
+                                                             ) -> None:
+    """A plate whose last character is drawn half one glyph, half another (glyphs
+    neither of which holds the other's strokes: an 8 drawn over a B still looks like an
+    8): whichever the reader says, it must not say it sure enough to act on."""
+    blend = cv2.addWeighted(_crop("苏E3K71" + one, font), 0.5, _crop("苏E3K71" + other, font),
+                            0.5, 0)
+    best = PlateReader().read(blend).best
+    assert best is not None and best.plate[:6] == "苏E3K71"
+    assert best.confidence < THRESHOLD
+
+
+class Broken(Spelling):
+    def probabilities(self, rows: list[np.ndarray]) -> list[np.ndarray]:
+        raise RuntimeError("onnxruntime fell over")
+
+
+def test_a_failing_checker_leaves_the_read_unsure_not_the_lane_down(font: str) -> None:
+    best = PlateReader(checker=Broken("苏E3K718")).read(_crop("苏E3K718", font)).best
+    assert best is not None and best.plate == "苏E3K718"
+    assert best.agreed is False and best.confidence <= 0.5
+
+
+def test_a_plate_the_checker_cannot_spell_keeps_the_first_reading(font: str) -> None:
+    """Police (警) and emergency (应急) plates are outside the checker's characters: it
+    neither overrules nor caps them, so G03 still sees the emergency plate."""
+    checker = Spelling("苏E3K718")
+    checker.charset = [c for c in CHARSET if c != "苏"]
+    result = PlateReader(checker=checker).read(_crop("苏E3K718", font))
+    best = result.best
+    assert best is not None and best.plate == "苏E3K718" and best.agreed is None
+    # PP-OCR's own confidence in a clear plate, neither capped nor sent for a second look.
+    assert best.confidence >= THRESHOLD and not result.second_opinion
+
+
+def test_a_sliver_of_an_image_is_read_without_error() -> None:
+    reader = PlateReader()
+    for shape in ((3, 9, 3), (12, 40, 3), (2, 2, 3)):
+        result = reader.read(np.full(shape, 200, np.uint8))
+        assert result.best is None or result.best.confidence < THRESHOLD
