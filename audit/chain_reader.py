@@ -94,7 +94,7 @@ class _Readers:
         self.turn = threading.Condition()
         self.stop = threading.Event()
 
-    def __iter__(self) -> Iterator[Chunk]:
+    def __iter__(self) -> Iterator[list[Any]]:
         threads = [threading.Thread(target=self._read, args=(k,), daemon=True,
                                     name=f"audit-verify-{k}") for k in range(READERS)]
         for thread in threads:
