@@ -378,7 +378,7 @@ def verify(
 
     prev_bytes = prev.encode()
     for chunk in read_chain(conn, start_seq, end_seq, batch, sql_linked_body(conn.dialect.name)):
-        for seq, stored, linked in zip(chunk.seqs, chunk.hashes, chunk.bodies, strict=True):
+        for seq, stored, linked in chunk:
             if seq != expect:
                 if seq > expect:
                     return VerifyResult(False, expect - start_seq, expect - 1, prev, expect,

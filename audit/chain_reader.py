@@ -1,5 +1,5 @@
-"""The stored chain read back for verification: chunks of (seqs, hashes, `prev_hash ||
-body` as UTF-8 bytes) in chain order.
+"""The stored chain read back for verification: (seq, hash, `prev_hash || body` as
+UTF-8 bytes) in chain order, in batches.
 
 On PostgreSQL the database renders each body (audit.chain.sql_linked_body) and that
 rendering costs about as much as the hashing. So two readers, each on a connection
@@ -8,21 +8,14 @@ renders on one core while Python hashes on the other. Each slice waits in a shor
 queue, so memory stays bounded whatever the chain's length; the events are
 append-only, so slices read in different transactions still hold exactly what was
 linked when the verification began (its range is fixed first).
-
-Each slice comes back as one row: its count and bounds, its hashes end to end and its
-bodies joined by a byte no stored text holds (audit.chain.clean and canonical JSON
-keep control characters out), so Python's per-event work is the hashing, not a
-driver row each. A slice that does not add up — a gap, a hash of the wrong length, a
-separator an edit slipped into a body — is read again row by row, and verification
-names the event exactly as it would have.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Iterator
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -31,24 +24,10 @@ SLICE = 5000
 READERS = 2
 AHEAD = 4 * READERS  # slices read but not yet hashed, at most
 _DONE = object()
-SEPARATOR = b"\x1d"  # ASCII group separator: never in a stored body
-HASH_HEX = 64
-
-
-class Chunk(NamedTuple):
-    """Consecutive events: their seqs, stored hashes and linked bodies, index-aligned."""
-
-    seqs: Sequence[int]
-    hashes: Sequence[str]
-    bodies: Sequence[bytes]
-
-
-def _rows(rows: list[Any]) -> Chunk:
-    return Chunk([r[0] for r in rows], [r[1] for r in rows], [bytes(r[2]) for r in rows])
 
 
 def read_chain(conn: Connection, start: int, end: int | None, batch: int,
-               linked_sql: str) -> Iterator[Chunk]:
+               linked_sql: str) -> Iterator[list[Any]]:
     if conn.dialect.name != "postgresql":
         yield from _read_one(conn, start, end, batch, linked_sql)
         return
@@ -60,15 +39,14 @@ def read_chain(conn: Connection, start: int, end: int | None, batch: int,
 
 
 def _read_one(conn: Connection, start: int, end: int | None, batch: int,
-              linked_sql: str) -> Iterator[Chunk]:
+              linked_sql: str) -> Iterator[list[Any]]:
     where = "seq >= :start" + ("" if end is None else " AND seq <= :end")
     # Built only from constants of audit.chain; values travel as parameters.
     sql = (f"SELECT seq, hash, {linked_sql} FROM audit_events "  # noqa: S608  # nosec B608
            f"WHERE {where} ORDER BY seq")
     result = conn.execute(text(sql), {"start": start, "end": end})
     while chunk := result.fetchmany(batch):
-        yield Chunk([r[0] for r in chunk], [r[1] for r in chunk],
-                    [r[2].encode() for r in chunk])
+        yield [(seq, stored, linked.encode()) for seq, stored, linked in chunk]
 
 
 class _Readers:
@@ -81,10 +59,6 @@ class _Readers:
         # Built only from constants of audit.chain; values travel as parameters.
         self.sql = (f"SELECT seq, hash, convert_to({linked_sql}, 'UTF8') "  # noqa: S608  # nosec B608
                     "FROM audit_events WHERE seq BETWEEN %s AND %s ORDER BY seq")
-        whole = (f"string_agg(hash, '' ORDER BY seq), string_agg(convert_to({linked_sql}, "
-                 "'UTF8'), '\\x1d'::bytea ORDER BY seq)")
-        self.whole_sql = (f"SELECT count(*), min(seq), max(seq), {whole} "  # noqa: S608  # nosec B608
-                          "FROM audit_events WHERE seq BETWEEN %s AND %s")
         self.slices = [(lo, min(end, lo + SLICE - 1)) for lo in range(start, end + 1, SLICE)]
         self.queues: list[queue.Queue[Any]] = [queue.Queue() for _ in self.slices]
         # A reader starts slice i only once the caller has taken every slice before
@@ -124,14 +98,9 @@ class _Readers:
                     if not self._wait_turn(i):
                         return
                     with raw.cursor(binary=True) as cursor:
-                        cursor.execute(self.whole_sql, self.slices[i])
-                        whole = _whole(cursor.fetchone())
-                        if whole is not None:
-                            self.queues[i].put(whole)
-                        else:
-                            cursor.execute(self.sql, self.slices[i])
-                            while rows := cursor.fetchmany(self.batch):
-                                self.queues[i].put(_rows(rows))
+                        cursor.execute(self.sql, self.slices[i])
+                        while chunk := cursor.fetchmany(self.batch):
+                            self.queues[i].put(chunk)
                     self.queues[i].put(_DONE)
                 conn.rollback()
         except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
@@ -147,19 +116,3 @@ class _Readers:
                     return False
                 self.turn.wait(0.1)
         return not self.stop.is_set()
-
-
-def _whole(row: Any) -> Chunk | None:
-    """A slice read as one row, when it adds up: consecutive seqs, one hash of the
-    right length and one body per event."""
-    count, low, high, hashes, bodies = row
-    if not count:
-        return Chunk([], [], [])
-    if hashes is None or bodies is None or high - low + 1 != count \
-            or len(hashes) != HASH_HEX * count:
-        return None
-    parts = bytes(bodies).split(SEPARATOR)
-    if len(parts) != count:
-        return None
-    return Chunk(range(low, high + 1),
-                 [hashes[k: k + HASH_HEX] for k in range(0, len(hashes), HASH_HEX)], parts)
