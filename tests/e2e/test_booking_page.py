@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from models import EnterpriseMaterialScope, Trip
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import sign_in, sign_in_as_another
 from tests.factories import PASSWORD, make_world, national_id
 
 
@@ -105,8 +105,7 @@ def test_the_park_approves_and_the_booth_finds_the_code(page, live_server, sessi
     page.click("#book")
     page.wait_for_selector("#booking-state")
     code = page.locator("#booking-code").inner_text().strip()
-    page.context.clear_cookies()
-    sign_in(page, live_server.url, "admin", PASSWORD)
+    sign_in_as_another(page, live_server.url, "admin", PASSWORD)
     page.goto(f"{live_server.url}/bookings?state=PENDING_APPROVAL")
     page.click(f"text={code}")
     page.fill("#review-reason", "押运员随后补登")
@@ -114,8 +113,7 @@ def test_the_park_approves_and_the_booth_finds_the_code(page, live_server, sessi
     page.wait_for_selector("#booking-state[data-state=BOOKED]")
     assert "trip.approve" in page.locator("#timeline").inner_text() or \
         "批准" in page.locator("#timeline").inner_text()
-    page.context.clear_cookies()
-    sign_in(page, live_server.url, "gate_operator", PASSWORD)
+    sign_in_as_another(page, live_server.url, "gate_operator", PASSWORD)
     page.goto(f"{live_server.url}/booth/P1-IN")
     page.fill("#b-code", f"{code[:4].lower()}-{code[4:]}")
     page.click("#booking-submit")

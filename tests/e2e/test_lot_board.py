@@ -13,7 +13,7 @@ from dispatch import service
 from kernel import clock
 from kernel.uow import Actor, unit_of_work
 from models import Dock, Trip
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import sign_in, sign_in_as_another
 from tests.factories import PASSWORD, auth, book, make_world
 
 
@@ -170,8 +170,7 @@ def test_a_receiver_sees_call_forward_and_reports_unloading_done(
         assert s.get(Dock, dock_id).trip_id == first and s.get(Dock, dock_id).next_trip_id is None
     # The dispatcher's figures for the day: the first unloading's prediction error (45
     # min expected, done after 37) is in the table and the chart.
-    page.context.clear_cookies()
-    sign_in(page, live_server.url, "dispatcher", PASSWORD)
+    sign_in_as_another(page, live_server.url, "dispatcher", PASSWORD)
     page.goto(f"{live_server.url}/lot")
     row = page.locator(f'#kpis [data-kpi-plant="{world.plants["E1"].id}"]')
     assert row.locator("[data-kpi=unload_error]").inner_text() == "8.0"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import sign_in, submit
+from tests.e2e.conftest import sign_in, sign_in_as_another, submit
 from tests.factories import PASSWORD, make_world
 
 
@@ -93,8 +93,7 @@ def test_the_person_form_speaks_chinese_and_keeps_what_was_typed(page, live_serv
     assert page.locator("#f-kinds input[value=escort]").is_checked()
 
     # A value pydantic refuses is explained in Chinese too.
-    page.context.clear_cookies()
-    sign_in(page, live_server.url, "admin", PASSWORD)
+    sign_in_as_another(page, live_server.url, "admin", PASSWORD)
     page.goto(f"{live_server.url}/records/vehicles/new")
     page.fill("#f-plate", "苏E66666")
     page.select_option("#f-kind", "tractor")
