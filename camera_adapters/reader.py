@@ -315,6 +315,14 @@ def votes_in(hsv: np.ndarray) -> str:
     return "yellow" if yellow > green else "green"
 
 
+def validated(text: str, colour: str | None) -> tuple[plates.PlateCheck, str | None]:
+    """The plate grammar's verdict on a reading, and the colour to report with it."""
+    check = plates.validate(text, colour)
+    if not check.valid and check.kind is not None and colour is not None:
+        return plates.validate(text, None), None  # the format is right; the colour guess is not
+    return check, colour
+
+
 # --- the whole reader -------------------------------------------------------------------------
 
 class Frames(NamedTuple):
@@ -456,11 +464,7 @@ class PlateReader:
             at += len(rows)
             for reading, layout in self._decode(mine, colour, self.alphabet,
                                                 self.models.charset):
-                said = colour
-                check = plates.validate(reading.text, said)
-                if not check.valid and check.kind is not None and said is not None:
-                    said = None  # the format is right; the colour guess is not
-                    check = plates.validate(reading.text, None)
+                check, said = validated(reading.text, colour)
                 out.append((Reading(
                     plate=check.text, kind=reading.kind, colour=said, layout=layout,
                     confidence=round(reading.confidence * (1.0 if check.valid else 0.5), 4),
@@ -537,11 +541,7 @@ class PlateReader:
                 opinions += more
                 frames += more_frames
             agreed = self._agree(opinions, frames, seen.layout)
-        colour = reading.colour
-        check = plates.validate(agreed.text, colour)
-        if not check.valid and check.kind is not None and colour is not None:
-            colour = None  # the format is right; the colour guess is not
-            check = plates.validate(agreed.text, None)
+        check, colour = validated(agreed.text, reading.colour)
         kind = reading.kind if agreed.text == reading.plate else (check.kind.value if check.kind
                                                                   else reading.kind)
         return replace(reading, plate=check.text, kind=kind, colour=colour, valid=check.valid,
