@@ -86,6 +86,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, action="append",
                         help="a labelled folder (repeat for several)")
     parser.add_argument("--synthetic", type=int, default=20, help="rendered plates per kind")
+    parser.add_argument("--neighbours", type=int, default=20,
+                        help="rendered two-vehicle scenes (the near plate is the answer)")
     parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()
     folders = args.data
@@ -170,7 +172,44 @@ def main() -> None:
                     sbase = evaluate(load_samples(folder), baseline.read)
                     print("\n".join(summary_lines(sbase, "PP-OCRv4 baseline, rendered")))
                     out["synthetic"]["baseline_accuracy"] = round(sbase.accuracy, 4)
+    if args.neighbours > 0:
+        out["neighbours"] = neighbours(args.neighbours, ours,
+                                       None if args.no_baseline else baseline.read, threshold)
     print(json.dumps(out, ensure_ascii=False))
+
+
+def neighbours(count: int, ours: Any, base: Any, threshold: float) -> dict[str, Any]:
+    """Two vehicles in view: how often each reader reads the one at the barrier, and how
+    often the other vehicle's plate instead (a refusal or a wrong opening at a lane)."""
+    import csv
+
+    from camera_adapters.synthetic import FontMissing, generate_neighbours
+
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            folder = generate_neighbours(Path(tmp), count, seed=SYNTHETIC_SEED + 1)
+        except FontMissing as exc:
+            print(f"two-vehicle scenes skipped: {exc}")
+            return {}
+        with (folder / "labels.csv").open(encoding="utf-8") as f:
+            other = {row["file"]: row["neighbour"] for row in csv.DictReader(f)}
+        samples = load_samples(folder)
+        out: dict[str, Any] = {}
+        for name, read in (("ours", ours), ("baseline", base)):
+            if read is None:
+                continue
+            report = evaluate(samples, read)
+            wrong = sum(o.read == other[o.sample.path.name] for o in report.outcomes)
+            low, high = report.interval()
+            print(f"{name:<8} two vehicles in view: {report.right}/{report.n} read the near "
+                  f"plate ({report.accuracy:.1%}, 95 % CI {low:.1%}–{high:.1%}), "
+                  f"{wrong} the other vehicle's")
+            out[name] = {"n": report.n, "near_plate_accuracy": round(report.accuracy, 4),
+                         "near_plate_ci95": [round(low, 4), round(high, 4)],
+                         "read_the_neighbour": wrong}
+            if name == "ours":
+                out[name]["confident_wrong"] = report.confident_wrong(threshold)
+        return out
 
 
 if __name__ == "__main__":

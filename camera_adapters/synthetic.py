@@ -142,16 +142,20 @@ def render_plate(text: str, kind: str, font_file: str, latin_font: str | None = 
 
 def place_in_scene(plate: np.ndarray, background: np.ndarray, rng: random.Random,
                    frame: tuple[int, int] = (1920, 1080),
-                   plate_width: tuple[float, float] = (200, 360), quality: tuple[int, int] = (60, 90)
-                   ) -> np.ndarray:
-    """A plate on a vehicle-ish scene: perspective, blur, light, noise, JPEG."""
+                   plate_width: tuple[float, float] = (200, 360), quality: tuple[int, int] = (60, 90),
+                   centre: tuple[float, float] | None = None) -> np.ndarray:
+    """A plate on a vehicle-ish scene: perspective, blur, light, noise, JPEG. `centre`
+    (fractions of the frame) places it; by default it lands somewhere mid-frame."""
     fw, fh = frame
     scene = cv2.resize(background, (fw, fh))
     ph, pw = plate.shape[:2]
     target_w = rng.uniform(*plate_width)
     scale = target_w / pw
     tw, th = pw * scale, ph * scale
-    cx, cy = rng.uniform(fw * 0.3, fw * 0.7), rng.uniform(fh * 0.45, fh * 0.8)
+    if centre is None:
+        cx, cy = rng.uniform(fw * 0.3, fw * 0.7), rng.uniform(fh * 0.45, fh * 0.8)
+    else:
+        cx, cy = centre[0] * fw, centre[1] * fh
     angle = np.deg2rad(rng.uniform(-7, 7))
     skew = rng.uniform(-0.12, 0.12) * th
     corners = np.array([[-tw / 2, -th / 2 + skew], [tw / 2, -th / 2 - skew],
@@ -175,6 +179,22 @@ def place_in_scene(plate: np.ndarray, background: np.ndarray, rng: random.Random
     decoded = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
     assert decoded is not None  # it was just encoded
     return decoded
+
+
+def two_vehicles(near: np.ndarray, far: np.ndarray, background: np.ndarray,
+                 rng: random.Random, frame: tuple[int, int] = (1920, 1080)
+                 ) -> tuple[np.ndarray, tuple[float, float], tuple[float, float]]:
+    """The vehicle at the barrier low in the frame and another vehicle's plate, smaller
+    and higher (queueing behind, or in the next lane): the scene and both plates'
+    centres (fractions)."""
+    near_at = (rng.uniform(0.3, 0.7), rng.uniform(0.62, 0.8))
+    side = rng.choice((-1, 1))
+    far_at = (min(0.9, max(0.1, near_at[0] + side * rng.uniform(0.25, 0.4))),
+              rng.uniform(0.3, 0.45))
+    scene = place_in_scene(far, background, rng, frame, plate_width=(140, 200),
+                           quality=(85, 95), centre=far_at)
+    scene = place_in_scene(near, scene, rng, frame, plate_width=(260, 360), centre=near_at)
+    return scene, near_at, far_at
 
 
 def backgrounds(folder: Path | None) -> list[np.ndarray]:
@@ -223,4 +243,27 @@ def generate(folder: Path, per_kind: int, *, seed: int = 7, scene_dir: Path | No
                 name = f"{kind}_{i:03d}.jpg"
                 cv2.imwrite(str(folder / name), scene)
                 writer.writerow([name, text, kind])
+    return folder
+
+
+def generate_neighbours(folder: Path, count: int, *, seed: int = 7,
+                        scene_dir: Path | None = None) -> Path:
+    """`count` two-vehicle scenes (two_vehicles) and a labels.csv naming the near plate;
+    its `neighbour` column names the other."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    font_file = font_path()
+    scenes = backgrounds(scene_dir)
+    with (folder / "labels.csv").open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["file", "plate", "kind", "image_type", "neighbour"])
+        for i in range(count):
+            near_kind, far_kind = rng.choice(("blue", *KINDS)), rng.choice(("blue", *KINDS))
+            near, far = random_plate(near_kind, rng), random_plate(far_kind, rng)
+            scene, _, _ = two_vehicles(render_plate(near, near_kind, font_file),
+                                       render_plate(far, far_kind, font_file),
+                                       rng.choice(scenes), rng)
+            name = f"pair_{i:03d}.jpg"
+            cv2.imwrite(str(folder / name), scene)
+            writer.writerow([name, near, near_kind, "scene", far])
     return folder
