@@ -24,6 +24,7 @@ from rules import plates
 
 from . import ctc
 from .agreement import Agreed, Opinion, agree, log_likelihood
+from .lane_view import RegionOfInterest, nearer_unread, nearest_first
 from .models import Models, load
 from .plate_rec import PlateRecogniser, double_rows, load_recogniser
 
@@ -344,6 +345,33 @@ class _Seen:
     probs: tuple[np.ndarray, ...]  # PP-OCR's frames of the layout's rows (layout_rows)
 
 
+def in_region(candidates: list[Candidate], roi: RegionOfInterest | None, width: int,
+              height: int) -> list[Candidate]:
+    """The candidates whose centre lies in the lane's region (all, without one)."""
+    if roi is None:
+        return candidates
+    return [c for c in candidates
+            if roi.contains(tuple(c.corners.mean(axis=0).tolist()), width, height)]
+
+
+def _quad(candidate: Candidate) -> tuple[tuple[float, float], ...]:
+    return tuple((float(x), float(y)) for x, y in candidate.corners)
+
+
+def plausible(reading: Reading) -> bool:
+    """A reading good enough to be a plate at all (not a sign, a grille, a shadow)."""
+    return reading.valid and reading.confidence >= WEAK and reading.score >= WEAK_SCORE
+
+
+def _nearest_first(seen: list[tuple[Reading, _Seen]]) -> list[tuple[Reading, _Seen]]:
+    """`seen` (best reading first) with the nearest plate's best reading moved first
+    when another vehicle's plate read better (camera_adapters.lane_view)."""
+    pick = nearest_first([r.corners for r, _ in seen], [plausible(r) for r, _ in seen])
+    if pick is None:
+        return seen
+    return [seen[pick], *seen[:pick], *seen[pick + 1:]]
+
+
 class PlateReader:
     def __init__(self, models: Models | None = None, *, use_text_detector: bool = True,
                  checker: PlateRecogniser | None = None) -> None:
@@ -396,7 +424,11 @@ class PlateReader:
         return ctc.Decoded(top.text + bottom.text, kind, top.score + bottom.score,
                            top.char_confidence + bottom.char_confidence)
 
-    def read(self, image: np.ndarray, *, want_crop: bool = True) -> ReadResult:
+    def read(self, image: np.ndarray, *, want_crop: bool = True,
+             roi: RegionOfInterest | None = None) -> ReadResult:
+        """The plates in `image`, the one the lane should act on first: inside `roi`
+        when the lane has one (a camera's tight crop is taken as it is), and of the
+        plates read well, the nearest."""
         started = time.perf_counter()
         timings: dict[str, float] = {}
         h, w = image.shape[:2]
@@ -404,21 +436,24 @@ class PlateReader:
                           "crop")
         if looks_like_a_crop(image):
             candidates = [whole]
+            roi = None
         elif may_be_a_plate_photo(image):
             candidates = [whole, *colour_candidates(image)]
         else:
             candidates = colour_candidates(image)
+        candidates = in_region(candidates, roi, w, h)
         timings["find_ms"] = (time.perf_counter() - started) * 1000
         seen: list[tuple[Reading, _Seen]] = []
         # Best-looking candidates first (one, then two at a time); a strong reading ends
-        # the search.
+        # the search unless a clearly larger (nearer) plate is still unread.
         bounds = [0, 1, *range(3, len(candidates) + 2, 2)]
         for start, stop in itertools.pairwise(bounds):
             if start >= len(candidates):
                 break
             seen += self._read_candidates(image, candidates[start:stop])
-            if any(r.valid and r.confidence >= STRONG and r.score >= STRONG_SCORE
-                   for r, _ in seen):
+            strong = [r.corners for r, _ in seen if r.valid and r.confidence >= STRONG
+                      and r.score >= STRONG_SCORE]
+            if strong and not nearer_unread(strong, [_quad(c) for c in candidates[stop:]]):
                 break
         seen.sort(key=lambda rs: (rs[0].valid, rs[0].score), reverse=True)
         # Grammar-constrained decoding always yields a well-formed plate, so "valid" says
@@ -428,11 +463,12 @@ class PlateReader:
             or best.score < WEAK_SCORE
         if weak and self.use_text_detector and not looks_like_a_crop(image):
             t = time.perf_counter()
-            more = text_candidates(image, self.models)
+            more = in_region(text_candidates(image, self.models), roi, w, h)
             timings["text_det_ms"] = (time.perf_counter() - t) * 1000
             seen += self._read_candidates(image, more)
             candidates += more
         seen.sort(key=lambda rs: (rs[0].valid, rs[0].score), reverse=True)
+        seen = _nearest_first(seen)
         readings = [r for r, _ in seen]
         second = False
         if seen:
@@ -468,7 +504,7 @@ class PlateReader:
                 out.append((Reading(
                     plate=check.text, kind=reading.kind, colour=said, layout=layout,
                     confidence=round(reading.confidence * (1.0 if check.valid else 0.5), 4),
-                    corners=tuple((float(x), float(y)) for x, y in cand.corners),
+                    corners=_quad(cand),
                     crop_jpeg=None, score=reading.score, valid=check.valid,
                     problems=tuple(check.problems),
                     char_confidence=tuple(round(float(c), 4) for c in reading.char_confidence)),
