@@ -10,7 +10,21 @@ from pathlib import Path
 
 import click
 
+from .lane_view import RegionError, RegionOfInterest
 from .plate_read import IMAGE_SUFFIXES
+
+ROI_HELP = ("The lane's region of interest, in fractions of the frame: x0,y0,x1,y1 or a "
+            "polygon x,y x,y x,y …; plates whose centre lies outside are not read.")
+
+
+def _roi(_ctx: click.Context, _param: click.Parameter, value: str | None
+         ) -> RegionOfInterest | None:
+    if value is None:
+        return None
+    try:
+        return RegionOfInterest.parse(value)
+    except RegionError as exc:
+        raise click.BadParameter(str(exc)) from exc
 
 
 @click.group()
@@ -32,7 +46,8 @@ def _images(paths: tuple[Path, ...]) -> list[Path]:
 @click.argument("paths", nargs=-1, required=True,
                 type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per image.")
-def read_command(paths: tuple[Path, ...], as_json: bool) -> None:
+@click.option("--roi", callback=_roi, help=ROI_HELP)
+def read_command(paths: tuple[Path, ...], as_json: bool, roi: RegionOfInterest | None) -> None:
     """Read the plates in images (or every image in folders)."""
     from .evaluate import read_image
     from .reader import PlateReader
@@ -46,7 +61,7 @@ def read_command(paths: tuple[Path, ...], as_json: bool) -> None:
             click.echo(f"{path}: {exc}", err=True)
             failed = True
             continue
-        result = reader.read(image, want_crop=False)
+        result = reader.read(image, want_crop=False, roi=roi)
         best = result.best
         if as_json:
             click.echo(json.dumps({
@@ -126,14 +141,15 @@ def synth_command(folder: Path, per_kind: int, seed: int, scenes: Path | None) -
 @click.option("--lane", default="CAMERA", show_default=True)
 @click.option("--interval", default=2.0, show_default=True,
               help="Seconds between vehicles (simulator, folder).")
-def watch_command(source: str, lane: str, interval: float) -> None:
+@click.option("--roi", callback=_roi, help=ROI_HELP)
+def watch_command(source: str, lane: str, interval: float, roi: RegionOfInterest | None) -> None:
     """Print one read per vehicle from SOURCE: rtsp://…, http://…, a video file,
     folder:PATH or simulator."""
     from .sources import reads_from
 
     stop = threading.Event()
     try:
-        for read in reads_from(source, lane, interval_s=interval, stop=stop):
+        for read in reads_from(source, lane, interval_s=interval, stop=stop, roi=roi):
             click.echo(f"{read.seen_at:%H:%M:%S} {read.lane} {read.plate} {read.colour or '?'} "
                        f"{read.layout} {read.confidence:.2f}")
     except ValueError as exc:

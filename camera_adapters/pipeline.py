@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from .frames import Frame, FrameBuffer, FrameSource, MotionGate
+from .lane_view import RegionOfInterest
 from .plate_read import PlateRead
 from .reader import PlateReader
 from .voting import Observation, PlateVoter
@@ -34,12 +35,12 @@ class PipelineStats:
                 "dropped": buffer.dropped}
 
 
-def observe(reader: PlateReader, frame: Frame, lane: str, *, source: str = "camera"
-            ) -> Observation | None:
+def observe(reader: PlateReader, frame: Frame, lane: str, *, source: str = "camera",
+            roi: RegionOfInterest | None = None) -> Observation | None:
     from .metrics import OCR_SECONDS
 
     with OCR_SECONDS.time():
-        best = reader.read(frame.image).best
+        best = reader.read(frame.image, roi=roi).best
     if best is None or not best.valid or best.confidence < MIN_FRAME_CONFIDENCE:
         return None
     return Observation(lane=lane, plate=best.plate, confidence=best.confidence,
@@ -55,7 +56,7 @@ class CameraPipeline:
     def __init__(self, source: FrameSource, lane: str, sink: Callable[[PlateRead], None], *,
                  reader: PlateReader | None = None, voter: PlateVoter | None = None,
                  gate: MotionGate | None = None, buffer: FrameBuffer | None = None,
-                 read_source: str = "camera") -> None:
+                 read_source: str = "camera", roi: RegionOfInterest | None = None) -> None:
         self.source = source
         self.lane = lane
         self.sink = sink
@@ -64,6 +65,7 @@ class CameraPipeline:
         self.gate = gate
         self.buffer = buffer if buffer is not None else FrameBuffer(4)  # empty is falsy
         self.read_source = read_source
+        self.roi = roi
         self.stats = PipelineStats()
         self.stop_event = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -113,7 +115,8 @@ class CameraPipeline:
                 continue
             self.stats.read += 1
             try:
-                obs = observe(self.reader, frame, self.lane, source=self.read_source)
+                obs = observe(self.reader, frame, self.lane, source=self.read_source,
+                              roi=self.roi)
             except Exception:
                 log.exception("reading a frame from %s failed", self.source.name)
                 continue

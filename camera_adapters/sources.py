@@ -17,6 +17,7 @@ from kernel import clock
 
 from . import scenes
 from .frames import FolderSource, Frame, FrameSource, MotionGate, open_source
+from .lane_view import RegionOfInterest
 from .pipeline import CameraPipeline
 from .plate_read import IMAGE_SUFFIXES, PlateRead
 from .reader import PlateReader
@@ -82,13 +83,15 @@ def frame_source(spec: str, *, interval_s: float = 8.0) -> tuple[FrameSource, Mo
 
 
 def reads_from(spec: str, lane: str, *, interval_s: float, stop: threading.Event,
-               reader: PlateReader | None = None) -> Iterator[PlateRead]:
-    """One PlateRead per vehicle, as they become final, until `stop` or the source ends."""
+               reader: PlateReader | None = None, roi: RegionOfInterest | None = None
+               ) -> Iterator[PlateRead]:
+    """One PlateRead per vehicle, as they become final, until `stop` or the source ends;
+    `roi`: the lane's region of interest in the camera's frames."""
     source, gate = frame_source(spec, interval_s=interval_s)
     reads: queue.Queue[PlateRead] = queue.Queue()
     pipeline = CameraPipeline(source, lane, reads.put, reader=reader, gate=gate,
-                              read_source="simulator" if spec.startswith("simulator") else "camera"
-                              ).start()
+                              read_source="simulator" if spec.startswith("simulator") else "camera",
+                              roi=roi).start()
     try:
         while not stop.is_set():
             try:

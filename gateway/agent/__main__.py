@@ -32,9 +32,19 @@ def main() -> None:
     parser.add_argument("--barrier-url", default=os.environ.get("PARKGATE_BARRIER_URL"))
     parser.add_argument("--interval", type=float, default=8.0,
                         help="seconds between simulated vehicles")
+    parser.add_argument("--roi", default=os.environ.get("PARKGATE_AGENT_ROI"),
+                        help="the lane's region of interest in the camera's frame, in "
+                             "fractions: x0,y0,x1,y1 or a polygon x,y x,y x,y … (plates of "
+                             "vehicles outside it, in the next lane, are not read)")
     args = parser.parse_args()
     if not args.lane or not args.token:
         parser.error("--lane and --token are required (or PARKGATE_LANE, PARKGATE_AGENT_TOKEN)")
+    from camera_adapters.lane_view import RegionError, RegionOfInterest
+
+    try:
+        roi = RegionOfInterest.parse(args.roi) if args.roi else None
+    except RegionError as exc:
+        parser.error(f"--roi: {exc}")
     import demo  # noqa: F401  # the simulator's scenes (the agent's default source)
     from parkgate.logs import configure_logging
 
@@ -53,7 +63,8 @@ def main() -> None:
     from camera_adapters.sources import reads_from
 
     try:
-        for read in reads_from(args.source, args.lane, interval_s=args.interval, stop=stop):
+        for read in reads_from(args.source, args.lane, interval_s=args.interval, stop=stop,
+                               roi=roi):
             outcome = agent.handle(read)
             logging.info("%s %s %s%s", read.plate, outcome.action, ",".join(outcome.reasons),
                          " (offline)" if outcome.offline else "")
