@@ -23,6 +23,9 @@ import cv2
 SCENES = Path(__file__).resolve().parent / "assets" / "scenes"
 # What a north gate sees: mostly private cars, some new-energy cars, a few trucks.
 MIX = (("blue", 8), ("green", 3), ("yellow", 2), ("yellow_double", 1))
+# And two frames with a second vehicle in view (queueing behind, or in the next lane):
+# the lane reads the one at its barrier (camera_adapters.lane_view).
+TWO_VEHICLES = 2
 FRAME = (960, 540)
 SEED = 2026
 
@@ -30,7 +33,14 @@ SEED = 2026
 def render(folder: Path = SCENES) -> list[tuple[str, str, str]]:
     from camera_adapters.models import load
     from camera_adapters.reader import PlateReader
-    from camera_adapters.synthetic import backgrounds, font_path, place_in_scene, random_plate, render_plate
+    from camera_adapters.synthetic import (
+        backgrounds,
+        font_path,
+        place_in_scene,
+        random_plate,
+        render_plate,
+        two_vehicles,
+    )
 
     rng = random.Random(SEED)
     font = font_path()
@@ -54,6 +64,24 @@ def render(folder: Path = SCENES) -> list[tuple[str, str, str]]:
             cv2.imwrite(str(folder / name), image, [cv2.IMWRITE_JPEG_QUALITY, 78])
             kept.append((name, text, "yellow" if kind.startswith("yellow") else kind))
             made += 1
+    # Their own random stream: the single-vehicle scenes above stay as they were.
+    rng = random.Random(SEED + 1)
+    made = tries = 0
+    while made < TWO_VEHICLES and tries < TWO_VEHICLES * 5:
+        tries += 1
+        near = random_plate("yellow_double", rng, province=rng.choice("苏苏浙皖"))
+        far = random_plate("blue", rng, province=rng.choice("苏苏浙皖"))
+        image, _, _ = two_vehicles(render_plate(near, "yellow_double", font),
+                                   render_plate(far, "blue", font), rng.choice(scenes), rng,
+                                   frame=(1920, 1080))
+        image = cv2.resize(image, FRAME, interpolation=cv2.INTER_AREA)
+        best = reader.read(image, want_crop=False).best
+        if best is None or best.plate != near:
+            continue
+        name = f"two_vehicles_{made:02d}.jpg"
+        cv2.imwrite(str(folder / name), image, [cv2.IMWRITE_JPEG_QUALITY, 78])
+        kept.append((name, near, "yellow"))
+        made += 1
     with (folder / "labels.csv").open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["file", "plate", "kind"])
