@@ -526,22 +526,31 @@ class PlateReader:
                    else self._decode_single(probs[0], colour, alphabet, charset))
         return Opinion(decoded.text, decoded.char_confidence) if decoded else Opinion("", ())
 
-    def _opinions(self, plate: np.ndarray, colour: str | None, layout: str,
-                  pp_probs: list[np.ndarray] | None = None) -> tuple[list[Opinion], list[Frames]]:
-        """Both recognisers' readings of one view of a plate, in the reading's layout,
-        and their frames (to score other texts with)."""
-        rows = self._layout_rows(plate, layout)
-        if any(min(r.shape[:2]) < MIN_ROW_PX for r in rows):
+    def _opinions(self, views: list[np.ndarray], colour: str | None, layout: str,
+                  known: tuple[list[np.ndarray], Opinion] | None = None
+                  ) -> tuple[list[Opinion], list[Frames]]:
+        """Both recognisers' readings of views of a plate, in the reading's layout, and
+        their frames (to score other texts with); each recogniser reads every view's rows
+        in one run. `known`: PP-OCR's frames and reading of the one view, already made
+        when the plate was first read. Views too small to read again are left out."""
+        rows = [self._layout_rows(v, layout) for v in views]
+        rows = [r for r in rows if all(min(x.shape[:2]) >= MIN_ROW_PX for x in r)]
+        if not rows:
             return [], []
-        if pp_probs is None:
-            pp_probs = recognise(self.models, rows)
-        ck_probs = self.checker.probabilities(rows)
+        flat = [x for r in rows for x in r]
+        pp_probs = known[0] if known is not None else recognise(self.models, flat)
+        ck_probs = self.checker.probabilities(flat)
         opinions, frames = [], []
-        for probs, alphabet, charset in ((pp_probs, self.alphabet, self.models.charset),
-                                         (ck_probs, self.checker_alphabet,
-                                          self.checker.charset)):
-            opinions.append(self._opinion(probs, colour, layout, alphabet, charset))
-            frames.append(Frames([ctc.compress(p) for p in probs], alphabet))
+        at = 0
+        for view_rows in rows:
+            part = slice(at, at + len(view_rows))
+            at += len(view_rows)
+            for probs, alphabet, charset in ((pp_probs[part], self.alphabet, self.models.charset),
+                                             (ck_probs[part], self.checker_alphabet,
+                                              self.checker.charset)):
+                given = known[1] if known is not None and alphabet is self.alphabet else None
+                opinions.append(given or self._opinion(probs, colour, layout, alphabet, charset))
+                frames.append(Frames([ctc.compress(p) for p in probs], alphabet))
         return opinions, frames
 
     def _check(self, image: np.ndarray, reading: Reading, seen: _Seen
@@ -563,20 +572,18 @@ class PlateReader:
 
     def _checked(self, image: np.ndarray, reading: Reading, seen: _Seen
                  ) -> tuple[Reading, bool]:
-        opinions, frames = self._opinions(seen.plate, seen.colour, seen.layout,
-                                          list(seen.probs))
+        opinions, frames = self._opinions(
+            [seen.plate], seen.colour, seen.layout,
+            known=(list(seen.probs), Opinion(reading.plate, reading.char_confidence)))
         if not opinions:  # too small to read twice
             return replace(reading, agreed=False, confidence=min(reading.confidence,
                                                                   UNCHECKED_CAP)), False
-        opinions[0] = Opinion(reading.plate, reading.char_confidence)
         agreed = self._agree(opinions, frames, seen.layout)
         unsure = not agreed.agreed or agreed.confidence < SURE
         if unsure:
-            for view in self._other_views(image, seen):
-                more, more_frames = self._opinions(view, seen.colour, seen.layout)
-                opinions += more
-                frames += more_frames
-            agreed = self._agree(opinions, frames, seen.layout)
+            more, more_frames = self._opinions(self._other_views(image, seen), seen.colour,
+                                               seen.layout)
+            agreed = self._agree(opinions + more, frames + more_frames, seen.layout)
         check, colour = validated(agreed.text, reading.colour)
         kind = reading.kind if agreed.text == reading.plate else (check.kind.value if check.kind
                                                                   else reading.kind)
