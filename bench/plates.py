@@ -69,8 +69,9 @@ def figures(report: Report, threshold: float) -> dict[str, Any]:
             "median_ms": round(report.median_ms, 1), "p95_ms": round(report.percentile_ms(0.95), 1),
             "by_kind": {k: {"n": n, "accuracy": round(a, 4)} for k, (n, a) in
                         report.by_kind().items()},
-            "by_image_type": {k: {"n": n, "accuracy": round(a, 4)} for k, (n, a) in
-                              report.by_image_type().items()}}
+            "by_image_type": {k: {"n": n, "accuracy": round(a, 4),
+                                  "median_ms": round(report.median_ms_by_image_type()[k], 1)}
+                              for k, (n, a) in report.by_image_type().items()}}
 
 
 def halves(report: Report) -> tuple[Report, Report]:
@@ -153,7 +154,13 @@ def main() -> None:
                     "baseline_model_load_s": round(base_load_s, 3),
                     "baseline_held_back_accuracy": round(halves(base)[1].accuracy, 4),
                     "baseline_by_kind": {k: {"n": n, "accuracy": round(a, 4)}
-                                         for k, (n, a) in base.by_kind().items()}})
+                                         for k, (n, a) in base.by_kind().items()},
+                    "baseline_median_ms_by_image_type": {
+                        k: round(v, 1) for k, v in base.median_ms_by_image_type().items()}})
+        ours_by_type = report.median_ms_by_image_type()
+        for kind, ms in base.median_ms_by_image_type().items():
+            print(f"median latency, {kind}: ParkGate {ours_by_type.get(kind, 0):.0f} ms, "
+                  f"baseline {ms:.0f} ms")
 
     if args.synthetic > 0:
         from camera_adapters.synthetic import FontMissing, generate

@@ -95,6 +95,14 @@ class Report:
     def by_image_type(self) -> dict[str, tuple[int, float]]:
         return self._by(lambda s: s.image_type or "unknown")
 
+    def median_ms_by_image_type(self) -> dict[str, float]:
+        """Latency apart for tight crops and whole scenes: a scene costs a search that a
+        camera's crop does not, so one median over a mix says little."""
+        groups: dict[str, list[float]] = defaultdict(list)
+        for o in self.outcomes:
+            groups[o.sample.image_type or "unknown"].append(o.ms)
+        return {k: statistics.median(v) for k, v in sorted(groups.items())}
+
     def _by(self, key: Callable[[Sample], str]) -> dict[str, tuple[int, float]]:
         groups: dict[str, list[Outcome]] = defaultdict(list)
         for o in self.outcomes:
