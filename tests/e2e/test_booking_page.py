@@ -66,10 +66,12 @@ def test_from_an_empty_form_to_booked_and_the_pass(page, live_server, session_fa
 
     page.click("#pass-link")
     page.wait_for_selector("#pass-qr svg")
-    png = page.locator("#pass-qr").screenshot()
-    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    page.wait_for_load_state("load")  # fonts and styles in: the code at its printed size
+    image = cv2.imdecode(np.frombuffer(page.locator("#pass-qr").screenshot(), np.uint8),
+                         cv2.IMREAD_COLOR)
     decoded, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
-    assert decoded == code  # what a scanner at the booth will type
+    # What a scanner at the booth will type (the size says what was on screen, if not).
+    assert decoded == code, f"no code read from a {image.shape[1]}×{image.shape[0]} px shot"
 
 
 @pytest.mark.browser
