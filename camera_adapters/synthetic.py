@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -225,45 +226,52 @@ def backgrounds(folder: Path | None) -> list[np.ndarray]:
     return out
 
 
+def _write(folder: Path, header: list[str], scenes: Iterator[tuple[str, np.ndarray, list[str]]]
+           ) -> Path:
+    """Each (file name, image, the rest of its labels row) into `folder`, with labels.csv."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "labels.csv").open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["file", *header])
+        for name, image, row in scenes:
+            cv2.imwrite(str(folder / name), image)
+            writer.writerow([name, *row])
+    return folder
+
+
 def generate(folder: Path, per_kind: int, *, seed: int = 7, scene_dir: Path | None = None,
              kinds: tuple[str, ...] = KINDS) -> Path:
     """Write `per_kind` scenes of each kind and a labels.csv into `folder`."""
-    folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     font_file = font_path()
     scenes = backgrounds(scene_dir)
-    with (folder / "labels.csv").open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["file", "plate", "kind"])
+
+    def drawn() -> Iterator[tuple[str, np.ndarray, list[str]]]:
         for kind in kinds:
             for i in range(per_kind):
                 text = random_plate(kind, rng)
                 scene = place_in_scene(render_plate(text, kind, font_file),
                                        rng.choice(scenes), rng)
-                name = f"{kind}_{i:03d}.jpg"
-                cv2.imwrite(str(folder / name), scene)
-                writer.writerow([name, text, kind])
-    return folder
+                yield f"{kind}_{i:03d}.jpg", scene, [text, kind]
+
+    return _write(folder, ["plate", "kind"], drawn())
 
 
 def generate_neighbours(folder: Path, count: int, *, seed: int = 7,
                         scene_dir: Path | None = None) -> Path:
     """`count` two-vehicle scenes (two_vehicles) and a labels.csv naming the near plate;
     its `neighbour` column names the other."""
-    folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     font_file = font_path()
     scenes = backgrounds(scene_dir)
-    with (folder / "labels.csv").open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["file", "plate", "kind", "image_type", "neighbour"])
+
+    def drawn() -> Iterator[tuple[str, np.ndarray, list[str]]]:
         for i in range(count):
             near_kind, far_kind = rng.choice(("blue", *KINDS)), rng.choice(("blue", *KINDS))
             near, far = random_plate(near_kind, rng), random_plate(far_kind, rng)
             scene, _, _ = two_vehicles(render_plate(near, near_kind, font_file),
                                        render_plate(far, far_kind, font_file),
                                        rng.choice(scenes), rng)
-            name = f"pair_{i:03d}.jpg"
-            cv2.imwrite(str(folder / name), scene)
-            writer.writerow([name, near, near_kind, "scene", far])
-    return folder
+            yield f"pair_{i:03d}.jpg", scene, [near, near_kind, "scene", far]
+
+    return _write(folder, ["plate", "kind", "image_type", "neighbour"], drawn())
