@@ -7,15 +7,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-_default: Callable[[], Path] | None = None
+_default: Callable[[], list[Path]] | None = None
 
 
-def register_default(where: Callable[[], Path]) -> None:
+def register_default(where: Callable[[], list[Path]]) -> None:
     global _default
     _default = where
 
 
-def default() -> Path:
+def default() -> list[Path]:
     if _default is None:
         raise ValueError("the simulator needs its scenes: simulator:PATH")
     return _default()

@@ -25,12 +25,12 @@ from .reader import PlateReader
 
 class SimulatedCamera:
     """A camera at a lane where a vehicle arrives every `interval_s`: each arrival is a
-    real photo from `folder`, seen in `frames_per_vehicle` frames that shift, brighten
-    and blur a little as a moving vehicle's would."""
+    photo from `folders` (and their subfolders), seen in `frames_per_vehicle` frames that
+    shift, brighten and blur a little as a moving vehicle's would."""
 
-    def __init__(self, folder: Path, *, interval_s: float = 8.0, frames_per_vehicle: int = 4,
-                 fps: float = 8.0, seed: int = 1) -> None:
-        self.folder = folder
+    def __init__(self, folders: Path | list[Path], *, interval_s: float = 8.0,
+                 frames_per_vehicle: int = 4, fps: float = 8.0, seed: int = 1) -> None:
+        self.folders = [folders] if isinstance(folders, Path) else list(folders)
         self.name = "simulator"
         self.interval_s = interval_s
         self.frames_per_vehicle = frames_per_vehicle
@@ -38,7 +38,8 @@ class SimulatedCamera:
         self.rng = random.Random(seed)
 
     def photos(self) -> list[Path]:
-        return sorted(p for p in self.folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        return sorted(p for folder in self.folders for p in folder.rglob("*")
+                      if p.suffix.lower() in IMAGE_SUFFIXES)
 
     def jitter(self, image: np.ndarray) -> np.ndarray:
         h, w = image.shape[:2]

@@ -8,12 +8,12 @@ def _register_scenes() -> None:
     # The camera simulator (camera_adapters) plays the demo's scenes by default.
     from camera_adapters.scenes import register_default
 
-    def first_scenes() -> Path:
+    def scenes() -> list[Path]:
         from .paths import camera_scenes
 
         return camera_scenes()[0]
 
-    register_default(first_scenes)
+    register_default(scenes)
 
 
 _register_scenes()

@@ -34,10 +34,29 @@ def plates_dev_dir() -> Path | None:
     return folder if folder is not None and (folder / "labels.csv").is_file() else None
 
 
-def camera_scenes() -> tuple[Path, str]:
-    """The folder the demo camera plays (images and labels.csv), and what it is."""
+# Rendered frames with a second vehicle in view: played beside the real photos too, which
+# have none, so the demo always shows the lane reading the vehicle at its barrier.
+BUSY_SCENES = DEMO_SCENES / "busy"
+
+
+def camera_scenes() -> tuple[list[Path], str]:
+    """The folders the demo camera plays (images and a labels.csv in each, subfolders
+    included), and what they are."""
     photos = plates_dev_dir()
     if photos is not None:
-        return photos, f"real plate photos from {photos}"
-    return DEMO_SCENES, ("ParkGate's own rendered plate scenes (set PARKGATE_DATA_DIR to a "
-                         "folder with plates-dev/ to play real photos)")
+        return [photos, BUSY_SCENES], (f"real plate photos from {photos}, and frames with "
+                                       "two vehicles in view")
+    return [DEMO_SCENES], ("ParkGate's own rendered plate scenes (set PARKGATE_DATA_DIR to a "
+                           "folder with plates-dev/ to play real photos)")
+
+
+def camera_labels() -> list[dict[str, str]]:
+    """The labels.csv rows of every scene the demo camera plays."""
+    import csv
+
+    rows: list[dict[str, str]] = []
+    for folder in camera_scenes()[0]:
+        for labels in sorted(folder.rglob("labels.csv")):
+            with labels.open(newline="", encoding="utf-8") as f:
+                rows += list(csv.DictReader(f))
+    return rows

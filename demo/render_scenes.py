@@ -17,6 +17,7 @@ import csv
 import random
 import sys
 from pathlib import Path
+from typing import Any
 
 import cv2
 
@@ -39,7 +40,6 @@ def render(folder: Path = SCENES) -> list[tuple[str, str, str]]:
         place_in_scene,
         random_plate,
         render_plate,
-        two_vehicles,
     )
 
     rng = random.Random(SEED)
@@ -64,7 +64,23 @@ def render(folder: Path = SCENES) -> list[tuple[str, str, str]]:
             cv2.imwrite(str(folder / name), image, [cv2.IMWRITE_JPEG_QUALITY, 78])
             kept.append((name, text, "yellow" if kind.startswith("yellow") else kind))
             made += 1
-    # Their own random stream: the single-vehicle scenes above stay as they were.
+    write_labels(folder, kept)
+    return kept + render_busy(folder / "busy", reader, font, scenes)
+
+
+def render_busy(folder: Path, reader: Any, font: str, scenes: list[Any]
+                ) -> list[tuple[str, str, str]]:
+    """Frames with a second vehicle in view, in a folder of their own: the demo plays
+    them beside the real photos too."""
+    import cv2
+
+    from camera_adapters.synthetic import random_plate, render_plate, two_vehicles
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.jpg"):
+        old.unlink()
+    kept: list[tuple[str, str, str]] = []
+    # Their own random stream: the single-vehicle scenes stay as they were.
     rng = random.Random(SEED + 1)
     made = tries = 0
     while made < TWO_VEHICLES and tries < TWO_VEHICLES * 5:
@@ -82,11 +98,15 @@ def render(folder: Path = SCENES) -> list[tuple[str, str, str]]:
         cv2.imwrite(str(folder / name), image, [cv2.IMWRITE_JPEG_QUALITY, 78])
         kept.append((name, near, "yellow"))
         made += 1
+    write_labels(folder, kept)
+    return kept
+
+
+def write_labels(folder: Path, kept: list[tuple[str, str, str]]) -> None:
     with (folder / "labels.csv").open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["file", "plate", "kind"])
         writer.writerows(kept)
-    return kept
 
 
 def check(folder: Path = SCENES) -> int:
@@ -100,7 +120,7 @@ def check(folder: Path = SCENES) -> int:
         best = reader.read(image, want_crop=False).best
         return best.plate if best else None
 
-    report = evaluate(load_samples(folder), read)
+    report = evaluate(load_samples(folder) + load_samples(folder / "busy"), read)
     print("\n".join(summary_lines(report, "demo scenes")))
     return 0 if report.accuracy == 1.0 else 1
 

@@ -8,7 +8,6 @@ the demo always looks current and two runs on the same day look the same.
 
 from __future__ import annotations
 
-import csv
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -49,7 +48,7 @@ from registry.resources import MATERIALS
 from rules.identity import check_digit, mask_id, mask_phone, uscc_check_char
 from rules.plates import LETTERS
 
-from .paths import camera_scenes, dangerous_goods_csv
+from .paths import camera_labels, dangerous_goods_csv
 
 TZ = ZoneInfo("Asia/Shanghai")
 SEED = 20261122
@@ -388,12 +387,8 @@ def _seed_vehicles(uow: UnitOfWork, rng: random.Random, today: date, now: dateti
 
 def _camera_plates() -> list[tuple[str, str]]:
     """The plates the demo camera will read: registered cars of the park."""
-    labels = camera_scenes()[0] / "labels.csv"
-    if not labels.exists():
-        return []
-    with labels.open(newline="", encoding="utf-8") as f:
-        return [(row["plate"], row["kind"] if row["kind"] in ("blue", "green", "yellow")
-                 else "blue") for row in csv.DictReader(f) if row.get("plate")]
+    return [(row["plate"], row["kind"] if row["kind"] in ("blue", "green", "yellow") else "blue")
+            for row in camera_labels() if row.get("plate")]
 
 
 def _seed_persons(uow: UnitOfWork, rng: random.Random, today: date, now: datetime,

@@ -89,12 +89,9 @@ def test_demo_park_has_todays_trips(page, demo_server):
 
 @pytest.mark.browser
 def test_the_simulated_camera_feeds_real_photos_to_a_lane(page, demo_server):
-    import csv
+    from demo.paths import camera_labels
 
-    from demo.paths import camera_scenes
-
-    with (camera_scenes()[0] / "labels.csv").open(encoding="utf-8") as f:
-        photo_plates = {row["plate"] for row in csv.DictReader(f)}
+    photo_plates = {row["plate"] for row in camera_labels()}
     sign_in(page, demo_server, "gate", DEMO_PASSWORDS["gate"][0])
     page.goto(f"{demo_server}/booth/P2-IN")
     # The camera reads a photo every second; the booth shows each decision live.
