@@ -8,6 +8,7 @@ Pure geometry over plain tuples: no OpenCV, no frames.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from math import hypot
@@ -36,7 +37,8 @@ class RegionOfInterest:
     def parse(cls, spec: str) -> RegionOfInterest:
         """`x0,y0,x1,y1` (a rectangle) or `x,y x,y x,y …` (a polygon, three points or
         more), fractions of the frame's width and height."""
-        text = spec.strip()
+        # "0.1, 0.3, 0.6, 1" as typed by a person is "0.1,0.3,0.6,1".
+        text = re.sub(r"\s*,\s*", ",", spec.strip())
         if not text:
             raise RegionError("the region of interest is empty")
         try:
@@ -65,6 +67,8 @@ class RegionOfInterest:
             if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
                 raise RegionError(
                     f"({x}, {y}) is outside the frame: use fractions from 0 to 1")
+        if _crossing(points):
+            raise RegionError("the region's edges cross: give its corners in order around it")
         if abs(_area(points)) < 1e-4:
             raise RegionError("the region of interest has no area")
         return cls(tuple((float(x), float(y)) for x, y in points))
@@ -81,6 +85,22 @@ class RegionOfInterest:
 def _pair(text: str) -> Point:
     x, _, y = text.partition(",")
     return float(x), float(y)
+
+
+def _crossing(points: Sequence[Point]) -> bool:
+    """Whether two edges of the polygon that share no corner cross (a bow tie)."""
+    edges = list(zip(points, [*points[1:], points[0]], strict=True))
+    n = len(edges)
+    return any(_cross(edges[i], edges[j]) for i in range(n) for j in range(i + 2, n)
+               if not (i == 0 and j == n - 1))
+
+
+def _cross(a: tuple[Point, Point], b: tuple[Point, Point]) -> bool:
+    def side(p: Point, q: Point, r: Point) -> float:
+        return (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
+
+    (p1, p2), (p3, p4) = a, b
+    return (side(p1, p2, p3) * side(p1, p2, p4) < 0) and (side(p3, p4, p1) * side(p3, p4, p2) < 0)
 
 
 def _area(points: Sequence[Point]) -> float:
@@ -116,20 +136,22 @@ def same_plate(a: Quad, b: Quad) -> bool:
 
 
 def nearest_first(quads: Sequence[Quad], plausible: Sequence[bool]) -> int | None:
-    """Which of readings (best first, by their reading score) to put first: of the
-    plausible ones, the best reading of the plate that is clearly nearest (NEARER).
-    None: keep the order (one plate, or none clearly nearer)."""
+    """Which of readings (best first, by their reading score) to put first when there
+    are plausible readings of two plates or more: the best reading of the plate that is
+    clearly nearest (NEARER), else of the best plate. None: keep the order."""
     leaders: list[int] = []  # the best reading of each distinct plate, best first
     for i, quad in enumerate(quads):
         if plausible[i] and not any(same_plate(quad, quads[j]) for j in leaders):
             leaders.append(i)
     if len(leaders) < 2:
         return None
-    first = leaders[0]
+    pick = leaders[0]
     nearest = max(leaders, key=lambda i: width(quads[i]))
-    if nearest != first and width(quads[nearest]) >= NEARER * width(quads[first]):
-        return nearest
-    return None
+    if width(quads[nearest]) >= NEARER * width(quads[pick]):
+        pick = nearest
+    # Even when none is clearly nearer, a weak reading of another plate that scored
+    # higher does not stay ahead of the plausible ones.
+    return None if pick == 0 else pick
 
 
 def nearer_unread(read: Sequence[Quad], unread: Sequence[Quad]) -> bool:

@@ -143,7 +143,8 @@ def text_likeness(plate: np.ndarray) -> float:
     return max(0.0, min(transitions, 28.0) / 28.0) * max(0.0, balance)
 
 
-def colour_candidates(image: np.ndarray, max_side: int = 960, keep: int = 8) -> list[Candidate]:
+def colour_candidates(image: np.ndarray, max_side: int = 960, keep: int = 8,
+                      roi: RegionOfInterest | None = None) -> list[Candidate]:
     h, w = image.shape[:2]
     scale = min(1.0, max_side / max(h, w))
     small = cv2.resize(image, (int(w * scale), int(h * scale))) if scale < 1 else image
@@ -187,6 +188,8 @@ def colour_candidates(image: np.ndarray, max_side: int = 960, keep: int = 8) -> 
     for score, cand in scored:
         if score < 0.15:
             break
+        if not in_region(cand, roi, w, h):
+            continue  # before the cut: another lane's plates must not crowd this one's out
         centre = cand.corners.mean(axis=0)
         if any(np.linalg.norm(centre - c.corners.mean(axis=0)) < 10 for _, c in first + rest):
             continue  # the same plate found by both closing strengths
@@ -205,7 +208,8 @@ def _det_input(image: np.ndarray, limit: int = 736) -> tuple[np.ndarray, float, 
     return blob.transpose(2, 0, 1)[None], h / nh, w / nw
 
 
-def text_candidates(image: np.ndarray, models: Models) -> list[Candidate]:
+def text_candidates(image: np.ndarray, models: Models, roi: RegionOfInterest | None = None
+                    ) -> list[Candidate]:
     """PP-OCRv4 text detection (a simplified DB post-process) for plate-shaped boxes."""
     blob, ry, rx = _det_input(image)
     with models.lock:
@@ -227,7 +231,9 @@ def text_candidates(image: np.ndarray, models: Models) -> list[Candidate]:
         if not (1.8 <= ratio <= 8.0) or score < 0.3:
             continue
         box = cv2.boxPoints(rect) * np.array([rx, ry], np.float32)
-        out.append(Candidate(order_corners(box), "text"))
+        cand = Candidate(order_corners(box), "text")
+        if in_region(cand, roi, image.shape[1], image.shape[0]):
+            out.append(cand)
     out.sort(key=lambda c: -cv2.contourArea(c.corners.reshape(-1, 1, 2)))
     return out[:8]
 
@@ -345,13 +351,11 @@ class _Seen:
     probs: tuple[np.ndarray, ...]  # PP-OCR's frames of the layout's rows (layout_rows)
 
 
-def in_region(candidates: list[Candidate], roi: RegionOfInterest | None, width: int,
-              height: int) -> list[Candidate]:
-    """The candidates whose centre lies in the lane's region (all, without one)."""
-    if roi is None:
-        return candidates
-    return [c for c in candidates
-            if roi.contains(tuple(c.corners.mean(axis=0).tolist()), width, height)]
+def in_region(candidate: Candidate, roi: RegionOfInterest | None, width: int,
+              height: int) -> bool:
+    """Whether a candidate's centre lies in the lane's region (always, without one)."""
+    return roi is None or roi.contains(tuple(candidate.corners.mean(axis=0).tolist()),
+                                       width, height)
 
 
 def _quad(candidate: Candidate) -> tuple[tuple[float, float], ...]:
@@ -434,14 +438,13 @@ class PlateReader:
         h, w = image.shape[:2]
         whole = Candidate(np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], np.float32),
                           "crop")
+        # A camera's crop, or a photo of one plate, is read whole whatever the region.
         if looks_like_a_crop(image):
             candidates = [whole]
-            roi = None
         elif may_be_a_plate_photo(image):
-            candidates = [whole, *colour_candidates(image)]
+            candidates = [whole, *colour_candidates(image, roi=roi)]
         else:
-            candidates = colour_candidates(image)
-        candidates = in_region(candidates, roi, w, h)
+            candidates = colour_candidates(image, roi=roi)
         timings["find_ms"] = (time.perf_counter() - started) * 1000
         seen: list[tuple[Reading, _Seen]] = []
         # Best-looking candidates first (one, then two at a time); a strong reading ends
@@ -463,7 +466,7 @@ class PlateReader:
             or best.score < WEAK_SCORE
         if weak and self.use_text_detector and not looks_like_a_crop(image):
             t = time.perf_counter()
-            more = in_region(text_candidates(image, self.models), roi, w, h)
+            more = text_candidates(image, self.models, roi)
             timings["text_det_ms"] = (time.perf_counter() - t) * 1000
             seen += self._read_candidates(image, more)
             candidates += more
@@ -533,6 +536,7 @@ class PlateReader:
         their frames (to score other texts with); each recogniser reads every view's rows
         in one run. `known`: PP-OCR's frames and reading of the one view, already made
         when the plate was first read. Views too small to read again are left out."""
+        assert known is None or len(views) == 1, "a known reading is of one view"
         rows = [self._layout_rows(v, layout) for v in views]
         rows = [r for r in rows if all(min(x.shape[:2]) >= MIN_ROW_PX for x in r)]
         if not rows:

@@ -44,7 +44,7 @@ def main() -> None:
     try:
         roi = RegionOfInterest.parse(args.roi) if args.roi else None
     except RegionError as exc:
-        parser.error(f"--roi: {exc}")
+        parser.error(f"--roi (or PARKGATE_AGENT_ROI) {args.roi!r}: {exc}")
     import demo  # noqa: F401  # the simulator's scenes (the agent's default source)
     from parkgate.logs import configure_logging
 

@@ -64,6 +64,17 @@ def test_a_lane_region_reads_only_the_plate_inside_it(reader: PlateReader, font:
     assert reader.read(image, want_crop=False, roi=empty_corner).best is None
 
 
+def test_a_cameras_crop_or_plate_photo_is_read_whatever_the_region(
+        reader: PlateReader, font: str) -> None:
+    """A camera that cuts the plate itself sends only the plate: the region of the
+    lane's scene says nothing about where it lies in the crop."""
+    away = RegionOfInterest.parse("0.8,0.8,1,1")
+    photo = render_plate(NEAR, "yellow_double", font)  # 440×220: a vendor's rear-plate cut
+    assert reader.read(photo, want_crop=False, roi=away).best.plate == NEAR
+    crop = cv2.resize(render_plate(NEAR, "blue", font), (188, 60), interpolation=cv2.INTER_AREA)
+    assert reader.read(crop, want_crop=False, roi=away).best.plate == NEAR
+
+
 def test_the_command_line_refuses_a_region_it_cannot_use(tmp_path: Path) -> None:
     from camera_adapters.cli import plates
 

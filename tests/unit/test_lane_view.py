@@ -27,6 +27,8 @@ def test_a_rectangle_and_a_polygon_are_read_in_fractions_of_the_frame() -> None:
     assert lane.contains((1100, 800), 1920, 1080)
     assert not lane.contains((150, 400), 1920, 1080)
     assert RegionOfInterest.parse(str(lane)) == lane
+    # As a person types it.
+    assert RegionOfInterest.parse(" 0, 0, 0.5 ,1 ") == left_half
 
 
 @pytest.mark.parametrize(("spec", "message"), [
@@ -37,6 +39,7 @@ def test_a_rectangle_and_a_polygon_are_read_in_fractions_of_the_frame() -> None:
     ("0,0 1,1 0.5,0.5", "no area"),
     ("left half", "not a region of interest"),
     ("0,0,200,300", "fractions"),
+    ("0,0 1,1 1,0 0,1", "edges cross"),  # corners out of order: a bow tie, not a lane
 ])
 def test_a_region_that_cannot_work_is_refused_with_a_reason(spec: str, message: str) -> None:
     with pytest.raises(RegionError, match=message):
@@ -46,6 +49,15 @@ def test_a_region_that_cannot_work_is_refused_with_a_reason(spec: str, message: 
 def test_the_clearly_nearer_plate_comes_first_even_when_the_far_one_read_better() -> None:
     far, near = box(900, 300, 160, 50), box(700, 750, 320, 100)
     assert nearest_first([far, near], [True, True]) == 1
+
+
+def test_a_weak_reading_that_scored_higher_does_not_stay_ahead_of_the_plausible_ones() -> None:
+    far, near = box(900, 300, 160, 50), box(700, 750, 320, 100)
+    # A weak reading of the far plate first, then the near plate, then the far one read well.
+    assert nearest_first([far, near, far], [False, True, True]) == 1
+    # Two plausible plates of about one size: the better of them comes first.
+    beside = box(1200, 740, 330, 104)
+    assert nearest_first([far, near, beside], [False, True, True]) == 1
 
 
 def test_a_plate_found_twice_is_one_plate_not_a_nearer_one() -> None:
