@@ -29,7 +29,11 @@ class BaselineReader:
         self.engine: Any = RapidOCR(params={"Global.log_level": "warning"})
 
     def read(self, image: np.ndarray) -> str | None:
-        found = self._best(self._texts(self.engine(image)))
+        # The package's defaults, said each time: rapidocr 3.8.4 keeps the switches of its
+        # last call, so after one fallback below it would skip detection on every image
+        # that followed (it read no whole scene at all after the first tight crop).
+        found = self._best(self._texts(self.engine(image, use_det=True, use_cls=True,
+                                                   use_rec=True)))
         if found is None:
             found = self._best(self._texts(self.engine(image, use_det=False, use_cls=False,
                                                        use_rec=True)))
