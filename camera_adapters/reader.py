@@ -462,8 +462,7 @@ class PlateReader:
         # Grammar-constrained decoding always yields a well-formed plate, so "valid" says
         # little; a weak best reading is what sends us to the (slower) text detector.
         best = seen[0][0] if seen else None
-        weak = best is None or not best.valid or best.confidence < WEAK \
-            or best.score < WEAK_SCORE
+        weak = best is None or not plausible(best)
         if weak and self.use_text_detector and not looks_like_a_crop(image):
             t = time.perf_counter()
             more = text_candidates(image, self.models, roi)
