@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from parkgate.cells import csv_cell, csv_value, xlsx_row
+from parkgate.cells import csv_cells, csv_value, xlsx_row
 
 from .chain import BODY_COLUMNS, EPOCH, micros
 
@@ -91,7 +91,7 @@ def csv_chunks(rows: Iterable[list[str]], meta: dict[str, str], batch: int = 100
     yield "\ufeff" + buffer.getvalue()
     pending: list[list[str]] = []
     for row in rows:
-        pending.append([csv_cell(v) for v in row])
+        pending.append(csv_cells(row))
         if len(pending) == batch:
             buffer.seek(0)
             buffer.truncate()
