@@ -327,7 +327,8 @@ def post_trailer(passage_id: int, body: TrailerIn) -> Any:
 @require(*GATE_STAFF)
 @bp.input(PlateIn, location="json", arg_name="body")
 @bp.output(PassageOut, status_code=201)
-@bp.doc(summary="The operator read the plate the camera could not: decide again (G06)",
+@bp.doc(summary="The operator read the plate the camera could not, or confirmed an unsure "
+                 "read: decide again, every check included (G06, G08)",
         responses=[403, 404, 409, 422])
 def post_plate(passage_id: int, body: PlateIn) -> Any:
     result = enter_plate(get_uow(), current_principal(), passage_id, body.plate,

@@ -26,6 +26,8 @@ OPEN = "OPEN"
 DENY = "DENY"
 DIVERT = "DIVERT_TO_LOT"
 HOLD = "HOLD_FOR_OPERATOR"
+# G08: the plate was read, too unsurely to act on; the operator confirms it.
+LOW_CONFIDENCE = "LOW_CONFIDENCE_READ"
 
 # Trip states in which a trip may present itself at each kind of entry.
 AWAITING_ARRIVAL = frozenset({"BOOKED", "ARRIVED"})
@@ -87,7 +89,7 @@ def decide(read: PlateReadIn, snap: Snapshot, now: datetime) -> Decision:
             read.trailer_plate and read.trailer_confidence is not None
             and read.trailer_confidence < lane.confidence_threshold):
         low = min(c for c in (read.confidence, read.trailer_confidence) if c is not None)
-        return Decision(HOLD, (Reason("LOW_CONFIDENCE_READ", {"confidence": f"{low:.2f}"}),))
+        return Decision(HOLD, (Reason(LOW_CONFIDENCE, {"confidence": f"{low:.2f}"}),))
     vehicle = snap.vehicle
     if vehicle is None:
         if snap.plate_matches > 1:

@@ -46,6 +46,7 @@ from .decide import (
     CREW_WATCHED,
     DENY,
     HOLD,
+    LOW_CONFIDENCE,
     NO_BAY_CODES,
     OPEN,
     Decision,
@@ -583,9 +584,13 @@ def enter_trailer(uow: UnitOfWork, principal: Principal, passage_id: int, traile
 
 
 def enter_plate(uow: UnitOfWork, principal: Principal, passage_id: int, plate: str,
-                colour: str | None, runtime: GateRuntime) -> GateResult:
-    """The camera saw a vehicle but read no plate (G06): the operator reads it off the
-    vehicle, and the engine decides on it in a passage that completes the hold."""
+                colour: str | None, runtime: GateRuntime, *,
+                trailer_plate: str | None = None) -> GateResult:
+    """The camera saw a vehicle but read no plate (G06), or read it too unsurely to act
+    on (G08): the operator reads it off the vehicle (confirming or correcting the
+    camera's reading), and the engine decides on it, every check included, in a
+    passage that completes the hold. Confirming a plate is not an override: a vehicle
+    with no booking or lapsed papers is refused as it would have been on a sure read."""
     if not principal.has(Role.ADMIN, Role.GATE_OPERATOR):
         raise Forbidden(N_("Your role does not allow this."))
     check = validate(plate)
@@ -595,12 +600,13 @@ def enter_plate(uow: UnitOfWork, principal: Principal, passage_id: int, plate: s
                                fields={"plate": [N_("Not a valid plate.")]})
     session = uow.session
     passage = _vehicle_passage(session, passage_id)
-    if passage.plate:
+    if passage.plate and LOW_CONFIDENCE not in {r.get("code") for r in passage.reasons or ()}:
         raise Conflict(N_("This passage already has a plate; override it instead."),
                        code="PASSAGE_HAS_PLATE")
     lane = runtime.lane_by_id(session, passage.lane_id)
     return _decide_again(uow, principal, passage, lane, runtime, clock.now(),
-                         f"plate-{check.text}", plate=check.text, colour=colour)
+                         f"plate-{check.text}", plate=check.text, colour=colour,
+                         trailer_plate=trailer_plate)
 
 
 def _vehicle_passage(session: Session, passage_id: int) -> Passage:

@@ -313,10 +313,13 @@ def booth_trailer(lane_code: str, passage_id: int) -> Any:
 @bp.post("/booth/<lane_code>/passages/<id:passage_id>/plate")
 @require(*BOOTH_ROLES)
 def booth_plate(lane_code: str, passage_id: int) -> Any:
-    """The camera read no plate (G06): the operator reads it off the vehicle."""
+    """The camera read no plate (G06), or read it unsurely (G08): the operator reads it
+    off the vehicle, and it is decided on again."""
+    trailer = (request.form.get("trailer_plate") or "").strip()[:20] or None
     try:
         result = enter_plate(get_uow(), current_principal(), passage_id,
-                             (request.form.get("plate") or "").strip()[:20], None, runtime())
+                             (request.form.get("plate") or "").strip()[:20], None, runtime(),
+                             trailer_plate=trailer)
     except DomainError as exc:
         _flash_error(exc)
         return _back(lane_code, passage_id)

@@ -446,3 +446,48 @@ def test_a_ban_on_the_truck_its_trailer_or_its_crew_shuts_the_gate(client, sessi
     assert r.json["action"] == "DENY", r.json["reasons"]
     (banned,) = [x for x in r.json["reasons"] if x["code"] == "BLACKLISTED"]
     assert banned["rule"] == "G04" and "违规运输" in r.json["message_zh"]
+
+
+def test_confirming_an_unsure_plate_runs_every_check_and_is_no_override(client, session_factory):
+    """G08: the operator who confirms a low-confidence read gets the verdict a sure read
+    of that plate gets (here: no booking, refused), not a lifted barrier."""
+    world = make_world(session_factory)
+    sure = read(client, world, "E1-IN")
+    assert sure.json["action"] == "DENY", sure.json
+    verdict = [r["code"] for r in sure.json["reasons"]]
+    held = read(client, world, "E1-IN", confidence=0.5, later=True)
+    assert held.json["action"] == "HOLD_FOR_OPERATOR"
+    assert [r["code"] for r in held.json["reasons"]] == ["LOW_CONFIDENCE_READ"]
+    confirmed = client.post(f"/api/v1/passages/{held.json['id']}/plate",
+                            json={"plate": "苏E12345"}, headers=auth(world.tokens["gate_operator"]))
+    assert confirmed.status_code == 201, confirmed.json
+    assert confirmed.json["action"] == "DENY"
+    assert [r["code"] for r in confirmed.json["reasons"]] == verdict
+    with session_factory() as s:
+        hold = s.get(Passage, held.json["id"])
+        assert hold.resolved_at is not None and hold.resolution == "completed"
+    # A plate the camera read surely is not "confirmed": that would be an override.
+    again = client.post(f"/api/v1/passages/{sure.json['id']}/plate", json={"plate": "苏E12345"},
+                        headers=auth(world.tokens["gate_operator"]))
+    assert again.status_code == 409 and again.json["code"] == "PASSAGE_HAS_PLATE"
+
+
+def test_the_booth_offers_to_confirm_an_unsure_plate_with_its_reading_filled_in(
+        client, session_factory):  # type: ignore[no-untyped-def]
+    from tests.factories import csrf_token, login
+
+    world = make_world(session_factory)
+    held = read(client, world, "E1-IN", confidence=0.5)
+    login(client, "gate_operator")
+    path = f"/booth/E1-IN?passage={held.json['id']}"
+    page = client.get(f"/booth/E1-IN/current?passage={held.json['id']}").get_data(as_text=True)
+    assert 'id="confirm-plate"' in page and 'value="苏E12345"' in page
+    assert 'value="苏E1234挂"' in page  # the trailer's reading too
+    done = client.post(f"/booth/E1-IN/passages/{held.json['id']}/plate",
+                       data={"plate": "苏E12345", "trailer_plate": "苏E1234挂",
+                             "csrf_token": csrf_token(client, path)})
+    assert done.status_code == 302
+    with session_factory() as s:
+        assert s.get(Passage, held.json["id"]).resolution == "completed"
+        latest = s.scalars(select(Passage).order_by(Passage.id.desc()).limit(1)).one()
+    assert latest.action == "DENY" and latest.source == "recheck"
