@@ -250,10 +250,13 @@ def booth_manual(lane_code: str) -> Any:
                       crew_ids=[c for c in (request.form.get("crew_ids") or "").split() if c][:6],
                       source="manual")
     try:
-        process_read_once(get_uow(), current_principal(), req, runtime())
+        result = process_read_once(get_uow(), current_principal(), req, runtime())
     except DomainError as exc:
         _flash_error(exc)
-    return _back(lane_code)
+        return _back(lane_code)
+    # The operator's own check stays on screen: the live view would show the camera's
+    # next read within a second.
+    return _back(lane_code, result.passage.id)
 
 
 @bp.post("/booth/<lane_code>/person")
@@ -264,11 +267,12 @@ def booth_person(lane_code: str) -> Any:
         flash(gettext("Enter an ID or certificate number."), "error")
         return _back(lane_code)
     try:
-        process_person(get_uow(), current_principal(), lane_code[:32], credential, runtime(),
-                       read_id=f"booth-{uuid.uuid4().hex}")
+        result = process_person(get_uow(), current_principal(), lane_code[:32], credential,
+                                runtime(), read_id=f"booth-{uuid.uuid4().hex}")
     except DomainError as exc:
         _flash_error(exc)
-    return _back(lane_code)
+        return _back(lane_code)
+    return _back(lane_code, result.passage.id)
 
 
 @bp.post("/booth/<lane_code>/passages/<id:passage_id>/override")

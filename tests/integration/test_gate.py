@@ -491,3 +491,20 @@ def test_the_booth_offers_to_confirm_an_unsure_plate_with_its_reading_filled_in(
         assert s.get(Passage, held.json["id"]).resolution == "completed"
         latest = s.scalars(select(Passage).order_by(Passage.id.desc()).limit(1)).one()
     assert latest.action == "DENY" and latest.source == "recheck"
+
+
+def test_the_operators_own_checks_stay_on_screen(client, session_factory):  # type: ignore[no-untyped-def]
+    from tests.factories import csrf_token, login
+
+    make_world(session_factory)
+    login(client, "gate_operator")
+    token = csrf_token(client, "/booth/E1-IN")
+    typed = client.post("/booth/E1-IN/manual", data={"plate": "苏hxn335", "csrf_token": token})
+    person = client.post("/booth/E1-IN/person", data={"credential": national_id(99),
+                                                      "csrf_token": token})
+    with session_factory() as s:
+        plate_check, person_check = s.scalars(
+            select(Passage).order_by(Passage.id.desc()).limit(2)).all()[::-1]
+    assert plate_check.source == "manual" and plate_check.plate == "苏HXN335"
+    assert typed.headers["Location"].endswith(f"/booth/E1-IN?passage={plate_check.id}")
+    assert person.headers["Location"].endswith(f"/booth/E1-IN?passage={person_check.id}")
