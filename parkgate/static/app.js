@@ -49,14 +49,26 @@
         evt.detail.parameters.passage = current.getAttribute("data-selected");
       }
     });
-    var show = function (id) {
+    var pin = function (id) {
       current.setAttribute("data-selected", id || "");
       var url = new URL(window.location.href);
       if (id) { url.searchParams.set("passage", id); } else { url.searchParams.delete("passage"); }
       window.history.replaceState(null, "", url.toString());
+    };
+    var show = function (id) {
+      pin(id);
       htmx.trigger(current, "sse:passage");
       if (id) { current.scrollIntoView({block: "start"}); }
     };
+    // In the live view, typing into a vehicle's form holds that vehicle on screen: the
+    // next read must not swap another truck under the operator's reason and buttons.
+    current.addEventListener("input", function (evt) {
+      var decision = document.getElementById("decision");
+      if (current.getAttribute("data-selected") || !decision || !evt.target.closest("form")) {
+        return;
+      }
+      if (evt.target.value) { pin(decision.getAttribute("data-passage")); }
+    });
     document.addEventListener("click", function (evt) {
       var opener = evt.target.closest && evt.target.closest("[data-open-passage]");
       if (opener && booth.contains(opener) && !evt.target.closest("form")) {

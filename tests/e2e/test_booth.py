@@ -68,7 +68,7 @@ def _read(app, world, read_id: str, plate: str) -> None:
 
 
 @pytest.mark.browser
-def test_a_reason_being_typed_survives_a_reload_but_not_the_next_vehicle(
+def test_a_reason_being_typed_survives_a_reload_and_holds_its_vehicle_on_screen(
         page, live_server, app, session_factory):
     world = make_world(session_factory)
     book(session_factory, world, state="IN_LOT")
@@ -84,7 +84,15 @@ def test_a_reason_being_typed_survives_a_reload_but_not_the_next_vehicle(
     assert page.locator(REASON).input_value() == "调度员电话确认"
     assert page.evaluate("document.activeElement.name") == "reason"  # typing goes on
 
+    # The next vehicle's read arrives while the operator is typing: it shows in the
+    # feed, and the panel keeps the vehicle the reason is for (its buttons act on it).
     _read(app, world, "cam-e1-2", "苏E99999")
+    page.wait_for_selector("#feed-table >> text=苏E99999")
+    page.wait_for_selector("#back-to-live")
+    assert page.locator("#current-plate").inner_text() == "苏E12345"
+    assert page.locator(REASON).input_value() == "调度员电话确认"
+    # Back to live: the newest vehicle, with nothing typed for it.
+    page.click("#back-to-live")
     page.wait_for_selector("#current-plate >> text=苏E99999")
     assert page.locator(REASON).input_value() == ""
 
