@@ -18,15 +18,15 @@ QUOTE = "'"
 _PREFIXED = (*FORMULA_STARTS, QUOTE)
 
 
+def csv_cells(texts: list[str]) -> list[str]:
+    """Texts as CSV cells no spreadsheet will evaluate, a row at a time without a call
+    per cell: an audit export runs this for every one of a year's events."""
+    return [QUOTE + t if t.startswith(_PREFIXED) else t for t in texts]
+
+
 def csv_cell(text: str) -> str:
     """A text as a CSV cell no spreadsheet will evaluate."""
-    return QUOTE + text if text.startswith(_PREFIXED) else text
-
-
-def csv_cells(texts: list[str]) -> list[str]:
-    """csv_cell over a row, without a call per cell: an audit export runs this for
-    every one of a year's events."""
-    return [QUOTE + t if t.startswith(_PREFIXED) else t for t in texts]
+    return csv_cells([text])[0]
 
 
 def csv_value(cell: str) -> str:
