@@ -3,6 +3,7 @@ retention, and unmasking personal data."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -143,18 +144,18 @@ def export_response(f: AuditFilter, fmt: str) -> Response:
     release_session()
     session = read_session()
 
-    def rows() -> Any:
+    def closing(pieces: Iterator[Any]) -> Iterator[Any]:
         try:
-            yield from excerpt.cells(session, f, size)
+            yield from pieces
         finally:
             session.close()
 
     name = f"audit-{'excerpt-' if not f.is_empty else ''}{park_date(clock.now()).isoformat()}"
     if fmt == "xlsx":
-        return Response(export.xlsx_chunks(rows(), meta), headers={
-            "Content-Disposition": f'attachment; filename="{name}.xlsx"'},
-            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    return Response(export.csv_chunks(rows(), meta), mimetype="text/csv",
+        return Response(closing(export.xlsx_chunks(excerpt.cells(session, f, size), meta)),
+                        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return Response(closing(excerpt.csv_text(session, f, size, meta)), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 

@@ -89,19 +89,25 @@ def link(prev_hash: str, event_body: str) -> str:
 
 # --- the same encoding rendered by the database ------------------------------------------
 
+def sql_instant(dialect: str) -> str:
+    """SQL for an event's instant in whole microseconds since the epoch (micros())."""
+    if dialect == "postgresql":
+        return "(extract(epoch FROM at) * 1000000)::bigint"
+    # SQLAlchemy stores SQLite datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC here).
+    # strftime() sees only the whole seconds: given the fraction it rounds to
+    # milliseconds, and .9996 s would become the next second.
+    return ("(CAST(strftime('%s', substr(at, 1, 19)) AS INTEGER) * 1000000 "
+            "+ CAST(substr(at, 21, 6) AS INTEGER))")
+
+
 def sql_linked_body(dialect: str) -> str:
     """SQL for `prev_hash || body` of each stored row."""
+    instant = sql_instant(dialect)
     if dialect == "postgresql":
-        instant = "(extract(epoch FROM at) * 1000000)::bigint"
         fields = [f"COALESCE({c}::text, E'\\x1e')" for c in BODY_COLUMNS]
         # concat_ws skips a NULL: no back-link, no field (see body()).
         return (f"prev_hash || concat_ws(E'\\x1f', seq, {instant}, {', '.join(fields)}, "
                 "trip_prev_leaf)")
-    # SQLAlchemy stores SQLite datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC here).
-    # strftime() sees only the whole seconds: given the fraction it rounds to
-    # milliseconds, and .9996 s would become the next second.
-    instant = ("(CAST(strftime('%s', substr(at, 1, 19)) AS INTEGER) * 1000000 "
-               "+ CAST(substr(at, 21, 6) AS INTEGER))")
     parts = ["CAST(seq AS TEXT)", f"CAST({instant} AS TEXT)"]
     parts += [f"COALESCE(CAST({c} AS TEXT), char(30))" for c in BODY_COLUMNS]
     return ("prev_hash || " + " || char(31) || ".join(parts)

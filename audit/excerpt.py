@@ -59,6 +59,19 @@ def cells(session: Session, f: AuditFilter, size: int | None) -> Iterator[list[s
     yield from _proven(session, batch, size)
 
 
+def csv_text(session: Session, f: AuditFilter, size: int | None, meta: dict[str, str]
+             ) -> Iterator[str]:
+    """The export as CSV text; rows without proofs are rendered by the database
+    (audit.export_sql), the same bytes event_cells would give."""
+    if f.is_empty or not size:
+        from .export_sql import csv_lines
+
+        yield export.csv_head(meta)
+        yield from csv_lines(session, f)
+        return
+    yield from export.csv_chunks(cells(session, f, size), meta)
+
+
 def _proven(session: Session, batch: list[Any], size: int) -> Iterator[list[str]]:
     inside = [e for e in batch if e[0] <= size]
     paths = dict(zip((e[0] for e in inside),

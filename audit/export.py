@@ -60,7 +60,8 @@ def event_cells(row: Any, proof: Sequence[bytes] | None = None) -> list[str]:
     prev_hash, hash) as audit.query.iter_events yields them, with its audit path when
     the export is an excerpt."""
     seq, at, *body, trip_prev, prev_hash, event_hash = row
-    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    # In UTC whatever the database session's time zone: the same file from any server.
+    at = at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
     # The common cases inline (most cells are NULL, ints or plain text): this line runs
     # for every cell of a year's export.
     return [str(seq), at.isoformat(), str(micros(at)),
@@ -79,16 +80,31 @@ def preamble(filter_params: dict[str, str], tree_size: int | None,
             "checkpoint": checkpoint or ""}
 
 
-def csv_chunks(rows: Iterable[list[str]], meta: dict[str, str], batch: int = 1000
-               ) -> Iterator[str]:
-    """CSV text in pieces of `batch` rows (a BOM first, so spreadsheet programs read
-    the Chinese), every cell neutralised (parkgate.cells)."""
+CSV_LINE_END = "\n"
+
+
+def csv_writer(buffer: io.StringIO) -> Any:
+    return csv.writer(buffer, lineterminator=CSV_LINE_END)
+
+
+def csv_head(meta: dict[str, str]) -> str:
+    """What an export's CSV begins with: a BOM (so spreadsheet programs read the
+    Chinese), the preamble's `#key,value` rows and the column header."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv_writer(buffer)
     for key in PREAMBLE:
         writer.writerow([f"#{key}", meta.get(key, "")])
     writer.writerow(COLUMNS)
-    yield "\ufeff" + buffer.getvalue()
+    return "\ufeff" + buffer.getvalue()
+
+
+def csv_chunks(rows: Iterable[list[str]], meta: dict[str, str], batch: int = 1000
+               ) -> Iterator[str]:
+    """CSV text in pieces of `batch` rows after csv_head, every cell neutralised
+    (parkgate.cells)."""
+    yield csv_head(meta)
+    buffer = io.StringIO()
+    writer = csv_writer(buffer)
     pending: list[list[str]] = []
     for row in rows:
         pending.append(csv_cells(row))

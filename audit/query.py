@@ -196,16 +196,25 @@ def iter_events(session: Session, f: AuditFilter, batch: int = 5000) -> Iterator
     from .chain import BODY_COLUMNS
 
     columns = AuditEvent.__table__.c
+    stmt = events_statement(session, f).with_only_columns(
+        columns.seq, columns.at, *(columns[c] for c in BODY_COLUMNS), columns.trip_prev_leaf,
+        columns.prev_hash, columns.hash)
+    for rows in keyset_batches(session, stmt, batch):
+        yield from rows
+
+
+def keyset_batches(session: Session, stmt: Select[*tuple[Any, ...]], batch: int
+                   ) -> Iterator[list[Any]]:
+    """The rows of `stmt` (events, its first column their seq) in chain order, `batch`
+    at a time, each batch one query after the last seq seen."""
+    stmt = stmt.order_by(AuditEvent.seq)
     after = 0
-    stmt = (events_statement(session, f)
-            .with_only_columns(columns.seq, columns.at, *(columns[c] for c in BODY_COLUMNS),
-                               columns.trip_prev_leaf, columns.prev_hash, columns.hash)
-            .order_by(AuditEvent.seq))
     while True:
         # On the connection, not the session: plain rows without the ORM's loading step.
-        rows = session.connection().execute(stmt.where(AuditEvent.seq > after)
-                                            .limit(batch)).all()
-        yield from rows
+        rows = list(session.connection().execute(stmt.where(AuditEvent.seq > after)
+                                                  .limit(batch)).all())
+        if rows:
+            yield rows
         if len(rows) < batch:
             return
         after = rows[-1][0]

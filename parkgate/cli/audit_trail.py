@@ -169,20 +169,27 @@ def audit_export(output: Path, plate: str | None, trip_id: int | None, action: s
     session = read_session()
     count = 0
 
-    def rows() -> Any:
-        nonlocal count
-        for cells in excerpt.cells(session, f, checkpoint.seq if checkpoint else None):
-            count += 1
-            yield cells
-
+    size = checkpoint.seq if checkpoint else None
+    count = 0
     try:
         if output.suffix.lower() == ".xlsx":
+            def rows() -> Any:
+                nonlocal count
+                for cells in excerpt.cells(session, f, size):
+                    count += 1
+                    yield cells
+
             with output.open("wb") as handle:
                 for chunk in export.xlsx_chunks(rows(), meta):
                     handle.write(chunk)
         else:
             with output.open("w", encoding="utf-8", newline="") as text_out:
-                text_out.writelines(export.csv_chunks(rows(), meta))
+                pieces = excerpt.csv_text(session, f, size, meta)
+                text_out.write(next(pieces))  # the head: preamble and column names
+                for piece in pieces:
+                    # One line per event: no cell holds a line break (audit.chain.clean).
+                    count += piece.count(export.CSV_LINE_END)
+                    text_out.write(piece)
     finally:
         session.close()
     click.echo(f"{count} events written to {output}")

@@ -23,6 +23,7 @@ from audit.service import verify_chain
 from kernel import clock
 from kernel.uow import Actor, unit_of_work
 from models import AuditEvent, Carrier, Dock, Passage, PassageImage, Trip
+from parkgate.cells import csv_value
 from parkgate.signing import public_key_b64
 from tests import ROOT
 from tests.factories import auth, book, make_world, national_id
@@ -339,22 +340,62 @@ def test_the_checkpoint_job_signs_only_when_the_chain_moved(app, session_factory
 # export's.
 _EXPORT_PEAK = """
 import sys, tracemalloc
-from audit import export
-from audit.query import AuditFilter, iter_events
+from audit import excerpt
+from audit.query import AuditFilter
 from models.db import make_engine, make_session_factory
 
 sessions = make_session_factory(make_engine(sys.argv[1]))
 
 def run(f):
     with sessions() as s:
-        rows = (export.event_cells(e) for e in iter_events(s, f, batch=500))
-        return sum(len(chunk) for chunk in export.csv_chunks(rows, {}))
+        return sum(len(chunk) for chunk in excerpt.csv_text(s, f, None, {}))
 
 run(AuditFilter(seq_to=10))  # imports and statement compilation out of the window
 tracemalloc.start()
 total = run(AuditFilter())
 print(total, tracemalloc.get_traced_memory()[1])
 """
+
+
+# Texts an export must carry through unchanged: formulas, the NULL marker and
+# backslashes, quotes and commas, a quote at the start, Chinese, the empty text.
+TRICKY = ("=HYPERLINK(\"http://x\")", "+86 138", "-2+3", "@SUM(A1)", "'quoted", "\\N",
+          "\\\\share", "a,b", 'say "hi"', "苏E12345,挂", "", " lead", "x'y", "-")
+
+
+def test_the_database_writes_the_export_python_writes_byte_for_byte(database,
+                                                                   session_factory):
+    """A whole export's rows are rendered by the database (audit.export_sql); an auditor
+    must get exactly the file the cell-by-cell path writes, tricky texts included."""
+    from datetime import UTC, datetime
+
+    from audit import excerpt
+    from audit.query import AuditFilter, iter_events
+
+    for i, t in enumerate(TRICKY):
+        # Whole seconds too: isoformat() then writes no fraction.
+        clock.pin(datetime(2026, 3, 1, 8, 0, i, 0 if i % 2 else 250_000 + i, tzinfo=UTC))
+        with unit_of_work(session_factory) as uow:
+            uow.audit(t or "x", Actor(kind="user", id=t or None, name=t), subject_kind=t[:32],
+                      subject_id=t, plate=t[:16] or None, trip_id=-i if i % 3 else i,
+                      lane_id=None if i % 2 else i, payload={"t": t, "n": [i, None]})
+            uow.commit()
+    clock.unpin()
+    with session_factory() as s:
+        rendered = "".join(excerpt.csv_text(s, AuditFilter(), None, {}))
+        cells = (export.event_cells(e) for e in iter_events(s, AuditFilter()))
+        written = "".join(export.csv_chunks(cells, {}))
+        part = "".join(excerpt.csv_text(s, AuditFilter(seq_from=3, seq_to=5), None, {}))
+    assert rendered == written
+    lines = rendered.splitlines()
+    assert len(lines) == len(export.PREAMBLE) + 1 + len(TRICKY)
+    assert "'=HYPERLINK" in rendered and ',\\\\N,' in rendered and '"a,b"' in rendered
+    head = len(export.PREAMBLE) + 1
+    assert part.splitlines()[head:] == [ln for ln in lines[head:]
+                                        if ln.split(",")[0] in ("3", "4", "5")]
+    body = list(csv.reader(io.StringIO(rendered)))[head:]
+    assert [export.decode(csv_value(r[export.COLUMNS.index("actor_name")]))
+            for r in body] == list(TRICKY)
 
 
 def test_export_memory_stays_flat_however_many_events(database, session_factory):
