@@ -64,9 +64,11 @@ class Centre:
                "PARKGATE_PII_KEY": PII_KEY, "PARKGATE_SECRET_KEY": "agent-test",
                "PYTHONPATH": str(ROOT)}
         env.pop("REDIS_URL", None)
-        self.process = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                        text=True)
+        # Its request log goes to a file: an unread pipe fills and then blocks the server.
+        self.log = self.instance / "centre.log"
+        with self.log.open("a", encoding="utf-8") as output:
+            self.process = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT,
+                                            stdout=subprocess.DEVNULL, stderr=output, text=True)
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             try:
@@ -74,7 +76,7 @@ class Centre:
                     return
             except OSError:
                 if self.process.poll() is not None:
-                    raise RuntimeError(self.process.stderr.read()) from None
+                    raise RuntimeError(self.log.read_text(encoding="utf-8")[-5000:]) from None
                 time.sleep(0.1)
         raise RuntimeError("centre did not start")
 

@@ -33,15 +33,20 @@ def running_demo(instance: Path, **env_extra: str) -> Iterator[str]:
            "PARKGATE_DEMO_TRUCK_INTERVAL": "3", "PARKGATE_DEMO_UNLOAD_S": "5", **env_extra}
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
+    # Its output goes to a file, not a pipe: nobody reads a pipe while the test runs,
+    # and once its buffer filled the demo blocked on its next log line, so pages stopped
+    # loading minutes into a fast-forwarded run.
+    log = instance / "demo.log"
+    output = log.open("w", encoding="utf-8")
     process = subprocess.Popen(
         [sys.executable, "-m", "parkgate.cli", "demo", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        env=env, stdout=output, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
     try:
         while True:
             if process.poll() is not None:
-                pytest.fail(f"demo exited early:\n{process.stdout.read()}")
+                pytest.fail(f"demo exited early:\n{log.read_text(encoding='utf-8')[-5000:]}")
             try:
                 with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
                     if response.status == 200:
@@ -57,6 +62,7 @@ def running_demo(instance: Path, **env_extra: str) -> Iterator[str]:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        output.close()
 
 
 @pytest.fixture(scope="module")
