@@ -65,6 +65,7 @@ class Centre:
                "PYTHONPATH": str(ROOT)}
         env.pop("REDIS_URL", None)
         # Its request log goes to a file: an unread pipe fills and then blocks the server.
+        self.instance.mkdir(parents=True, exist_ok=True)
         self.log = self.instance / "centre.log"
         with self.log.open("a", encoding="utf-8") as output:
             self.process = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT,
