@@ -170,20 +170,27 @@ def time_verify(url: str) -> dict[str, Any]:
     from models.db import make_engine
 
     engine = make_engine(url)
-    t = time.perf_counter()
-    result = verify_chain(engine)
-    verify_s = time.perf_counter() - t
-    assert result.ok, result
+    # Best of three for both sides of the ratio, as bench/audit_chain.py does: single
+    # timings on this VM swing by half from one minute to the next.
+    verify_s = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        result = verify_chain(engine)
+        verify_s = min(verify_s, time.perf_counter() - t)
+        assert result.ok, result
     # The floor: SHA-256 over the same linked bodies, already in memory (a sample,
     # scaled), with nothing else to do.
     with engine.connect() as conn:
         sample = [r[0].encode() for r in conn.execute(text(
             f"SELECT {sql_linked_body('postgresql')} FROM audit_events "
             "ORDER BY seq LIMIT 200000"))]
-    t = time.perf_counter()
-    for data in sample:
-        hashlib.sha256(data).hexdigest()
-    floor_s = (time.perf_counter() - t) * result.checked / len(sample)
+    hashed_s = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        for data in sample:
+            hashlib.sha256(data).hexdigest()
+        hashed_s = min(hashed_s, time.perf_counter() - t)
+    floor_s = hashed_s * result.checked / len(sample)
     engine.dispose()
     return {"verified": result.checked, "verify_s": round(verify_s, 1),
             "verify_per_s": round(result.checked / verify_s),
