@@ -43,10 +43,17 @@ def preamble(f: AuditFilter, checkpoint: AuditCheckpoint | None) -> dict[str, st
                            checkpoint.envelope if checkpoint else None)
 
 
+def proof_size(f: AuditFilter, size: int | None) -> int | None:
+    """The tree size an export's rows are proven against, None when they carry no
+    proofs (a whole export is a run of the chain; an empty tree proves nothing)."""
+    return size if size and not f.is_empty else None
+
+
 def cells(session: Session, f: AuditFilter, size: int | None) -> Iterator[list[str]]:
     """Every matching event as export cells, with its audit path to the tree of `size`
     when it is in that tree (an excerpt); proofs are made a batch at a time."""
-    if f.is_empty or not size:
+    tree_size = proof_size(f, size)
+    if tree_size is None:
         for event in iter_events(session, f):
             yield export.event_cells(event)
         return
@@ -54,16 +61,16 @@ def cells(session: Session, f: AuditFilter, size: int | None) -> Iterator[list[s
     for event in iter_events(session, f):
         batch.append(event)
         if len(batch) == PROOF_BATCH:
-            yield from _proven(session, batch, size)
+            yield from _proven(session, batch, tree_size)
             batch = []
-    yield from _proven(session, batch, size)
+    yield from _proven(session, batch, tree_size)
 
 
 def csv_text(session: Session, f: AuditFilter, size: int | None, meta: dict[str, str]
              ) -> Iterator[str]:
     """The export as CSV text; rows without proofs are rendered by the database
     (audit.export_sql), the same bytes event_cells would give."""
-    if f.is_empty or not size:
+    if proof_size(f, size) is None:
         from .export_sql import csv_lines
 
         yield export.csv_head(meta)
