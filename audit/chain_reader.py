@@ -56,9 +56,10 @@ class _Readers:
                  linked_sql: str) -> None:
         self.engine = conn.engine
         self.batch = batch
-        # Built only from constants of audit.chain; values travel as parameters.
+        # Built only from constants of audit.chain; values travel as parameters, in
+        # PostgreSQL's own placeholders (the engine's connections use raw cursors).
         self.sql = (f"SELECT seq, hash, convert_to({linked_sql}, 'UTF8') "  # noqa: S608  # nosec B608
-                    "FROM audit_events WHERE seq BETWEEN %s AND %s ORDER BY seq")
+                    "FROM audit_events WHERE seq BETWEEN $1 AND $2 ORDER BY seq")
         self.slices = [(lo, min(end, lo + SLICE - 1)) for lo in range(start, end + 1, SLICE)]
         self.queues: list[queue.Queue[Any]] = [queue.Queue() for _ in self.slices]
         # A reader starts slice i only once the caller has taken every slice before

@@ -137,7 +137,8 @@ def commit_floor(database: Database, n: int = 2000) -> float:
         cur = raw.cursor()
         cur.execute("CREATE TEMP TABLE commit_floor (n integer)")
         raw.commit()
-        mark = "%s" if database.dialect == "postgresql" else "?"
+        # The engine's connections take PostgreSQL's own placeholders (models.db).
+        mark = "$1" if database.dialect == "postgresql" else "?"
         started = time.perf_counter()
         for i in range(n):
             cur.execute(f"INSERT INTO commit_floor VALUES ({mark})", (i,))

@@ -161,7 +161,8 @@ def lock_and_snapshot(session: Session, lane_id: int, read_id: str, snapshot: St
             # The text and values as sent (IN lists and literals spelled out): public
             # since SQLAlchemy 2.0 (SQLCompiler.construct_expanded_state).
             state = compiled.construct_expanded_state(params)
-            cursor.execute(state.statement, state.parameters)
+            cursor.execute(state.statement, state.positional_parameters
+                           if compiled.positional else state.parameters)
         earlier = locking.fetchone()[1]
         rows = reading.fetchall()
     if earlier is not None:

@@ -31,8 +31,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_pre_ping", False)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
+    # Placeholders in PostgreSQL's own form ($1, $2, …), sent as they are (psycopg's raw
+    # cursors, below). With %(name)s psycopg rewrites each statement in Python and
+    # remembers only those under 4 kB: a booking import's batched INSERTs, thousands of
+    # placeholders each, spent a third of the import there, and the gate's snapshot
+    # query a few per cent of every decision. Both switches are documented: SQLAlchemy's
+    # `paramstyle` and psycopg's cursor factories.
+    kwargs.setdefault("paramstyle", "numeric_dollar")
     engine = create_engine(url, **kwargs)
-    _keep_prepared_statements(engine)
+    _configure_psycopg(engine)
     return engine
 
 
@@ -64,9 +71,15 @@ def _configure_sqlite(engine: Engine) -> None:
 PREPARED_MAX = 1000  # statements prepared per connection (psycopg's default: 100)
 
 
-def _keep_prepared_statements(engine: Engine) -> None:
+def _configure_psycopg(engine: Engine) -> None:
+    import psycopg
+
     @event.listens_for(engine, "connect")
-    def _room_for_every_statement(dbapi_conn: Any, _record: Any) -> None:
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Raw cursors take $n placeholders and pass the query through untouched; so
+        # does a named (server-side) cursor, should SQLAlchemy open one.
+        dbapi_conn.cursor_factory = psycopg.RawCursor
+        dbapi_conn.server_cursor_factory = psycopg.RawServerCursor
         # psycopg prepares a statement on the server after its fifth run on a
         # connection and keeps 100 by default, evicting the least recently used: the
         # lot's day alone runs about 110 distinct statements on one connection (IN

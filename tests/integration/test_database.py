@@ -1,5 +1,6 @@
-"""The PostgreSQL engine: more statements stay prepared than psycopg keeps by default,
-a transaction that wrote rolls back, and a session whose connection was lost still
+"""The PostgreSQL engine: statements of every shape run with PostgreSQL's own
+placeholders, more statements stay prepared than psycopg keeps by default, a
+transaction that wrote rolls back, and a session whose connection was lost still
 closes."""
 
 from __future__ import annotations
@@ -68,3 +69,26 @@ def test_more_statements_stay_prepared_than_psycopg_keeps_by_default(pg_database
             assert session.scalar(_PREPARED) >= distinct
     finally:
         engine.dispose()
+
+
+def test_statements_of_every_shape_run_with_postgresql_placeholders(pg_database):  # type: ignore[no-untyped-def]
+    """The engine sends $1-style placeholders through psycopg's raw cursors (models.db):
+    a literal per cent sign stays one, an IN list of thousands, a batched INSERT that
+    returns its keys and a server-side cursor all keep working."""
+    from sqlalchemy import insert
+
+    engine = pg_database.engine
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT :a || '%' || :b"), {"a": "x", "b": "y"}).scalar() == "x%y"
+        assert conn.execute(text("SELECT 'a%b' LIKE :p"), {"p": "a%"}).scalar() is True
+        many = list(range(5000))
+        assert conn.execute(select(literal_column("1")).where(
+            literal_column("3").in_(many))).scalar() == 1
+        ids = conn.execute(insert(Park).returning(Park.id), [
+            {"code": f"P{i}", "name": f"园区{i}", "timezone": "Asia/Shanghai", "policy": {}}
+            for i in range(2500)]).scalars().all()
+        assert len(set(ids)) == 2500
+        streamed = conn.execution_options(stream_results=True, max_row_buffer=100).execute(
+            select(Park.code).where(Park.code.like("P1%")))
+        assert len(streamed.all()) == 1 + 10 + 100 + 1000
+        conn.rollback()
