@@ -167,8 +167,6 @@ def audit_export(output: Path, plate: str | None, trip_id: int | None, action: s
                                             Actor.system("cli"), clock.now())
     meta = excerpt.preamble(f, checkpoint)
     session = read_session()
-    count = 0
-
     size = checkpoint.seq if checkpoint else None
     count = 0
     try:

@@ -521,6 +521,13 @@ def test_the_audit_cli_signs_exports_verifies_and_purges(app, client, session_fa
     key = public_key_b64(app.extensions["parkgate.snapshot_key"])
     assert offline_main([str(out), "--checkpoint", str(tmp_path / "cp.note"),
                          "--public-key", key]) == 0
+    # The CSV is written by the database (audit.export_sql); the count is its rows'.
+    as_csv = tmp_path / "all.csv"
+    exported = runner.invoke(main, ["audit", "export", "-o", str(as_csv)])
+    rows = list(export.read_rows(str(as_csv)))
+    assert exported.exit_code == 0 and f"{len(rows)} events written" in exported.output
+    assert len(rows) > 20 and offline_main([str(as_csv), "--checkpoint",
+                                            str(tmp_path / "cp.note"), "--public-key", key]) == 0
     checkpoint_id = client.get("/api/v1/audit/checkpoints", headers=auth(world.tokens["auditor"])
                                ).json["items"][0]["id"]
     verified = runner.invoke(main, ["audit", "verify", "--checkpoint", str(checkpoint_id)])
