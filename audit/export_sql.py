@@ -20,7 +20,7 @@ from sqlalchemy import ColumnClause, literal_column
 from sqlalchemy.orm import Session
 
 from models import AuditEvent
-from parkgate.cells import FORMULA_STARTS, QUOTE
+from parkgate.cells import PREFIXED, QUOTE
 
 from .chain import BODY_COLUMNS, sql_instant
 from .export import CSV_LINE_END, NULL_CELL, csv_writer
@@ -55,7 +55,7 @@ def _cell(value: str, dialect: str) -> str:
     prefix = " ".join(
         [f"WHEN {_char(ESCAPE, dialect)} THEN {_char(ESCAPE, dialect)}"]
         + [f"WHEN {_char(c, dialect)} THEN {_char(QUOTE, dialect)}"
-           for c in (*FORMULA_STARTS, QUOTE)])
+           for c in PREFIXED])
     prefix = f"(CASE substr({value}, 1, 1) {prefix} ELSE '' END)"
     needs_quotes = " OR ".join(f"{find}({value}, {_char(c, dialect)}) > 0"
                                for c in quoted_by_csv())

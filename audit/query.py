@@ -8,7 +8,7 @@ page 1000 of a year costs what page 1 does.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -204,15 +204,15 @@ def iter_events(session: Session, f: AuditFilter, batch: int = 5000) -> Iterator
 
 
 def keyset_batches(session: Session, stmt: Select[*tuple[Any, ...]], batch: int
-                   ) -> Iterator[list[Any]]:
+                   ) -> Iterator[Sequence[Any]]:
     """The rows of `stmt` (events, its first column their seq) in chain order, `batch`
     at a time, each batch one query after the last seq seen."""
     stmt = stmt.order_by(AuditEvent.seq)
     after = 0
     while True:
         # On the connection, not the session: plain rows without the ORM's loading step.
-        rows = list(session.connection().execute(stmt.where(AuditEvent.seq > after)
-                                                  .limit(batch)).all())
+        rows = session.connection().execute(stmt.where(AuditEvent.seq > after)
+                                            .limit(batch)).all()
         if rows:
             yield rows
         if len(rows) < batch:

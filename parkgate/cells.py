@@ -15,13 +15,14 @@ from typing import Any
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 QUOTE = "'"
-_PREFIXED = (*FORMULA_STARTS, QUOTE)
+# What a cell may not begin with unprefixed (a formula start, or the prefix itself).
+PREFIXED = (*FORMULA_STARTS, QUOTE)
 
 
 def csv_cells(texts: list[str]) -> list[str]:
     """Texts as CSV cells no spreadsheet will evaluate, a row at a time without a call
     per cell: an audit export runs this for every one of a year's events."""
-    return [QUOTE + t if t.startswith(_PREFIXED) else t for t in texts]
+    return [QUOTE + t if t.startswith(PREFIXED) else t for t in texts]
 
 
 def csv_cell(text: str) -> str:
