@@ -68,11 +68,16 @@ def postgres_url() -> Iterator[str]:
 
 
 def _truncate_all(database: Database) -> None:
+    from dispatch.lot import STRUCTURE
+
     tables = ", ".join(f'"{t.name}"' for t in models.Base.metadata.sorted_tables)
     with database.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE TABLE {tables} RESTART IDENTITY CASCADE"))
         conn.execute(text("INSERT INTO audit_head (id, seq, prev_hash, hash) "
                           "VALUES (1, 0, :g, :g)"), {"g": GENESIS_HASH})
+    # The lot's structure is cached per process and database URL for a minute; the
+    # worker's PostgreSQL database keeps its URL from test to test, but not its rows.
+    STRUCTURE.clear()
 
 
 def _sqlite_database(template: Path, tmp_path: Path) -> Database:

@@ -291,8 +291,12 @@ def statements_of_a_release(session_factory: Any, database: Any, trips: list[int
     """Statements run by one release decision: trips[0] (at its dock) leaves its plant,
     the dock frees, trips[1] is released, and the bay it leaves goes to the first truck
     at the lot's entrance (its own transaction, after)."""
+    from dispatch.lot import STRUCTURE
     from trips import state_machine as sm
 
+    # What the lot caches for a minute is read again in every measurement: on a slow
+    # run the minute could end between two of them.
+    STRUCTURE.clear()
     statements: list[str] = []
 
     def counted(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
