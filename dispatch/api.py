@@ -18,6 +18,7 @@ from kernel import clock
 from kernel.errors import N_, NotFound
 from models import Dock, Park, Trip
 from parkgate.database import get_session, get_uow
+from parkgate.i18n import select_locale
 from parkgate.types import RecordId
 from rules.documents import park_date
 
@@ -83,7 +84,7 @@ def _park_id() -> int:
         description="A plant receiver sees its own plant only, as on its page.")
 def lot_board() -> Any:
     return board_mod.build(get_session(), _park_id(), clock.now(),
-                           plant_id=board_mod.plant_scope(_principal())).as_dict()
+                           plant_id=board_mod.plant_scope(_principal())).as_dict(select_locale())
 
 
 @bp.post("/lot/check-ins")

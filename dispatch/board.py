@@ -130,7 +130,10 @@ class Board:
     # Each plant's trips in the lot (queue, entrance, bays): for a receiver's scope.
     plant_trips: dict[int, set[int]] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, locale: str = "zh_Hans_CN") -> dict[str, Any]:
+        """The board as JSON; alarm messages in `locale`, and in both languages."""
+        from .alarms import alarm_text
+
         return {
             "lot": {"id": self.lot.id, "code": self.lot.code, "name": self.lot.name},
             "zones": [{"id": z.id, "code": z.code, "name": z.name, "accepted": z.accepted,
@@ -144,7 +147,10 @@ class Board:
                         "queue": [vars(q) for q in p.queue], "released": p.released}
                        for p in self.plants],
             "entrance": [vars(q) for q in self.entrance],
-            "alarms": [{"id": a.id, "kind": a.kind, "trip_id": a.trip_id, "message": a.message,
+            "alarms": [{"id": a.id, "kind": a.kind, "trip_id": a.trip_id,
+                        "message": alarm_text(a, locale),
+                        "message_zh": alarm_text(a, "zh_Hans_CN"),
+                        "message_en": alarm_text(a, "en"),
                         "raised_at": a.raised_at.isoformat(),
                         "acknowledged": a.acknowledged_at is not None} for a in self.alarms],
             "generated_at": self.generated_at.isoformat(),

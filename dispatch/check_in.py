@@ -92,10 +92,9 @@ def wait_at_entrance(uow: UnitOfWork, trip: Trip, actor: Actor, refusal: zoning.
     entry.status = ENTRANCE
     session.flush()
     if open_alarm(session, trip.id, "LOT_NO_BAY") is None:
-        if refusal.lot_full:
-            detail = "the lot holds as many vehicles as its capacity allows"
-        else:
-            detail = "; ".join(f"{z}: {why}" for z, why in sorted(refusal.reasons.items()))
-        raise_alarm(uow, "LOT_NO_BAY", f"{refusal.rule}: no bay for {trip.code} ({detail})"[:500],
+        detail: Any = N_("the lot holds as many vehicles as its capacity allows") \
+            if refusal.lot_full else dict(sorted(refusal.reasons.items()))
+        raise_alarm(uow, "LOT_NO_BAY", N_("%(rule)s: no bay for %(trip)s (%(detail)s)."),
+                    args={"rule": refusal.rule, "trip": trip.code, "detail": detail},
                     actor=actor, trip_id=trip.id, vehicle_id=trip.vehicle_id)
     uow.publish("lot", "entrance", {"plant_id": trip.plant_id})

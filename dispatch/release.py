@@ -236,8 +236,10 @@ def _release_next(uow: UnitOfWork, plant_id: int, actor: Actor, now: datetime,
             entry.status = HELD
             entry.note = "L07: " + ", ".join(failed)
             raise_alarm(uow, "RELEASE_RECHECK_FAILED",
-                        f"{trip.code}: {', '.join(failed)}", actor=actor, trip_id=trip.id,
-                        vehicle_id=trip.vehicle_id)
+                        N_("L07: %(trip)s is held, its papers failed the check before "
+                           "release: %(failed)s."),
+                        args={"trip": trip.code, "failed": failed}, actor=actor,
+                        trip_id=trip.id, vehicle_id=trip.vehicle_id)
             uow.audit("lot.hold", actor, subject_kind="trip", subject_id=str(trip.id),
                       trip_id=trip.id, vehicle_id=trip.vehicle_id,
                       payload={"reason": "L07", "failed": failed})

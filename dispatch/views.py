@@ -14,14 +14,22 @@ from auth.roles import Role
 from kernel import clock
 from kernel.errors import N_, DomainError
 from parkgate.database import get_session, get_uow
+from parkgate.i18n import select_locale
 from parkgate.web import register_landing, register_nav
 from rules.documents import park_date
 
 from . import board as board_mod
 from . import service
+from .alarms import alarm_text
 from .api import _park_id
 
 bp = APIBlueprint("lot", __name__, url_prefix="/lot", enable_openapi=False)
+
+
+@bp.app_template_filter("alarm_text")
+def _alarm_text(alarm: Any) -> str:
+    """An alarm's message in the reader's language."""
+    return alarm_text(alarm, select_locale())
 
 LOT_STAFF = (Role.ADMIN, Role.DISPATCHER)
 READERS = (*LOT_STAFF, Role.AUDITOR, Role.GATE_OPERATOR, Role.PLANT_RECEIVER)

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from kernel.errors import N_
 from kernel.uow import Actor, UnitOfWork
 from models import (
     Lot,
@@ -46,7 +47,8 @@ def watch(uow: UnitOfWork, now: datetime) -> dict[str, int]:
         release.status = "overdue"
         sm.apply(uow, trip, "mark_overdue", actor, sm.Context(now=now))
         raise_alarm(uow, "RELEASE_DEADLINE_MISSED",
-                    f"{trip.code} did not reach its plant by {release.deadline:%H:%M} UTC",
+                    N_("%(trip)s did not reach its plant by %(deadline_at)s."),
+                    args={"trip": trip.code, "deadline_at": release.deadline},
                     actor=actor, trip_id=trip.id, vehicle_id=trip.vehicle_id)
         counts["overdue"] += 1
     lots = {lot.id: lot for lot in session.scalars(select(Lot))}
@@ -57,7 +59,8 @@ def watch(uow: UnitOfWork, now: datetime) -> dict[str, int]:
         if now - entry.arrived_at > limit and \
                 open_alarm(session, entry.trip_id, "LOT_WAIT_EXCEEDED") is None:
             raise_alarm(uow, "LOT_WAIT_EXCEEDED",
-                        f"waiting {int((now - entry.arrived_at).total_seconds() // 60)} min",
+                        N_("Waiting in the lot for %(minutes)s min."),
+                        args={"minutes": int((now - entry.arrived_at).total_seconds() // 60)},
                         actor=actor, trip_id=entry.trip_id)
             counts["lot_wait"] += 1
     plants = {p.id: p for p in session.scalars(select(Plant))}
@@ -68,8 +71,10 @@ def watch(uow: UnitOfWork, now: datetime) -> dict[str, int]:
         if trip.plant_in_at and now - trip.plant_in_at > limit and \
                 open_alarm(session, trip.id, "PLANT_DWELL_EXCEEDED") is None:
             raise_alarm(uow, "PLANT_DWELL_EXCEEDED",
-                        f"{trip.code} in {plant.name if plant else trip.plant_id} for "
-                        f"{int((now - trip.plant_in_at).total_seconds() // 60)} min",
+                        N_("%(trip)s has been in %(plant)s for %(minutes)s min."),
+                        args={"trip": trip.code,
+                              "plant": plant.name if plant else str(trip.plant_id),
+                              "minutes": int((now - trip.plant_in_at).total_seconds() // 60)},
                         actor=actor, trip_id=trip.id, vehicle_id=trip.vehicle_id)
             counts["plant_dwell"] += 1
     counts["park_dwell"] = _park_dwell(uow, now, actor)
@@ -91,8 +96,10 @@ def _park_dwell(uow: UnitOfWork, now: datetime, actor: Actor) -> int:
                 open_alarm(session, trip.id, "PARK_DWELL_EXCEEDED") is None:
             minutes = int((now - trip.entered_park_at).total_seconds() // 60)
             raise_alarm(uow, "PARK_DWELL_EXCEEDED",
-                        f"G23: {trip.code} inside the park for {minutes} min "
-                        f"(limit {int(limit.total_seconds() // 60)})",
+                        N_("G23: %(trip)s has been inside the park for %(minutes)s min "
+                           "(limit %(limit)s min)."),
+                        args={"trip": trip.code, "minutes": minutes,
+                              "limit": int(limit.total_seconds() // 60)},
                         actor=actor, trip_id=trip.id, vehicle_id=trip.vehicle_id)
             raised += 1
     return raised

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from kernel.errors import N_
 from rules import mixing
 from rules.hazard import primary_class
 
@@ -35,7 +36,7 @@ class Placement:
     bay_code: str
 
 
-FULL = "full"
+FULL = N_("full")  # a translatable verdict: alarms show it in the reader's language
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from auth.principal import Principal
 from auth.roles import Role
 from kernel import clock
+from kernel.errors import N_
 from kernel.uow import Actor, UnitOfWork
 from models import Alarm, Camera, Lane, VendorRejection
 from registry import pii
@@ -153,9 +154,12 @@ def watch(uow: UnitOfWork, now: datetime) -> dict[str, int]:
     for camera_id, s in quiet.items():
         if camera_id in alarmed:
             continue
-        since = f"since {s.since:%Y-%m-%d %H:%M} UTC" if s.since else "never heard"
+        names = {"camera": camera_id, "vendor": s.vendor, "device": s.device_id}
         raise_alarm(uow, "CAMERA_SILENT",
-                    f"camera #{camera_id} {s.vendor} {s.device_id}: silent ({since})",
+                    N_("Camera #%(camera)s %(vendor)s %(device)s: silent since %(since_at)s.")
+                    if s.since else
+                    N_("Camera #%(camera)s %(vendor)s %(device)s: never heard from."),
+                    args={**names, "since_at": s.since} if s.since else names,
                     actor=Actor.system("camera-watch"), lane_id=s.lane_id, camera_id=camera_id)
         raised += 1
     uow.commit()

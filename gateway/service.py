@@ -459,9 +459,11 @@ def _crew_left_inside(uow: UnitOfWork, actor: Actor, lane: LaneInfo, trip: Trip,
     person = uow.session.get(Person, person_id)
     name = person.name if person else str(person_id)
     raise_alarm(uow, "CREW_LEFT_INSIDE",
-                f"{name} ({trip.code}) did not leave with the vehicle at {lane.code}; "
-                "still recorded inside", actor=actor, trip_id=trip.id, person_id=person_id,
-                lane_id=lane.id, vehicle_id=trip.vehicle_id)
+                N_("%(person)s (%(trip)s) did not leave with the vehicle at %(lane)s; "
+                   "still recorded inside."),
+                args={"person": name, "trip": trip.code, "lane": lane.code}, actor=actor,
+                trip_id=trip.id, person_id=person_id, lane_id=lane.id,
+                vehicle_id=trip.vehicle_id)
 
 
 def _after_commit(uow: UnitOfWork, runtime: GateRuntime, lane: LaneInfo, passage: Passage,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
@@ -153,7 +153,11 @@ class Alarm(Base):
     lane_id: Mapped[int | None] = mapped_column(ForeignKey("lanes.id"))
     camera_id: Mapped[int | None] = mapped_column(ForeignKey("cameras.id"))
     raised_at: Mapped[datetime]
+    # A message template (an msgid) and the values it names, as JSON; rendered in each
+    # reader's language (dispatch.alarms.alarm_text). Alarms from before 0014 hold
+    # their English text and no values.
     message: Mapped[str] = mapped_column(String(500))
+    message_args: Mapped[str | None] = mapped_column(Text)
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     resolved_at: Mapped[datetime | None]

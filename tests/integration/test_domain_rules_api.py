@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from dispatch import service
+from dispatch.alarms import alarm_text
 from kernel import clock
 from kernel.uow import Actor, unit_of_work
 from models import (
@@ -118,7 +119,9 @@ def test_crew_not_confirmed_at_the_exit_stay_inside_with_an_alarm(client, sessio
     with session_factory() as s:
         (alarm,) = s.scalars(select(Alarm).where(Alarm.kind == "CREW_LEFT_INSIDE")).all()
     assert alarm.person_id == world.persons["escort"].id and alarm.trip_id == trip.id
-    assert "李押运" in alarm.message and trip.code in alarm.message
+    assert alarm_text(alarm, "zh_Hans_CN") == \
+        f"李押运（{trip.code}）未随车辆从 P1-OUT 离开，仍记录在园区内。"
+    assert "李押运" in alarm_text(alarm, "en") and trip.code in alarm_text(alarm, "en")
     confirmed = client.post(f"/api/v1/passages/{out.json['id']}/confirm-crew",
                             headers=auth(world.tokens["gate_operator"]))
     assert confirmed.status_code == 201, confirmed.json
@@ -146,7 +149,8 @@ def test_a_hazmat_vehicle_inside_past_the_dwell_limit_alarms_once(client, sessio
         assert service.watch(uow, clock.now())["park_dwell"] == 0  # once
     with session_factory() as s:
         (alarm,) = s.scalars(select(Alarm).where(Alarm.kind == "PARK_DWELL_EXCEEDED")).all()
-    assert alarm.trip_id == trip.id and "G23" in alarm.message
+    assert alarm.trip_id == trip.id
+    assert alarm_text(alarm, "zh_Hans_CN") == f"G23：{trip.code} 已在园区内停留 370 分钟（限 360 分钟）。"
 
 
 # --- G14 --------------------------------------------------------------------------------------------

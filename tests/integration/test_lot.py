@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 import threading
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, update
@@ -19,7 +20,7 @@ from kernel.messages import record
 from kernel.uow import Actor, unit_of_work
 from models import Alarm, AuditEvent, Dock, Lot, Plant, QueueEntry, Release, Trip, Vehicle
 from tests.conftest import PG_PARAM
-from tests.factories import auth, book, make_world
+from tests.factories import auth, book, login, make_world
 from trips.events import TripMoved
 
 ACTOR = Actor.system("tests")
@@ -248,6 +249,16 @@ def test_a_missed_deadline_alarms_and_the_dispatcher_requeues(client, session_fa
     assert states(session_factory, [trip]) == ["OVERDUE"]
     board = client.get("/api/v1/lot", headers=auth(world.tokens["dispatcher"])).json
     assert [a["kind"] for a in board["alarms"]] == ["RELEASE_DEADLINE_MISSED"]
+    # In the reader's language, the deadline on the park's clock (Beijing time).
+    with session_factory() as s:
+        code = s.get(Trip, trip).code
+        deadline = s.scalar(select(Release.deadline).where(Release.trip_id == trip))
+    local = deadline.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%H:%M")
+    (alarm,) = board["alarms"]
+    assert alarm["message"] == alarm["message_zh"] == f"{code} 未在 {local} 前到达工厂。"
+    assert alarm["message_en"] == f"{code} did not reach its plant by {local}."
+    english = client.get("/api/v1/lot?lang=en", headers=auth(world.tokens["dispatcher"])).json
+    assert english["alarms"][0]["message"] == alarm["message_en"]
     with unit_of_work(session_factory) as uow:  # the watch does not alarm twice
         assert service.watch(uow, clock.now())["overdue"] == 0
     r = client.post(f"/api/v1/lot/trips/{trip}/requeue", json={"reason": "司机未接电话"},
@@ -283,6 +294,12 @@ def test_a_long_wait_in_the_lot_and_a_long_stay_in_the_plant_each_alarm_once(  #
     board = client.get("/api/v1/lot", headers=auth(world.tokens["dispatcher"])).json
     assert sorted((a["kind"], a["trip_id"]) for a in board["alarms"]) == [
         ("LOT_WAIT_EXCEEDED", waiting), ("PLANT_DWELL_EXCEEDED", inside)]
+    # The dispatcher's page words them in Chinese, and in English for an English reader.
+    login(client, "dispatcher")
+    page = client.get("/lot").get_data(as_text=True)
+    assert "已在停车场等待 62 分钟。" in page and "停留 61 分钟。" in page  # arrived a minute apart
+    english = client.get("/lot?lang=en").get_data(as_text=True)
+    assert "Waiting in the lot for 62 min." in english and "for 61 min." in english
     with session_factory() as s:
         audited = s.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.action == "alarm.raise"))
