@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIBlueprint
-from flask import current_app, jsonify
+from flask import current_app, jsonify, redirect, url_for
 from sqlalchemy import text
 
 from auth.access import public
@@ -19,6 +19,13 @@ bp = APIBlueprint("health", __name__, enable_openapi=False)
 @public
 def healthz() -> Any:
     return jsonify(status="ok")
+
+
+@bp.get("/favicon.ico")
+@public
+def favicon() -> Any:
+    # Browsers and booth kiosks ask for it whatever the page links: not a 404 in the log.
+    return redirect(url_for("static", filename="favicon.svg"), 301)
 
 
 @bp.get("/readyz")

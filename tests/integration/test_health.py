@@ -25,3 +25,12 @@ def test_security_headers_and_request_ids(client):
     assert response.headers["X-Request-ID"] == "abc123"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+
+
+def test_the_browsers_icon_request_finds_the_apps_icon(client):  # type: ignore[no-untyped-def]
+    asked = client.get("/favicon.ico")
+    assert asked.status_code == 301
+    icon = client.get(asked.headers["Location"])
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    assert b"<svg" in icon.data
+    assert 'rel="icon"' in client.get("/login").get_data(as_text=True)

@@ -59,6 +59,7 @@ OUTSIDE = {
     "openapi.spec": "the API's public description",
     "health.healthz": "public liveness probe",
     "health.readyz": "public readiness probe",
+    "health.favicon": "the app's icon",
     "metrics": "guarded by network (PARKGATE_METRICS_ALLOW), not by role",
     "auth.login": "public by nature",
     "auth.logout": "public by nature",
