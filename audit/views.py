@@ -14,7 +14,7 @@ from sqlalchemy import select
 from auth.access import current_principal, require
 from auth.roles import Role
 from kernel import clock
-from kernel.errors import N_
+from kernel.errors import N_, DomainError
 from models import (
     AuditCheckpoint,
     Carrier,
@@ -108,8 +108,33 @@ def _choices() -> dict[str, Any]:
     }
 
 
+# What a filter field is called on the form, for a message about it.
+FILTER_LABELS = {
+    "plate": N_("Plate"), "person": N_("Person (masked ID or certificate no.)"),
+    "enterprise_id": N_("Enterprise"), "carrier_id": N_("Carrier"), "gate_id": N_("Gate"),
+    "lane_id": N_("Lane"), "action": N_("Action"), "decision": N_("Decision"),
+    "reason": N_("Reason code"), "override": N_("Override"), "offline": N_("Decided offline"),
+    "since": N_("From"), "until": N_("To"), "seq_from": N_("Event # from"),
+    "seq_to": N_("to #"),
+}
+
+
 def _args(*drop: str) -> dict[str, str]:
-    return {k: v for k, v in request.args.items() if k not in drop and v != ""}
+    # `lang` is the page's language switch, not a filter.
+    return {k: v for k, v in request.args.items()
+            if k not in drop and k != "lang" and v != ""}
+
+
+def _filter_problems(exc: Exception) -> list[str]:
+    """What is wrong with the filter, in the reader's words: the fields by their labels
+    on the form, or the rule it broke (a time range that ends before it starts)."""
+    if isinstance(exc, ValidationError):
+        names = sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]})
+        return [gettext(FILTER_LABELS[n]) if n in FILTER_LABELS else n for n in names] \
+            or [gettext(N_("the filter"))]
+    if isinstance(exc, DomainError):
+        return [gettext(exc.message, **exc.params)]
+    return [str(exc)]
 
 
 def _link(**changes: Any) -> dict[str, Any]:
@@ -125,11 +150,9 @@ def search_page() -> Any:
     try:
         query = PageIn.model_validate(_args("tab"))
         f = query.to_filter()
-    except (ValidationError, ValueError) as exc:
-        fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()}) \
-            if isinstance(exc, ValidationError) else []
+    except (ValidationError, ValueError, DomainError) as exc:
         return render_template("audit/search.html", tab=tab, rows=[], next_before=None,
-                               args=_args("before"), error=fields or [str(exc)],
+                               args=_args("before"), error=_filter_problems(exc),
                                link=_link, lane_codes={}, **_choices(), **describer()), 400
     session = get_session()
     page = events_page if tab == "events" else passages_page
@@ -146,7 +169,7 @@ def export_page() -> Any:
     try:
         query = ExportIn.model_validate(_args("tab", "before", "limit"))
         f = query.to_filter()
-    except (ValidationError, ValueError):
+    except (ValidationError, ValueError, DomainError):
         flash(N_("The filter is not valid; nothing was exported."), "error")
         return redirect(url_for("audit.search_page"))
     return export_response(f, query.format)
