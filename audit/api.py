@@ -17,7 +17,7 @@ from kernel import clock
 from kernel.errors import N_, BadRequest
 from parkgate.database import get_db, get_session, get_uow, read_session, release_session
 from parkgate.signing import public_key_b64
-from parkgate.types import ChainPosition, RecordId
+from parkgate.types import ChainPosition, ParkDateTime, RecordId
 from rules.documents import PARK_TZ, park_date
 
 from . import checkpoints, export, timeline
@@ -47,8 +47,8 @@ class FilterIn(BaseModel):
     reason: str | None = Field(default=None, max_length=40, pattern="^[A-Z0-9_]+$")
     override: bool | None = None
     offline: bool | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    since: ParkDateTime | None = None
+    until: ParkDateTime | None = None
     trip_id: RecordId | None = None
     seq_from: ChainPosition | None = Field(default=None, description="events from this position")
     seq_to: ChainPosition | None = Field(default=None, description="events up to this position")

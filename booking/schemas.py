@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
-from parkgate.types import MAX_ID, RecordId
+from parkgate.types import MAX_ID, ParkDate, RecordId, within_years
 
 from .service import TRIP_FIELDS, BookingRequest, CargoRequest
 
@@ -31,8 +31,8 @@ class BookingBody(BaseModel):
     trailer_id: RecordId | None = None
     driver_id: RecordId | None = None
     escort_id: RecordId | None = None
-    window_start: AwareDatetime
-    window_end: AwareDatetime
+    window_start: Annotated[AwareDatetime, AfterValidator(within_years)]
+    window_end: Annotated[AwareDatetime, AfterValidator(within_years)]
     direction: Literal["deliver", "collect"] = "deliver"
     category: Literal["hazmat", "hazwaste", "goods"] | None = None
     waybill_no: str | None = Text64
@@ -43,8 +43,9 @@ class BookingBody(BaseModel):
     waybill_trailer: str | None = Field(default=None, max_length=20)
     manifest_no: str | None = Text64
     toxic_pass_no: str | None = Text64
-    toxic_pass_valid_from: date | None = Field(default=None, description="G19: 剧毒 pass dates")
-    toxic_pass_valid_until: date | None = None
+    toxic_pass_valid_from: ParkDate | None = Field(default=None,
+                                                   description="G19: 剧毒 pass dates")
+    toxic_pass_valid_until: ParkDate | None = None
     toxic_pass_vehicle: str | None = Field(default=None, max_length=20,
                                            description="The plate the 剧毒 pass names")
     priority: int = Field(default=0, ge=0, le=9)
@@ -124,7 +125,7 @@ class BookingList(BaseModel):
 class BookingQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     state: str | None = Field(default=None, max_length=20)
-    day: date | None = Field(default=None, description="Park-local date the window touches")
+    day: ParkDate | None = Field(default=None, description="Park-local date the window touches")
     q: str | None = Field(default=None, max_length=20, description="Plate or booking code")
     limit: int = Field(default=50, ge=1, le=500)
     offset: int = Field(default=0, ge=0, le=MAX_ID)

@@ -5,7 +5,6 @@ acknowledged, KPIs."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date
 from typing import Any, Literal
 
 from apiflask import APIBlueprint
@@ -19,7 +18,7 @@ from kernel.errors import N_, NotFound
 from models import Dock, Park, Trip
 from parkgate.database import get_session, get_uow
 from parkgate.i18n import select_locale
-from parkgate.types import RecordId
+from parkgate.types import ParkDate, RecordId
 from rules.documents import park_date
 
 from . import board as board_mod
@@ -62,7 +61,7 @@ class UnloadingIn(BaseModel):
 
 class KpiQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    day: date | None = None
+    day: ParkDate | None = None
 
 
 def _principal() -> Any:

@@ -216,6 +216,8 @@ def row_values(resource: Resource, raw: dict[str, str], *, partial: bool) -> dic
 # names of the error's context values it quotes).
 PYDANTIC_MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "missing": (N_("Required."), ()),
+    "null_refused": (N_("Required."), ()),
+    "date_out_of_range": (N_("Enter a date between %(first)s and %(last)s."), ("first", "last")),
     "string_type": (N_("Enter text."), ()),
     "string_too_short": (N_("Required."), ()),
     "string_too_long": (N_("At most %(max_length)s characters."), ("max_length",)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, delete, insert, select
 from sqlalchemy.orm import Session
 
@@ -332,6 +333,17 @@ QUALIFICATIONS = register(Resource(
 
 # --- enterprises and plants ---------------------------------------------------------------
 
+class MaterialScopeLine(BaseModel):
+    """One line of what an enterprise may receive or ship (B02): typed here, so a number
+    where a class is named is a field error, not a crash in the checks below."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    direction: str = Field(max_length=16)
+    un_number: str | None = Field(default=None, max_length=16)
+    hazard_class: str | None = Field(default=None, max_length=16)
+    max_qty_kg: float | None = Field(default=None, allow_inf_nan=False)
+
+
 def _check_enterprise(session: Session, values: dict[str, Any], existing: Any,
                       principal: Principal | None) -> Errors:
     errors: Errors = {}
@@ -389,7 +401,7 @@ ENTERPRISES = register(Resource(
         F("name", N_("Name"), required=True, in_list=True),
         F("credit_code", N_("Unified social credit code"), in_list=True, max_length=18),
     ],
-    child_fields={"material_scope": (list[dict[str, Any]], None)},
+    child_fields={"material_scope": (list[MaterialScopeLine], None)},
     identity=("code",), search=("code", "name", "credit_code"),
     read_roles=(*STAFF_READ, Role.ENTERPRISE, Role.PLANT_RECEIVER), write_roles=(Role.ADMIN,),
     check=_check_enterprise, children=_enterprise_children, extra_out=_enterprise_out,
@@ -417,7 +429,7 @@ def _check_plant(session: Session, values: dict[str, Any], existing: Any,
                  label=N_("enterprise"), principal=principal)
     for day, spans in (values.get("receiving_hours") or {}).items():
         if day not in ("mon", "tue", "wed", "thu", "fri", "sat", "sun") or \
-                not all(_is_span(s) for s in spans):
+                not isinstance(spans, list) or not all(_is_span(s) for s in spans):
             add(errors, "receiving_hours", N_("Hours are {\"mon\": [[\"08:00\", \"18:00\"]], …}."))
             break
     if existing is not None and values.get("docks") is not None:

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from auth.principal import Principal
+from parkgate.types import ParkDate
 
 # field name -> [msgid, or (msgid, params)], translated at the edge
 Errors = dict[str, list[Any]]
@@ -121,7 +122,7 @@ def _python_type(spec: FieldSpec) -> Any:
     if spec.kind == "bool":
         return bool
     if spec.kind == "date":
-        return date
+        return ParkDate
     if spec.kind == "choice":
         return Literal[spec.choices]  # type: ignore[valid-type]
     if spec.kind == "list":
@@ -154,6 +155,21 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+def _not_null(resource: Resource) -> list[str]:
+    """Fields an edit may leave out but never set to null: the required ones, and those
+    whose column holds no NULL (a null would reach the database and fail there; on a
+    new record a null is a blank, and the column's default fills it)."""
+    columns = resource.model.__table__.columns
+    return [spec.name for spec in resource.writable_fields
+            if spec.required or (spec.name in columns and not columns[spec.name].nullable)]
+
+
+def _refuse_null(cls: Any, value: Any) -> Any:
+    if value is None:
+        raise PydanticCustomError("null_refused", "may not be empty")
+    return value
+
+
 def _schema(resource: Resource, *, partial: bool) -> type[BaseModel]:
     definitions: dict[str, Any] = {}
     for spec in resource.writable_fields:
@@ -166,7 +182,11 @@ def _schema(resource: Resource, *, partial: bool) -> type[BaseModel]:
     for name, (typ, default) in resource.child_fields.items():
         definitions[name] = (Optional[typ] if partial else typ, default)  # noqa: UP045
     suffix = "Update" if partial else "Create"
-    return create_model(f"{_camel(resource.name)}{suffix}", __base__=_Strict, **definitions)
+    not_null = _not_null(resource) if partial else []
+    validators = {"refuse_null": field_validator(*not_null, mode="before")(_refuse_null)} \
+        if not_null else {}
+    return create_model(f"{_camel(resource.name)}{suffix}", __base__=_Strict,
+                        __validators__=validators, **definitions)
 
 
 def _out_schema(resource: Resource) -> type[BaseModel]:
