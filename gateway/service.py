@@ -453,9 +453,15 @@ def _crew_cross(uow: UnitOfWork, actor: Actor, lane: LaneInfo, area: str, vehicl
 
 def _crew_left_inside(uow: UnitOfWork, actor: Actor, lane: LaneInfo, trip: Trip,
                       person_id: int) -> None:
-    """G24: a driver or escort whose leaving was not confirmed with their vehicle."""
+    """G24: a driver or escort whose leaving was not confirmed with their vehicle: one
+    alarm per person and trip until it is resolved, not one more at every exit lane the
+    vehicle passes after (lot, plant, park), which buried the dispatcher's list."""
     from dispatch.alarms import raise_alarm
 
+    if uow.session.scalar(select(Alarm.id).where(
+            Alarm.trip_id == trip.id, Alarm.person_id == person_id,
+            Alarm.kind == "CREW_LEFT_INSIDE", Alarm.resolved_at.is_(None)).limit(1)) is not None:
+        return
     person = uow.session.get(Person, person_id)
     name = person.name if person else str(person_id)
     raise_alarm(uow, "CREW_LEFT_INSIDE",

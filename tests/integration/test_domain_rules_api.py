@@ -130,6 +130,38 @@ def test_crew_not_confirmed_at_the_exit_stay_inside_with_an_alarm(client, sessio
         assert s.get(Alarm, alarm.id).resolved_at is not None
 
 
+def test_a_crew_member_left_behind_is_one_alarm_however_many_exits_the_rig_passes(  # type: ignore[no-untyped-def]
+        session_factory):
+    from types import SimpleNamespace
+
+    from gateway.service import _crew_left_inside
+
+    world = make_world(session_factory)
+    trip = book(session_factory, world, state="LEAVING")
+    escort = world.persons["escort"].id
+    actor = Actor.system("tests")
+
+    def left_at(*lanes: str) -> None:
+        with unit_of_work(session_factory) as uow:
+            for code in lanes:  # the lot's exit, the plant's, the park's
+                lane = SimpleNamespace(id=world.lanes[code].id, code=code)
+                _crew_left_inside(uow, actor, lane, uow.session.get(Trip, trip.id), escort)  # type: ignore[arg-type]
+            uow.commit()
+
+    def alarms() -> list[Alarm]:
+        with session_factory() as s:
+            return list(s.scalars(select(Alarm).where(Alarm.kind == "CREW_LEFT_INSIDE")))
+
+    left_at("L1-OUT", "E1-OUT", "P1-OUT")
+    (first,) = alarms()
+    assert "L1-OUT" in alarm_text(first, "en")
+    with session_factory() as s:  # the booth confirms the escort left after all
+        s.get(Alarm, first.id).resolved_at = clock.now()
+        s.commit()
+    left_at("P1-OUT")  # a later trip's crossing without them is news again
+    assert len(alarms()) == 2
+
+
 # --- G23 --------------------------------------------------------------------------------------------
 
 def test_a_hazmat_vehicle_inside_past_the_dwell_limit_alarms_once(client, session_factory):
