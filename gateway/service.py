@@ -34,7 +34,7 @@ from models import (
     Trip,
 )
 from rules.identity import id_problem
-from rules.plates import normalise, validate
+from rules.plates import PlateCheck, normalise, validate
 from rules.reasons import Reason
 from trips import state_machine as sm
 from trips.state_machine import LOT_CATEGORIES
@@ -572,6 +572,17 @@ def confirm_crew(uow: UnitOfWork, principal: Principal, passage_id: int,
                          crew_presented=True)
 
 
+def typed_plate(text: str, field: str = "plate") -> PlateCheck:
+    """A plate a person typed at the booth: checked against the plate formats, since
+    unlike a camera read (recorded whatever it says) a typo is theirs to fix now."""
+    check = validate(text)
+    if not check.valid:
+        raise ValidationFailed(N_("%(plate)s is not a valid plate."), code="PLATE_INVALID",
+                               params={"plate": normalise(text)[:16]},
+                               fields={field: [N_("Not a valid plate.")]})
+    return check
+
+
 def enter_trailer(uow: UnitOfWork, principal: Principal, passage_id: int, trailer_plate: str,
                   runtime: GateRuntime) -> GateResult:
     """The operator typed the trailer's plate the camera could not read (G18): the
@@ -579,11 +590,7 @@ def enter_trailer(uow: UnitOfWork, principal: Principal, passage_id: int, traile
     passage of its own that says which held passage it completes."""
     if not principal.has(Role.ADMIN, Role.GATE_OPERATOR):
         raise Forbidden(N_("Your role does not allow this."))
-    check = validate(trailer_plate)
-    if not check.valid:
-        raise ValidationFailed(N_("%(plate)s is not a valid plate."), code="PLATE_INVALID",
-                               params={"plate": normalise(trailer_plate)[:16]},
-                               fields={"trailer_plate": [N_("Not a valid plate.")]})
+    check = typed_plate(trailer_plate, "trailer_plate")
     session = uow.session
     passage = _vehicle_passage(session, passage_id)
     lane = runtime.lane_by_id(session, passage.lane_id)
@@ -601,11 +608,7 @@ def enter_plate(uow: UnitOfWork, principal: Principal, passage_id: int, plate: s
     with no booking or lapsed papers is refused as it would have been on a sure read."""
     if not principal.has(Role.ADMIN, Role.GATE_OPERATOR):
         raise Forbidden(N_("Your role does not allow this."))
-    check = validate(plate)
-    if not check.valid:
-        raise ValidationFailed(N_("%(plate)s is not a valid plate."), code="PLATE_INVALID",
-                               params={"plate": normalise(plate)[:16]},
-                               fields={"plate": [N_("Not a valid plate.")]})
+    check = typed_plate(plate)
     session = uow.session
     passage = _vehicle_passage(session, passage_id)
     if passage.plate and LOW_CONFIDENCE not in {r.get("code") for r in passage.reasons or ()}:

@@ -38,6 +38,7 @@ from .service import (
     override,
     process_person,
     process_read_once,
+    typed_plate,
 )
 
 bp = APIBlueprint("booth", __name__, enable_openapi=False)
@@ -244,9 +245,16 @@ def booth_manual(lane_code: str) -> Any:
     if not plate:
         flash(gettext("Enter a plate."), "error")
         return _back(lane_code)
+    trailer = (request.form.get("trailer_plate") or "").strip()[:20]
+    try:
+        plate = typed_plate(plate).text
+        trailer = typed_plate(trailer, "trailer_plate").text if trailer else ""
+    except DomainError as exc:
+        _flash_error(exc)
+        return _back(lane_code)
     req = ReadRequest(lane=lane_code[:32], read_id=f"manual-{uuid.uuid4().hex}", plate=plate,
                       colour=colour, confidence=1.0, seen_at=clock.now(),
-                      trailer_plate=(request.form.get("trailer_plate") or "").strip()[:20] or None,
+                      trailer_plate=trailer or None,
                       crew_ids=[c for c in (request.form.get("crew_ids") or "").split() if c][:6],
                       source="manual")
     try:

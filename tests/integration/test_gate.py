@@ -508,3 +508,26 @@ def test_the_operators_own_checks_stay_on_screen(client, session_factory):  # ty
     assert plate_check.source == "manual" and plate_check.plate == "苏HXN335"
     assert typed.headers["Location"].endswith(f"/booth/E1-IN?passage={plate_check.id}")
     assert person.headers["Location"].endswith(f"/booth/E1-IN?passage={person_check.id}")
+
+
+def test_a_plate_typed_at_the_booth_must_be_a_plate(client, session_factory):  # type: ignore[no-untyped-def]
+    from tests.factories import csrf_token, login
+
+    make_world(session_factory)
+    login(client, "gate_operator")
+    token = csrf_token(client, "/booth/E1-IN")
+    with session_factory() as s:
+        before = s.scalar(select(func.count()).select_from(Passage))
+    for typo in ("ABC123", "苏A1234", "<script>alert(1)</script>"):
+        r = client.post("/booth/E1-IN/manual", data={"plate": typo, "csrf_token": token},
+                        follow_redirects=True)
+        assert "不是有效的车牌。" in r.get_data(as_text=True)
+    r = client.post("/booth/E1-IN/manual", data={"plate": "苏HXN335", "trailer_plate": "苏E12",
+                                                 "csrf_token": token}, follow_redirects=True)
+    assert "不是有效的车牌。" in r.get_data(as_text=True)
+    with session_factory() as s:  # nothing recorded for a typo
+        assert s.scalar(select(func.count()).select_from(Passage)) == before
+    client.post("/booth/E1-IN/manual", data={"plate": " 苏a 12345 ", "csrf_token": token})
+    with session_factory() as s:  # spaces and case are the operator's, not the plate's
+        latest = s.scalars(select(Passage).order_by(Passage.id.desc()).limit(1)).one()
+    assert latest.plate == "苏A12345"
