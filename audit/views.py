@@ -27,6 +27,7 @@ from models import (
     Vehicle,
 )
 from parkgate.database import get_db, get_session, get_uow
+from parkgate.problems import error_text
 from parkgate.signing import public_key_b64
 
 from . import checkpoints, describe, timeline
@@ -133,7 +134,7 @@ def _filter_problems(exc: Exception) -> list[str]:
         return [gettext(FILTER_LABELS[n]) if n in FILTER_LABELS else n for n in names] \
             or [gettext(N_("the filter"))]
     if isinstance(exc, DomainError):
-        return [gettext(exc.message, **exc.params)]
+        return [error_text(exc)]
     return [str(exc)]
 
 

@@ -13,6 +13,7 @@ from flask_login import current_user, login_user, logout_user
 
 from kernel.errors import DomainError
 from parkgate.database import get_uow
+from parkgate.problems import error_text
 
 from .access import LoginUser, current_principal, public, require
 from .service import (
@@ -50,7 +51,7 @@ def login() -> Any:
         try:
             user = authenticate(uow, username, password, remote=request.remote_addr)
         except (LoginFailed, LoginThrottled) as exc:
-            error = gettext(exc.message, **exc.params) if exc.params else gettext(exc.message)
+            error = error_text(exc)
             status = exc.status
             if "retry_after" in exc.extra:
                 headers["Retry-After"] = str(exc.extra["retry_after"])

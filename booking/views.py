@@ -21,7 +21,7 @@ from kernel import clock
 from kernel.errors import N_, DomainError, ValidationFailed
 from models import Enterprise, Material, Person, Plant, Trip, Vehicle
 from parkgate.database import get_session, get_uow
-from parkgate.problems import translate_fields
+from parkgate.problems import error_text, translate_fields
 from parkgate.web import register_landing, register_nav
 from rules.documents import PARK_TZ, park_date
 from rules.hazard import normalise_un
@@ -46,7 +46,7 @@ def _principal() -> Any:
 
 
 def _message(exc: DomainError) -> str:
-    return gettext(exc.message, **exc.params) if exc.params else gettext(exc.message)
+    return error_text(exc)
 
 
 @bp.get("")

@@ -15,6 +15,7 @@ from kernel import clock
 from kernel.errors import N_, DomainError
 from parkgate.database import get_session, get_uow
 from parkgate.i18n import select_locale
+from parkgate.problems import error_text
 from parkgate.web import register_landing, register_nav
 from rules.documents import park_date
 
@@ -75,7 +76,7 @@ def _done(message: str) -> Any:
 
 
 def _failed(exc: DomainError) -> Any:
-    flash(gettext(exc.message, **exc.params) if exc.params else gettext(exc.message), "error")
+    flash(error_text(exc), "error")
     return redirect(url_for("lot.board_page"))
 
 

@@ -224,14 +224,14 @@ def _back(lane_code: str, passage_id: int | None = None) -> Any:
 
 
 def _flash_error(exc: DomainError) -> None:
-    from parkgate.problems import translate_fields
+    from parkgate.problems import error_text, translate_fields
 
     if exc.fields:
         for messages in translate_fields(exc.fields).values():
             for message in messages:
                 flash(message, "error")
         return
-    flash(gettext(exc.message, **exc.params) if exc.params else gettext(exc.message), "error")
+    flash(error_text(exc), "error")
 
 
 @bp.post("/booth/<lane_code>/manual")

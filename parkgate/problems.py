@@ -95,12 +95,23 @@ def translate_message(message: Any, locale: str | None = None) -> str:
     return tr(str(message))
 
 
+def error_text(error: DomainError) -> str:
+    """A domain error's message in the request's language, the codes among its values
+    (a trip's state, an action) said by their labels."""
+    from .labels import label
+
+    if not error.params:
+        return gettext(error.message)
+    return translate_message((error.message, {k: label(v) if isinstance(v, str) else v
+                                               for k, v in error.params.items()}))
+
+
 def translate_fields(fields: dict[str, list[Any]]) -> dict[str, list[str]]:
     return {name: [translate_message(m) for m in messages] for name, messages in fields.items()}
 
 
 def handle_domain_error(error: DomainError) -> Any:
-    detail = gettext(error.message, **error.params) if error.params else gettext(error.message)
+    detail = error_text(error)
     fields = translate_fields(error.fields) if error.fields else None
     response = _respond(error.status, error.code, detail, errors=fields, **error.extra)
     if "retry_after" in error.extra:

@@ -18,7 +18,7 @@ from kernel import clock
 from kernel.errors import N_, DomainError
 from models import AuditEvent
 from parkgate.database import get_session, get_uow
-from parkgate.problems import translate_fields
+from parkgate.problems import error_text, translate_fields
 from parkgate.web import register_landing, register_nav
 from rules.documents import park_date
 
@@ -217,7 +217,7 @@ def create_page(kind: str) -> Any:
 def _domain_errors(exc: DomainError) -> dict[str, list[str]]:
     if exc.fields:
         return translate_fields(exc.fields)
-    message = gettext(exc.message, **exc.params) if exc.params else gettext(exc.message)
+    message = error_text(exc)
     return {"_form": [message]}
 
 

@@ -184,7 +184,7 @@ def plan(trip: TripFacts, action: str, ctx: Context) -> TripState:
                                 params={"action": action})
     if trip.state not in transition.sources:
         raise IllegalTransition(
-            N_("A trip in state %(state)s cannot %(action)s."),
+            N_("Not possible for a trip in state “%(state)s”: %(action)s."),
             params={"state": trip.state, "action": action},
             extra={"state": trip.state, "action": action,
                    "allowed": allowed_actions(trip.state)},

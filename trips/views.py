@@ -17,6 +17,7 @@ from kernel import clock
 from kernel.errors import N_, DomainError
 from models import Enterprise, Plant, Trip, Vehicle
 from parkgate.database import get_session, get_uow
+from parkgate.problems import error_text
 from parkgate.web import register_nav
 
 from .service import actions_for, get_trip, transition
@@ -76,7 +77,7 @@ def trip_transition(trip_id: int) -> Any:
     try:
         transition(get_uow(), principal, trip_id, action, reason=reason)
     except DomainError as exc:
-        flash(gettext(exc.message, **exc.params) if exc.params else gettext(exc.message), "error")
+        flash(error_text(exc), "error")
     else:
         flash(gettext("Done."))
     return redirect(url_for("trips.trip_detail", trip_id=trip_id))

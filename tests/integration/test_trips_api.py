@@ -51,7 +51,8 @@ def test_illegal_transition_is_a_409_with_a_stable_code(client, session_factory)
     body = response.json
     assert body["code"] == "TRIP_TRANSITION_NOT_ALLOWED"
     assert body["state"] == "CLOSED" and body["allowed"] == []
-    assert body["detail"]  # a human message
+    # A human message: the state and the action by their labels, not their codes.
+    assert body["detail"] == "行程处于“已结束”状态，不能执行：批准。", body["detail"]
 
 
 def test_failed_precondition_is_a_409_naming_the_reason(client, session_factory):
