@@ -16,6 +16,7 @@ from kernel.errors import N_, DomainError
 from parkgate.database import get_session, get_uow
 from parkgate.i18n import select_locale
 from parkgate.problems import error_text
+from parkgate.sse import may_listen
 from parkgate.web import register_landing, register_nav
 from rules.documents import park_date
 
@@ -55,7 +56,10 @@ def _context() -> dict[str, Any]:
     return {"board": board, "figures": figures, "colours": CLASS_COLOURS,
             "can_act": principal.has(*LOT_STAFF),
             "my_plant": principal.plant_id if principal.has(Role.PLANT_RECEIVER) else None,
-            "live_channels": "lot" if plant_scope is not None else "lot,alarms"}
+            # Only streams this reader may hear: one refused would keep the page's
+            # "live updates interrupted" banner up for good (an auditor and alarms).
+            "live_channels": ",".join(c for c in ("lot", "alarms") if may_listen(principal, c)
+                                      and (c == "lot" or plant_scope is None))}
 
 
 @bp.get("")

@@ -560,3 +560,20 @@ def test_a_truck_leaving_its_plant_waits_for_the_lot_before_taking_its_dock(  # 
     assert leaving == ["done"]
     with session_factory() as s:
         assert s.get(Dock, dock).trip_id is None
+
+
+@pytest.mark.parametrize("who, channels", [("auditor", "lot"), ("dispatcher", "lot,alarms"),
+                                           ("gate_operator", "lot,alarms")])
+def test_the_lot_page_listens_only_to_what_its_reader_may_hear(client, session_factory, who,  # type: ignore[no-untyped-def]
+                                                               channels):
+    import re
+    from urllib.parse import unquote
+
+    make_world(session_factory)
+    login(client, who)
+    page = client.get("/lot").get_data(as_text=True)
+    connect = unquote(re.search(r'sse-connect="([^"]+)"', page).group(1)).replace("&amp;", "&")
+    assert connect.endswith(f"channels={channels}")
+    # A stream refused would keep the page's "live updates interrupted" banner up for good.
+    with client.get(connect, buffered=False) as stream:
+        assert stream.status_code == 200
