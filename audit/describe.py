@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from kernel.errors import N_
 from parkgate.labels import label
+from parkgate.templated import render
 
 # Payload keys and the label each is shown under; keys not here are shown under their
 # own name, keys in HIDDEN not at all (ids and hashes an auditor searches by elsewhere).
@@ -40,7 +41,7 @@ FIELD_LABELS: dict[str, str] = {
     "waited_min": N_("Waited (minutes)"), "plant": N_("Plant"), "token": N_("Release token"),
 }
 HIDDEN = frozenset({"read_id", "crop_sha256", "passage_id", "seq", "hash", "version", "i",
-                    "k", "client_key"})
+                    "k", "client_key", "template", "args"})
 CODE_KEYS = frozenset({"action", "from", "to", "state", "category", "direction", "source",
                        "kind"})
 TIME_KEYS = frozenset({"deadline", "older_than", "at"})
@@ -69,7 +70,11 @@ def describe(payload: Mapping[str, Any], names: Names, tr: Callable[[str], str],
     for key, value in payload.items():
         if key in HIDDEN or _empty(value):
             continue
-        text = _value(key, value, names, tr, when)
+        if key == "message" and isinstance(payload.get("template"), str):
+            # A message kept as a template (an alarm): in the reader's language.
+            text = render(payload["template"], payload.get("args"), tr)
+        else:
+            text = _value(key, value, names, tr, when)
         if text:
             out.append(Field(key, tr(FIELD_LABELS[key]) if key in FIELD_LABELS
                              else key.replace("_", " "), text))

@@ -1,25 +1,21 @@
 """Alarms for people to act on (dwell limits, missed deadlines, crew apart).
 
 An alarm keeps its message as a template (an msgid, marked with N_) and the values it
-names apart, so the lot board shows it in Chinese to one dispatcher and in English to
-the next; the audit event carries the English text, as auditors read it.
+names apart (parkgate.templated), so the lot board shows it in Chinese to one
+dispatcher and in English to the next; its audit event carries the same, and the
+English text as auditors' exports read it.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from kernel import clock
 from kernel.uow import Actor, UnitOfWork
 from models import Alarm
 from parkgate.i18n import translate
-from parkgate.labels import label
-from rules.documents import PARK_TZ
-
-# Values under a key ending so are instants (ISO text): shown as the park's clock time.
-_AT = "_at"
+from parkgate.templated import render, stored_args
 
 
 def raise_alarm(uow: UnitOfWork, kind: str, message: str, *, actor: Actor,
@@ -28,8 +24,7 @@ def raise_alarm(uow: UnitOfWork, kind: str, message: str, *, actor: Actor,
                 person_id: int | None = None, lane_id: int | None = None,
                 camera_id: int | None = None) -> Alarm:
     """`message`: an N_-marked template naming `args` as %(name)s."""
-    stored = {k: v.isoformat() if isinstance(v, datetime) else v
-              for k, v in (args or {}).items()}
+    stored = stored_args(args or {})
     alarm = Alarm(kind=kind, trip_id=trip_id, vehicle_id=vehicle_id, person_id=person_id,
                   lane_id=lane_id, camera_id=camera_id, raised_at=clock.now(),
                   message=message[:500],
@@ -38,28 +33,13 @@ def raise_alarm(uow: UnitOfWork, kind: str, message: str, *, actor: Actor,
     uow.session.flush()
     uow.audit("alarm.raise", actor, subject_kind="alarm", subject_id=str(alarm.id),
               trip_id=trip_id, vehicle_id=vehicle_id, person_id=person_id, lane_id=lane_id,
-              payload={"kind": kind, "message": alarm_text(alarm, "en")})
+              payload={"kind": kind, "message": alarm_text(alarm, "en"),
+                       "template": alarm.message, "args": stored})
     uow.publish("alarms", "alarm", {"id": alarm.id, "kind": kind, "trip_id": trip_id})
     return alarm
 
 
 def alarm_text(alarm: Any, locale: str) -> str:
-    """The alarm's message in `locale`. Text values that are codes or msgids (a rule's
-    wording, a zone's verdict) are translated too; names and plates pass through."""
-    if not alarm.message_args:
-        return translate(alarm.message, locale)
-    args = json.loads(alarm.message_args)
-    return translate(alarm.message, locale,
-                     {k: _shown(k, v, locale) for k, v in args.items()})
-
-
-def _shown(key: str, value: Any, locale: str) -> Any:
-    if key.endswith(_AT) and isinstance(value, str):
-        return datetime.fromisoformat(value).astimezone(PARK_TZ).strftime("%H:%M")
-    if isinstance(value, dict):
-        return "; ".join(f"{k}: {_shown('', v, locale)}" for k, v in value.items())
-    if isinstance(value, list):
-        return ", ".join(str(_shown("", v, locale)) for v in value)
-    if isinstance(value, str):
-        return translate(label(value), locale)
-    return value
+    """The alarm's message in `locale`; alarms from before templates as written."""
+    args = json.loads(alarm.message_args) if alarm.message_args else None
+    return render(alarm.message, args, lambda text: translate(text, locale))

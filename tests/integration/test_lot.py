@@ -300,6 +300,10 @@ def test_a_long_wait_in_the_lot_and_a_long_stay_in_the_plant_each_alarm_once(  #
     assert "已在停车场等待 62 分钟。" in page and "停留 61 分钟。" in page  # arrived a minute apart
     english = client.get("/lot?lang=en").get_data(as_text=True)
     assert "Waiting in the lot for 62 min." in english and "for 61 min." in english
+    # The auditor reads the same alarms in the log in their language too.
+    login(client, "auditor")
+    log = client.get("/audit?action=alarm.raise&lang=zh_Hans_CN").get_data(as_text=True)
+    assert "已在停车场等待 62 分钟。" in log and "Waiting in the lot" not in log
     with session_factory() as s:
         audited = s.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.action == "alarm.raise"))
