@@ -151,11 +151,15 @@ def booth_current(lane_code: str) -> Any:
     lane = _lane_or_404(lane_code)
     selected = _selected()
     passage = session.get(Passage, selected) if selected else None
+    newest = session.scalar(select(Passage).where(Passage.lane_id == lane.id,
+                                                  Passage.source != "crew")
+                            .order_by(Passage.id.desc()).limit(1))
     if passage is None or passage.lane_id != lane.id:
         selected = None
-        passage = session.scalar(select(Passage).where(Passage.lane_id == lane.id,
-                                                       Passage.source != "crew")
-                                 .order_by(Passage.id.desc()).limit(1))
+        passage = newest
+    # An operator looking at one passage (their own check, a hold they opened) is told
+    # when a newer vehicle has come, instead of the screen staying on the old one.
+    newer = newest if selected and newest is not None and newest.id > passage.id else None
     today = documents.park_date(clock.now())
     warn = read_model.park_policy(session, lane.gate.park_id).expiry_warning_days
     vehicle = session.get(Vehicle, passage.vehicle_id) if passage and passage.vehicle_id else None
@@ -173,7 +177,7 @@ def booth_current(lane_code: str) -> Any:
     return render_template(
         "gate/_current.html", lane=lane, passage=passage, vehicle=vehicle, trip=trip,
         trailer=trailer, plant=plant, person=person, override_by=by, resolved_by=resolver,
-        completed_by=completed_by, replaced_by=later, selected=selected,
+        completed_by=completed_by, replaced_by=later, selected=selected, newer=newer,
         docs=_docs(vehicle, today, warn), trailer_docs=_docs(trailer, today, warn),
         crew=_crew(trip, today, warn),
         codes=[r["code"] for r in (passage.reasons if passage else [])])

@@ -120,3 +120,27 @@ def test_the_roster_lists_who_is_inside(page, live_server, app, session_factory)
     page.goto(f"{live_server.url}/roster")
     assert page.locator("#person-count").inner_text() == "1"
     assert "王师傅" in page.locator("#roster-persons").inner_text()
+
+
+@pytest.mark.browser
+def test_the_live_decision_stays_on_a_booth_screen_however_many_holds_wait(
+        page, live_server, app, session_factory):  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from playwright.sync_api import expect
+
+    world = make_world(session_factory)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    sign_in(page, live_server.url, "gate_operator", PASSWORD)
+    camera = app.test_client()
+    for i in range(12):  # a night's worth of unsure reads nobody has seen to yet
+        assert camera.post("/api/v1/lanes/P2-IN/reads", headers=auth(
+            world.tokens["gate_operator"]), json={
+            "read_id": f"cam-{i}", "plate": f"苏A1{i:04d}", "plate_colour": "blue",
+            "confidence": 0.41,
+            "seen_at": (clock.now() + timedelta(seconds=60 * i)).isoformat()}).status_code == 201
+    page.goto(f"{live_server.url}/booth/P2-IN")
+    expect(page.locator("#pending-table tbody tr")).to_have_count(12)
+    # Whole, on the screen as it opens (htmx may swap it in again meanwhile: retried).
+    expect(page.locator("#decision")).to_be_in_viewport(ratio=1)
+    assert page.evaluate("window.scrollY") == 0

@@ -531,3 +531,20 @@ def test_a_plate_typed_at_the_booth_must_be_a_plate(client, session_factory):  #
     with session_factory() as s:  # spaces and case are the operator's, not the plate's
         latest = s.scalars(select(Passage).order_by(Passage.id.desc()).limit(1)).one()
     assert latest.plate == "苏A12345"
+
+
+def test_a_passage_held_on_screen_says_when_a_newer_vehicle_came(client, session_factory):  # type: ignore[no-untyped-def]
+    from tests.factories import csrf_token, login
+
+    make_world(session_factory)
+    login(client, "gate_operator")
+    token = csrf_token(client, "/booth/E1-IN")
+    client.post("/booth/E1-IN/manual", data={"plate": "苏HXN335", "csrf_token": token})
+    with session_factory() as s:
+        mine = s.scalars(select(Passage).order_by(Passage.id.desc()).limit(1)).one().id
+    page = client.get(f"/booth/E1-IN/current?passage={mine}").get_data(as_text=True)
+    assert 'id="newer-read"' not in page  # still the newest
+    client.post("/booth/E1-IN/manual", data={"plate": "苏A12345", "csrf_token": token})
+    page = client.get(f"/booth/E1-IN/current?passage={mine}").get_data(as_text=True)
+    assert 'id="newer-read"' in page and "苏A12345" in page.split('id="newer-read"')[1]
+    assert "苏HXN335" in page  # and the operator's own check is still there
