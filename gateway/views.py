@@ -159,7 +159,8 @@ def booth_current(lane_code: str) -> Any:
         passage = newest
     # An operator looking at one passage (their own check, a hold they opened) is told
     # when a newer vehicle has come, instead of the screen staying on the old one.
-    newer = newest if selected and newest is not None and newest.id > passage.id else None
+    newer = newest if selected and passage is not None and newest is not None \
+        and newest.id > passage.id else None
     today = documents.park_date(clock.now())
     warn = read_model.park_policy(session, lane.gate.park_id).expiry_warning_days
     vehicle = session.get(Vehicle, passage.vehicle_id) if passage and passage.vehicle_id else None
