@@ -87,6 +87,9 @@ def test_every_failed_check_is_shown_at_once(page, live_server, session_factory,
     assert set(codes) == {"ESCORT_MISSING", "WAYBILL_MISSING"}
     text = page.locator("#findings").inner_text()
     assert "G13" in text and "G14" in text and "押运员" in text
+    # Counted as they are, in words: no code the reader has to decipher.
+    assert page.locator("#findings h2").inner_text().startswith("2 项检查未通过")
+    assert "ESCORT_MISSING" not in text and "WAYBILL_MISSING" not in text
     with session_factory() as s:
         assert s.scalars(select(Trip)).first() is None
     # Submitted anyway, it waits for the park.
