@@ -548,3 +548,5 @@ def test_a_passage_held_on_screen_says_when_a_newer_vehicle_came(client, session
     page = client.get(f"/booth/E1-IN/current?passage={mine}").get_data(as_text=True)
     assert 'id="newer-read"' in page and "苏A12345" in page.split('id="newer-read"')[1]
     assert "苏HXN335" in page  # and the operator's own check is still there
+    # Typed by a person: no "confidence 1.00" as if a camera had been sure.
+    assert "值班员录入" in page and "置信度" not in page
