@@ -157,7 +157,7 @@ def post_vendor_event(lane_code: str, vendor: str) -> Any:
         events = PARSERS[vendor](body, request.content_type or "")
     except VendorPayloadError as exc:
         raise _refuse(vendor, exc, body) from exc
-    except (AttributeError, TypeError, KeyError) as exc:
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:
         raise _refuse(vendor, VendorPayloadError("VENDOR_BAD_SHAPE",
                                                  f"unexpected event structure: {exc}"),
                       body) from exc
@@ -205,6 +205,8 @@ def _device_camera(session: Any, vendor: str, signed: Camera, device_id: str) ->
     camera registered under the same credentials (a platform pushing for its cameras)."""
     if not device_id or device_id == signed.device_id:
         return signed
+    if not device_id.isprintable():
+        return None  # no registered camera has such an id (a lone surrogate, a control)
     other = cameras.find(session, vendor, device_id)
     return other if other is not None and other.username == signed.username else None
 
@@ -242,7 +244,7 @@ def dahua_notification(message: str) -> Any:
                              zone=cameras.zone_of(camera))
     except VendorPayloadError as exc:
         raise _refuse("dahua", exc, body, camera) from exc
-    except (AttributeError, TypeError, KeyError) as exc:
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:
         raise _refuse("dahua", VendorPayloadError(
             "VENDOR_BAD_SHAPE", f"unexpected event structure: {exc}"), body, camera) from exc
     cameras.heard(camera, now, event=message == "TollgateInfo")

@@ -63,8 +63,14 @@ class LotCollector:
 
         family = GaugeMetricFamily("parkgate_lot_queue_length",
                                    "Trips waiting in the hazmat lot per plant", labels=["plant"])
+        from sqlalchemy.orm import Session
+
+        from models.db import read_only
+
         database = self.app.extensions["parkgate.db"]
-        with database.session_factory() as session:
+        # A reader's transaction: on SQLite a writer's (BEGIN IMMEDIATE) would wait the
+        # whole busy timeout for the lock the scrape's own request session holds.
+        with Session(read_only(database.engine)) as session:
             rows = session.execute(
                 select(Plant.code, func.count(QueueEntry.id))
                 .join(QueueEntry, QueueEntry.plant_id == Plant.id)

@@ -157,6 +157,18 @@ def handle_unexpected(error: Exception) -> Any:
                     gettext("Something went wrong on our side. The error has been logged."))
 
 
+def handle_out_of_range(error: Exception) -> Any:
+    """A number or date past what the database or the calendar holds, from a form or a
+    query the schemas do not bound: Python's OverflowError on SQLite and in date
+    arithmetic, the database's DataError (numeric value out of range) on PostgreSQL.
+    The caller's input, so a 422, not a 500. (The API's schemas bound their numbers and
+    dates; this is the net under the rest.)"""
+    log.warning("out-of-range input on %s %s: %s", request.method, request.path,
+                type(getattr(error, "orig", error)).__name__)
+    return _respond(422, "VALUE_OUT_OF_RANGE", gettext(
+        "A number or date in the request is out of range."))
+
+
 def handle_database_unavailable(error: Exception) -> Any:
     """The database went away (restart, failover, network): the pool has been
     invalidated and the next request reconnects, so this one is worth retrying."""
@@ -174,9 +186,15 @@ def handle_database_unavailable(error: Exception) -> Any:
 
 
 def _looks_like_disconnect(error: Exception) -> bool:
+    """A database that cannot answer now: gone (PostgreSQL), or an embedded SQLite
+    file another writer held past the busy timeout. Worth a retry either way."""
+    import sqlite3
+
     import psycopg
 
     orig = getattr(error, "orig", None)
+    if isinstance(orig, sqlite3.OperationalError):
+        return "locked" in str(orig) or "busy" in str(orig)
     return isinstance(orig, (psycopg.OperationalError, psycopg.errors.AdminShutdown))
 
 
@@ -196,7 +214,9 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(HTTPError, handle_http_error)
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import DataError, OperationalError
 
     app.register_error_handler(OperationalError, handle_database_unavailable)
+    app.register_error_handler(OverflowError, handle_out_of_range)
+    app.register_error_handler(DataError, handle_out_of_range)
     app.register_error_handler(Exception, handle_unexpected)

@@ -64,7 +64,7 @@ def list_records(session: Session, resource: Resource, principal: Principal, *, 
         q = q.strip()[:100]
         like = f"%{q}%"
         clauses = [getattr(resource.model, col).ilike(like) for col in resource.search]
-        if q.isdigit():
+        if q.isascii() and q.isdigit():  # "²" is a digit to isdigit(), not to int()
             clauses.append(resource.model.id == int(q) if int(q) < 2**31 else False)
         stmt = stmt.where(or_(*clauses)) if clauses else stmt
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0

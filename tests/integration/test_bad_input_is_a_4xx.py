@@ -72,3 +72,51 @@ def test_a_booking_window_at_the_end_of_time_is_refused(client, session_factory)
     for path in ("", "/check"):
         refused(client.post(f"/api/v1/bookings{path}", headers=headers, json=body(
             world, window_end="9999-12-31T23:59:59.999999+00:00")))
+
+
+def test_a_signed_in_metrics_scrape_answers_at_once(client, session_factory):  # type: ignore[no-untyped-def]
+    """With a token, the request's own session held SQLite's write lock, and the lot
+    figures' session waited the whole busy timeout (30 s) for it, then failed; every
+    gate read meanwhile waited too."""
+    world = make_world(session_factory)
+    r = client.get("/metrics", headers=auth(world.tokens["admin"]))
+    assert r.status_code == 200 and "parkgate_lot_queue_length" in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("picture", [
+    {"Plate": {"PlateNumber": "苏A12345", "PlateColor": "²"},
+     "SnapInfo": {"DeviceID": "X", "SnapTime": "2026-12-07 10:00:00"}},
+    {"Plate": {"PlateNumber": "苏A12345", "PlateColor": "Blue"},
+     "SnapInfo": {"DeviceID": "X", "SnapTime": "2026-12-07 10:00:00", "TimeZone": "+99:00"}},
+])
+def test_a_camera_payload_with_impossible_values_is_refused(client, session_factory,  # type: ignore[no-untyped-def]
+                                                            picture):
+    import json
+
+    world = make_world(session_factory)
+    r = client.post("/api/v1/lanes/P1-IN/anpr/dahua",
+                    data=json.dumps({"Picture": picture}).encode(),
+                    headers={"Content-Type": "application/json", **auth(world.tokens["device"])})
+    refused(r)
+
+
+def test_a_search_for_a_unicode_digit_is_a_search(client, session_factory):  # type: ignore[no-untyped-def]
+    world = make_world(session_factory)
+    r = client.get("/api/v1/vehicles", query_string={"q": "²"},
+                   headers=auth(world.tokens["admin"]))
+    assert r.status_code == 200 and r.json["total"] == 0
+
+
+def test_a_form_number_past_64_bits_is_a_4xx(client, session_factory):  # type: ignore[no-untyped-def]
+    from tests.factories import login
+
+    make_world(session_factory)
+    login(client, "admin")
+    r = client.get("/records/expiring", query_string={"carrier_id": "9" * 20})
+    assert r.status_code == 422, r.status_code
+
+
+def test_a_checkpoint_nested_two_thousand_deep_is_refused(client, session_factory):  # type: ignore[no-untyped-def]
+    world = make_world(session_factory)
+    refused(client.post("/api/v1/audit/consistency", json={"checkpoint": "[" * 1999 + "]" * 1999},
+                        headers=auth(world.tokens["auditor"])))
