@@ -85,6 +85,16 @@ def _refuse(vendor: str, exc: VendorPayloadError, body: bytes, camera: Camera | 
                  params={"detail": exc.message})
 
 
+# A payload of the right format but an unexpected shape or impossible values (a number
+# where a list belongs, a plate colour "²", a time zone "+99:00") trips the parsers in
+# these ways: the camera's fault, refused like any malformed push, never a 500.
+SHAPE_ERRORS = (AttributeError, TypeError, KeyError, ValueError)
+
+
+def bad_shape(exc: Exception) -> VendorPayloadError:
+    return VendorPayloadError("VENDOR_BAD_SHAPE", f"unexpected event structure: {exc}")
+
+
 def decide_events(events: list[VendorEvent], lane_code: str, principal: Principal,
                   backlog: timedelta) -> list[GateResult]:
     """Each event that names a vehicle, decided at the lane; heartbeats counted."""
@@ -157,10 +167,8 @@ def post_vendor_event(lane_code: str, vendor: str) -> Any:
         events = PARSERS[vendor](body, request.content_type or "")
     except VendorPayloadError as exc:
         raise _refuse(vendor, exc, body) from exc
-    except (AttributeError, TypeError, KeyError, ValueError) as exc:
-        raise _refuse(vendor, VendorPayloadError("VENDOR_BAD_SHAPE",
-                                                 f"unexpected event structure: {exc}"),
-                      body) from exc
+    except SHAPE_ERRORS as exc:
+        raise _refuse(vendor, bad_shape(exc), body) from exc
     results = decide_events(events, lane.code, current_principal(),
                             timedelta(hours=lane.backlog_hours))
     return _answer(results, events[0].ignored if events else None)
@@ -244,9 +252,8 @@ def dahua_notification(message: str) -> Any:
                              zone=cameras.zone_of(camera))
     except VendorPayloadError as exc:
         raise _refuse("dahua", exc, body, camera) from exc
-    except (AttributeError, TypeError, KeyError, ValueError) as exc:
-        raise _refuse("dahua", VendorPayloadError(
-            "VENDOR_BAD_SHAPE", f"unexpected event structure: {exc}"), body, camera) from exc
+    except SHAPE_ERRORS as exc:
+        raise _refuse("dahua", bad_shape(exc), body, camera) from exc
     cameras.heard(camera, now, event=message == "TollgateInfo")
     session.commit()
     if message == "KeepAlive":
@@ -385,6 +392,8 @@ def viid_motor_vehicles() -> Any:
                                           zone=cameras.zone_of(camera))
     except VendorPayloadError as exc:
         raise _refuse("gat1400", exc, body, camera) from exc
+    except SHAPE_ERRORS as exc:
+        raise _refuse("gat1400", bad_shape(exc), body, camera) from exc
     now = clock.now()
     cameras.heard(camera, now, event=True)
     session.commit()

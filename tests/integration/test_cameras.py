@@ -440,3 +440,17 @@ def test_a_camera_platform_is_not_held_to_the_anonymous_rate_limit(client, sessi
     # A camera is answered in JSON even when it is the one refused.
     flood = [client.post("/VIID/System/Keepalive", data=b"{}") for _ in range(11)][-1]
     assert flood.status_code == 429 and flood.json["code"] == "RATE_LIMITED"
+
+
+def test_gat1400_upload_of_an_impossible_shape_is_refused_not_a_500(client, session_factory):  # type: ignore[no-untyped-def]
+    world = make_world(session_factory)
+    add_camera(session_factory, world, "gat1400", GAT_DEVICE, "P2-IN", username="viid-1",
+               password="Viid-Secret-2026")
+    upload = json.loads(gat1400_vehicles([("苏A88888", 5)], pass_time="20261122090000"))
+    vehicles = upload["MotorVehicleListObject"]["MotorVehicleObject"]
+    vehicles[0]["SubImageList"] = {"SubImageInfoObject": 1}  # a number where a list belongs
+    r = digest_post(client, "/VIID/MotorVehicles", json.dumps(upload).encode(), "viid-1",
+                    "Viid-Secret-2026", **VIID)
+    assert 400 <= r.status_code < 500, r.get_data(as_text=True)[:300]
+    assert [k.code for k in rejections(session_factory)] == ["VENDOR_BAD_SHAPE"]
+    assert passages(session_factory) == []
