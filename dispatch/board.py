@@ -134,6 +134,13 @@ class Board:
         """The board as JSON; alarm messages in `locale`, and in both languages."""
         from .alarms import alarm_text
 
+        def alarm(a: Alarm) -> dict[str, Any]:
+            zh, en = alarm_text(a, "zh_Hans_CN"), alarm_text(a, "en")
+            return {"id": a.id, "kind": a.kind, "trip_id": a.trip_id,
+                    "message": en if locale.startswith("en") else zh,
+                    "message_zh": zh, "message_en": en, "raised_at": a.raised_at.isoformat(),
+                    "acknowledged": a.acknowledged_at is not None}
+
         return {
             "lot": {"id": self.lot.id, "code": self.lot.code, "name": self.lot.name},
             "zones": [{"id": z.id, "code": z.code, "name": z.name, "accepted": z.accepted,
@@ -147,12 +154,7 @@ class Board:
                         "queue": [vars(q) for q in p.queue], "released": p.released}
                        for p in self.plants],
             "entrance": [vars(q) for q in self.entrance],
-            "alarms": [{"id": a.id, "kind": a.kind, "trip_id": a.trip_id,
-                        "message": alarm_text(a, locale),
-                        "message_zh": alarm_text(a, "zh_Hans_CN"),
-                        "message_en": alarm_text(a, "en"),
-                        "raised_at": a.raised_at.isoformat(),
-                        "acknowledged": a.acknowledged_at is not None} for a in self.alarms],
+            "alarms": [alarm(a) for a in self.alarms],
             "generated_at": self.generated_at.isoformat(),
         }
 

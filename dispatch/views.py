@@ -58,8 +58,8 @@ def _context() -> dict[str, Any]:
             "my_plant": principal.plant_id if principal.has(Role.PLANT_RECEIVER) else None,
             # Only streams this reader may hear: one refused would keep the page's
             # "live updates interrupted" banner up for good (an auditor and alarms).
-            "live_channels": ",".join(c for c in ("lot", "alarms") if may_listen(principal, c)
-                                      and (c == "lot" or plant_scope is None))}
+            "live_channels": "lot,alarms" if plant_scope is None
+            and may_listen(principal, "alarms") else "lot"}
 
 
 @bp.get("")

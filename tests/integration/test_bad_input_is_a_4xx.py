@@ -120,3 +120,21 @@ def test_a_checkpoint_nested_two_thousand_deep_is_refused(client, session_factor
     world = make_world(session_factory)
     refused(client.post("/api/v1/audit/consistency", json={"checkpoint": "[" * 1999 + "]" * 1999},
                         headers=auth(world.tokens["auditor"])))
+
+
+def test_a_database_another_writer_holds_is_a_retryable_503(app):  # type: ignore[no-untyped-def]
+    """SQLite's busy timeout run out (another writer held the file): the same answer as
+    a PostgreSQL that went away, worth a retry, not a 500."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from parkgate.problems import handle_database_unavailable
+
+    locked = OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError(
+        "database is locked"))
+    with app.test_request_context("/api/v1/lanes/P1-IN/reads", method="POST"):
+        response = handle_database_unavailable(locked)
+    response = app.make_response(response)
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+    assert response.json["code"] == "DATABASE_UNAVAILABLE"
