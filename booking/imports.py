@@ -19,7 +19,7 @@ from gateway.reasons import CATALOG
 from kernel.errors import N_, DomainError, ValidationFailed
 from kernel.uow import UnitOfWork
 from models import Enterprise, Plant
-from parkgate.problems import translate_message
+from parkgate.problems import import_refused, translate_message
 from registry.imports import MAX_REPORTED_ERRORS, RowError
 from rules.documents import PARK_TZ
 from rules.plates import normalise
@@ -58,11 +58,14 @@ class BookingImportReport:
             self.errors.append(RowError(row, name, message))
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "booked": self.booked, "pending": self.pending,
+        body = {"rows": self.rows, "booked": self.booked, "pending": self.pending,
                 "dry_run": self.dry_run, "ok": self.ok, "error_count": self.error_count,
                 "codes": self.codes[:MAX_REPORTED_ERRORS],
                 "errors": [{"row": e.row, "field": e.field,
                             "message": translate_message(e.message)} for e in self.errors]}
+        if not self.ok:
+            body.update(import_refused(self.error_count, self.dry_run))
+        return body
 
 
 def parse_cargo(text: str) -> list[CargoRequest] | None:

@@ -106,6 +106,20 @@ def error_text(error: DomainError) -> str:
                                                for k, v in error.params.items()}))
 
 
+def import_refused(error_count: int, dry_run: bool) -> dict[str, str]:
+    """What a failed import's report says at its top, as every 4xx does: a code a
+    program branches on and a sentence a person reads."""
+    from flask_babel import ngettext
+
+    if dry_run:
+        detail = ngettext("%(num)d problem found; this was a check only.",
+                          "%(num)d problems found; this was a check only.", error_count)
+    else:
+        detail = ngettext("%(num)d problem found; nothing was saved.",
+                          "%(num)d problems found; nothing was saved.", error_count)
+    return {"code": "IMPORT_ROWS_INVALID", "detail": detail}
+
+
 def translate_fields(fields: dict[str, list[Any]]) -> dict[str, list[str]]:
     return {name: [translate_message(m) for m in messages] for name, messages in fields.items()}
 

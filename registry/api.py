@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from auth.access import current_principal, require
 from kernel import clock
 from parkgate.database import get_session, get_uow, read_session, release_session
-from parkgate.problems import translate_message
+from parkgate.problems import import_refused, translate_message
 from rules.documents import park_date
 
 from . import expiry, service
@@ -72,6 +72,8 @@ class ImportReportOut(BaseModel):
     errors: list[ImportErrorOut]
     dry_run: bool
     sha256: str
+    code: str | None = Field(default=None, description="IMPORT_ROWS_INVALID when any row fails")
+    detail: str | None = None
 
 
 class ExpiryQuery(BaseModel):
@@ -100,13 +102,16 @@ class ExpiringPage(BaseModel):
 
 
 def report_out(report: Any) -> dict[str, Any]:
-    return {
+    body = {
         "kind": report.kind, "rows": report.rows, "created": report.created,
         "updated": report.updated, "unchanged": report.unchanged,
         "error_count": report.error_count, "dry_run": report.dry_run, "sha256": report.sha256,
         "errors": [{"row": e.row, "field": e.field, "message": translate_message(e.message)}
                    for e in report.errors],
     }
+    if not report.ok:
+        body.update(import_refused(report.error_count, report.dry_run))
+    return body
 
 
 def _routes(resource: Resource) -> None:

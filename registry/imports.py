@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import IO, Any
+from typing import IO, Any, get_args
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from pydantic import ValidationError
@@ -34,7 +34,7 @@ from kernel.uow import UnitOfWork
 from parkgate.cells import csv_cell, csv_value, xlsx_row
 
 from .service import audit_change, check_write, columns_for, field_errors, snapshot
-from .spec import FieldSpec, Resource
+from .spec import FieldSpec, Resource, not_null_fields
 
 MAX_REPORTED_ERRORS = 1000
 TRUE = {"1", "true", "yes", "y", "是", "x", "✓"}
@@ -184,15 +184,18 @@ def parse_text(spec: FieldSpec, raw: str) -> Any:
     return value
 
 
-def child_text(name: str, typ: Any, raw: str) -> Any:
+def child_text(typ: Any, raw: str) -> Any:
+    """A child list as typed in a cell or a form box: codes or ids separated by `;` or
+    `,`, or JSON where the lines are records (an enterprise's material scope)."""
     value = raw.strip()
     if value == "":
         return None
-    if "dict" in str(typ):
+    if get_args(typ) and get_args(typ)[0] not in (str, int):
         try:
-            return json.loads(value)
+            lines = json.loads(value)
         except (ValueError, RecursionError):
-            return value
+            return value  # the schema names the problem, the form shows what was typed
+        return lines if isinstance(lines, list) else value
     return [part.strip() for part in value.replace(",", ";").split(";") if part.strip()]
 
 
@@ -206,7 +209,7 @@ def row_values(resource: Resource, raw: dict[str, str], *, partial: bool) -> dic
                 values[spec.name] = parsed
     for name, (typ, _default) in resource.child_fields.items():
         if name in raw:
-            parsed = child_text(name, typ, raw[name])
+            parsed = child_text(typ, raw[name])
             if parsed is not None:
                 values[name] = parsed
     return values
@@ -355,6 +358,9 @@ def _import_batch(uow: UnitOfWork, resource: Resource, principal: Principal,
                   batch: list[tuple[int, dict[str, str]]], report: ImportReport,
                   seen: set[tuple[Any, ...]], create_only: bool) -> None:
     session = uow.session
+    # A blank cell clears a field, except where the column holds no NULL: there it
+    # leaves a stored record's value as it is, and a new record takes the default.
+    keep_when_blank = set(not_null_fields(resource))
     parsed: list[tuple[int, dict[str, Any]]] = []
     for n, raw in batch:
         try:
@@ -365,7 +371,8 @@ def _import_batch(uow: UnitOfWork, resource: Resource, principal: Principal,
                 for message in messages:
                     report.error(n, name, message)
             continue
-        parsed.append((n, values))
+        parsed.append((n, {k: v for k, v in values.items()
+                           if v is not None or k not in keep_when_blank}))
     referenced = _prefetch_refs(session, resource, [v for _, v in parsed])
     existing = _existing_for(session, resource, [v for _, v in parsed])
     new_rows: list[dict[str, Any]] = []

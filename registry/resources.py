@@ -297,8 +297,6 @@ def _check_qualification(session: Session, values: dict[str, Any], existing: Any
         add(errors, "person_id", N_("No such record: %(what)s."), what=N_("person"))
     check_classes(values, "classes", errors)
     check_dates_in_order(values, existing, "issued_on", "expires_on", errors)
-    if values.get("cert_no"):
-        values["cert_no"] = values["cert_no"].strip().upper()
     return errors
 
 
@@ -314,7 +312,8 @@ QUALIFICATIONS = register(Resource(
         F("person_id", N_("Person"), kind="ref", ref="persons", required=True, in_list=True),
         F("kind", N_("Kind"), kind="choice", choices=("driver", "escort", "loader"),
           required=True, in_list=True),
-        F("cert_no", N_("Certificate number"), required=True, in_list=True, max_length=64),
+        F("cert_no", N_("Certificate number"), required=True, in_list=True, max_length=64,
+          upper=True),
         F("classes", N_("Classes covered"), kind="list", in_list=True, choices=CLASS_CHOICES,
           others=True),
         F("issued_on", N_("Issued"), kind="date"),
@@ -543,8 +542,6 @@ def _check_lane(session: Session, values: dict[str, Any], existing: Any,
                 principal: Principal | None) -> Errors:
     errors: Errors = {}
     check_exists(session, Gate, values.get("gate_id"), "gate_id", errors, label=N_("gate"))
-    if values.get("code"):
-        values["code"] = values["code"].strip().upper()
     return errors
 
 
@@ -552,7 +549,7 @@ LANES = register(Resource(
     title_field="code", name="lanes", model=Lane, label=N_("Lane"), label_plural=N_("Lanes"),
     fields=[
         F("gate_id", N_("Gate"), kind="ref", ref="gates", required=True, in_list=True),
-        F("code", N_("Code"), required=True, in_list=True, max_length=32),
+        F("code", N_("Code"), required=True, in_list=True, max_length=32, upper=True),
         F("name", N_("Name"), required=True, in_list=True),
         F("direction", N_("Direction"), kind="choice", choices=("in", "out"), required=True,
           in_list=True),

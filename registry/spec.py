@@ -47,6 +47,9 @@ class FieldSpec:
     # second field with the same label.
     shown_as: str | None = None
     in_form: bool = True
+    # A code people type in either case (a lane's code, a certificate number): kept in
+    # capitals by the schema, so every path (form, API, import) compares one spelling.
+    upper: bool = False
 
 
 @dataclass
@@ -155,7 +158,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-def _not_null(resource: Resource) -> list[str]:
+def not_null_fields(resource: Resource) -> list[str]:
     """Fields an edit may leave out but never set to null: the required ones, and those
     whose column holds no NULL (a null would reach the database and fail there; on a
     new record a null is a blank, and the column's default fills it)."""
@@ -170,6 +173,10 @@ def _refuse_null(cls: Any, value: Any) -> Any:
     return value
 
 
+def _upper(cls: Any, value: Any) -> Any:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
 def _schema(resource: Resource, *, partial: bool) -> type[BaseModel]:
     definitions: dict[str, Any] = {}
     for spec in resource.writable_fields:
@@ -182,9 +189,13 @@ def _schema(resource: Resource, *, partial: bool) -> type[BaseModel]:
     for name, (typ, default) in resource.child_fields.items():
         definitions[name] = (Optional[typ] if partial else typ, default)  # noqa: UP045
     suffix = "Update" if partial else "Create"
-    not_null = _not_null(resource) if partial else []
-    validators = {"refuse_null": field_validator(*not_null, mode="before")(_refuse_null)} \
-        if not_null else {}
+    not_null = not_null_fields(resource) if partial else []
+    validators: dict[str, Any] = {}
+    if not_null:
+        validators["refuse_null"] = field_validator(*not_null, mode="before")(_refuse_null)
+    upper = [spec.name for spec in resource.writable_fields if spec.upper]
+    if upper:
+        validators["upper"] = field_validator(*upper, mode="before")(_upper)
     return create_model(f"{_camel(resource.name)}{suffix}", __base__=_Strict,
                         __validators__=validators, **definitions)
 

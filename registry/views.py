@@ -159,7 +159,7 @@ def _form_values(resource: Resource, *, editing: bool) -> dict[str, Any]:
         if name in request.form:
             from .imports import child_text
 
-            values[name] = child_text(name, typ, request.form[name]) or []
+            values[name] = child_text(typ, request.form[name]) or []
     return values
 
 

@@ -107,3 +107,25 @@ def test_the_person_form_speaks_chinese_and_keeps_what_was_typed(page, live_serv
     page.goto(f"{live_server.url}/records/persons")
     assert "驾驶员" in page.locator("#records").inner_text()
     assert "driver" not in page.locator("#records").inner_text()
+
+
+@pytest.mark.browser
+def test_an_enterprise_with_a_material_scope_saves_as_it_was_shown(page, live_server,
+                                                                   session_factory):
+    from tests.factories import allow_petrol_and_corrosives
+
+    world = allow_petrol_and_corrosives(session_factory, make_world(session_factory))
+    sign_in(page, live_server.url, "admin", PASSWORD)
+    page.goto(f"{live_server.url}/records/enterprises/{world.enterprises['E1'].id}")
+    shown = page.locator("#f-material_scope").input_value()
+    assert "UN1203" in shown
+    page.fill("#f-name", "一号化工")
+    submit(page, "#save")  # the scope goes back as the page showed it
+    assert "已保存" in page.content()
+    assert page.locator("#f-name").input_value() == "一号化工"
+    assert page.locator("#f-material_scope").input_value() == shown
+    page.fill("#f-material_scope", "1")
+    submit(page, "#save")  # not a list: a field error, and what was typed stays
+    errors = page.locator('[data-field="material_scope"] .field-error').all_inner_texts()
+    assert errors == ["请填写列表。"]
+    assert page.locator("#f-material_scope").input_value() == "1"

@@ -69,6 +69,9 @@ def test_bad_rows_are_all_reported_and_nothing_is_saved(client, world, session_f
         row(30, cargo="UN1203=20t") + row(40, plant="NOPE")
     r = upload(client, world, text)
     assert r.status_code == 422 and not r.json["ok"]
+    # Like every 4xx: a code to branch on, a sentence to read.
+    assert r.json["code"] == "IMPORT_ROWS_INVALID"
+    assert r.json["detail"] == f"发现 {r.json['error_count']} 个问题；未保存任何内容。"
     by_row: dict[int, list[str]] = {}
     for e in r.json["errors"]:
         by_row.setdefault(e["row"], []).append(e["field"])

@@ -175,3 +175,38 @@ def test_enterprise_import_is_scoped(client, session_factory):
                            content_type="multipart/form-data")
     assert response.status_code == 422  # no carrier of theirs named: out of scope
     assert response.json["errors"][0]["field"] == "_row"
+
+
+LANES = "code,gate_id,direction,name,confidence_threshold,antipassback\n"
+
+
+def test_a_lane_code_in_lower_case_is_the_same_lane_and_a_blank_keeps_its_value(
+        client, session_factory):
+    world = make_world(session_factory)
+    lane = world.lanes["E1-IN"]
+    client.patch(f"/api/v1/lanes/{lane.id}", json={"confidence_threshold": 0.93},
+                 headers=auth(world.tokens["admin"]))
+    # Blank cells in columns that hold no NULL (threshold, anti-passback): the stored
+    # values stay. Before, they reached the database as NULL and the import was a 500.
+    content = f"{LANES}e1-in,{lane.gate_id},in,东门入口,,\n".encode()
+    response = upload(client, world, "lanes", content)
+    assert response.status_code == 200, response.json
+    assert (response.json["updated"], response.json["created"]) == (1, 0)
+    lanes = client.get("/api/v1/lanes", query_string={"q": "E1-IN"},
+                       headers=auth(world.tokens["admin"])).json["items"]
+    assert [(x["code"], x["name"], x["confidence_threshold"], x["antipassback"])
+            for x in lanes] == [("E1-IN", "东门入口", 0.93, "hold")]
+
+
+def test_one_code_twice_in_two_cases_is_a_row_error_with_a_code_not_a_500(
+        client, session_factory):
+    world = make_world(session_factory)
+    gate_id = world.lanes["E1-IN"].gate_id
+    content = f"{LANES}z9-in,{gate_id},in,a,,\nZ9-IN,{gate_id},in,b,,\n".encode()
+    response = upload(client, world, "lanes", content)
+    assert response.status_code == 422
+    assert [(e["row"], e["field"]) for e in response.json["errors"]] == [(2, "code")]
+    assert response.json["code"] == "IMPORT_ROWS_INVALID"
+    assert response.json["detail"] == "发现 1 个问题；未保存任何内容。"
+    ok = upload(client, world, "lanes", f"{LANES}z9-in,{gate_id},in,a,,\n".encode())
+    assert ok.status_code == 200 and ok.json["code"] is None
