@@ -533,7 +533,10 @@ def override(uow: UnitOfWork, principal: Principal, passage_id: int, action: str
                   passage.details.get("next_trip_action"), now, override=True, crossed=True,
                   reason=passage.override_reason,
                   crew_shown=set(passage.details.get("crew_shown") or ()))
-    _after_commit(uow, runtime, lane, passage, "人工放行" if action == OPEN else "禁止通行")
+    # The sign says what the barrier now does, and the booth shows what the sign says.
+    led = "人工放行" if action == OPEN else "禁止通行"
+    passage.details = {**(passage.details or {}), "led": led}
+    _after_commit(uow, runtime, lane, passage, led)
     uow.commit()
     return passage
 

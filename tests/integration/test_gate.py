@@ -251,6 +251,9 @@ def test_override_opens_with_a_reason_and_keeps_what_the_engine_said(client, app
     assert opened.json["barrier"] == "lift"
     assert opened.json["override"]["by"] == "gate_operator"
     assert app.extensions["parkgate.controllers"].simulated.last("E1-IN").lift is True
+    # The booth shows the sign's new text, not the engine's refusal.
+    assert app.extensions["parkgate.controllers"].simulated.last("E1-IN").led == "人工放行"
+    assert opened.json["led"] == "人工放行" != held.json["led"]
     with session_factory() as s:
         event = s.scalars(select(AuditEvent).where(AuditEvent.action == "gate.override")).one()
     payload = json.loads(event.payload)
