@@ -22,10 +22,13 @@
   document.addEventListener("click", function (evt) {
     if (evt.target.closest && evt.target.closest("[data-print]")) { window.print(); }
   });
-  // Buttons that need a confirmation carry data-confirm (no inline handlers).
+  // Forms, or the one button of a form, that need a confirmation carry data-confirm
+  // (no inline handlers).
   document.addEventListener("submit", function (evt) {
     var form = evt.target;
-    var message = form.getAttribute && form.getAttribute("data-confirm");
+    var button = evt.submitter;
+    var message = (button && button.getAttribute("data-confirm")) ||
+      (form.getAttribute && form.getAttribute("data-confirm"));
     if (message && !window.confirm(message)) { evt.preventDefault(); }
   }, true);
 

@@ -175,3 +175,35 @@ def test_a_receiver_sees_call_forward_and_reports_unloading_done(
     row = page.locator(f'#kpis [data-kpi-plant="{world.plants["E1"].id}"]')
     assert row.locator("[data-kpi=unload_error]").inner_text() == "8.0"
     assert page.locator("#kpis svg [data-kpi=unload_error]").count() >= 1
+
+
+@pytest.mark.browser
+def test_sending_a_truck_away_asks_first_and_a_no_leaves_it_queued(page, live_server,
+                                                                   session_factory):
+    world, (first, urgent) = lot_with_two_trucks(session_factory)
+    sign_in(page, live_server.url, "dispatcher", PASSWORD)
+    page.goto(f"{live_server.url}/lot")
+    row = page.locator(f'#plants tr[data-trip="{urgent}"]')
+    row.locator("input[name=reason]").fill("证件不符")
+    asked: list[str] = []
+
+    def say_no(dialog):  # type: ignore[no-untyped-def]
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", say_no)
+    row.locator("button[value=send_away]").click()
+    assert asked and "苏E" in asked[0] and "劝返" in asked[0]
+    page.reload()  # nothing was sent: the truck still waits in the queue
+    assert page.locator(f'#plants tr[data-trip="{urgent}"]').count() == 1
+    with session_factory() as s:
+        assert s.get(Trip, urgent).state == "IN_LOT"
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    row = page.locator(f'#plants tr[data-trip="{urgent}"]')
+    row.locator("input[name=reason]").fill("证件不符")
+    with page.expect_navigation():
+        row.locator("button[value=send_away]").click()
+    assert page.locator(f'#plants tr[data-trip="{urgent}"]').count() == 0
+    with session_factory() as s:
+        assert s.get(Trip, urgent).state == "SENT_AWAY"
