@@ -33,7 +33,7 @@ from models import (
     Presence,
     Trip,
 )
-from rules.identity import id_problem
+from rules.identity import credential_problem, id_problem
 from rules.plates import PlateCheck, normalise, validate
 from rules.reasons import Reason
 from trips import state_machine as sm
@@ -586,6 +586,19 @@ def typed_plate(text: str, field: str = "plate") -> PlateCheck:
     return check
 
 
+def typed_credential(text: str) -> str:
+    """An ID or certificate number shown on foot: a mistyped ID number (its check
+    digit) or a stub like '123' is the operator's to fix now, not a refused person."""
+    from registry.checks import credential_message
+
+    raw = (text or "").strip()
+    problem = credential_problem(raw)
+    if problem is not None:
+        raise ValidationFailed(credential_message(problem), code=problem,
+                               fields={"credential": [credential_message(problem)]})
+    return raw
+
+
 def enter_trailer(uow: UnitOfWork, principal: Principal, passage_id: int, trailer_plate: str,
                   runtime: GateRuntime) -> GateResult:
     """The operator typed the trailer's plate the camera could not read (G18): the
@@ -704,11 +717,11 @@ def process_person(uow: UnitOfWork, principal: Principal, lane_code: str, creden
         earlier = passage_for_read(session, lane.id, read_id)
         if earlier is not None:
             return GateResult(earlier, replayed=True)
+    raw = typed_credential(credential)
     now = clock.now()
     from registry.lookup import person_by_national_id, qualifications_by_cert
 
-    raw = (credential or "").strip()
-    person = person_by_national_id(session, raw) if raw and id_problem(raw) is None else None
+    person = person_by_national_id(session, raw) if id_problem(raw) is None else None
     if person is None and raw:
         quals = qualifications_by_cert(session, raw)
         person = session.get(Person, quals[0].person_id) if quals else None
@@ -724,7 +737,7 @@ def process_person(uow: UnitOfWork, principal: Principal, lane_code: str, creden
         action=decision.action, reasons=wording.reasons, message_zh=wording.message_zh,
         message_en=wording.message_en, crossed=decision.crossed,
         details={"led": wording.led_zh, "credential": "national_id"
-                 if raw and id_problem(raw) is None else "certificate"})
+                 if id_problem(raw) is None else "certificate"})
     repo.record_passage(session, passage, read_id)
     uow.audit("gate.person", principal.actor, subject_kind="passage", subject_id=str(passage.id),
               lane_id=lane.id, person_id=passage.person_id, trip_id=passage.trip_id,

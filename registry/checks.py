@@ -21,7 +21,13 @@ _ID_MESSAGES = {
     "ID_FORMAT": N_("A national ID number has 18 characters: 17 digits and a digit or X."),
     "ID_BIRTH_DATE": N_("The birth date inside this ID number does not exist."),
     "ID_CHECKSUM": N_("The check digit of this ID number is wrong; please re-type it."),
+    "CREDENTIAL_TOO_SHORT": N_("Too short for an ID or certificate number."),
 }
+
+
+def credential_message(problem: str) -> str:
+    """The msgid for a code of rules.identity.id_problem or credential_problem."""
+    return _ID_MESSAGES[problem]
 _PLATE_MESSAGES = {
     "PLATE_EMPTY": N_("Enter a plate."),
     "PLATE_HAS_I_OR_O": N_("Plates never contain the letters I or O (use 1 or 0)."),

@@ -32,6 +32,22 @@ def id_problem(raw: str) -> str | None:
     return None
 
 
+_ID_SHAPED = re.compile(r"^(\d{15}|\d{17}[\dX]?)$")
+CREDENTIAL_MIN_LENGTH = 6
+
+
+def credential_problem(raw: str) -> str | None:
+    """What a person on foot shows: an ID number or a qualification certificate number
+    (often the ID number itself). None when it could be either; else a stable code:
+    one of id_problem's when it is shaped as an ID number, or CREDENTIAL_TOO_SHORT."""
+    value = normalise_id(raw)
+    if _ID_SHAPED.match(value):
+        return id_problem(value)
+    if len(value) < CREDENTIAL_MIN_LENGTH:
+        return "CREDENTIAL_TOO_SHORT"
+    return None
+
+
 def mask_id(value: str) -> str:
     """320102********1234 style: region and last four only."""
     value = normalise_id(value)

@@ -180,7 +180,7 @@ def test_a_receiver_sees_call_forward_and_reports_unloading_done(
 @pytest.mark.browser
 def test_sending_a_truck_away_asks_first_and_a_no_leaves_it_queued(page, live_server,
                                                                    session_factory):
-    world, (first, urgent) = lot_with_two_trucks(session_factory)
+    _, (_, urgent) = lot_with_two_trucks(session_factory)
     sign_in(page, live_server.url, "dispatcher", PASSWORD)
     page.goto(f"{live_server.url}/lot")
     row = page.locator(f'#plants tr[data-trip="{urgent}"]')

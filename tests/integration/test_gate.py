@@ -536,6 +536,27 @@ def test_a_plate_typed_at_the_booth_must_be_a_plate(client, session_factory):  #
     assert latest.plate == "苏A12345"
 
 
+def test_a_credential_typed_at_the_booth_must_be_an_id_or_certificate_number(
+        client, session_factory):  # type: ignore[no-untyped-def]
+    from tests.factories import csrf_token, login
+
+    world = make_world(session_factory)
+    login(client, "gate_operator")
+    token = csrf_token(client, "/booth/P2-IN")
+    with session_factory() as s:
+        before = s.scalar(select(func.count()).select_from(Passage))
+    typo = national_id(1)[:-1] + ("1" if national_id(1)[-1] != "1" else "2")
+    for text, says in (("123", "太短"), (typo, "校验位")):
+        r = client.post("/booth/P2-IN/person", data={"credential": text, "csrf_token": token},
+                        follow_redirects=True)
+        assert says in r.get_data(as_text=True)
+    api = client.post("/api/v1/lanes/P2-IN/persons", json={"credential": typo},
+                      headers=auth(world.tokens["gate_operator"]))
+    assert api.status_code == 422 and api.json["code"] == "ID_CHECKSUM"
+    with session_factory() as s:  # nothing recorded for a typo
+        assert s.scalar(select(func.count()).select_from(Passage)) == before
+
+
 def test_a_passage_held_on_screen_says_when_a_newer_vehicle_came(client, session_factory):  # type: ignore[no-untyped-def]
     from tests.factories import csrf_token, login
 
