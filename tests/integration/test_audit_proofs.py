@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -338,6 +338,9 @@ def test_a_decision_carries_a_receipt_that_proves_it_offline(client, scene, tmp_
     page = client.get(f"/audit/passages/{answer.json['id']}/receipt",
                       headers=auth(world.tokens["gate_operator"]))
     assert page.status_code == 200 and 'data-status="signed"' in page.text
+    # Times on the park's clock (UTC+8), as on every page; the JSON keeps UTC.
+    at = datetime.fromisoformat(receipt["events"][0]["at"]).replace(tzinfo=None)
+    assert f"<td>{at + timedelta(hours=8):%Y-%m-%d %H:%M:%S}</td>" in page.text
     assert client.get(url, headers=auth(world.tokens["logistics_E1"])).status_code == 403
     missing = client.get("/api/v1/passages/999999/receipt", headers=auth(world.tokens["auditor"]))
     assert missing.status_code == 404
