@@ -119,14 +119,14 @@ def _crew(trip: Trip | None, today: date, warn: int) -> list[dict[str, Any]]:
 @require(*BOOTH_ROLES)
 def booth_booking(lane_code: str) -> Any:
     """The trip behind a driver's pass: its code typed, or scanned by a reader that types."""
-    from booking.service import trip_by_code
+    from booking.service import current_findings, findings_out, trip_by_code
 
-    _lane_or_404(lane_code)
+    lane = _lane_or_404(lane_code)
     code = (request.args.get("code") or "").strip()
     session = get_session()
     principal = current_principal()
     assert principal is not None
-    trip = vehicle = trailer = plant = None
+    trip = vehicle = trailer = plant = findings = None
     if code:
         try:
             trip = trip_by_code(session, principal, code)
@@ -136,9 +136,14 @@ def booth_booking(lane_code: str) -> Any:
         vehicle = session.get(Vehicle, trip.vehicle_id)
         trailer = session.get(Vehicle, trip.trailer_id) if trip.trailer_id else None
         plant = session.get(Plant, trip.plant_id)
+        # The booking's checks as they stand now (a permit may have lapsed since it was
+        # booked): what the operator tells the driver before the barrier says it.
+        found = current_findings(session, principal, trip)
+        findings = findings_out(found) if found is not None else None
     today = documents.park_date(clock.now())
     return render_template("gate/_booking.html", code=code, trip=trip, vehicle=vehicle,
-                           trailer=trailer, plant=plant, crew=_crew(trip, today, 7))
+                           trailer=trailer, plant=plant, crew=_crew(trip, today, 7),
+                           findings=findings, lane=lane)
 
 
 @bp.get("/booth/<lane_code>/current")

@@ -124,6 +124,14 @@ def test_the_park_approves_and_the_booth_finds_the_code(page, live_server, sessi
     page.click("#booking-submit")
     page.wait_for_selector("#booking-found")
     assert "苏E12345" in page.locator("#booking-found").inner_text()
+    # The failed check the park approved past is shown to the operator, not hidden.
+    failed = page.locator("#booking-found #findings .reason.deny")
+    assert failed.count() >= 1 and "押运" in failed.first.inner_text()
+    assert page.locator('#booking-crew [data-role="driver"]').count() == 1
+    # The next step: the lane checks the truck the pass names, as a typed plate would.
+    with page.expect_navigation():
+        page.click("#booking-check button")
+    assert "苏E12345" in page.locator("#current").inner_text()
 
 
 @pytest.mark.browser
