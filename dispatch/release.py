@@ -16,6 +16,7 @@ from sqlalchemy import and_, bindparam, func, or_, select, tuple_, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased, contains_eager, joinedload
 
+from gateway.messages import reason_message, reason_text
 from kernel.errors import N_, NotFound
 from kernel.uow import Actor, UnitOfWork
 from models import (
@@ -32,6 +33,7 @@ from models import (
     Trip,
     Vehicle,
 )
+from parkgate.templated import MSGID
 from registry.read_model import (
     ban_id,
     ban_views,
@@ -44,6 +46,7 @@ from registry.read_model import (
 )
 from rules import checks, documents
 from rules.hazard import CLASS_NAMES_EN
+from rules.reasons import Reason
 from trips import state_machine as sm
 
 from . import unloading, zoning
@@ -74,7 +77,7 @@ def _deadline_min(session: Session, plant: Plant, park_id: int) -> int:
     return plant.arrival_deadline_min or park_policy(session, park_id).release_deadline_min
 
 
-def _recheck(session: Session, found: _Next, now: datetime) -> list[str]:
+def _recheck(session: Session, found: _Next, now: datetime) -> list[Reason]:
     """L07: the papers again (they can expire while the truck waits), of the trip as
     read with its queue entry (its vehicles, and the ids of bans on them)."""
     trip, vehicles = found.trip, found.vehicles
@@ -94,12 +97,12 @@ def _recheck(session: Session, found: _Next, now: datetime) -> list[str]:
 
     vehicle = v(trip.vehicle_id)
     if vehicle is None:
-        return ["VEHICLE_UNKNOWN"]
+        return [Reason("VEHICLE_UNKNOWN", {"plate": trip.waybill_vehicle or f"#{trip.vehicle_id}"})]
     reasons = checks.document_checks(view, vehicle, v(trip.trailer_id), p(trip.driver_id),
                                      p(trip.escort_id), now)
     reasons += checks.blacklist_checks(vehicle, v(trip.trailer_id), p(trip.driver_id),
                                        p(trip.escort_id))
-    return [r.code for r in reasons]
+    return reasons
 
 
 _FREE_DOCK = select(Dock).where(
@@ -234,15 +237,18 @@ def _release_next(uow: UnitOfWork, plant_id: int, actor: Actor, now: datetime,
         failed = _recheck(session, found, now)
         if failed:
             entry.status = HELD
-            entry.note = "L07: " + ", ".join(failed)
+            # Said as the booth says them, not as codes: the dispatcher calls the
+            # carrier about what lapsed.
+            entry.note = "L07: " + "；".join(reason_text(r, "zh_Hans_CN") for r in failed)
             raise_alarm(uow, "RELEASE_RECHECK_FAILED",
                         N_("L07: %(trip)s is held, its papers failed the check before "
                            "release: %(failed)s."),
-                        args={"trip": trip.code, "failed": failed}, actor=actor,
-                        trip_id=trip.id, vehicle_id=trip.vehicle_id)
+                        args={"trip": trip.code, "failed": [
+                            {MSGID: reason_message(r), "params": r.params} for r in failed]},
+                        actor=actor, trip_id=trip.id, vehicle_id=trip.vehicle_id)
             uow.audit("lot.hold", actor, subject_kind="trip", subject_id=str(trip.id),
                       trip_id=trip.id, vehicle_id=trip.vehicle_id,
-                      payload={"reason": "L07", "failed": failed})
+                      payload={"reason": "L07", "failed": [r.code for r in failed]})
             session.flush()
             if trip_id is not None:
                 return None

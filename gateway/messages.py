@@ -29,6 +29,11 @@ class Wording:
     reasons: list[dict[str, Any]]  # each: code, rule, severity, params, message_zh, message_en
 
 
+def reason_message(reason: Reason) -> str:
+    """The msgid a reason is worded with (its params fill it)."""
+    return CATALOG[reason.code].message
+
+
 def reason_text(reason: Reason, locale: str) -> str:
     # Codes in parameters (a category, a state, a party) read as their labels.
     params = {k: translate(label(v), locale) if isinstance(v, str) else v

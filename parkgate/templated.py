@@ -14,6 +14,9 @@ from .labels import label
 
 # Values under a key ending so are instants (ISO text): shown as the park's clock time.
 AT_SUFFIX = "_at"
+# A value that is a message of its own ({"msgid": …, "params": {…}}: a failed check
+# named in an alarm) is rendered like the template, in the same language.
+MSGID = "msgid"
 
 
 def stored_args(args: Mapping[str, Any]) -> dict[str, Any]:
@@ -36,6 +39,9 @@ def render(template: str, args: Mapping[str, Any] | None, tr: Callable[[str], st
 def _shown(key: str, value: Any, tr: Callable[[str], str]) -> Any:
     if key.endswith(AT_SUFFIX) and isinstance(value, str):
         return datetime.fromisoformat(value).astimezone(PARK_TZ).strftime("%H:%M")
+    if isinstance(value, dict) and MSGID in value:
+        # A sentence inside a sentence: the outer template ends it.
+        return render(value[MSGID], value.get("params"), tr).rstrip(".。")
     if isinstance(value, dict):
         return "; ".join(f"{k}: {_shown('', v, tr)}" for k, v in value.items())
     if isinstance(value, list):

@@ -202,8 +202,16 @@ def test_papers_expired_while_waiting_hold_the_truck_and_the_next_goes(client, s
         entries = {e.trip_id: e for e in s.scalars(select(QueueEntry))}
         kinds = s.scalars(select(Alarm.kind)).all()
     assert entries[first].status == entries[second].status == "held"
-    assert "INSURANCE_EXPIRED" in entries[first].note and kinds.count(
-        "RELEASE_RECHECK_FAILED") == 2
+    assert kinds.count("RELEASE_RECHECK_FAILED") == 2
+    # What failed, in words a dispatcher reads out to the carrier, not as codes.
+    plate = world.vehicles["tractor"].plate
+    assert "INSURANCE_EXPIRED" not in entries[first].note
+    assert entries[first].note == f"L07: {plate} 的承运人责任险已于 2026-11-21 到期。"
+    board = client.get("/api/v1/lot", headers=auth(world.tokens["dispatcher"])).json
+    alarm = next(a for a in board["alarms"] if a["kind"] == "RELEASE_RECHECK_FAILED")
+    assert "INSURANCE_EXPIRED" not in alarm["message_zh"] + alarm["message_en"]
+    assert f"The carrier liability insurance of {plate} expired" in alarm["message_en"]
+    assert f"{plate} 的承运人责任险已于 2026-11-21 到期" in alarm["message_zh"]
 
 
 def _ban_the_trailer(session_factory, world):  # type: ignore[no-untyped-def]
@@ -222,12 +230,12 @@ def _withdraw_the_escorts_papers(session_factory, world):  # type: ignore[no-unt
         s.commit()
 
 
-@pytest.mark.parametrize(("change", "code"), [
-    (_ban_the_trailer, "BLACKLISTED"),
-    (_withdraw_the_escorts_papers, "ESCORT_NOT_QUALIFIED"),
+@pytest.mark.parametrize(("change", "says"), [
+    (_ban_the_trailer, "苏E1234挂 已列入黑名单：挂车违规"),
+    (_withdraw_the_escorts_papers, "李押运 没有第 3 类的有效押运资格"),
 ], ids=["a ban on the trailer", "the escort's papers withdrawn"])
 def test_what_changes_while_the_truck_waits_holds_it_at_release(  # type: ignore[no-untyped-def]
-        client, session_factory, change, code):
+        client, session_factory, change, says):
     world = make_world(session_factory)
     (dock,) = set_docks(session_factory, world, busy=True)
     (first,) = arrive(session_factory, world, 1)
@@ -235,7 +243,7 @@ def test_what_changes_while_the_truck_waits_holds_it_at_release(  # type: ignore
     assert free(client, world, dock).json["released_trip_id"] is None
     with session_factory() as s:
         entry = s.scalar(select(QueueEntry).where(QueueEntry.trip_id == first))
-    assert entry.status == "held" and code in entry.note
+    assert entry.status == "held" and says in entry.note
 
 
 def test_a_missed_deadline_alarms_and_the_dispatcher_requeues(client, session_factory):  # type: ignore[no-untyped-def]

@@ -35,3 +35,15 @@ def test_an_alarm_written_before_templates_reads_as_it_was_written() -> None:
     old = alarm("T7 in E1 装置 for 250 min (100% of the limit)")
     assert alarm_text(old, "zh_Hans_CN") == old.message
     assert alarm_text(old, "en") == old.message
+
+
+def test_failed_checks_inside_an_alarm_read_as_sentences_in_the_same_language() -> None:
+    held = alarm(N_("L07: %(trip)s is held, its papers failed the check before release: "
+                    "%(failed)s."),
+                 {"trip": "T7", "failed": [
+                     {"msgid": N_("The carrier liability insurance of %(vehicle)s expired on "
+                                  "%(date)s."), "params": {"vehicle": "苏E12345",
+                                                           "date": "2026-11-21"}}]})
+    assert "苏E12345 的承运人责任险已于 2026-11-21 到期" in alarm_text(held, "zh_Hans_CN")
+    assert alarm_text(held, "en").endswith(
+        "release: The carrier liability insurance of 苏E12345 expired on 2026-11-21.")
