@@ -207,3 +207,31 @@ def test_sending_a_truck_away_asks_first_and_a_no_leaves_it_queued(page, live_se
     assert page.locator(f'#plants tr[data-trip="{urgent}"]').count() == 0
     with session_factory() as s:
         assert s.get(Trip, urgent).state == "SENT_AWAY"
+
+
+@pytest.mark.browser
+def test_on_a_laptop_screen_a_queued_plate_and_its_wait_read_on_one_line(page, live_server,
+                                                                        session_factory):
+    _, (_, urgent) = lot_with_two_trucks(session_factory)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    sign_in(page, live_server.url, "dispatcher", PASSWORD)
+    page.goto(f"{live_server.url}/lot")
+    # How many lines the plate and the wait take, as laid out (text ranges, with or
+    # without markup of their own).
+    lines = page.evaluate("""([trip, words]) => {
+        const row = document.querySelector(`#plants tr[data-trip="${trip}"]`);
+        const walker = document.createTreeWalker(row, NodeFilter.SHOW_TEXT);
+        const out = {};
+        for (let node; (node = walker.nextNode());) {
+            for (const w of words) {
+                const at = node.data.indexOf(w);
+                if (at < 0) continue;
+                const range = document.createRange();
+                range.setStart(node, at); range.setEnd(node, at + w.length);
+                const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+                out[w] = tops.size;
+            }
+        }
+        return out;
+    }""", [urgent, ["苏E12345", "分钟"]])
+    assert lines == {"苏E12345": 1, "分钟": 1}, lines  # not 苏 / E12345, nor 0 分 / 钟
