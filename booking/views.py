@@ -80,11 +80,12 @@ def _plants() -> list[tuple[int, str]]:
 
 
 def _render_form(values: dict[str, Any], errors: dict[str, list[str]],
-                 findings: Findings | None, trip: Trip | None = None, status: int = 200) -> Any:
+                 findings: Findings | None, trip: Trip | None = None, status: int = 200,
+                 *, refused: bool = False) -> Any:
     return render_template(
         "bookings/form.html", values=values, errors=errors, plants=_plants(),
         findings=service.findings_out(findings) if findings is not None else None,
-        rows=range(forms.CARGO_ROWS), trip=trip), status
+        rows=range(forms.CARGO_ROWS), trip=trip, refused=refused), status
 
 
 def _defaults() -> dict[str, Any]:
@@ -124,7 +125,7 @@ def _submit(trip: Trip | None) -> Any:
                                       submit_anyway=parsed.submit_anyway)
     except BookingChecksFailed as exc:
         findings = Findings(*(_reasons(exc.extra[k]) for k in ("failures", "warnings", "notes")))
-        return _render_form(values, {}, findings, trip, 422)
+        return _render_form(values, {}, findings, trip, 422, refused=True)
     except ValidationFailed as exc:
         errors = {forms.form_field(k): v for k, v in translate_fields(exc.fields).items()}
         if not errors:

@@ -106,6 +106,10 @@ def test_the_park_approves_and_the_booth_finds_the_code(page, live_server, sessi
     page.goto(f"{live_server.url}/bookings/new")
     fill_booking(page, world, escort=None)
     page.click("#book")
+    # A booking the checks stop says so, and where the way on is.
+    refused = page.locator("#not-booked")
+    assert "预约未提交" in refused.inner_text()
+    assert refused.locator("a").get_attribute("href") == "#submit-anyway"
     page.check("#submit-anyway")
     page.click("#book")
     page.wait_for_selector("#booking-state")
