@@ -631,6 +631,14 @@ def enter_plate(uow: UnitOfWork, principal: Principal, passage_id: int, plate: s
         raise Conflict(N_("This passage already has a plate; override it instead."),
                        code="PASSAGE_HAS_PLATE")
     lane = runtime.lane_by_id(session, passage.lane_id)
+    if passage.plate and passage.plate != check.text and \
+            passage_for_read(session, lane.id, _recheck_id(passage, f"plate-{check.text}")) is None:
+        # Under the plate the camera read: an auditor who looks up the misread finds
+        # who corrected it to what (the decision that follows is under the true plate).
+        uow.audit("gate.plate_corrected", principal.actor, subject_kind="passage",
+                  subject_id=str(passage.id), lane_id=passage.lane_id, plate=passage.plate,
+                  payload={"from": passage.plate, "to": check.text,
+                           "confidence": passage.confidence})
     return _decide_again(uow, principal, passage, lane, runtime, clock.now(),
                          f"plate-{check.text}", plate=check.text, colour=colour,
                          trailer_plate=trailer_plate)

@@ -180,6 +180,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     "trip.amend": N_("Booking amended"),
     "gate.decision": N_("Gate decision"),
     "gate.override": N_("Operator override"),
+    "gate.plate_corrected": N_("Plate corrected by the operator"),
     "gate.person": N_("Person at the gate"),
     "trip.crew_confirmed": N_("Crew confirmed"),
     "lot.hold": N_("Held in the lot"),

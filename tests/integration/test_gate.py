@@ -469,6 +469,20 @@ def test_confirming_an_unsure_plate_runs_every_check_and_is_no_override(client, 
     with session_factory() as s:
         hold = s.get(Passage, held.json["id"])
         assert hold.resolved_at is not None and hold.resolution == "completed"
+    # A camera misread the operator corrects is found under either plate: the
+    # correction under the misread, the decision under the true plate.
+    misread = read(client, world, "E1-IN", plate="苏E12845", confidence=0.6, later=True)
+    assert misread.json["action"] == "HOLD_FOR_OPERATOR"
+    for _ in range(2):  # a double click records one correction
+        corrected = client.post(f"/api/v1/passages/{misread.json['id']}/plate",
+                                json={"plate": "苏E12345"},
+                                headers=auth(world.tokens["gate_operator"]))
+    assert corrected.json["plate"] == "苏E12345"
+    found = client.get("/api/v1/audit/events", query_string={"plate": "苏E12845"},
+                       headers=auth(world.tokens["auditor"])).json["items"]
+    (fix,) = [e for e in found if e["action"] == "gate.plate_corrected"]
+    assert fix["payload"]["from"] == "苏E12845" and fix["payload"]["to"] == "苏E12345"
+    assert fix["actor_name"] == "gate_operator"
     # A plate the camera read surely is not "confirmed": that would be an override.
     again = client.post(f"/api/v1/passages/{sure.json['id']}/plate", json={"plate": "苏E12345"},
                         headers=auth(world.tokens["gate_operator"]))
