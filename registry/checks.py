@@ -24,10 +24,6 @@ _ID_MESSAGES = {
     "CREDENTIAL_TOO_SHORT": N_("Too short for an ID or certificate number."),
 }
 
-
-def credential_message(problem: str) -> str:
-    """The msgid for a code of rules.identity.id_problem or credential_problem."""
-    return _ID_MESSAGES[problem]
 _PLATE_MESSAGES = {
     "PLATE_EMPTY": N_("Enter a plate."),
     "PLATE_HAS_I_OR_O": N_("Plates never contain the letters I or O (use 1 or 0)."),
@@ -123,6 +119,11 @@ def check_national_id(values: dict[str, Any], errors: Errors) -> None:
     problem = id_problem(raw)
     if problem:
         add(errors, "national_id", _ID_MESSAGES[problem])
+
+
+def credential_message(problem: str) -> str:
+    """The msgid for a code of rules.identity.id_problem or credential_problem."""
+    return _ID_MESSAGES[problem]
 
 
 def check_credit_code(values: dict[str, Any], errors: Errors) -> None:
