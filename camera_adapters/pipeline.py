@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from .frames import Frame, FrameBuffer, FrameSource, MotionGate
 from .lane_view import RegionOfInterest
 from .plate_read import PlateRead
-from .reader import PlateReader
+from .reader import PlateReader, looks_like_a_crop
+from .scene import scene_jpeg
 from .voting import Observation, PlateVoter
 
 log = logging.getLogger(__name__)
@@ -43,10 +44,12 @@ def observe(reader: PlateReader, frame: Frame, lane: str, *, source: str = "came
         best = reader.read(frame.image, roi=roi).best
     if best is None or not best.valid or best.confidence < MIN_FRAME_CONFIDENCE:
         return None
+    # A camera's own tight crop is its own scene: nothing more to show.
+    scene = None if looks_like_a_crop(frame.image) else scene_jpeg(frame.image, best.corners)
     return Observation(lane=lane, plate=best.plate, confidence=best.confidence,
                        seen_at=frame.captured_at, char_confidence=best.char_confidence,
                        colour=best.colour, layout=best.layout, crop_jpeg=best.crop_jpeg,
-                       source=source)
+                       source=source, scene_jpeg=scene)
 
 
 class CameraPipeline:

@@ -24,6 +24,7 @@ class PlateRead:
     source: str = "camera"  # camera | vendor | simulator | manual
     trailer_plate: str | None = None
     trailer_confidence: float | None = None
+    scene_jpeg: bytes | None = None  # the frame, downscaled, the plate outlined
 
     def to_api(self) -> dict[str, Any]:
         """The body of POST /api/v1/lanes/<lane>/reads."""
@@ -34,6 +35,8 @@ class PlateRead:
         }
         if self.crop_jpeg:
             body["crop_jpeg_b64"] = base64.b64encode(self.crop_jpeg).decode()
+        if self.scene_jpeg:
+            body["scene_jpeg_b64"] = base64.b64encode(self.scene_jpeg).decode()
         if self.trailer_plate:
             body["trailer_plate"] = self.trailer_plate
             body["trailer_confidence"] = self.trailer_confidence

@@ -34,6 +34,7 @@ class Observation:
     layout: str = "single"
     crop_jpeg: bytes | None = None
     source: str = "camera"
+    scene_jpeg: bytes | None = None
 
     def weights(self) -> tuple[float, ...]:
         if len(self.char_confidence) == len(self.plate):
@@ -184,4 +185,4 @@ class PlateVoter:
         return [PlateRead(
             lane=track.lane, plate=result.plate, colour=result.colour,
             confidence=result.confidence, seen_at=track.started_at, layout=result.layout,
-            crop_jpeg=best.crop_jpeg, source=best.source)]
+            crop_jpeg=best.crop_jpeg, source=best.source, scene_jpeg=best.scene_jpeg)]

@@ -62,6 +62,9 @@ class ReadIn(BaseModel):
     confidence: float = Field(ge=0, le=1)
     seen_at: AwareDatetime
     crop_jpeg_b64: str | None = Field(default=None, max_length=700_000)
+    scene_jpeg_b64: str | None = Field(default=None, max_length=700_000, description=(
+        "The frame the plate was read in, downscaled, the plate marked: the booth shows "
+        "it beside the crop"))
     trailer_plate: str | None = Field(default=None, max_length=20)
     trailer_confidence: float | None = Field(default=None, ge=0, le=1)
     crew_ids: list[str] = Field(default_factory=list, max_length=6)
@@ -163,6 +166,7 @@ class PassageOut(BaseModel):
     offline: bool
     read_count: int
     crop: bool
+    scene: bool = Field(default=False, description="A scene picture is kept (scene.jpg)")
     override: OverrideOut | None
     resolved: ResolvedOut | None = Field(default=None, description=(
         "A hold an operator dealt with: override, completed (decided again) or "
@@ -216,6 +220,7 @@ def passage_out(passage: Passage, *, replayed: bool = False, folded: bool = Fals
         "seen_at": passage.seen_at, "decided_at": passage.decided_at,
         "crossed": passage.crossed, "offline": passage.offline, "read_count": passage.read_count,
         "crop": passage.crop_sha256 is not None,
+        "scene": bool((passage.details or {}).get("scene_sha256")),
         "override": {"action": passage.override_action, "reason": passage.override_reason,
                      "by": by.username if by else None, "at": passage.override_at}
         if passage.override_action else None,
@@ -240,7 +245,8 @@ def post_read(lane_code: str, body: ReadIn) -> Any:
     req = ReadRequest(
         lane=lane_code[:32], read_id=body.read_id, plate=body.plate, colour=body.plate_colour,
         confidence=body.confidence, seen_at=body.seen_at, crop_jpeg_b64=body.crop_jpeg_b64,
-        trailer_plate=body.trailer_plate, trailer_confidence=body.trailer_confidence,
+        scene_jpeg_b64=body.scene_jpeg_b64, trailer_plate=body.trailer_plate,
+        trailer_confidence=body.trailer_confidence,
         crew_ids=body.crew_ids, source=body.source,
         offline_action=body.offline.action if body.offline else None,
         offline_reasons=[r.model_dump() for r in body.offline.reasons] if body.offline else [])
@@ -352,18 +358,29 @@ def lane_pending(lane_code: str) -> Any:
     return {"items": [passage_out(p) for p in pending(session, lane.id)]}
 
 
-@bp.get("/passages/<id:passage_id>/crop.jpg")
-@require(*GATE_STAFF, Role.AUDITOR, Role.DISPATCHER)
-@bp.doc(summary="The plate crop of a passage (while retention keeps it)", responses=[404])
-def get_crop(passage_id: int) -> Any:
-    session = get_session()
-    passage = session.get(Passage, passage_id)
-    image = session.get(PassageImage, passage.crop_sha256) if passage and passage.crop_sha256 \
-        else None
+def _picture(sha256: str | None) -> Any:
+    image = get_session().get(PassageImage, sha256) if sha256 else None
     if image is None:
         raise NotFound(N_("No image for this passage."))
     return Response(image.jpeg, mimetype="image/jpeg",
                     headers={"Cache-Control": "private, max-age=3600"})
+
+
+@bp.get("/passages/<id:passage_id>/crop.jpg")
+@require(*GATE_STAFF, Role.AUDITOR, Role.DISPATCHER)
+@bp.doc(summary="The plate crop of a passage (while retention keeps it)", responses=[404])
+def get_crop(passage_id: int) -> Any:
+    passage = get_session().get(Passage, passage_id)
+    return _picture(passage.crop_sha256 if passage else None)
+
+
+@bp.get("/passages/<id:passage_id>/scene.jpg")
+@require(*GATE_STAFF, Role.AUDITOR, Role.DISPATCHER)
+@bp.doc(summary="The scene a passage's plate was read in, the plate marked (while "
+                "retention keeps it)", responses=[404])
+def get_scene(passage_id: int) -> Any:
+    passage = get_session().get(Passage, passage_id)
+    return _picture((passage.details or {}).get("scene_sha256") if passage else None)
 
 
 @bp.get("/roster")

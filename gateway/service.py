@@ -74,6 +74,7 @@ class ReadRequest:
     confidence: float
     seen_at: datetime
     crop_jpeg_b64: str | None = None
+    scene_jpeg_b64: str | None = None
     trailer_plate: str | None = None
     trailer_confidence: float | None = None
     crew_ids: list[str] = field(default_factory=list)  # ID or certificate numbers shown
@@ -93,21 +94,40 @@ class GateResult:
     trip: Any = None
 
 
-def _decode_crop(data: str | None) -> bytes | None:
+# A read's pictures: the plate crop, and the scene the booth shows with it (which
+# vehicle the camera read, when the plate alone cannot say).
+PICTURES = {"crop_jpeg_b64": "CROP", "scene_jpeg_b64": "SCENE"}
+
+
+def _decode_jpeg(data: str | None, field: str) -> bytes | None:
     if not data:
         return None
+    code = PICTURES[field]
     try:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
-        raise ValidationFailed(N_("The crop is not valid base64."), code="CROP_INVALID",
-                               fields={"crop_jpeg_b64": [N_("not base64")]}) from None
+        raise ValidationFailed(N_("The picture in %(field)s is not valid base64."),
+                               code=f"{code}_INVALID", params={"field": field},
+                               fields={field: [N_("not base64")]}) from None
     if len(raw) > MAX_CROP_BYTES:
-        raise ValidationFailed(N_("The crop is larger than 512 KB."), code="CROP_TOO_LARGE",
-                               fields={"crop_jpeg_b64": [N_("too large")]})
+        raise ValidationFailed(N_("The picture in %(field)s is larger than 512 KB."),
+                               code=f"{code}_TOO_LARGE", params={"field": field},
+                               fields={field: [N_("too large")]})
     if not raw.startswith(b"\xff\xd8"):
-        raise ValidationFailed(N_("The crop is not a JPEG image."), code="CROP_NOT_JPEG",
-                               fields={"crop_jpeg_b64": [N_("not a JPEG")]})
+        raise ValidationFailed(N_("The picture in %(field)s is not a JPEG image."),
+                               code=f"{code}_NOT_JPEG", params={"field": field},
+                               fields={field: [N_("not a JPEG")]})
     return raw
+
+
+def _keep_picture(session: Session, jpeg: bytes | None, now: datetime) -> str | None:
+    """The picture stored once, by its SHA-256 (the audit event names it)."""
+    if not jpeg:
+        return None
+    sha = hashlib.sha256(jpeg).hexdigest()
+    if session.get(PassageImage, sha) is None:
+        session.add(PassageImage(sha256=sha, jpeg=jpeg, created_at=now))
+    return sha
 
 
 def authorise_lane(principal: Principal, lane: LaneInfo) -> None:
@@ -191,7 +211,8 @@ def process_read(uow: UnitOfWork, principal: Principal, req: ReadRequest,
     now = clock.now()
     lane = runtime.lane(session, req.lane)
     authorise_lane(principal, lane)
-    crop = _decode_crop(req.crop_jpeg_b64)
+    crop = _decode_jpeg(req.crop_jpeg_b64, "crop_jpeg_b64")
+    scene = _decode_jpeg(req.scene_jpeg_b64, "scene_jpeg_b64")
     names = runtime.names(session)
     earlier, rows = repo.lock_and_snapshot(
         session, lane.id, req.read_id,
@@ -227,7 +248,7 @@ def process_read(uow: UnitOfWork, principal: Principal, req: ReadRequest,
         decision = _offline_decision(req, decision)
     with _first_answer_stands(uow, lane.id, req):
         passage, trip = _record(uow, principal, lane, snap, read, req, decision, plate, crop,
-                                now, runtime, crew_shown=shown, no_bay=no_bay)
+                                now, runtime, crew_shown=shown, no_bay=no_bay, scene=scene)
         uow.commit()
     return GateResult(passage, trip=trip)
 
@@ -294,7 +315,7 @@ def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Snapsho
             read: PlateReadIn, req: ReadRequest, decision: Decision, plate: str,
             crop: bytes | None, now: datetime, runtime: GateRuntime,
             *, crew_shown: set[int] | None = None, completes: int | None = None,
-            no_bay: Any = None) -> tuple[Passage, Any]:
+            no_bay: Any = None, scene: bytes | None = None) -> tuple[Passage, Any]:
     """The passage a decision makes, and what came of its trip (a Trip if it was
     changed, else the snapshot's TripView; None without one). `crew_shown`: persons
     whose papers were shown with this read (who may leave with a hazmat vehicle, G24);
@@ -310,9 +331,8 @@ def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Snapsho
 
         lot.wait_at_entrance(uow, _trip_of(session, snap), principal.actor, no_bay, now)
     wording = word(decision)
-    crop_sha = hashlib.sha256(crop).hexdigest() if crop else None
-    if crop and session.get(PassageImage, crop_sha) is None:
-        session.add(PassageImage(sha256=crop_sha, jpeg=crop, created_at=now))
+    crop_sha = _keep_picture(session, crop, now)
+    scene_sha = _keep_picture(session, scene, now)
     passage = Passage(
         read_id=req.read_id, lane_id=lane.id, area=snap.lane.area, direction=lane.direction,
         source=req.source, subject_kind="vehicle", plate=plate or None,
@@ -327,7 +347,8 @@ def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Snapsho
                  "next_trip_action": decision.next_trip_action,
                  "crew_presented": read.crew_presented,
                  "crew_shown": sorted(crew_shown or ()), **req.details,
-                 **({"completes": completes} if completes else {})})
+                 **({"completes": completes} if completes else {}),
+                 **({"scene_sha256": scene_sha} if scene_sha else {})})
     repo.record_passage(session, passage, req.read_id)
     if read.crew_presented and trip is not None and not trip.crew_confirmed:
         _trip_of(session, snap).crew_confirmed_at = now
@@ -340,6 +361,7 @@ def _record(uow: UnitOfWork, principal: Principal, lane: LaneInfo, snap: Snapsho
                                    for r in wording.reasons],
                        "confidence": req.confidence, "source": req.source,
                        "offline": passage.offline, "crop_sha256": crop_sha,
+                       **({"scene_sha256": scene_sha} if scene_sha else {}),
                        "trailer_plate": req.trailer_plate, "plate": plate or "unreadable",
                        **({"completes": completes} if completes else {})})
     if decision.crossed or decision.trip_action:
@@ -667,7 +689,10 @@ def _decide_again(uow: UnitOfWork, principal: Principal, held: Passage, lane: La
                       plate=plate or held.plate or "", colour=colour or held.plate_colour,
                       confidence=1.0, seen_at=now,
                       trailer_plate=trailer_plate or held.trailer_plate,
-                      trailer_confidence=1.0, source="recheck")
+                      trailer_confidence=1.0, source="recheck",
+                      # What the operator decided on was that picture: it stays in view.
+                      details={k: held.details[k] for k in ("scene_sha256",)
+                               if k in (held.details or {})})
     earlier = passage_for_read(session, lane.id, req.read_id)
     if earlier is not None:
         return GateResult(earlier, replayed=True)

@@ -105,6 +105,21 @@ def test_the_simulated_camera_feeds_real_photos_to_a_lane(page, demo_server):
     page.locator("#feed-table tbody tr[data-passage]").nth(1).wait_for(timeout=180_000)
     shown = page.locator("#current-plate").inner_text().strip()
     assert shown in photo_plates, shown  # read from the photo by the plate reader
+    # A read from a whole scene (not a camera's crop) shows that scene, its plate outlined.
+    import time
+
+    deadline = time.monotonic() + 180
+    with_scene = []
+    while not with_scene and time.monotonic() < deadline:
+        items = page.request.get(f"{demo_server}/api/v1/lanes/P2-IN/passages").json()["items"]
+        with_scene = [p["id"] for p in items if p["scene"]]
+        if not with_scene:
+            page.wait_for_timeout(2000)
+    assert with_scene, "no read at P2-IN carried its scene"
+    page.goto(f"{demo_server}/booth/P2-IN?passage={with_scene[0]}")
+    scene = page.locator("#current-scene")
+    scene.wait_for()
+    assert page.evaluate("document.getElementById('current-scene').naturalWidth") > 0
 
 
 @pytest.mark.browser

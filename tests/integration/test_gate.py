@@ -294,6 +294,35 @@ def test_crops_are_kept_apart_and_served(client, session_factory):
     assert garbage.status_code == 422
 
 
+def test_a_reads_scene_is_kept_shown_at_the_booth_and_stays_with_the_operators_check(
+        client, session_factory):  # type: ignore[no-untyped-def]
+    from tests.factories import login
+
+    world = make_world(session_factory)
+    held = read(client, world, "E1-IN", confidence=0.5,
+                scene_jpeg_b64=base64.b64encode(JPEG).decode())
+    assert held.json["action"] == "HOLD_FOR_OPERATOR" and held.json["scene"] is True
+    staff = auth(world.tokens["gate_operator"])
+    image = client.get(f"/api/v1/passages/{held.json['id']}/scene.jpg", headers=staff)
+    assert image.status_code == 200 and image.mimetype == "image/jpeg" and image.data == JPEG
+    login(client, "gate_operator")
+    page = client.get(f"/booth/E1-IN/current?passage={held.json['id']}").get_data(as_text=True)
+    assert f'/api/v1/passages/{held.json["id"]}/scene.jpg' in page
+    # The operator confirms the plate looking at that picture: the new passage keeps it.
+    confirmed = client.post(f"/api/v1/passages/{held.json['id']}/plate",
+                            json={"plate": "苏E12345"}, headers=staff)
+    assert confirmed.json["scene"] is True
+    assert client.get(f"/api/v1/passages/{confirmed.json['id']}/scene.jpg",
+                      headers=staff).data == JPEG
+    without = read(client, world, "P1-IN")
+    assert without.json["scene"] is False
+    assert client.get(f"/api/v1/passages/{without.json['id']}/scene.jpg",
+                      headers=staff).status_code == 404
+    bad = read(client, world, "P1-IN", scene_jpeg_b64=base64.b64encode(b"GIF89a").decode())
+    assert bad.status_code == 422 and bad.json["code"] == "SCENE_NOT_JPEG"
+    assert "scene_jpeg_b64" in bad.json["detail"]
+
+
 @pytest.mark.parametrize(("changes", "field"), [
     ({"confidence": 1.5}, "confidence"),
     ({"seen_at": "2026-11-22T09:00:00"}, "seen_at"),  # naive: which time zone?
