@@ -30,6 +30,7 @@ from .vendor_common import (
     VendorEvent,
     VendorPayloadError,
     base64_picture,
+    base64_scene,
     colour_by_code,
     dahua_zone,
     epoch,
@@ -78,12 +79,16 @@ def _picture_upload(doc: dict[str, Any], zone: timezone) -> VendorEvent:
     stated = confidence(plate_info.get("Confidence"))
     # The picture matters most when the plate could not be read: the operator looks.
     crop, dropped = base64_picture(_object(pic.get("CutoutPic"), "CutoutPic").get("Content"))
+    # The panorama shows which vehicle it was; the vehicle close-up if there is none.
+    scene = next((found for key in ("NormalPic", "VehiclePic")
+                  if (found := base64_scene(_object(pic.get(key), key).get("Content")))), None)
     return VendorEvent(
         "dahua", plate, colour if plate else None,
         (UNSTATED_CONFIDENCE if stated is None else stated) if plate else 0.0,
         local_time(raw, camera_zone), str(event_id) if event_id else None, crop,
         vehicle_seen=plate is None, device=device, raw_time=str(raw) if raw else None,
-        picture_dropped=dropped, ignored="no plate" if plate is None else None)
+        picture_dropped=dropped, ignored="no plate" if plate is None else None,
+        scene_jpeg=scene)
 
 
 def _instant(data: dict[str, Any], zone: timezone) -> Any:

@@ -11,7 +11,7 @@ DeviceID, PassTime yyyyMMddHHmmss (device local time), HasPlate, PlateNo, PlateC
 (the standard's colour table: 1 black, 2 white, 5 blue, 6 yellow, 9 green),
 PlateReliability, SubImageList {SubImageInfoObject: [{Type, Data (base64)}]}}]},
 answered per object in a `ResponseStatusListObject`. Sub-image type "02" is the
-plate crop (车牌彩色小图).
+plate crop (车牌彩色小图); "01" (车辆大图) or "14" (场景图) is the scene the booth shows.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from .vendor_common import (
     VendorEvent,
     VendorPayloadError,
     base64_picture,
+    base64_scene,
     colour_by_code,
     json_of,
     local_time,
@@ -35,6 +36,9 @@ from .vendor_common import (
 )
 
 PLATE_CROP = "02"
+# Pictures of the scene, the preferred first: the vehicle picture (车辆大图), then the
+# scene picture (场景图).
+SCENE_TYPES = ("01", "14")
 MAX_OBJECTS = 50
 OK, OTHER_ERROR, INVALID_JSON_CONTENT = "0", "1", "8"
 
@@ -90,16 +94,23 @@ def _vehicle(obj: Any, zone: timezone) -> MotorVehicle:
     if isinstance(images, dict):
         images = [images]
     picture: tuple[bytes | None, str | None] = (None, None)
+    scenes: dict[str, Any] = {}
     for image in images or []:
-        if isinstance(image, dict) and str(image.get("Type", "")).zfill(2) == PLATE_CROP:
+        if not isinstance(image, dict):
+            continue
+        kind = str(image.get("Type", "")).zfill(2)
+        if kind == PLATE_CROP and picture == (None, None):
             picture = base64_picture(image.get("Data"))
-            break
+        elif kind in SCENE_TYPES:
+            scenes.setdefault(kind, image.get("Data"))
+    scene = next((found for kind in SCENE_TYPES
+                  if (found := base64_scene(scenes.get(kind)))), None)
     event = VendorEvent(
         "gat1400", plate, colour if plate else None,
         (UNSTATED_CONFIDENCE if stated is None else stated) if plate else 0.0,
         local_time(raw, zone), object_id, picture[0], vehicle_seen=plate is None,
         device=device_id, raw_time=raw, picture_dropped=picture[1],
-        ignored="no plate" if plate is None else None)
+        ignored="no plate" if plate is None else None, scene_jpeg=scene)
     return MotorVehicle(object_id, device_id, event)
 
 

@@ -30,11 +30,13 @@ from .vendor_common import (
     multipart,
     percent,
     plate_of,
+    scene_picture,
     strip_ns,
     xml_of,
 )
 
 PLATE_PICTURE = "licenseplatepicture"
+SCENE_PICTURES = ("detectionpicture", "vehiclepicture")
 
 
 def _leaves(element: Element | None) -> dict[str, Any]:
@@ -72,8 +74,10 @@ def _event_part(parts: list[Part]) -> Part:
     raise VendorPayloadError("VENDOR_NO_EVENT", "no XML or JSON part in the multipart body")
 
 
-def _plate_picture_names(doc: dict[str, Any]) -> set[str]:
-    """The names pictureInfoList gives the plate picture (fileName, pId)."""
+def _plate_picture_names(doc: dict[str, Any], kind_of_picture: str = PLATE_PICTURE
+                         ) -> set[str]:
+    """The names pictureInfoList gives the plate picture (fileName, pId), or the
+    pictures of another type."""
     listed = [*(doc.get("pictureInfoList") or []),
               *((doc.get("ANPR") or {}).get("pictureInfoList") or [])]
     if isinstance(listed, dict):
@@ -83,7 +87,7 @@ def _plate_picture_names(doc: dict[str, Any]) -> set[str]:
         if not isinstance(info, dict):
             continue
         kind = str(info.get("type") or info.get("fileName") or "").lower()
-        if PLATE_PICTURE in kind.replace("_", ""):
+        if kind_of_picture in kind.replace("_", ""):
             names |= {str(info[k]).lower() for k in ("fileName", "pId") if info.get(k)}
     return names
 
@@ -101,6 +105,20 @@ def _plate_picture(parts: list[Part], named: set[str]) -> tuple[bytes | None, st
         if crop is not None:
             return crop, None
     return None, reason
+
+
+def _scene_picture(parts: list[Part], doc: dict[str, Any]) -> bytes | None:
+    """The scene (detectionPicture) or, failing it, the vehicle picture, as listed in
+    pictureInfoList or named so."""
+    for kind in SCENE_PICTURES:
+        named = _plate_picture_names(doc, kind)
+        for part in parts:
+            found = {part.name.lower(), part.filename.lower()}
+            found |= {PurePath(n).stem for n in found if n}
+            if (found & named or any(kind in n for n in found)) and \
+                    (scene := scene_picture(part.payload)) is not None:
+                return scene
+    return None
 
 
 def parse(body: bytes, content_type: str, *, zone: timezone = CN) -> list[VendorEvent]:
@@ -143,9 +161,10 @@ def parse(body: bytes, content_type: str, *, zone: timezone = CN) -> list[Vendor
     colour = colour_by_name(anpr.get("plateColor"), HIKVISION_COLOURS) or prefix_colour
     confidence = percent(anpr.get("confidenceLevel"))
     crop, dropped = _plate_picture(parts, _plate_picture_names(doc)) if parts else (None, None)
+    scene = _scene_picture(parts, doc) if parts else None
     return [VendorEvent(
         "hikvision", plate, colour if plate else None,
         (UNSTATED_CONFIDENCE if confidence is None else confidence) if plate else 0.0,
         local_time(raw_time, zone), str(event_id) if event_id else None, crop,
         vehicle_seen=plate is None, device=device, raw_time=raw_time, picture_dropped=dropped,
-        ignored="no plate" if plate is None else None)]
+        ignored="no plate" if plate is None else None, scene_jpeg=scene)]

@@ -60,6 +60,7 @@ class VendorEvent:
     device: str | None = None  # the camera's serial / device id and channel, as sent
     raw_time: str | None = None  # the capture time exactly as the camera wrote it
     picture_dropped: str | None = None  # why a picture sent with it was not kept
+    scene_jpeg: bytes | None = None  # the camera's scene picture, fit for the booth
 
     @property
     def decides(self) -> bool:
@@ -77,7 +78,8 @@ class VendorEvent:
             kwargs["read_id"] = self.read_id
         return PlateRead(lane=lane, plate=self.plate or "", colour=self.colour,
                          confidence=self.confidence, seen_at=seen_at,
-                         crop_jpeg=self.crop_jpeg, source="vendor", **kwargs)
+                         crop_jpeg=self.crop_jpeg, source="vendor",
+                         scene_jpeg=self.scene_jpeg, **kwargs)
 
 
 def heartbeat(vendor: str, device: str | None, what: str) -> VendorEvent:
@@ -405,6 +407,37 @@ def base64_picture(value: Any) -> tuple[bytes | None, str | None]:
     except (binascii.Error, ValueError):
         return None, "VENDOR_BAD_PICTURE"
     return jpeg_or_reason(data)
+
+
+# A scene picture this small is kept as the camera sent it; a larger one (4–8 MP
+# cameras send 0.5–2 MB) is shrunk to what the booth shows (camera_adapters.scene).
+SCENE_KEEP_BYTES = 256 * 1024
+
+
+def scene_picture(data: bytes | None) -> bytes | None:
+    """A camera's scene (panorama, vehicle) picture as the booth shows it, or None
+    when there is none or it is no JPEG (the read is kept either way)."""
+    if not data or not is_jpeg(data):
+        return None
+    if len(data) <= SCENE_KEEP_BYTES:
+        return data
+    import cv2
+    import numpy as np
+
+    from .scene import scene_jpeg
+
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    return None if image is None else scene_jpeg(image)
+
+
+def base64_scene(value: Any) -> bytes | None:
+    if not value:
+        return None
+    try:
+        data = base64.b64decode(re.sub(r"\s", "", str(value)), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return scene_picture(data)
 
 
 def with_picture(event: VendorEvent, picture: tuple[bytes | None, str | None]) -> VendorEvent:

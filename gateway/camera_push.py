@@ -117,6 +117,8 @@ def decide_events(events: list[VendorEvent], lane_code: str, principal: Principa
             lane=lane_code, read_id=read.read_id, plate=read.plate, colour=read.colour,
             confidence=read.confidence, seen_at=read.seen_at,
             crop_jpeg_b64=base64.b64encode(read.crop_jpeg).decode() if read.crop_jpeg else None,
+            scene_jpeg_b64=base64.b64encode(read.scene_jpeg).decode()
+            if read.scene_jpeg else None,
             source="vendor", details=camera_clock)
         result = process_read_once(get_uow(), principal, req, _runtime())
         VENDOR_EVENTS.labels(event.vendor, "replayed" if result.replayed else "decided").inc()

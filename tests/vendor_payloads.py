@@ -58,15 +58,15 @@ def hik_json(plate: str = "苏E12345") -> bytes:
 
 def hik_multipart(xml: bytes | None = None, boundary: str = "MIME_boundary", *,
                   picture: bytes = JPEG, picture_name: str = "licensePlatePicture.jpg",
-                  picture_type: str = "image/jpeg", scene_name: str | None = None
-                  ) -> tuple[bytes, str]:
+                  picture_type: str = "image/jpeg", scene_name: str | None = None,
+                  scene: bytes = JPEG) -> tuple[bytes, str]:
     """The event part, then the pictures (a scene first when `scene_name` is given),
     each named and typed as the firmware does."""
     xml = xml or hik_xml()
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"anpr.xml\"; "
             f"filename=\"anpr.xml\"\r\nContent-Type: application/xml\r\n"
             f"Content-Length: {len(xml)}\r\n\r\n").encode() + xml
-    parts = ([(scene_name, JPEG)] if scene_name else []) + [(picture_name, picture)]
+    parts = ([(scene_name, scene)] if scene_name else []) + [(picture_name, picture)]
     for name, data in parts:
         body += (f"\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; "
                  f"filename=\"{name}\"\r\nContent-Type: {picture_type}\r\n\r\n").encode() + data

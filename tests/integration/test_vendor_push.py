@@ -36,6 +36,11 @@ def test_a_dahua_push_with_a_bearer_token(client, session_factory):  # type: ign
                     headers={"Content-Type": "application/json", **auth(world.tokens["device"])})
     assert r.status_code == 201, r.json
     assert r.json["plate"] == "苏A88888" and r.json["plate_colour"] == "blue"
+    # The camera's panorama (NormalPic) is the scene the booth shows beside the crop.
+    assert r.json["crop"] is True and r.json["scene"] is True
+    scene = client.get(f"/api/v1/passages/{r.json['id']}/scene.jpg",
+                       headers=auth(world.tokens["gate_operator"]))
+    assert scene.status_code == 200 and scene.data.startswith(b"\xff\xd8")
 
 
 def test_heartbeats_are_acknowledged_without_a_passage(client, session_factory):  # type: ignore[no-untyped-def]

@@ -279,3 +279,55 @@ def test_gat1400_motor_vehicles_become_events() -> None:
     assert first.event.camera_time == datetime(2026, 11, 22, 1, 0, 0, tzinfo=UTC)
     assert first.event.crop_jpeg == JPEG and first.device_id == "32010000001190000001"
     assert second.event.plate is None and second.event.vehicle_seen
+
+
+SCENE = b"\xff\xd8\xff\xe0" + b"\x01" * 64 + b"\xff\xd9"  # a JPEG unlike the crop
+
+
+def test_each_vendors_scene_picture_comes_with_its_read() -> None:
+    from camera_adapters.gat1400 import motor_vehicles
+    from tests.vendor_payloads import gat1400_vehicles
+
+    doc = json.loads(dahua_picture())
+    doc["Picture"]["NormalPic"]["Content"] = base64.b64encode(SCENE).decode()
+    dahua = one("dahua", json.dumps(doc).encode(), "application/json")
+    assert dahua.crop_jpeg == JPEG and dahua.scene_jpeg == SCENE
+    assert dahua.to_read("P1-IN", datetime.now(UTC)).scene_jpeg == SCENE
+    del doc["Picture"]["NormalPic"]  # the vehicle close-up, when there is no panorama
+    doc["Picture"]["VehiclePic"] = {"Content": base64.b64encode(SCENE).decode()}
+    assert one("dahua", json.dumps(doc).encode(), "application/json").scene_jpeg == SCENE
+
+    gat = json.loads(gat1400_vehicles([("苏E12345", 6)]))
+    images = gat["MotorVehicleListObject"]["MotorVehicleObject"][0]["SubImageList"][
+        "SubImageInfoObject"]
+    next(i for i in images if i["Type"] == "01")["Data"] = base64.b64encode(SCENE).decode()
+    (vehicle,) = motor_vehicles(json.dumps(gat).encode(), "application/VIID+JSON")
+    assert vehicle.event.crop_jpeg == JPEG and vehicle.event.scene_jpeg == SCENE
+
+    listed = hik_xml(pictures=[("detectionPicture", "pic-001"), ("licensePlatePicture",
+                                                                   "pic-002")])
+    body, content_type = hik_multipart(listed, picture_name="pic-002", scene_name="pic-001",
+                                       scene=SCENE)
+    hik = one("hikvision", body, content_type)
+    assert hik.crop_jpeg == JPEG and hik.scene_jpeg == SCENE
+    # No scene sent, or one that is no JPEG: the read is kept without one.
+    assert one("hikvision", *hik_multipart()).scene_jpeg is None
+    doc["Picture"]["VehiclePic"]["Content"] = base64.b64encode(b"GIF89a").decode()
+    assert one("dahua", json.dumps(doc).encode(), "application/json").scene_jpeg is None
+
+
+def test_a_camera_scene_of_megabytes_is_shrunk_to_what_the_booth_shows() -> None:
+    import cv2
+    import numpy as np
+
+    from camera_adapters.vendor_common import scene_picture
+
+    rng = np.random.default_rng(3)
+    big = cv2.imencode(".jpg", rng.integers(0, 255, (1520, 2688, 3), dtype=np.uint8),
+                       [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
+    assert len(big) > 1024 * 1024  # what a 4 MP camera sends
+    shrunk = scene_picture(big)
+    assert shrunk is not None and len(shrunk) < len(big) // 2
+    image = cv2.imdecode(np.frombuffer(shrunk, np.uint8), cv2.IMREAD_COLOR)
+    assert max(image.shape[:2]) == 960
+    assert scene_picture(b"\xff\xd8\xff" + b"\x00" * (300 * 1024)) is None  # undecodable
