@@ -88,15 +88,16 @@ class SimulatedViidCamera:
     def keepalive(self) -> None:
         self.post("/VIID/System/Keepalive", {"KeepaliveObject": {"DeviceID": self.device_id}})
 
-    def upload(self, vehicles: list[tuple[str, str | None, bytes | None]], at: datetime
-               ) -> dict[str, Any]:
-        """One MotorVehicleListObject with an object per vehicle (plate, colour, crop)."""
+    def upload(self, vehicles: list[tuple[str, str | None, bytes | None, bytes | None]],
+               at: datetime) -> dict[str, Any]:
+        """One MotorVehicleListObject with an object per vehicle (plate, colour, crop,
+        scene)."""
         return self.post("/VIID/MotorVehicles", {"MotorVehicleListObject": {
-            "MotorVehicleObject": [self._object(plate, colour, at, crop)
-                                   for plate, colour, crop in vehicles]}})
+            "MotorVehicleObject": [self._object(plate, colour, at, crop, scene)
+                                   for plate, colour, crop, scene in vehicles]}})
 
-    def _object(self, plate: str, colour: str | None, at: datetime, crop: bytes | None
-                ) -> dict[str, Any]:
+    def _object(self, plate: str, colour: str | None, at: datetime, crop: bytes | None,
+                scene: bytes | None = None) -> dict[str, Any]:
         pass_time = at.astimezone(TZ).strftime("%Y%m%d%H%M%S")
         self.uploaded += 1
         vehicle: dict[str, Any] = {
@@ -104,32 +105,37 @@ class SimulatedViidCamera:
             "InfoKind": 1, "DeviceID": self.device_id, "PassTime": pass_time, "LaneNo": 1,
             "HasPlate": "1", "PlateNo": plate, "PlateColor": COLOUR_CODES.get(colour or "", "99"),
             "PlateReliability": "95"}
-        if crop:
-            vehicle["SubImageList"] = {"SubImageInfoObject": [
-                {"ImageID": f"{vehicle['MotorVehicleID']}02", "Type": "02", "FileFormat": "Jpeg",
-                 "ShotTime": pass_time, "Data": base64.b64encode(crop).decode()}]}
+        # Type 02: the plate crop (车牌彩色小图); 01: the vehicle picture (车辆大图).
+        images = [{"ImageID": f"{vehicle['MotorVehicleID']}{kind}", "Type": kind,
+                   "FileFormat": "Jpeg", "ShotTime": pass_time,
+                   "Data": base64.b64encode(data).decode()}
+                  for kind, data in (("02", crop), ("01", scene)) if data]
+        if images:
+            vehicle["SubImageList"] = {"SubImageInfoObject": images}
         return vehicle
 
     # --- the camera's day --------------------------------------------------------------------
 
-    def _leaving(self) -> list[tuple[int, str, str | None, bytes | None]]:
+    def _leaving(self) -> list[tuple[int, str, str | None, bytes | None, bytes | None]]:
         """Vehicles the north entrance let in more than `stay` ago, not yet driven out."""
         from models import Lane, Passage, PassageImage
 
         with self.session_factory() as s:
             lane_id = s.scalar(select(Lane.id).where(Lane.code == "P2-IN"))
             rows = s.execute(select(Passage.id, Passage.plate, Passage.plate_colour,
-                                    Passage.crop_sha256)
+                                    Passage.crop_sha256, Passage.details)
                              .where(Passage.lane_id == lane_id, Passage.action == "OPEN",
                                     Passage.crossed.is_(True),
                                     Passage.decided_at < clock.now() - self.stay)
                              .order_by(Passage.id.desc()).limit(20)).all()
             out = []
-            for pid, plate, colour, crop in rows:
+            for pid, plate, colour, crop, details in rows:
                 if pid in self.sent or not plate:
                     continue
-                image = s.get(PassageImage, crop) if crop else None
-                out.append((pid, plate, colour, image.jpeg if image is not None else None))
+                pictures = [s.get(PassageImage, sha) if sha else None
+                            for sha in (crop, (details or {}).get("scene_sha256"))]
+                out.append((pid, plate, colour,
+                            *(p.jpeg if p is not None else None for p in pictures)))
             return out
 
     def _run(self) -> None:
@@ -145,12 +151,12 @@ class SimulatedViidCamera:
                 leaving = self._leaving()[:10]
                 if leaving:
                     self.sent.update(pid for pid, *_ in leaving)
-                    answer = self.upload([(plate, colour, crop)
-                                          for _, plate, colour, crop in leaving], now)
+                    answer = self.upload([(plate, colour, crop, scene)
+                                          for _, plate, colour, crop, scene in leaving], now)
                     statuses = answer.get("ResponseStatusListObject", {}).get(
                         "ResponseStatusObject", [])
                     log.info("GA/T 1400 camera %s: %s left (%s)", self.lane,
-                             ", ".join(p for _, p, _, _ in leaving),
+                             ", ".join(p for _, p, *_ in leaving),
                              ", ".join(st.get("StatusCode", "?") for st in statuses))
         except Exception:
             log.exception("demo GA/T 1400 camera stopped")

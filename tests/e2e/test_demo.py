@@ -189,8 +189,12 @@ def test_an_hour_of_the_demo_at_x30_still_opens_the_north_gate(page, tmp_path, a
         out = page.locator("#feed-table tbody tr[data-passage]")
         out.nth(4).wait_for()
         left = out.count()
+        # The GA/T 1400 camera sends each vehicle's picture (sub-image 01) too.
+        leaving = page.request.get(f"{url}/api/v1/lanes/P2-OUT/passages").json()["items"]
+        with_scene = sum(1 for p in leaving if p["scene"])
     assert "OPEN" in decisions, decisions
     assert refusals < 5, decisions
     assert left >= 5  # vehicles drove out through the GA/T 1400 camera
+    assert with_scene >= 1, leaving
     # The roster levels off: the last readings are no higher than the park's mid-hour.
     assert max(inside[-3:]) <= max(inside[:len(inside) // 2 + 1]) + 5, inside
