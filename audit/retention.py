@@ -1,4 +1,4 @@
-"""Retention of plate crops: images go after the park's image retention period;
+"""Retention of plate crops and scene pictures: images go after the park's image retention period;
 passages and audit events stay (they hold the image's SHA-256, never the image, so
 the chain is untouched by a purge)."""
 
