@@ -135,7 +135,9 @@ def test_the_park_approves_and_the_booth_finds_the_code(page, live_server, sessi
     # The next step: the lane checks the truck the pass names, as a typed plate would.
     with page.expect_navigation():
         page.click("#booking-check button")
-    assert "苏E12345" in page.locator("#current").inner_text()
+    decided = page.locator("#current #current-plate")
+    decided.wait_for()  # the booth loads its current passage after the page
+    assert decided.inner_text().strip() == "苏E12345"
 
 
 @pytest.mark.browser
