@@ -193,6 +193,10 @@ def test_sending_a_truck_away_asks_first_and_a_no_leaves_it_queued(page, live_se
 
     page.once("dialog", say_no)
     row.locator("button[value=send_away]").click()
+    for _ in range(100):  # the dialog's event may reach the test after the click returns
+        if asked:
+            break
+        page.wait_for_timeout(50)
     assert asked and "苏E" in asked[0] and "劝返" in asked[0]
     page.reload()  # nothing was sent: the truck still waits in the queue
     assert page.locator(f'#plants tr[data-trip="{urgent}"]').count() == 1
