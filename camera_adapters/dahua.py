@@ -80,8 +80,10 @@ def _picture_upload(doc: dict[str, Any], zone: timezone) -> VendorEvent:
     # The picture matters most when the plate could not be read: the operator looks.
     crop, dropped = base64_picture(_object(pic.get("CutoutPic"), "CutoutPic").get("Content"))
     # The panorama shows which vehicle it was; the vehicle close-up if there is none.
+    # A scene of an odd shape is left out, never a reason to refuse the read.
     scene = next((found for key in ("NormalPic", "VehiclePic")
-                  if (found := base64_scene(_object(pic.get(key), key).get("Content")))), None)
+                  if isinstance(pic.get(key), dict)
+                  and (found := base64_scene(pic[key].get("Content")))), None)
     return VendorEvent(
         "dahua", plate, colour if plate else None,
         (UNSTATED_CONFIDENCE if stated is None else stated) if plate else 0.0,

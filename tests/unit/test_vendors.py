@@ -314,6 +314,9 @@ def test_each_vendors_scene_picture_comes_with_its_read() -> None:
     assert one("hikvision", *hik_multipart()).scene_jpeg is None
     doc["Picture"]["VehiclePic"]["Content"] = base64.b64encode(b"GIF89a").decode()
     assert one("dahua", json.dumps(doc).encode(), "application/json").scene_jpeg is None
+    doc["Picture"]["VehiclePic"] = "scene.jpg"  # an odd shape: no scene, the read kept
+    odd = one("dahua", json.dumps(doc).encode(), "application/json")
+    assert odd.plate == "苏E12345" and odd.crop_jpeg == JPEG and odd.scene_jpeg is None
 
 
 def test_a_camera_scene_of_megabytes_is_shrunk_to_what_the_booth_shows() -> None:
