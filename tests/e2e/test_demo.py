@@ -117,9 +117,15 @@ def test_the_simulated_camera_feeds_real_photos_to_a_lane(page, demo_server):
             page.wait_for_timeout(2000)
     assert with_scene, "no read at P2-IN carried its scene"
     page.goto(f"{demo_server}/booth/P2-IN?passage={with_scene[0]}")
-    # The picture loads after the page: shown once the browser has decoded it.
-    page.wait_for_function("(() => { const img = document.getElementById('current-scene');"
-                           " return img && img.complete && img.naturalWidth > 0; })()")
+    # The picture loads after the page: shown once the browser has decoded it. (Polled
+    # from here: the pages' CSP forbids the string evaluation wait_for_function polls.)
+    decoded = "(() => { const img = document.getElementById('current-scene');" \
+              " return !!img && img.complete && img.naturalWidth > 0; })()"
+    for _ in range(150):
+        if page.evaluate(decoded):
+            break
+        page.wait_for_timeout(200)
+    assert page.evaluate(decoded)
 
 
 @pytest.mark.browser
