@@ -121,12 +121,20 @@ def _decode_jpeg(data: str | None, field: str) -> bytes | None:
 
 
 def _keep_picture(session: Session, jpeg: bytes | None, now: datetime) -> str | None:
-    """The picture stored once, by its SHA-256 (the audit event names it)."""
+    """The picture stored once, by its SHA-256 (the audit event names it).
+
+    A picture sent again (a recheck keeps its hold's scene; a camera may resend a
+    frame) takes the newer passage's time: retention counts from the last passage
+    that names it, or the newer passage would lose its picture with the older one's.
+    """
     if not jpeg:
         return None
     sha = hashlib.sha256(jpeg).hexdigest()
-    if session.get(PassageImage, sha) is None:
+    kept = session.get(PassageImage, sha)
+    if kept is None:
         session.add(PassageImage(sha256=sha, jpeg=jpeg, created_at=now))
+    elif kept.created_at < now:
+        kept.created_at = now
     return sha
 
 

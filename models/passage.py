@@ -80,6 +80,7 @@ class PassageImage(Base):
 
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     jpeg: Mapped[bytes] = mapped_column(LargeBinary)
+    # The newest passage that names the image: retention counts from there.
     created_at: Mapped[datetime] = mapped_column(index=True)
 
 

@@ -455,6 +455,27 @@ def test_retention_purges_old_crops_and_the_chain_stays_valid(client, database, 
                        headers=auth(world.tokens["auditor"])).status_code == 403
 
 
+def test_retention_keeps_a_picture_a_newer_passage_still_names(client, session_factory):
+    world = make_world(session_factory)
+    book(session_factory, world)
+    first = read(client, world, "P1-IN", crop_jpeg_b64=CROP).json["id"]
+    clock.advance(timedelta(days=60))
+    # The same bytes again (a camera resending its frame), two months later.
+    second = read(client, world, "P1-IN", crop_jpeg_b64=CROP).json["id"]
+    assert first != second
+    clock.advance(timedelta(days=31))  # the first passage is past 90 days, the second not
+    r = client.post("/api/v1/audit/retention/purge", json={},
+                    headers=auth(world.tokens["admin"]))
+    assert r.status_code == 200 and r.json["images_deleted"] == 0
+    crop = client.get(f"/api/v1/passages/{second}/crop.jpg",
+                      headers=auth(world.tokens["auditor"]))
+    assert crop.status_code == 200 and crop.data == JPEG
+    clock.advance(timedelta(days=60))
+    r = client.post("/api/v1/audit/retention/purge", json={},
+                    headers=auth(world.tokens["admin"]))
+    assert r.json["images_deleted"] == 1
+
+
 def test_the_roster_after_entries_and_exits_including_offline_ones(client, session_factory):
     world = make_world(session_factory)
     trip = book(session_factory, world)
