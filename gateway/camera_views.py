@@ -44,6 +44,7 @@ def _statuses() -> list[cameras.CameraStatus]:
 def camera_page() -> Any:
     session = get_session()
     return render_template("gate/cameras.html", cameras=_statuses(),
+                           readers=cameras.token_readers(session, clock.now()),
                            rejections=cameras.recent_rejections(session, limit=50),
                            preview=cameras.preview)
 
@@ -51,9 +52,12 @@ def camera_page() -> Any:
 @bp.get("/api/v1/camera-status")
 @require(*CAMERA_ROLES)
 @bp.doc(summary="Every registered camera, its lane, when it was last heard and whether it "
-                "has gone silent (silent first)")
+                "has gone silent (silent first); and the lanes' readers that post with a "
+                "device token, with the lane's newest read")
 def camera_status_api() -> Any:
-    return {"items": [row.as_dict() for row in _statuses()]}
+    readers = cameras.token_readers(get_session(), clock.now())
+    return {"items": [row.as_dict() for row in _statuses()],
+            "token_readers": [row.as_dict() for row in readers]}
 
 
 @bp.get("/api/v1/camera-rejections")

@@ -212,6 +212,39 @@ def statuses(session: Session, now: datetime) -> list[CameraStatus]:
     return out
 
 
+@dataclass(frozen=True)
+class TokenReader:
+    """A lane's reader that posts with a device token (the gate agent, a camera on the
+    lane URL): no camera record, so it is known by its token and by what it read."""
+
+    token_id: int
+    name: str
+    user: str
+    lane: str
+    last_used_at: datetime | None
+    last_read_at: datetime | None
+
+    def as_dict(self) -> dict[str, object]:
+        return {k: (v.isoformat() if isinstance(v, datetime) else v)
+                for k, v in self.__dict__.items()}
+
+
+def token_readers(session: Session, now: datetime) -> list[TokenReader]:
+    """Live device tokens bound to a lane, with the lane's newest passage."""
+    from models import ApiToken, Passage, User
+
+    last_read = (select(func.max(Passage.seen_at)).where(Passage.lane_id == ApiToken.lane_id)
+                 .correlate(ApiToken).scalar_subquery())
+    rows = session.execute(
+        select(ApiToken.id, ApiToken.name, User.username, Lane.code, ApiToken.last_used_at,
+               last_read)
+        .join(User, User.id == ApiToken.user_id).join(Lane, Lane.id == ApiToken.lane_id)
+        .where(ApiToken.revoked_at.is_(None), User.active.is_(True), Lane.retired_at.is_(None),
+               (ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > now))
+        .order_by(Lane.code, ApiToken.name))
+    return [TokenReader(*row) for row in rows]
+
+
 PREVIEW_CHARS = 4000
 
 

@@ -454,3 +454,28 @@ def test_gat1400_upload_of_an_impossible_shape_is_refused_not_a_500(client, sess
     assert 400 <= r.status_code < 500, r.get_data(as_text=True)[:300]
     assert [k.code for k in rejections(session_factory)] == ["VENDOR_BAD_SHAPE"]
     assert passages(session_factory) == []
+
+
+def test_a_lane_reader_with_a_device_token_is_listed_with_its_newest_read(client, session_factory):  # type: ignore[no-untyped-def]
+    world = make_world(session_factory)
+    operator = auth(world.tokens["gate_operator"])
+    before = client.get("/api/v1/camera-status", headers=operator).json["token_readers"]
+    assert [(r["lane"], r["user"], r["last_read_at"]) for r in before] == [("P1-IN", "device", None)]
+    seen = clock.now().isoformat()
+    r = client.post("/api/v1/lanes/P1-IN/reads", headers=auth(world.tokens["device"]), json={
+        "read_id": "agent-1", "plate": "苏A88888", "plate_colour": "blue", "confidence": 0.97,
+        "seen_at": seen})
+    assert r.status_code == 201, r.json
+    (row,) = client.get("/api/v1/camera-status", headers=operator).json["token_readers"]
+    assert row["last_read_at"] == seen and row["last_used_at"] is not None
+    page = client.get("/cameras", headers=operator).get_data(as_text=True)
+    assert f'data-token="{row["token_id"]}" data-lane="P1-IN"' in page
+    # A revoked token reads no more: it leaves the list.
+    with unit_of_work(session_factory) as uow:
+        from auth.tokens import revoke_token
+        from kernel.uow import Actor
+        from models import ApiToken
+
+        revoke_token(uow, uow.session.get(ApiToken, row["token_id"]), Actor.system("test"))
+        uow.commit()
+    assert client.get("/api/v1/camera-status", headers=operator).json["token_readers"] == []
