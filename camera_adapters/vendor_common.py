@@ -402,11 +402,16 @@ def base64_picture(value: Any) -> tuple[bytes | None, str | None]:
     text = str(value)
     if len(text) > MAX_PICTURE_BYTES * 4 // 3 + 8:
         return None, "VENDOR_PICTURE_TOO_LARGE"
+    data = _from_base64(text)
+    return (None, "VENDOR_BAD_PICTURE") if data is None else jpeg_or_reason(data)
+
+
+def _from_base64(text: str) -> bytes | None:
+    """Base64 as cameras send it (line breaks and spaces included), or None."""
     try:
-        data = base64.b64decode(re.sub(r"\s", "", text), validate=True)
+        return base64.b64decode(re.sub(r"\s", "", text), validate=True)
     except (binascii.Error, ValueError):
-        return None, "VENDOR_BAD_PICTURE"
-    return jpeg_or_reason(data)
+        return None
 
 
 # A scene picture this small is kept as the camera sent it; a larger one (4–8 MP
@@ -431,13 +436,7 @@ def scene_picture(data: bytes | None) -> bytes | None:
 
 
 def base64_scene(value: Any) -> bytes | None:
-    if not value:
-        return None
-    try:
-        data = base64.b64decode(re.sub(r"\s", "", str(value)), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return scene_picture(data)
+    return scene_picture(_from_base64(str(value))) if value else None
 
 
 def with_picture(event: VendorEvent, picture: tuple[bytes | None, str | None]) -> VendorEvent:
