@@ -27,8 +27,10 @@ from models import (
     Vehicle,
 )
 from parkgate.database import get_db, get_session, get_uow
+from parkgate.labels import label
 from parkgate.problems import error_text
 from parkgate.signing import public_key_b64
+from rules.documents import park_date
 
 from . import checkpoints, describe, timeline
 from .api import ExportIn, PageIn, export_response
@@ -174,6 +176,44 @@ def export_page() -> Any:
         flash(N_("The filter is not valid; nothing was exported."), "error")
         return redirect(url_for("audit.search_page"))
     return export_response(f, query.format)
+
+
+@bp.get("/audit/report")
+@require(*AUDIT_ROLES)
+def report_page() -> Any:
+    """The matching events as a spreadsheet people read (the search page's columns,
+    in the reader's language); the export beside it is the one that verifies."""
+    from parkgate.web import localtime
+
+    from . import report
+    from .query import iter_events
+
+    try:
+        f = ExportIn.model_validate({**_args("tab", "before", "limit", "format")}).to_filter()
+    except (ValidationError, ValueError, DomainError):
+        flash(N_("The filter is not valid; nothing was exported."), "error")
+        return redirect(url_for("audit.search_page"))
+    helpers = describer()
+    lanes = dict(get_session().execute(select(Lane.id, Lane.code)).all())
+    rows: list[list[Any]] = []
+    more: str | None = None
+    for row in iter_events(get_session(), f, batch=2000):
+        if len(rows) == report.ROWS_MAX:
+            more = gettext(N_("More events match than a report holds (%(n)s): narrow the "
+                              "filter, or use the CSV/XLSX export."), n=report.ROWS_MAX)
+            break
+        rows.append(report.report_cells(
+            row, when=lambda at: localtime(at, "yyyy-MM-dd HH:mm:ss"), who=helpers["actor"],
+            action=lambda code: gettext(label(code)),
+            subject=lambda kind: gettext(label(kind)) if kind else "",
+            lane=lambda lane_id: lanes.get(lane_id, "") if lane_id else "",
+            details=lambda payload: helpers["details"](payload)))
+    header = [gettext(h) for h in report.HEADER]
+    name = f"audit-report-{park_date(clock.now()).isoformat()}.xlsx"
+    body = b"".join(report.xlsx_report(rows, header, gettext(N_("Audit events")), more))
+    return current_app.response_class(
+        body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @bp.get("/audit/trips/<id:trip_id>")

@@ -558,3 +558,34 @@ def test_the_audit_cli_signs_exports_verifies_and_purges(app, client, session_fa
     clock.advance(timedelta(days=2))
     purged = runner.invoke(main, ["audit", "purge-images", "--days", "1"])
     assert purged.exit_code == 0 and purged.output.startswith("1 images")
+
+
+def test_the_readable_report_shows_what_the_search_page_shows_in_the_readers_language(
+        client, session_factory, scene):
+    from openpyxl import load_workbook
+
+    world, s = scene
+    r = client.get(f"/audit/report?trip_id={s['trip']}", headers=auth(world.tokens["auditor"]))
+    assert r.status_code == 200 and r.headers["Content-Disposition"].endswith('.xlsx"')
+    sheet = load_workbook(io.BytesIO(r.data), read_only=True).worksheets[0]
+    rows = [[c if c is not None else "" for c in row] for row in sheet.iter_rows(values_only=True)]
+    assert rows[0][:4] == ["事件号", "时间", "操作人", "操作"]
+    body = rows[1:]
+    seqs = [row[0] for row in body]
+    assert seqs == sorted(seqs) and len(seqs) > 3  # chain order, the whole trip
+    with session_factory() as db:
+        expected = [e.seq for e in db.scalars(select(AuditEvent).where(
+            AuditEvent.trip_id == s["trip"]).order_by(AuditEvent.seq))]
+    assert seqs == expected
+    decision = next(row for row in body if row[3] == "道闸判定")
+    assert decision[5] == "P1-IN" and decision[6] == "苏E12345"
+    # Details are labelled fields, never the stored JSON.
+    assert "结果: " in decision[8], decision[8]
+    assert '{"' not in "".join(str(row[8]) for row in body)
+    # The time is park time (UTC+8), as the page shows it.
+    assert decision[1].startswith(str(clock.now().year))
+    # A bad filter goes back to the search page with a message, as the export does.
+    bad = client.get("/audit/report?since=not-a-time", headers=auth(world.tokens["auditor"]))
+    assert bad.status_code == 302
+    assert client.get("/audit/report", headers=auth(world.tokens["logistics_E1"])
+                      ).status_code in (302, 403)
