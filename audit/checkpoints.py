@@ -14,14 +14,15 @@ before the tree (signed JSON over seq and hash) stay verifiable as they were.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from kernel.errors import N_, NotFound, TooManyRequests
+from kernel.errors import N_, BadRequest, NotFound, TooManyRequests
 from kernel.uow import Actor, UnitOfWork, use_case
 from models import AuditCheckpoint, AuditEvent
 from parkgate.signing import SignatureRejected
@@ -140,7 +141,7 @@ def verify_against(engine: Engine, checkpoint: AuditCheckpoint, public_key: str,
         return VerifyResult(False, result.checked, result.head_seq, result.head_hash,
                             signed.seq, "the chain does not end on the signed hash "
                                            "(history rewritten)")
-    return result
+    return replace(result, checkpoints_checked=1)  # the one it was held against
 
 
 def anchors(session: Session, public_key: str) -> tuple[list[Anchor], VerifyResult | None]:
@@ -168,6 +169,13 @@ def verify_all(engine: Engine, session: Session, public_key: str, *, start_seq: 
     """The chain recomputed over a range and held against every signed checkpoint in
     it: the default of the CLI, the API and the page. The session only reads the
     checkpoints; it is ended before the long read."""
+    if start_seq > 1:
+        head = session.scalar(select(func.max(AuditEvent.seq))) or 0
+        if start_seq > head:
+            # Zero events checked is no proof of anything: say where the chain ends.
+            raise BadRequest(N_("The chain holds events #1–#%(head)s; there is none from "
+                                "#%(start)s on."), code="VERIFY_RANGE_EMPTY",
+                             params={"head": head, "start": start_seq})
     pins, forged = anchors(session, public_key)
     session.commit()  # verifying reads on its own connection: hold no lock meanwhile
     if forged is not None:

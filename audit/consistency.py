@@ -14,7 +14,7 @@ from kernel.errors import N_, BadRequest, NotFound
 from models import AuditCheckpoint
 from parkgate.signing import SignatureRejected
 
-from . import checkpoints, merkle, tree
+from . import checkpoints, merkle, note, tree
 from .heads import SignedHead, open_checkpoint
 
 
@@ -59,14 +59,31 @@ def between(session: Session, old: AuditCheckpoint, new: AuditCheckpoint | None,
     return {"old_checkpoint_id": old.id, "new_checkpoint_id": new.id, **out}
 
 
+def _looks_like_a_checkpoint(text: str) -> bool:
+    """A signed note, or the older signed JSON: something that could carry a signature
+    at all (whether it verifies is the next question)."""
+    import json
+
+    if note.is_note(text):
+        return True
+    try:
+        return isinstance(json.loads(text), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
 def check_kept(session: Session, kept_text: str, public_key: str) -> dict[str, Any]:
     """A checkpoint an auditor kept, held against the park's latest: it must carry the
     park's signature, and the latest tree must extend it."""
+    if not _looks_like_a_checkpoint(kept_text):
+        raise BadRequest(N_("That is not a checkpoint: paste a checkpoint's whole text as "
+                            "it was downloaded (a signed note)."), code="CHECKPOINT_UNREADABLE")
     try:
         kept = open_checkpoint(kept_text, public_key)
     except SignatureRejected as exc:
-        raise BadRequest(N_("The checkpoint is not signed by this park's key: %(why)s"),
-                         code="CHECKPOINT_SIGNATURE", params={"why": str(exc)}) from exc
+        raise BadRequest(N_("The checkpoint's signature does not verify with this park's "
+                            "key: it was altered, or signed by another park."),
+                         code="CHECKPOINT_SIGNATURE") from exc
     if kept.root is None:
         raise BadRequest(N_("This checkpoint was signed before the Merkle tree; consistency "
                             "is proven between tree heads only."),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from auth.roles import ROLE_LABELS
 from kernel.errors import N_
 from parkgate.labels import label
 from parkgate.templated import render
@@ -39,8 +40,10 @@ FIELD_LABELS: dict[str, str] = {
     "days": N_("Days"), "older_than": N_("Older than"), "user": N_("User"),
     "sessions_ended": N_("Sessions ended"), "vehicles": N_("Vehicles"), "bay": N_("Bay"),
     "waited_min": N_("Waited (minutes)"), "plant": N_("Plant"), "token": N_("Release token"),
+    "size": N_("Events covered"), "root": N_("Merkle root"), "chain_hash": N_("Chain hash"),
+    "updated": N_("Updated"), "unchanged": N_("Unchanged"), "sha256": N_("File SHA-256"),
 }
-HIDDEN = frozenset({"read_id", "crop_sha256", "passage_id", "seq", "hash", "version", "i",
+HIDDEN = frozenset({"read_id", "crop_sha256", "scene_sha256", "passage_id", "seq", "hash", "version", "i",
                     "k", "client_key", "template", "args"})
 CODE_KEYS = frozenset({"action", "from", "to", "state", "category", "direction", "source",
                        "kind"})
@@ -92,8 +95,7 @@ def _value(key: str, value: Any, names: Names, tr: Callable[[str], str],
     if key in CODE_KEYS and isinstance(value, str):
         return tr(label(value))
     if key in REASON_KEYS and isinstance(value, list):
-        return "; ".join(reason_title(r.get("code", "") if isinstance(r, dict) else str(r), tr)
-                         for r in value)
+        return "; ".join(reason_text(r, tr) for r in value)
     if key == "plant_id" and isinstance(value, int):
         return names.plant(value) or f"#{value}"
     if key in ("vehicle_id", "trailer_id") and isinstance(value, int):
@@ -119,7 +121,8 @@ def _value(key: str, value: Any, names: Names, tr: Callable[[str], str],
     if key == "confidence" and isinstance(value, int | float):
         return f"{value:.2f}"
     if key == "roles" and isinstance(value, list):
-        return ", ".join(tr(label(r)) for r in value)
+        return ", ".join(tr(ROLE_LABELS[r]) if r in ROLE_LABELS else tr(label(r))
+                         for r in value)
     if key in ("before", "after") and isinstance(value, dict):
         return "; ".join(f"{f.label}: {f.value}" for f in describe(value, names, tr, when))
     if isinstance(value, dict):
@@ -151,6 +154,25 @@ def _time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else None
 
 
+def reason_text(reason: Any, tr: Callable[[str], str]) -> str:
+    """A stored reason ({"code", "params"}) as its message with what it names (the
+    vehicle, the date); a part it does not carry shows as "…"."""
+    from gateway.reasons import CATALOG
+
+    if not isinstance(reason, dict):
+        return reason_title(str(reason), tr)
+    code, params = str(reason.get("code", "")), reason.get("params")
+    spec = CATALOG.get(code)
+    if spec is None or not isinstance(params, dict) or not params:
+        return reason_title(code, tr)
+    try:
+        # A parameter may itself be a code (a party, a gate kind): said by its label.
+        named = {k: tr(label(v)) if isinstance(v, str) else v for k, v in params.items()}
+        return tr(spec.message) % defaultdict(lambda: "…", named)
+    except (TypeError, ValueError):
+        return reason_title(code, tr)
+
+
 def reason_title(code: str, tr: Callable[[str], str]) -> str:
     """A reason code as words, without the parameters its message would take."""
     from gateway.reasons import CATALOG
@@ -173,6 +195,7 @@ SYSTEM_ACTORS: dict[str, str] = {
     "lot-day": N_("lot day close"), "cli": N_("command line"),
     "demo": N_("demo simulation"), "demo-trucks": N_("demo simulation"),
     "demo-seed": N_("demo data"), "system": N_("automatic"),
+    "audit.checkpoint": N_("audit checkpoints"),
 }
 
 

@@ -173,7 +173,7 @@ def export_page() -> Any:
         query = ExportIn.model_validate(_args("tab", "before", "limit"))
         f = query.to_filter()
     except (ValidationError, ValueError, DomainError):
-        flash(N_("The filter is not valid; nothing was exported."), "error")
+        flash(gettext("The filter is not valid; nothing was exported."), "error")
         return redirect(url_for("audit.search_page"))
     return export_response(f, query.format)
 
@@ -191,7 +191,7 @@ def report_page() -> Any:
     try:
         f = ExportIn.model_validate({**_args("tab", "before", "limit", "format")}).to_filter()
     except (ValidationError, ValueError, DomainError):
-        flash(N_("The filter is not valid; nothing was exported."), "error")
+        flash(gettext("The filter is not valid; nothing was exported."), "error")
         return redirect(url_for("audit.search_page"))
     helpers = describer()
     lanes = dict(get_session().execute(select(Lane.id, Lane.code)).all())
@@ -254,7 +254,11 @@ def verify_page() -> Any:
             error, status = gettext("The range ends (#%(end)s) before it starts (#%(start)s).",
                                     end=end, start=start), 422
         else:
-            result = checkpoints.verify_all(engine, session, key, start_seq=start, end_seq=end)
+            try:
+                result = checkpoints.verify_all(engine, session, key, start_seq=start,
+                                                end_seq=end)
+            except DomainError as exc:
+                error, status = error_text(exc), exc.status
     return _verify_template(session, key, result=result, error=error), status
 
 
@@ -310,7 +314,7 @@ def checkpoint_now() -> Any:
     except TooManyRequests as err:
         flash(gettext(err.message, **err.params), "error")
         return redirect(url_for("audit.verify_page"))
-    flash(N_("Checkpoint signed."), "ok")
+    flash(gettext("Checkpoint signed."), "ok")
     return redirect(url_for("audit.verify_page"))
 
 

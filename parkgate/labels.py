@@ -202,6 +202,21 @@ AUDIT_ACTIONS: dict[str, str] = {
     "audit.checkpoint": N_("Checkpoint signed"),
     "retention.purge_images": N_("Old images purged"),
     "pii.unmask": N_("Personal data shown in clear"),
+    "user.create": N_("User created"),
+    "user.enable": N_("User enabled"),
+    "user.disable": N_("User disabled"),
+    "user.password": N_("Password changed"),
+    "user.roles": N_("Roles changed"),
+    "token.issue": N_("API token issued"),
+    "token.revoke": N_("API token revoked"),
+    "trip.crew_left": N_("Crew left after the vehicle"),
+    "trip.note": N_("Note added"),
+    "plant.readiness": N_("Plant readiness changed"),
+    "dock.unloading_started": N_("Unloading started"),
+    "dock.unloading_ended": N_("Unloading finished"),
+    "lot.relearn": N_("Unloading times relearned"),
+    "park.create": N_("Park created"),
+    "demo.seed": N_("Demo data seeded"),
 }
 
 

@@ -10,6 +10,8 @@ from typing import Any
 import click
 from flask import current_app
 
+from kernel.errors import DomainError
+
 from .base import (
     main,
 )
@@ -56,8 +58,11 @@ def audit_verify(start: int, end: int | None, checkpoint_id: int | None) -> None
         else:
             # Every signed checkpoint in range too: a chain re-hashed after an edit is
             # consistent in itself; only what the park signed earlier shows it.
-            result = checkpoints.verify_all(engine, get_session(), key, start_seq=start,
-                                            end_seq=end, progress=advance)
+            try:
+                result = checkpoints.verify_all(engine, get_session(), key, start_seq=start,
+                                                end_seq=end, progress=advance)
+            except DomainError as exc:
+                raise click.UsageError(exc.message % exc.params) from exc
     if result.ok:
         click.echo(f"chain intact: {result.checked} events, head #{result.head_seq} "
                    f"{result.head_hash}; {result.checkpoints_checked} signed checkpoint(s) "

@@ -284,6 +284,10 @@ def test_consistency_proofs_between_checkpoints_and_against_a_rewritten_history(
     junk = client.post("/api/v1/audit/consistency", json={"checkpoint": old_note.replace(
         f"\n{old['size']}\n", f"\n{old['size'] + 1}\n")}, headers=auth(world.tokens["auditor"]))
     assert junk.status_code == 400 and junk.json["code"] == "CHECKPOINT_SIGNATURE"
+    # Text that is no checkpoint at all is told apart from a forged one.
+    garbage = client.post("/api/v1/audit/consistency", json={"checkpoint": "hello, auditor"},
+                          headers=auth(world.tokens["auditor"]))
+    assert garbage.status_code == 400 and garbage.json["code"] == "CHECKPOINT_UNREADABLE"
 
     # The park rewrites event #3 and signs its new history: the auditor's kept
     # checkpoint shows it, online and offline.

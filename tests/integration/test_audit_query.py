@@ -303,9 +303,17 @@ def test_the_live_chain_verifies_against_its_checkpoint(client, app, database, s
     ok = client.get("/api/v1/audit/verify", query_string={"checkpoint_id": checkpoint_id},
                     headers=auth(world.tokens["auditor"]))
     assert ok.json["ok"] is True and ok.json["head_seq"] == size
+    assert ok.json["checkpoints_checked"] == 1  # the one it was held against
     ranged = client.get("/api/v1/audit/verify", query_string={"from": 3, "to": 9},
                         headers=auth(world.tokens["auditor"]))
     assert ranged.json["ok"] is True and ranged.json["checked"] == 7
+    # A range past the chain's head proves nothing: it is refused, not passed.
+    past = client.get("/api/v1/audit/verify", query_string={"from": 5000},
+                      headers=auth(world.tokens["auditor"]))
+    assert past.status_code == 400 and past.json["code"] == "VERIFY_RANGE_EMPTY"
+    page = client.post("/audit/verify", data={"from": "5000"},
+                       headers=auth(world.tokens["auditor"]))
+    assert page.status_code == 400 and "#5000" in page.get_data(as_text=True)
     # A checkpoint whose stored statement was altered no longer verifies.
     with session_factory() as s:
         row = cp.get(s, checkpoint_id)
