@@ -7,7 +7,7 @@ event's number."""
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from kernel.errors import N_
@@ -15,7 +15,7 @@ from kernel.errors import N_
 from .chain import BODY_COLUMNS
 
 ROWS_MAX = 50_000  # a report is read by people; more than this is a job for the export
-HEADER = (N_("Event #"), N_("Time"), N_("Who"), N_("Action"), N_("Subject"), N_("Lane"),
+HEADER = (N_("Event #"), N_("Time (park time, UTC+8)"), N_("Who"), N_("Action"), N_("Subject"), N_("Lane"),
           N_("Plate"), N_("Trip"), N_("Details"))
 _AT = {name: i + 2 for i, name in enumerate(BODY_COLUMNS)}  # after seq and at
 
@@ -34,9 +34,11 @@ def report_cells(row: Any, *, when: Callable[[Any], str], who: Callable[[Any, An
 
 
 def xlsx_report(rows: Iterable[list[Any]], header: list[str], sheet_name: str,
-                more: str | None, chunk: int = 256 * 1024) -> Iterator[bytes]:
+                more: str | None, about: Sequence[tuple[str, str]] = (),
+                about_name: str = "about", chunk: int = 256 * 1024) -> Iterator[bytes]:
     """The report as an XLSX workbook: a header row, the events, and `more` (that
-    further events matched) as a last row when the report was cut."""
+    further events matched) as a last row when the report was cut; `about` (what the
+    report covers: filter, when, by whom) on a sheet of its own after it."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment
 
@@ -56,6 +58,12 @@ def xlsx_report(rows: Iterable[list[Any]], header: list[str], sheet_name: str,
         sheet.append(row)
     if more:
         sheet.append(xlsx_row(sheet, ["", more]))
+    if about:
+        notes = book.create_sheet(about_name[:31])
+        notes.column_dimensions["A"].width = 16
+        notes.column_dimensions["B"].width = 60
+        for key, value in about:
+            notes.append(xlsx_row(notes, [key, value]))
     with tempfile.TemporaryFile() as spool:
         book.save(spool)
         spool.seek(0)

@@ -118,7 +118,7 @@ FILTER_LABELS = {
     "lane_id": N_("Lane"), "action": N_("Action"), "decision": N_("Decision"),
     "reason": N_("Reason code"), "override": N_("Override"), "offline": N_("Decided offline"),
     "since": N_("From"), "until": N_("To"), "seq_from": N_("Event # from"),
-    "seq_to": N_("to #"),
+    "seq_to": N_("to #"), "trip_id": N_("Trip"),
 }
 
 
@@ -209,8 +209,24 @@ def report_page() -> Any:
             lane=lambda lane_id: lanes.get(lane_id, "") if lane_id else "",
             details=lambda payload: helpers["details"](payload)))
     header = [gettext(h) for h in report.HEADER]
-    name = f"audit-report-{park_date(clock.now()).isoformat()}.xlsx"
-    body = b"".join(report.xlsx_report(rows, header, gettext(N_("Audit events")), more))
+    params = f.as_params()
+    if f.lane_id:
+        params["lane_id"] = lanes.get(f.lane_id, params["lane_id"])
+    shown = {gettext(FILTER_LABELS[k]) if k in FILTER_LABELS else k: v
+             for k, v in params.items()}
+    about = [
+        (gettext(N_("Report")), gettext(N_("ParkGate audit events, readable (not for "
+                                           "verification: use the CSV/XLSX export)"))),
+        (gettext(N_("Filter")), "; ".join(f"{k}: {v}" for k, v in shown.items())
+         or gettext(N_("none (every event)"))),
+        (gettext(N_("Events")), str(len(rows)) + (" +" if more else "")),
+        (gettext(N_("Made at")), localtime(clock.now(), "yyyy-MM-dd HH:mm:ss")),
+        (gettext(N_("Made by")), current_principal().display_name),
+    ]
+    subject = f"trip-{f.trip_id}-" if f.trip_id else ""
+    name = f"audit-report-{subject}{park_date(clock.now()).isoformat()}.xlsx"
+    body = b"".join(report.xlsx_report(rows, header, gettext(N_("Audit events")), more,
+                                       about, gettext(N_("About this report"))))
     return current_app.response_class(
         body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -575,9 +575,15 @@ def test_the_readable_report_shows_what_the_search_page_shows_in_the_readers_lan
     world, s = scene
     r = client.get(f"/audit/report?trip_id={s['trip']}", headers=auth(world.tokens["auditor"]))
     assert r.status_code == 200 and r.headers["Content-Disposition"].endswith('.xlsx"')
-    sheet = load_workbook(io.BytesIO(r.data), read_only=True).worksheets[0]
+    book = load_workbook(io.BytesIO(r.data), read_only=True)
+    sheet = book.worksheets[0]
     rows = [[c if c is not None else "" for c in row] for row in sheet.iter_rows(values_only=True)]
-    assert rows[0][:4] == ["事件号", "时间", "操作人", "操作"]
+    assert rows[0][:4] == ["事件号", "时间（园区时间，UTC+8）", "操作人", "操作"]
+    assert f"-trip-{s['trip']}-" in r.headers["Content-Disposition"]
+    # What the report covers, on a sheet of its own.
+    about = dict(book["报表说明"].iter_rows(values_only=True))
+    assert about["筛选"] == f"行程: {s['trip']}" and about["事件"] == str(len(rows) - 1)
+    assert about["生成人"] == "auditor" and "不用于核验" in about["报表"]
     body = rows[1:]
     seqs = [row[0] for row in body]
     assert seqs == sorted(seqs) and len(seqs) > 3  # chain order, the whole trip
