@@ -127,7 +127,14 @@ def _shared_conditions(session: Session, f: AuditFilter, *, plate: Any, person: 
     """The filters events and passages answer the same way, given their columns."""
     out: list[Any] = []
     if f.plate:
-        out.append(plate == normalise(f.plate))
+        # A vehicle's history is more than its gate reads: its trips' bookings, lot
+        # moves and alarms carry the trip, not the plate. A trailer's plate finds the
+        # trips it was hitched to.
+        wanted = normalise(f.plate)
+        vehicles = select(Vehicle.id).where(Vehicle.plate == wanted)
+        trips = select(Trip.id).where(or_(Trip.vehicle_id.in_(vehicles),
+                                          Trip.trailer_id.in_(vehicles)))
+        out.append(or_(plate == wanted, trip.in_(trips)))
     if f.person:
         ids = person_ids(session, f.person)
         out.append(or_(person.in_(ids), trip.in_(_trips_of_people(ids))))

@@ -89,7 +89,13 @@ def test_each_filter_finds_what_it_names_and_nothing_else(client, session_factor
     world, s = scene
     trip = s["trip"]
     tractor = events(client, world, plate="苏E12345")["items"]
-    assert tractor and {e["plate"] for e in tractor} == {"苏E12345"}
+    # Its gate reads, and its trip's events that carry no plate (booking, lot, release).
+    assert tractor and {e["plate"] for e in tractor} == {"苏E12345", None}
+    assert all(e["plate"] == "苏E12345" or e["trip_id"] == trip for e in tractor)
+    assert {"trip.book", "trip.release", "gate.decision"} <= {e["action"] for e in tractor}
+    # The trailer's plate finds the trips it was hitched to.
+    trailer = events(client, world, plate="苏E1234挂")["items"]
+    assert trailer and {e["trip_id"] for e in trailer} == {trip}
     assert {e["plate"] for e in events(client, world, plate="苏A88888")["items"]} == {"苏A88888"}
 
     # A person by certificate number, by full ID and by masked ID: their trip's events.
