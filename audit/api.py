@@ -58,6 +58,12 @@ class FilterIn(BaseModel):
     def _blank_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("reason", mode="before")
+    @classmethod
+    def _reason_in_capitals(cls, value: Any) -> Any:
+        # Codes are written in capitals; "no_booking" means NO_BOOKING.
+        return value.strip().upper() if isinstance(value, str) else value
+
     @field_validator("since", "until")
     @classmethod
     def _park_time(cls, value: datetime | None) -> datetime | None:

@@ -108,7 +108,32 @@ def _choices() -> dict[str, Any]:
         "gates": session.execute(select(Gate.id, Gate.name).order_by(Gate.code)).all(),
         "lanes": session.execute(select(Lane.id, Lane.code).order_by(Lane.code)).all(),
         "decisions": DECISIONS,
+        "actions": _action_choices(),
+        "reasons": _reason_choices(),
     }
+
+
+def _action_choices() -> list[tuple[str, str]]:
+    """Every action by its label, each kind's group ("gate.*") first: auditors pick
+    what happened, not a code they would have to know."""
+    from parkgate.labels import AUDIT_ACTIONS
+
+    out: list[tuple[str, str]] = []
+    for group in sorted({code.split(".")[0] for code in AUDIT_ACTIONS}):
+        members = sorted(c for c in AUDIT_ACTIONS if c.split(".")[0] == group)
+        if len(members) > 1:
+            out.append((f"{group}.*", gettext(N_("All of: %(what)s"), what=" / ".join(
+                gettext(AUDIT_ACTIONS[c]) for c in members[:3]) + (" …" if len(members) > 3
+                                                                   else ""))))
+        out += [(c, gettext(AUDIT_ACTIONS[c])) for c in members]
+    return out
+
+
+def _reason_choices() -> list[tuple[str, str]]:
+    from gateway.reasons import CATALOG
+
+    return sorted(((code, describe.reason_title(code, gettext)) for code in CATALOG),
+                  key=lambda pair: pair[0])
 
 
 # What a filter field is called on the form, for a message about it.

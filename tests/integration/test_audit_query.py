@@ -609,3 +609,16 @@ def test_the_readable_report_shows_what_the_search_page_shows_in_the_readers_lan
     assert bad.status_code == 302
     assert client.get("/audit/report", headers=auth(world.tokens["logistics_E1"])
                       ).status_code in (302, 403)
+
+
+def test_auditors_pick_actions_and_reasons_by_name_not_by_code(client, session_factory, scene):
+    world, s = scene
+    page = client.get("/audit?action=gate.*", headers=auth(world.tokens["auditor"])
+                      ).get_data(as_text=True)
+    assert '<option value="gate.decision" >道闸判定</option>' in page
+    assert '<option value="gate.*" selected>' in page
+    assert 'value="NO_BOOKING_IN_WINDOW"' in page
+    # A code typed in lower case through the API means the same code.
+    lower = client.get("/api/v1/audit/passages", query_string={"reason": "no_booking_in_window"},
+                       headers=auth(world.tokens["auditor"]))
+    assert lower.status_code == 200 and [p["id"] for p in lower.json["items"]] == [s["denied"]]
