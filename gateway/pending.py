@@ -58,6 +58,38 @@ def replaced_by(session: Session, passage: Passage) -> Passage | None:
                           .order_by(Passage.id).limit(1))
 
 
+def served_since(session: Session, passage: Passage) -> Passage | None:
+    """A later live read at the passage's lane (another vehicle or person, or the same
+    one again): the barrier has served it since, so this passage is history."""
+    return session.scalar(select(Passage).where(Passage.lane_id == passage.lane_id,
+                                                Passage.id > passage.id,
+                                                Passage.source != "crew",
+                                                Passage.offline.is_(False))
+                          .order_by(Passage.id).limit(1))
+
+
+def ensure_at_the_barrier(session: Session, passage: Passage) -> None:
+    """An override moves the lane's barrier now: only for the vehicle (or person) the
+    barrier is still serving. After it crossed, or once the lane has read someone
+    else, an override would open or shut the barrier on whoever is there instead. A
+    hold is the exception: it waits in the booth's queue for the operator, held
+    vehicles wait for the answer, and a later read of the same one replaces it
+    (ensure_unresolved)."""
+    if passage.crossed:
+        raise Conflict(N_("This passage already went through the barrier at %(at)s: an "
+                          "override can no longer change it."), code="PASSAGE_CROSSED",
+                       params={"at": _time(passage.decided_at)})
+    if passage.action == HOLD:
+        return
+    later = served_since(session, passage)
+    if later is not None:
+        raise Conflict(N_("The lane has read %(who)s since (%(at)s): the barrier now serves "
+                          "that one. Act on the current passage."), code="PASSAGE_SUPERSEDED",
+                       params={"who": later.plate or N_("a person"),
+                               "at": _time(later.decided_at)},
+                       extra={"passage_id": later.id})
+
+
 def ensure_unresolved(session: Session, passage: Passage) -> None:
     """Refuse to act on a passage someone already acted on: two operators (or one,
     twice) never lift the barrier twice for one hold."""

@@ -538,6 +538,7 @@ def override(uow: UnitOfWork, principal: Principal, passage_id: int, action: str
     if passage is None:
         raise NotFound(N_("No such passage."))
     pending.ensure_unresolved(session, passage)
+    pending.ensure_at_the_barrier(session, passage)
     now = clock.now()
     pending.resolve(passage, "override", principal, now)
     lane = runtime.lane_by_id(session, passage.lane_id)

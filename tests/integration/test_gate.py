@@ -267,6 +267,36 @@ def test_override_opens_with_a_reason_and_keeps_what_the_engine_said(client, app
     assert "gate_operator" in twice.json["detail"] or "闸口" in twice.json["detail"]
 
 
+def test_an_override_moves_the_barrier_only_for_the_vehicle_it_still_serves(client, app,
+                                                                          session_factory):
+    world = make_world(session_factory)
+    controllers = app.extensions["parkgate.controllers"].simulated
+    stranger = read(client, world, "P1-IN", plate="京Z00001", plate_colour="blue",
+                    trailer_plate=None, trailer_confidence=None)
+    assert stranger.json["action"] == "DENY"
+    # The next vehicle at the lane: the refused one has driven off.
+    nxt = read(client, world, "P1-IN", plate="京Z00002", plate_colour="blue",
+               trailer_plate=None, trailer_confidence=None, later=True)
+    sign = controllers.last("P1-IN")
+    late = client.post(f"/api/v1/passages/{stranger.json['id']}/override",
+                       json={"action": "OPEN", "reason": "误判"},
+                       headers=auth(world.tokens["gate_operator"]))
+    assert late.status_code == 409 and late.json["code"] == "PASSAGE_SUPERSEDED"
+    assert late.json["passage_id"] == nxt.json["id"] and "京Z00002" in late.json["detail"]
+    assert controllers.last("P1-IN") == sign  # the barrier was not touched
+    with session_factory() as s:
+        assert s.get(Passage, stranger.json["id"]).override_action is None
+    # A vehicle that already went through cannot be "denied" afterwards.
+    book(session_factory, world)
+    assert read(client, world, "P1-IN", later=True).json["action"] == "DIVERT_TO_LOT"
+    through = read(client, world, "L1-IN", later=True)
+    assert through.json["action"] == "OPEN", through.json["reasons"]
+    undo = client.post(f"/api/v1/passages/{through.json['id']}/override",
+                       json={"action": "DENY", "reason": "改判"},
+                       headers=auth(world.tokens["gate_operator"]))
+    assert undo.status_code == 409 and undo.json["code"] == "PASSAGE_CROSSED"
+
+
 def test_crew_confirmed_at_the_booth_then_decided_again(client, session_factory):
     world = make_world(session_factory)
     trip = book(session_factory, world, state="ARRIVED")
