@@ -522,6 +522,18 @@ def _after_commit(uow: UnitOfWork, runtime: GateRuntime, lane: LaneInfo, passage
 
 # --- operators ----------------------------------------------------------------------------
 
+def lane_would_decide(session: Session, lane: LaneInfo, plate: str, colour: str | None,
+                      trailer_plate: str | None, runtime: GateRuntime, now: datetime
+                      ) -> Decision:
+    """The engine's answer for this vehicle at this lane now, recorded nowhere: what
+    the booth tells a driver before the barrier does (as a camera would read it,
+    surely; the crew's papers not yet shown; the lot's room not reserved)."""
+    snap = repo.build_snapshot(session, lane, plate, colour, now, runtime.names(session))
+    read = PlateReadIn(plate, colour, 1.0, now, trailer_plate=trailer_plate,
+                       trailer_confidence=1.0 if trailer_plate else None)
+    return decide(read, snap, now)
+
+
 def override(uow: UnitOfWork, principal: Principal, passage_id: int, action: str, reason: str,
              runtime: GateRuntime) -> Passage:
     """An operator opens or denies against the engine, with a reason (G03, G06)."""

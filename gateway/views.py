@@ -121,12 +121,15 @@ def booth_booking(lane_code: str) -> Any:
     """The trip behind a driver's pass: its code typed, or scanned by a reader that types."""
     from booking.service import current_findings, findings_out, trip_by_code
 
+    from .messages import word
+    from .service import lane_would_decide
+
     lane = _lane_or_404(lane_code)
     code = (request.args.get("code") or "").strip()
     session = get_session()
     principal = current_principal()
     assert principal is not None
-    trip = vehicle = trailer = plant = findings = None
+    trip = vehicle = trailer = plant = findings = verdict = None
     if code:
         try:
             trip = trip_by_code(session, principal, code)
@@ -140,10 +143,17 @@ def booth_booking(lane_code: str) -> Any:
         # booked): what the operator tells the driver before the barrier says it.
         found = current_findings(session, principal, trip)
         findings = findings_out(found) if found is not None else None
+        # And what this lane's engine would answer now: a window that has passed, the
+        # wrong gate, a lapsed permit, before the barrier says so.
+        if vehicle is not None:
+            would = lane_would_decide(session, runtime().lane(session, lane.code),
+                                      vehicle.plate, vehicle.plate_colour,
+                                      trailer.plate if trailer else None, runtime(), clock.now())
+            verdict = {"action": would.action, "reasons": word(would).reasons}
     today = documents.park_date(clock.now())
     return render_template("gate/_booking.html", code=code, trip=trip, vehicle=vehicle,
                            trailer=trailer, plant=plant, crew=_crew(trip, today, 7),
-                           findings=findings, lane=lane)
+                           findings=findings, verdict=verdict, lane=lane)
 
 
 @bp.get("/booth/<lane_code>/current")

@@ -647,3 +647,25 @@ def test_a_passage_held_on_screen_says_when_a_newer_vehicle_came(client, session
     assert "苏HXN335" in page  # and the operator's own check is still there
     # Typed by a person: no "confidence 1.00" as if a camera had been sure.
     assert "值班员录入" in page and "置信度" not in page
+
+
+def test_a_pass_looked_up_at_the_booth_shows_what_the_lane_would_answer(client,
+                                                                       session_factory):
+    world = make_world(session_factory)
+    trip = book(session_factory, world)
+    operator = auth(world.tokens["gate_operator"])
+
+    def lookup() -> str:
+        return client.get(f"/booth/P1-IN/booking?code={trip.code}", headers=operator
+                          ).get_data(as_text=True)
+
+    now = lookup()
+    # In its window: the operator's one task is the crew's papers (G13).
+    assert 'id="booking-verdict" class="card" data-action="HOLD_FOR_OPERATOR"' in now
+    assert 'data-code="CREW_NOT_CONFIRMED"' in now and "OUTSIDE_WINDOW" not in now
+    # Hours later the window is over: the booth says so before the barrier does.
+    clock.advance(timedelta(hours=6))
+    page = lookup()
+    assert 'data-action="DENY"' in page and 'data-code="OUTSIDE_WINDOW"' in page
+    with session_factory() as s:
+        assert s.scalars(select(Passage)).all() == []  # a look-up records nothing
