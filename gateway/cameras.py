@@ -223,17 +223,25 @@ class TokenReader:
     lane: str
     last_used_at: datetime | None
     last_read_at: datetime | None
+    state: str = "ok"  # ok | quiet | never_heard
 
     def as_dict(self) -> dict[str, object]:
         return {k: (v.isoformat() if isinstance(v, datetime) else v)
                 for k, v in self.__dict__.items()}
 
 
+# A gate agent fetches its lane's permits every minute (gateway.agent.runner): five
+# minutes without a call and it has stopped, or lost the network.
+TOKEN_QUIET_AFTER = timedelta(minutes=5)
+
+
 def token_readers(session: Session, now: datetime) -> list[TokenReader]:
-    """Live device tokens bound to a lane, with the lane's newest passage."""
+    """Live device tokens bound to a lane, quiet ones first, with the newest read a
+    camera sent the lane (the booth's typed plates and vendor pushes are not theirs)."""
     from models import ApiToken, Passage, User
 
-    last_read = (select(func.max(Passage.seen_at)).where(Passage.lane_id == ApiToken.lane_id)
+    last_read = (select(func.max(Passage.seen_at)).where(Passage.lane_id == ApiToken.lane_id,
+                                                         Passage.source == "camera")
                  .correlate(ApiToken).scalar_subquery())
     rows = session.execute(
         select(ApiToken.id, ApiToken.name, User.username, Lane.code, ApiToken.last_used_at,
@@ -242,7 +250,14 @@ def token_readers(session: Session, now: datetime) -> list[TokenReader]:
         .where(ApiToken.revoked_at.is_(None), User.active.is_(True), Lane.retired_at.is_(None),
                (ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > now))
         .order_by(Lane.code, ApiToken.name))
-    return [TokenReader(*row) for row in rows]
+    out = [TokenReader(*row, state=_token_state(row.last_used_at, now)) for row in rows]
+    return sorted(out, key=lambda r: r.state == "ok")
+
+
+def _token_state(last_used: datetime | None, now: datetime) -> str:
+    if last_used is None:
+        return "never_heard"
+    return "quiet" if now - last_used > TOKEN_QUIET_AFTER else "ok"
 
 
 PREVIEW_CHARS = 4000

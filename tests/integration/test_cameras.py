@@ -460,7 +460,8 @@ def test_a_lane_reader_with_a_device_token_is_listed_with_its_newest_read(client
     world = make_world(session_factory)
     operator = auth(world.tokens["gate_operator"])
     before = client.get("/api/v1/camera-status", headers=operator).json["token_readers"]
-    assert [(r["lane"], r["user"], r["last_read_at"]) for r in before] == [("P1-IN", "device", None)]
+    assert [(r["lane"], r["user"], r["last_read_at"], r["state"]) for r in before] == [
+        ("P1-IN", "device", None, "never_heard")]
     seen = clock.now().isoformat()
     r = client.post("/api/v1/lanes/P1-IN/reads", headers=auth(world.tokens["device"]), json={
         "read_id": "agent-1", "plate": "苏A88888", "plate_colour": "blue", "confidence": 0.97,
@@ -468,8 +469,18 @@ def test_a_lane_reader_with_a_device_token_is_listed_with_its_newest_read(client
     assert r.status_code == 201, r.json
     (row,) = client.get("/api/v1/camera-status", headers=operator).json["token_readers"]
     assert row["last_read_at"] == seen and row["last_used_at"] is not None
+    assert row["state"] == "ok"
     page = client.get("/cameras", headers=operator).get_data(as_text=True)
-    assert f'data-token="{row["token_id"]}" data-lane="P1-IN"' in page
+    assert f'data-token="{row["token_id"]}" data-lane="P1-IN" data-state="ok"' in page
+    # A plate typed at the booth is not the reader's: its newest read stays as it was.
+    typed = client.post("/api/v1/lanes/P1-IN/reads", headers=operator, json={
+        "read_id": "booth-1", "plate": "苏A88889", "plate_colour": "blue", "confidence": 1.0,
+        "seen_at": (clock.now() + timedelta(minutes=1)).isoformat(), "source": "manual"})
+    assert typed.status_code == 201, typed.json
+    # Six minutes without a call from the agent: quiet, and listed first.
+    clock.advance(timedelta(minutes=6))
+    (row,) = client.get("/api/v1/camera-status", headers=operator).json["token_readers"]
+    assert row["state"] == "quiet" and row["last_read_at"] == seen
     # A revoked token reads no more: it leaves the list.
     with unit_of_work(session_factory) as uow:
         from auth.tokens import revoke_token
