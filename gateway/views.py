@@ -66,15 +66,27 @@ def _selected() -> int | None:
     return int(value) if value.isdigit() and 0 < int(value) < 2_147_483_647 else None
 
 
+def _silent_at(lane: Lane) -> list[Any]:
+    from .cameras import silent
+
+    return [s for s in silent(get_session(), clock.now()) if s.lane_id == lane.id]
+
+
 @bp.get("/booth/<lane_code>")
 @require(*BOOTH_ROLES)
 def booth(lane_code: str) -> Any:
-    from .cameras import silent
-
     lane = _lane_or_404(lane_code)
-    quiet = [s for s in silent(get_session(), clock.now()) if s.lane_id == lane.id]
     return render_template("gate/booth.html", lane=lane, colours=[c.value for c in PlateColour],
-                           silent_cameras=quiet, selected=_selected())
+                           silent_cameras=_silent_at(lane), selected=_selected())
+
+
+@bp.get("/booth/<lane_code>/silent-cameras")
+@require(*BOOTH_ROLES)
+def booth_silent_cameras(lane_code: str) -> Any:
+    """The lane's silent cameras, asked again every minute by an open booth: a page
+    left open all night learns when its camera stops."""
+    lane = _lane_or_404(lane_code)
+    return render_template("gate/_silent_cameras.html", silent_cameras=_silent_at(lane))
 
 
 # Categories whose vehicles carry the road-transport papers (permit, review, carrier

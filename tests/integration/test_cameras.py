@@ -390,8 +390,13 @@ def test_a_silent_camera_is_an_alarm_on_the_booth_and_in_readyz(client, session_
     login(client, "gate_operator")
     page = client.get("/booth/P1-IN").get_data(as_text=True)
     assert f'data-silent-camera="{camera_id}"' in page
+    assert "自登记以来无任何消息" in page  # never heard: said as a sentence
     assert f'data-silent-camera="{camera_id}"' not in client.get("/booth/P2-IN").get_data(
         as_text=True)
+    # An open booth asks again every minute (hx-trigger), so a page left open learns of it.
+    assert 'hx-trigger="every 60s"' in page
+    banner = client.get("/booth/P1-IN/silent-cameras").get_data(as_text=True)
+    assert f'data-silent-camera="{camera_id}"' in banner
     cameras_page = client.get("/cameras").get_data(as_text=True)
     assert 'data-state="never_heard" data-alarm' in cameras_page
 
@@ -403,6 +408,8 @@ def test_a_silent_camera_is_an_alarm_on_the_booth_and_in_readyz(client, session_
     with session_factory() as s:
         assert s.scalars(select(Alarm).where(Alarm.kind == "CAMERA_SILENT")).one().resolved_at
     assert client.get("/readyz").json["silent_cameras"] == []
+    assert "data-silent-camera" not in client.get("/booth/P1-IN/silent-cameras").get_data(
+        as_text=True)
 
 
 def test_a_nonce_past_its_time_is_answered_stale_not_refused(client, session_factory):  # type: ignore[no-untyped-def]
