@@ -112,6 +112,8 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
     app.register_blueprint(bp)
     app.jinja_env.filters["localtime"] = localtime
+    # An instant (not a date): shown in park time, never as the database's UTC text.
+    app.jinja_env.tests["instant"] = lambda value: isinstance(value, datetime)
     app.jinja_env.filters["label"] = lambda code: gettext(label(code)) if code else ""
     app.jinja_env.filters["fromjson"] = json.loads
     app.jinja_env.filters["message"] = translate_message

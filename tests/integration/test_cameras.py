@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import timedelta
+from datetime import timedelta, timezone
 from typing import Any
 
 from sqlalchemy import select
@@ -497,3 +497,17 @@ def test_a_lane_reader_with_a_device_token_is_listed_with_its_newest_read(client
         revoke_token(uow, uow.session.get(ApiToken, row["token_id"]), Actor.system("test"))
         uow.commit()
     assert client.get("/api/v1/camera-status", headers=operator).json["token_readers"] == []
+
+
+def test_the_camera_records_show_times_in_park_time(client, session_factory):  # type: ignore[no-untyped-def]
+    world = make_world(session_factory)
+    camera_id = add_camera(session_factory, world, "dahua", "ITC-P1-IN", "P1-IN")
+    with session_factory() as s:
+        s.get(Camera, camera_id).last_heard_at = NOW  # 2026-11-22 01:00 UTC
+        s.commit()
+    login(client, "admin")
+    for url in ("/records/cameras", f"/records/cameras/{camera_id}"):
+        page = client.get(url).get_data(as_text=True)
+        park_time = NOW.astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S")
+        assert park_time in page, url
+        assert "+00:00" not in page, url
