@@ -534,6 +534,9 @@ def lane_would_decide(session: Session, lane: LaneInfo, plate: str, colour: str 
     return decide(read, snap, now)
 
 
+REASON_MAX = 500  # Passage.override_reason's length
+
+
 def override(uow: UnitOfWork, principal: Principal, passage_id: int, action: str, reason: str,
              runtime: GateRuntime) -> Passage:
     """An operator opens or denies against the engine, with a reason (G03, G06)."""
@@ -545,6 +548,11 @@ def override(uow: UnitOfWork, principal: Principal, passage_id: int, action: str
     if not reason or not reason.strip():
         raise ValidationFailed(N_("An override needs a reason."), code="REASON_REQUIRED",
                                fields={"reason": [N_("Required.")]})
+    if len(reason.strip()) > REASON_MAX:
+        # Cut silently, the record would say less than the operator wrote.
+        raise ValidationFailed(N_("The reason is longer than %(max)s characters."),
+                               code="REASON_TOO_LONG", params={"max": REASON_MAX},
+                               fields={"reason": [N_("Too long.")]})
     session = uow.session
     passage = session.get(Passage, passage_id, with_for_update=True)
     if passage is None:
@@ -557,7 +565,7 @@ def override(uow: UnitOfWork, principal: Principal, passage_id: int, action: str
     engine = {"action": passage.action, "reasons": [r.get("code") for r in passage.reasons]}
     passage.override_action = action
     passage.override_by_id = principal.user_id
-    passage.override_reason = reason.strip()[:500]
+    passage.override_reason = reason.strip()
     passage.override_at = now
     uow.audit("gate.override", principal.actor, subject_kind="passage",
               subject_id=str(passage.id), lane_id=passage.lane_id, plate=passage.plate,

@@ -255,15 +255,21 @@ def _back(lane_code: str, passage_id: int | None = None) -> Any:
     return redirect(url_for("booth.booth", lane_code=lane_code, passage=passage_id))
 
 
+# The booth's form fields by the labels it shows them under, for a message about one.
+BOOTH_FIELDS = {"plate": N_("Plate"), "trailer_plate": N_("Trailer plate"),
+                "reason": N_("Reason"), "crew_ids": N_("Crew ID numbers (space separated)")}
+
+
 def _flash_error(exc: DomainError) -> None:
+    """The error and, for each field it names, the field by its label: "必填。" alone
+    does not say which box."""
     from parkgate.problems import error_text, translate_fields
 
-    if exc.fields:
-        for messages in translate_fields(exc.fields).values():
-            for message in messages:
-                flash(message, "error")
-        return
-    flash(error_text(exc), "error")
+    main = error_text(exc)
+    parts = [f"{gettext(BOOTH_FIELDS[name])}: {message}" if name in BOOTH_FIELDS else message
+             for name, messages in translate_fields(exc.fields or {}).items()
+             for message in messages]
+    flash(" ".join(part for part in (main, *parts) if part), "error")
 
 
 @bp.post("/booth/<lane_code>/manual")
@@ -319,7 +325,7 @@ def booth_person(lane_code: str) -> Any:
 @require(*BOOTH_ROLES)
 def booth_override(lane_code: str, passage_id: int) -> Any:
     action = request.form.get("action", "")
-    reason = (request.form.get("reason") or "").strip()[:500]
+    reason = (request.form.get("reason") or "").strip()
     try:
         override(get_uow(), current_principal(), passage_id, action, reason, runtime())
     except DomainError as exc:

@@ -12,6 +12,7 @@ from typing import Any
 from apiflask.exceptions import HTTPError
 from flask import Flask, Response, g, jsonify, make_response, render_template, request
 from flask_babel import gettext
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from kernel.errors import N_, DomainError
@@ -148,6 +149,12 @@ def handle_http_error(error: HTTPException | HTTPError) -> Any:
         detail_attr = None
         headers = error.get_headers()
     code = HTTP_CODES.get(status, "HTTP_ERROR")
+    if isinstance(error, CSRFError):
+        # Flask-WTF says why in English ("The CSRF token is missing."); the reader is
+        # told what to do, in their language.
+        code = "CSRF_FAILED"
+        message = gettext("This form is out of date or did not come from this site: reload "
+                          "the page and try again.")
     fields = None
     if isinstance(detail_attr, dict) and detail_attr:
         fields = _flatten_fields(detail_attr)

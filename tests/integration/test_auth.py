@@ -95,6 +95,11 @@ def test_login_form_needs_its_csrf_token(client, session_factory):
     make_world(session_factory)
     response = client.post("/login", data={"username": "admin", "password": PASSWORD})
     assert response.status_code == 400
+    # Said in the reader's language, with what to do; not Flask-WTF's English reason.
+    text = response.get_data(as_text=True)
+    assert "请刷新页面后重试" in text and "CSRF token" not in text
+    api = client.post("/login", data={}, headers={"Accept": "application/json"})
+    assert api.status_code == 400 and api.json["code"] == "CSRF_FAILED"
 
 
 def test_session_cookie_posts_need_csrf_but_tokens_do_not(client, session_factory):

@@ -669,3 +669,24 @@ def test_a_pass_looked_up_at_the_booth_shows_what_the_lane_would_answer(client,
     assert 'data-action="DENY"' in page and 'data-code="OUTSIDE_WINDOW"' in page
     with session_factory() as s:
         assert s.scalars(select(Passage)).all() == []  # a look-up records nothing
+
+
+def test_the_booth_says_which_box_is_wrong_and_never_cuts_a_reason(client, session_factory):
+    from tests.factories import csrf_token, login
+
+    world = make_world(session_factory)
+    held = read(client, world, "P1-IN", plate="苏A88888", plate_colour="blue",
+                trailer_plate=None, trailer_confidence=None, confidence=0.4)
+    assert held.json["action"] == "HOLD_FOR_OPERATOR"
+    login(client, "gate_operator")
+    token = csrf_token(client, "/booth/P1-IN")
+    url = f"/booth/P1-IN/passages/{held.json['id']}/override"
+    blank = client.post(url, data={"action": "OPEN", "reason": "   ", "csrf_token": token},
+                        follow_redirects=True)
+    text = blank.get_data(as_text=True)
+    assert "人工干预须填写原因" in text and "原因: 必填。" in text
+    long = client.post(url, data={"action": "OPEN", "reason": "很" * 700, "csrf_token": token},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "500" in long and "原因: " in long
+    with session_factory() as s:
+        assert s.get(Passage, held.json["id"]).override_action is None  # nothing recorded
