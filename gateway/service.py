@@ -33,7 +33,7 @@ from models import (
     Presence,
     Trip,
 )
-from rules.identity import credential_problem, id_problem
+from rules.identity import credential_problem, id_problem, mask_id
 from rules.plates import PlateCheck, normalise, validate
 from rules.reasons import Reason
 from trips import state_machine as sm
@@ -799,7 +799,9 @@ def process_person(uow: UnitOfWork, principal: Principal, lane_code: str, creden
         action=decision.action, reasons=wording.reasons, message_zh=wording.message_zh,
         message_en=wording.message_en, crossed=decision.crossed,
         details={"led": wording.led_zh, "credential": "national_id"
-                 if id_problem(raw) is None else "certificate"})
+                 if id_problem(raw) is None else "certificate",
+                 # Nobody on record: what was shown, masked, so two such holds differ.
+                 **({} if person else {"shown": mask_id(raw)})})
     repo.record_passage(session, passage, read_id)
     uow.audit("gate.person", principal.actor, subject_kind="passage", subject_id=str(passage.id),
               lane_id=lane.id, person_id=passage.person_id, trip_id=passage.trip_id,

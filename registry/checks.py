@@ -22,6 +22,8 @@ _ID_MESSAGES = {
     "ID_BIRTH_DATE": N_("The birth date inside this ID number does not exist."),
     "ID_CHECKSUM": N_("The check digit of this ID number is wrong; please re-type it."),
     "CREDENTIAL_TOO_SHORT": N_("Too short for an ID or certificate number."),
+    "CREDENTIAL_MALFORMED": N_("Not an ID or certificate number: they hold letters, digits "
+                               "and hyphens, at most 32."),
 }
 
 _PLATE_MESSAGES = {

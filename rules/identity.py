@@ -34,17 +34,23 @@ def id_problem(raw: str) -> str | None:
 
 _ID_SHAPED = re.compile(r"^(\d{15}|\d{17}[\dX]?)$")
 CREDENTIAL_MIN_LENGTH = 6
+CREDENTIAL_MAX_LENGTH = 32
+# Certificate numbers are letters (Chinese ones too), digits and hyphens: "苏交运危320600001".
+_CREDENTIAL_CHARS = re.compile(r"^[\w-]+$")
 
 
 def credential_problem(raw: str) -> str | None:
     """What a person on foot shows: an ID number or a qualification certificate number
     (often the ID number itself). None when it could be either; else a stable code:
-    one of id_problem's when it is shaped as an ID number, or CREDENTIAL_TOO_SHORT."""
+    one of id_problem's when it is shaped as an ID number, CREDENTIAL_TOO_SHORT, or
+    CREDENTIAL_MALFORMED (too long, or signs no certificate number has)."""
     value = normalise_id(raw)
     if _ID_SHAPED.match(value):
         return id_problem(value)
     if len(value) < CREDENTIAL_MIN_LENGTH:
         return "CREDENTIAL_TOO_SHORT"
+    if len(value) > CREDENTIAL_MAX_LENGTH or not _CREDENTIAL_CHARS.match(value):
+        return "CREDENTIAL_MALFORMED"
     return None
 
 

@@ -384,6 +384,16 @@ def test_people_on_foot_check_in_and_out_with_anti_passback(client, session_fact
     stranger = client.post("/api/v1/lanes/P2-IN/persons", json={"credential": national_id(999)},
                            headers=headers)
     assert stranger.json["action"] == "HOLD_FOR_OPERATOR"
+    # Two strangers are told apart in the booth's queue by what they showed, masked.
+    other = client.post("/api/v1/lanes/P2-IN/persons", json={"credential": "ZJ-2024-000123"},
+                        headers=headers)
+    assert other.json["action"] == "HOLD_FOR_OPERATOR"
+    queue = client.get("/booth/P2-IN/pending", headers=headers).get_data(as_text=True)
+    assert national_id(999)[:6] + "********" + national_id(999)[-4:] in queue
+    assert "ZJ-202****0123" in queue and national_id(999) not in queue
+    junk = client.post("/api/v1/lanes/P2-IN/persons", json={"credential": "<img src=x>"},
+                       headers=headers)
+    assert junk.status_code == 422 and junk.json["code"] == "CREDENTIAL_MALFORMED"
 
 
 def test_crew_leaving_apart_from_their_vehicle_raises_an_alarm(client, session_factory):
