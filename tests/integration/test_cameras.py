@@ -361,6 +361,8 @@ def test_refused_events_are_shown_downloadable_and_purged(client, session_factor
     r = client.get("/api/v1/camera-rejections", headers=auth(world.tokens["admin"]))
     (item,) = r.json["items"]
     assert item["code"] == "VENDOR_BAD_XML" and "EventNotificationAlert" in item["preview"]
+    login(client, "admin")
+    assert "不是有效的 XML" in client.get("/cameras").get_data(as_text=True)  # words first
     raw = client.get(f"/api/v1/camera-rejections/{item['id']}/body",
                      headers=auth(world.tokens["admin"]))
     assert raw.data == body and raw.mimetype == "application/octet-stream"
