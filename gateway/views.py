@@ -24,7 +24,9 @@ from models import Gate, Lane, Passage, Person, Plant, Qualification, Trip, User
 from parkgate.database import get_session, get_uow
 from parkgate.web import register_landing, register_nav
 from registry import read_model
+from registry.checks import credential_message
 from rules import documents
+from rules.identity import credential_problem
 from rules.plates import PlateColour
 
 from . import repository as repo
@@ -290,11 +292,17 @@ def booth_manual(lane_code: str) -> Any:
     except DomainError as exc:
         _flash_error(exc)
         return _back(lane_code)
+    crew = (request.form.get("crew_ids") or "").split()[:6]
+    for shown in crew:
+        # A typo here would read as "crew not shown" (G13): the operator fixes it now.
+        problem = credential_problem(shown)
+        if problem is not None:
+            flash(f"{gettext(BOOTH_FIELDS['crew_ids'])}: {shown[:32]} — "
+                  f"{gettext(credential_message(problem))}", "error")
+            return _back(lane_code)
     req = ReadRequest(lane=lane_code[:32], read_id=f"manual-{uuid.uuid4().hex}", plate=plate,
                       colour=colour, confidence=1.0, seen_at=clock.now(),
-                      trailer_plate=trailer or None,
-                      crew_ids=[c for c in (request.form.get("crew_ids") or "").split() if c][:6],
-                      source="manual")
+                      trailer_plate=trailer or None, crew_ids=crew, source="manual")
     try:
         result = process_read_once(get_uow(), current_principal(), req, runtime())
     except DomainError as exc:

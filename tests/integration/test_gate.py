@@ -700,3 +700,18 @@ def test_the_booth_says_which_box_is_wrong_and_never_cuts_a_reason(client, sessi
     assert "500" in long and "原因: " in long
     with session_factory() as s:
         assert s.get(Passage, held.json["id"]).override_action is None  # nothing recorded
+
+
+def test_a_mistyped_crew_id_at_the_booth_is_said_not_dropped(client, session_factory):
+    from tests.factories import csrf_token, login
+
+    world = make_world(session_factory)
+    login(client, "gate_operator")
+    token = csrf_token(client, "/booth/P1-IN")
+    r = client.post("/booth/P1-IN/manual", follow_redirects=True, data={
+        "plate": "苏E12345", "plate_colour": "yellow", "crew_ids": f"{national_id(1)} 123",
+        "csrf_token": token})
+    text = r.get_data(as_text=True)
+    assert "驾押人员身份证号" in text and "123 — 太短" in text
+    with session_factory() as s:
+        assert s.scalars(select(Passage)).all() == []  # fixed first, then recorded
