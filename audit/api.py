@@ -76,6 +76,10 @@ class FilterIn(BaseModel):
         if f.since and f.until and f.until <= f.since:
             raise BadRequest(N_("The end of the time range is before its start."),
                              code="TIME_RANGE")
+        if f.seq_from and f.seq_to and f.seq_to < f.seq_from:
+            raise BadRequest(N_("The event range ends (#%(end)s) before it starts "
+                                "(#%(start)s)."), code="SEQ_RANGE",
+                             params={"start": f.seq_from, "end": f.seq_to})
         return f
 
 

@@ -24,6 +24,7 @@ from models import (
     Material,
     Person,
     Plant,
+    Trip,
     Vehicle,
 )
 from parkgate.database import get_db, get_session, get_uow
@@ -233,6 +234,11 @@ def report_page() -> Any:
             subject=lambda kind: gettext(label(kind)) if kind else "",
             lane=lambda lane_id: lanes.get(lane_id, "") if lane_id else "",
             details=lambda payload: helpers["details"](payload)))
+    # A trip by its booking code, as people and papers name it.
+    trip_ids = {row[7] for row in rows if row[7]}
+    codes = dict(get_session().execute(select(Trip.id, Trip.code).where(
+        Trip.id.in_(trip_ids))).all()) if trip_ids else {}
+    rows = [[*row[:7], codes.get(row[7], row[7]), *row[8:]] for row in rows]
     header = [gettext(h) for h in report.HEADER]
     params = f.as_params()
     if f.lane_id:

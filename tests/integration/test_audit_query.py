@@ -313,6 +313,9 @@ def test_the_live_chain_verifies_against_its_checkpoint(client, app, database, s
     ranged = client.get("/api/v1/audit/verify", query_string={"from": 3, "to": 9},
                         headers=auth(world.tokens["auditor"]))
     assert ranged.json["ok"] is True and ranged.json["checked"] == 7
+    backwards = client.get("/api/v1/audit/events", query_string={"seq_from": 50, "seq_to": 10},
+                           headers=auth(world.tokens["auditor"]))
+    assert backwards.status_code == 400 and backwards.json["code"] == "SEQ_RANGE"
     # A range past the chain's head proves nothing: it is refused, not passed.
     past = client.get("/api/v1/audit/verify", query_string={"from": 5000},
                       headers=auth(world.tokens["auditor"]))
@@ -599,6 +602,8 @@ def test_the_readable_report_shows_what_the_search_page_shows_in_the_readers_lan
     assert seqs == expected
     decision = next(row for row in body if row[3] == "道闸判定")
     assert decision[5] == "P1-IN" and decision[6] == "苏E12345"
+    with session_factory() as db:
+        assert decision[7] == db.get(Trip, s["trip"]).code  # the booking code people use
     # Details are labelled fields, never the stored JSON.
     assert "结果: " in decision[8], decision[8]
     assert '{"' not in "".join(str(row[8]) for row in body)
