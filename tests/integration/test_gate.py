@@ -705,7 +705,7 @@ def test_the_booth_says_which_box_is_wrong_and_never_cuts_a_reason(client, sessi
 def test_a_mistyped_crew_id_at_the_booth_is_said_not_dropped(client, session_factory):
     from tests.factories import csrf_token, login
 
-    world = make_world(session_factory)
+    make_world(session_factory)
     login(client, "gate_operator")
     token = csrf_token(client, "/booth/P1-IN")
     r = client.post("/booth/P1-IN/manual", follow_redirects=True, data={
