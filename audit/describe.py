@@ -157,19 +157,17 @@ def _time(value: Any) -> datetime | None:
 def reason_text(reason: Any, tr: Callable[[str], str]) -> str:
     """A stored reason ({"code", "params"}) as its message with what it names (the
     vehicle, the date); a part it does not carry shows as "…"."""
+    from gateway.messages import reason_words
     from gateway.reasons import CATALOG
 
     if not isinstance(reason, dict):
         return reason_title(str(reason), tr)
     code, params = str(reason.get("code", "")), reason.get("params")
-    spec = CATALOG.get(code)
-    if spec is None or not isinstance(params, dict) or not params:
+    if code not in CATALOG or not isinstance(params, dict) or not params:
         return reason_title(code, tr)
     try:
-        # A parameter may itself be a code (a party, a gate kind): said by its label.
-        named = {k: tr(label(v)) if isinstance(v, str) else v for k, v in params.items()}
-        return tr(spec.message) % defaultdict(lambda: "…", named)
-    except (TypeError, ValueError):
+        return reason_words(code, params, tr, missing="…")
+    except (KeyError, TypeError, ValueError):
         return reason_title(code, tr)
 
 

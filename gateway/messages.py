@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,11 +36,27 @@ def reason_message(reason: Reason) -> str:
     return CATALOG[reason.code].message
 
 
+def reason_words(code: str, params: Mapping[str, Any], tr: Callable[[str], str],
+                 missing: str | None = None) -> str:
+    """A reason's message in `tr`'s language, filled with its params; codes among them
+    (a category, a state, a party) read as their labels, and with `missing` a param
+    the reason does not carry shows as that. Raises KeyError, ValueError or TypeError
+    when the params do not fit the message (the caller picks the fallback)."""
+    named: dict[str, Any] = {k: tr(label(v)) if isinstance(v, str) else v
+                             for k, v in params.items()}
+    if missing is not None:
+        named = defaultdict(lambda: missing, named)
+    return tr(CATALOG[code].message) % named
+
+
 def reason_text(reason: Reason, locale: str) -> str:
-    # Codes in parameters (a category, a state, a party) read as their labels.
-    params = {k: translate(label(v), locale) if isinstance(v, str) else v
-              for k, v in reason.params.items()}
-    return translate(CATALOG[reason.code].message, locale, params)
+    def tr(msgid: str) -> str:
+        return translate(msgid, locale)
+
+    try:
+        return reason_words(reason.code, reason.params, tr)
+    except (KeyError, ValueError, TypeError):
+        return tr(CATALOG[reason.code].message)
 
 
 def reason_item(reason: Reason) -> dict[str, Any]:

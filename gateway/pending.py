@@ -52,20 +52,23 @@ def replaced_by(session: Session, passage: Passage) -> Passage | None:
         return None
     same = Passage.plate == passage.plate if passage.plate is not None \
         else Passage.person_id == passage.person_id
+    return _first_later(session, passage, same)
+
+
+def _first_later(session: Session, passage: Passage,
+                 *where: ColumnElement[bool]) -> Passage | None:
+    """The first passage read at the same lane after this one (crew confirmations,
+    which follow their vehicle's passage, aside), narrowed by `where`."""
     return session.scalar(select(Passage).where(Passage.lane_id == passage.lane_id,
                                                 Passage.id > passage.id,
-                                                Passage.source != "crew", same)
+                                                Passage.source != "crew", *where)
                           .order_by(Passage.id).limit(1))
 
 
 def served_since(session: Session, passage: Passage) -> Passage | None:
     """A later live read at the passage's lane (another vehicle or person, or the same
     one again): the barrier has served it since, so this passage is history."""
-    return session.scalar(select(Passage).where(Passage.lane_id == passage.lane_id,
-                                                Passage.id > passage.id,
-                                                Passage.source != "crew",
-                                                Passage.offline.is_(False))
-                          .order_by(Passage.id).limit(1))
+    return _first_later(session, passage, Passage.offline.is_(False))
 
 
 def ensure_at_the_barrier(session: Session, passage: Passage) -> None:
