@@ -173,6 +173,12 @@ def counts(session: Session) -> dict[str, int]:
 
 # --- what the camera page and API show ------------------------------------------------------------
 
+def _as_json(row: object) -> dict[str, object]:
+    """A status row as the API answers it: instants in ISO 8601."""
+    return {k: (v.isoformat() if isinstance(v, datetime) else v)
+            for k, v in row.__dict__.items()}
+
+
 @dataclass(frozen=True)
 class CameraStatus:
     id: int
@@ -188,8 +194,7 @@ class CameraStatus:
     alarm: bool  # silent past its limit: a CAMERA_SILENT alarm
 
     def as_dict(self) -> dict[str, object]:
-        return {k: (v.isoformat() if isinstance(v, datetime) else v)
-                for k, v in self.__dict__.items()}
+        return _as_json(self)
 
 
 def statuses(session: Session, now: datetime) -> list[CameraStatus]:
@@ -226,8 +231,7 @@ class TokenReader:
     state: str = "ok"  # ok | quiet | never_heard
 
     def as_dict(self) -> dict[str, object]:
-        return {k: (v.isoformat() if isinstance(v, datetime) else v)
-                for k, v in self.__dict__.items()}
+        return _as_json(self)
 
 
 # A gate agent fetches its lane's permits every minute (gateway.agent.runner): five
