@@ -20,9 +20,11 @@ the queue in one transaction (link_pending). A crash between a commit and its
 linking loses nothing: the queue is linked on the sequencer's next pass.
 
 Verification has the database render each `prev_hash || body` from the stored
-columns and hashes it in Python, so every column is covered and the loop does no
-per-field work of its own (audit.chain_reader: on PostgreSQL two readers fetch while
-this process hashes). (PostgreSQL 14 or newer: `extract(epoch …)` is exact.)
+columns, so every column is covered and no loop does per-field work of its own. On
+PostgreSQL the server also hashes and compares, in slices on two connections, and only
+a summary per slice comes back (audit.chain_check); when that finds anything amiss, or
+on SQLite, Python hashes each rendered body and names the first event that does not
+fit. (PostgreSQL 14 or newer: `extract(epoch …)` is exact.)
 """
 
 from __future__ import annotations
@@ -354,16 +356,23 @@ def verify(
             row = conn.execute(text("SELECT hash FROM audit_events WHERE seq = :s"),
                                {"s": start_seq - 1}).first()
             expected_prev = row[0] if row else GENESIS_HASH
+    if conn.dialect.name == "postgresql":
+        from .chain_check import check_intact
+
+        intact = check_intact(conn, start=start_seq, end=end_seq,
+                              expected_prev=expected_prev, anchors=anchors, progress=progress)
+        if intact is not None:
+            return VerifyResult(True, intact.head_seq - start_seq + 1, intact.head_seq,
+                                intact.head_hash,
+                                checkpoints_checked=intact.checkpoints_checked)
     expect = start_seq
     prev = expected_prev
     sha256 = hashlib.sha256
     pinned = {a.seq: a for a in anchors if a.seq >= start_seq
               and (end_seq is None or a.seq <= end_seq)}
     anchored = 0
-    from .chain_reader import read_chain
-
     prev_bytes = prev.encode()
-    for chunk in read_chain(conn, start_seq, end_seq, batch, sql_linked_body(conn.dialect.name)):
+    for chunk in _read_chain(conn, start_seq, end_seq, batch):
         for seq, stored, linked in chunk:
             if seq != expect:
                 if seq > expect:
@@ -405,6 +414,18 @@ def verify(
                             checkpoints_checked=anchored)
     return VerifyResult(True, expect - start_seq, expect - 1, prev,
                         checkpoints_checked=anchored)
+
+
+def _read_chain(conn: Connection, start: int, end: int | None,
+                batch: int) -> Iterable[list[tuple[int, str, bytes]]]:
+    """(seq, hash, `prev_hash || body` as UTF-8) in chain order, in batches."""
+    where = "seq >= :start" + ("" if end is None else " AND seq <= :end")
+    # Built only from constants of this module; values travel as parameters.
+    sql = (f"SELECT seq, hash, {sql_linked_body(conn.dialect.name)} "  # noqa: S608  # nosec B608
+           f"FROM audit_events WHERE {where} ORDER BY seq")
+    result = conn.execute(text(sql), {"start": start, "end": end})
+    while chunk := result.fetchmany(batch):
+        yield [(seq, stored, linked.encode()) for seq, stored, linked in chunk]
 
 
 def head(conn: Connection) -> tuple[int, str]:

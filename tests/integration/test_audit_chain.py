@@ -97,59 +97,106 @@ def test_edited_event_is_named(database):
     assert "edited" in result.problem
 
 
-@pytest.mark.parametrize("bad", [None, 5, 16, 30])
-def test_a_chain_read_in_slices_verifies_across_their_edges(pg_database, monkeypatch, bad):
-    """PostgreSQL reads the chain in slices by two readers at once: an edit in any
-    slice (the first, one at an edge, the last) is named, and a whole chain passes."""
-    from audit import chain_reader
+@pytest.fixture
+def small_slices(monkeypatch):
+    """PostgreSQL checks the chain in slices of five (a park's are thousands)."""
+    from audit import chain_check
 
-    monkeypatch.setattr(chain_reader, "SLICE", 5)
+    monkeypatch.setattr(chain_check, "SLICE_MIN", 5)
+    monkeypatch.setattr(chain_check, "SLICE_MAX", 5)
+
+
+def _exact_only(monkeypatch):
+    """Verification as SQLite does it: every event hashed in Python."""
+    from audit import chain_check
+
+    monkeypatch.setattr(chain_check, "check_intact", lambda *a, **k: None)
+
+
+def test_an_intact_chain_is_checked_inside_postgres_in_slices(pg_database, small_slices,
+                                                               monkeypatch):
+    """An intact chain is vouched for by the database's own hashing, a slice at a time,
+    without Python reading a single event; the answer is the exact reader's."""
+    from audit import chain
+
     append(pg_database, 31)
-    if bad is not None:
-        with as_superuser(pg_database) as conn:
-            conn.execute(text("UPDATE audit_events SET plate = '苏E99999' WHERE seq = :s"),
-                         {"s": bad})
-    result = verify_chain(pg_database.engine)
-    assert result.ok is (bad is None)
-    assert result.checked == (31 if bad is None else bad - 1)
-    assert result.first_bad_seq == bad
-    # The readers stopped with the verification (a stuck one would hold a connection).
+    with pg_database.engine.connect() as conn:
+        signed = conn.execute(text("SELECT hash FROM audit_events WHERE seq = 20")).scalar_one()
+    anchors = [chain.Anchor(id=1, seq=20, hash=signed, covers_from=1)]
+    _read = chain._read_chain
+    monkeypatch.setattr(chain, "_read_chain", lambda *a: pytest.fail("read in Python"))
+    seen: list[int] = []
+    fast = verify_chain(pg_database.engine, progress=seen.append, anchors=anchors)
+    assert fast.ok and fast.checked == 31 and fast.checkpoints_checked == 1
+    assert seen == [5, 10, 15, 20, 25, 30, 31]
     assert not [t for t in threading.enumerate() if t.name.startswith("audit-verify")]
 
+    monkeypatch.setattr(chain, "_read_chain", _read)
+    _exact_only(monkeypatch)
+    exact = verify_chain(pg_database.engine, anchors=anchors)
+    assert (exact.ok, exact.checked, exact.head_seq, exact.head_hash,
+            exact.checkpoints_checked) == (True, 31, fast.head_seq, fast.head_hash, 1)
 
-def test_a_slow_reader_holds_up_nobody_and_nobody_reads_far_ahead(pg_database, monkeypatch):
-    """The readers may only run a few slices ahead of the hashing, and the slice the
-    hashing waits for can always be read: a reader that starts late neither hangs the
-    verification nor lets the other fill memory with the rest of the chain."""
-    from audit import chain_reader
 
-    monkeypatch.setattr(chain_reader, "SLICE", 3)
-    monkeypatch.setattr(chain_reader, "AHEAD", 2)
-    append(pg_database, 40)
-    read, wait_turn = chain_reader._Readers._read, chain_reader._Readers._wait_turn
-    ahead: list[int] = []
-    second_reader_waits = threading.Event()
+def test_a_checkpoint_the_chain_no_longer_matches_is_named(pg_database, small_slices):
+    from audit import chain
 
-    def late_first_reader(self, k):  # type: ignore[no-untyped-def]
-        if k == 0:  # starts only once the other reader waits for its second slice
-            second_reader_waits.wait(10)
-        read(self, k)
+    append(pg_database, 12)
+    forged = [chain.Anchor(id=7, seq=8, hash="a" * 64, covers_from=1)]
+    result = verify_chain(pg_database.engine, anchors=forged)
+    assert not result.ok and result.checkpoint_id == 7 and result.checkpoint_range == (1, 8)
+    beyond = [chain.Anchor(id=8, seq=40, hash="a" * 64, covers_from=13)]
+    result = verify_chain(pg_database.engine, anchors=beyond)
+    assert not result.ok and "no longer holds" in result.problem
 
-    def counted_turn(self, i):  # type: ignore[no-untyped-def]
-        if i == 3:
-            second_reader_waits.set()
-        allowed = wait_turn(self, i)
-        ahead.append(i - self.taken)  # slices not yet hashed when this one starts
-        return allowed
 
-    monkeypatch.setattr(chain_reader._Readers, "_read", late_first_reader)
-    monkeypatch.setattr(chain_reader._Readers, "_wait_turn", counted_turn)
-    outcome: list = []
-    worker = threading.Thread(target=lambda: outcome.append(verify_chain(pg_database.engine)))
-    worker.start()
-    worker.join(30)
-    assert outcome and outcome[0].ok and outcome[0].checked == 40
-    assert len(ahead) == 14 and max(ahead) < 2
+@pytest.mark.parametrize("bad", [1, 5, 6, 16, 31])
+def test_an_edit_in_any_slice_is_named(pg_database, small_slices, bad):
+    """An edit in the first slice, at either edge of one, or in the last: the database's
+    check does not vouch for the chain, and the event is named."""
+    from audit.chain_check import check_intact
+
+    append(pg_database, 31)
+    with as_superuser(pg_database) as conn:
+        conn.execute(text("UPDATE audit_events SET plate = '苏E99999' WHERE seq = :s"),
+                     {"s": bad})
+    with pg_database.engine.connect() as conn:
+        assert check_intact(conn, start=1, end=None, expected_prev=GENESIS_HASH,
+                            anchors=()) is None
+    result = verify_chain(pg_database.engine)
+    assert not result.ok and result.checked == bad - 1 and result.first_bad_seq == bad
+    assert "edited" in result.problem
+
+
+def test_a_slice_that_does_not_link_to_the_one_before_is_named(pg_database, small_slices):
+    """Event 6 (a slice's first) rewritten to hang off a forged predecessor and hashed
+    again: consistent in itself, so only the link between slices shows it."""
+    from audit.chain import sql_linked_body
+
+    append(pg_database, 6)
+    with as_superuser(pg_database) as conn:
+        conn.execute(text("UPDATE audit_events SET prev_hash = :f WHERE seq = 6"),
+                     {"f": "f" * 64})
+        conn.execute(text(
+            f"UPDATE audit_events SET hash = encode(sha256(convert_to("
+            f"{sql_linked_body('postgresql')}, 'UTF8')), 'hex') WHERE seq = 6"))
+    result = verify_chain(pg_database.engine)
+    assert not result.ok and result.first_bad_seq == 6 and "link" in result.problem
+
+
+def test_a_range_checked_inside_postgres_links_to_the_event_before_it(pg_database,
+                                                                      small_slices):
+    from audit.chain_check import check_intact
+
+    append(pg_database, 12)
+    with pg_database.engine.connect() as conn:
+        before = conn.execute(text("SELECT hash FROM audit_events WHERE seq = 3")).scalar_one()
+        intact = check_intact(conn, start=4, end=9, expected_prev=before, anchors=())
+        assert intact is not None and (intact.head_seq, intact.checkpoints_checked) == (9, 0)
+        assert check_intact(conn, start=4, end=9, expected_prev=GENESIS_HASH,
+                            anchors=()) is None
+    result = verify_chain(pg_database.engine, start_seq=4, end_seq=9)
+    assert result.ok and result.checked == 6 and result.head_hash == intact.head_hash
 
 
 def test_deleted_event_is_named(database):
