@@ -77,9 +77,13 @@ def _silent_at(lane: Lane) -> list[Any]:
 @bp.get("/booth/<lane_code>")
 @require(*BOOTH_ROLES)
 def booth(lane_code: str) -> Any:
+    return _booth_page(lane_code, {})
+
+
+def _booth_page(lane_code: str, typed: dict[str, str]) -> str:
     lane = _lane_or_404(lane_code)
     return render_template("gate/booth.html", lane=lane, colours=[c.value for c in PlateColour],
-                           silent_cameras=_silent_at(lane), selected=_selected())
+                           silent_cameras=_silent_at(lane), selected=_selected(), typed=typed)
 
 
 @bp.get("/booth/<lane_code>/silent-cameras")
@@ -257,6 +261,18 @@ def _back(lane_code: str, passage_id: int | None = None) -> Any:
     return redirect(url_for("booth.booth", lane_code=lane_code, passage=passage_id))
 
 
+# The booth's form fields an operator types, shown again when a form is refused.
+TYPED_FIELDS = ("plate", "plate_colour", "trailer_plate", "crew_ids", "credential")
+
+
+def _refused_form(lane_code: str) -> Any:
+    """The booth again with the refused form still filled in: at 3 a.m. the operator
+    fixes the one wrong character, not the whole form. Rendered in this response, not
+    kept for a redirect: the session is a cookie, and crew IDs are personal data."""
+    typed = {name: (request.form.get(name) or "")[:100] for name in TYPED_FIELDS}
+    return _booth_page(lane_code, typed), 422
+
+
 # The booth's form fields by the labels it shows them under, for a message about one.
 BOOTH_FIELDS = {"plate": N_("Plate"), "trailer_plate": N_("Trailer plate"),
                 "reason": N_("Reason"), "crew_ids": N_("Crew ID numbers (space separated)")}
@@ -284,14 +300,14 @@ def booth_manual(lane_code: str) -> Any:
         colour = None
     if not plate:
         flash(gettext("Enter a plate."), "error")
-        return _back(lane_code)
+        return _refused_form(lane_code)
     trailer = (request.form.get("trailer_plate") or "").strip()[:20]
     try:
         plate = typed_plate(plate).text
         trailer = typed_plate(trailer, "trailer_plate").text if trailer else ""
     except DomainError as exc:
         _flash_error(exc)
-        return _back(lane_code)
+        return _refused_form(lane_code)
     crew = (request.form.get("crew_ids") or "").split()[:6]
     for shown in crew:
         # A typo here would read as "crew not shown" (G13): the operator fixes it now.
@@ -299,7 +315,7 @@ def booth_manual(lane_code: str) -> Any:
         if problem is not None:
             flash(f"{gettext(BOOTH_FIELDS['crew_ids'])}: {shown[:32]} — "
                   f"{gettext(credential_message(problem))}", "error")
-            return _back(lane_code)
+            return _refused_form(lane_code)
     req = ReadRequest(lane=lane_code[:32], read_id=f"manual-{uuid.uuid4().hex}", plate=plate,
                       colour=colour, confidence=1.0, seen_at=clock.now(),
                       trailer_plate=trailer or None, crew_ids=crew, source="manual")
@@ -307,7 +323,7 @@ def booth_manual(lane_code: str) -> Any:
         result = process_read_once(get_uow(), current_principal(), req, runtime())
     except DomainError as exc:
         _flash_error(exc)
-        return _back(lane_code)
+        return _refused_form(lane_code)
     # The operator's own check stays on screen: the live view would show the camera's
     # next read within a second.
     return _back(lane_code, result.passage.id)
@@ -319,13 +335,13 @@ def booth_person(lane_code: str) -> Any:
     credential = (request.form.get("credential") or "").strip()[:64]
     if not credential:
         flash(gettext("Enter an ID or certificate number."), "error")
-        return _back(lane_code)
+        return _refused_form(lane_code)
     try:
         result = process_person(get_uow(), current_principal(), lane_code[:32], credential,
                                 runtime(), read_id=f"booth-{uuid.uuid4().hex}")
     except DomainError as exc:
         _flash_error(exc)
-        return _back(lane_code)
+        return _refused_form(lane_code)
     return _back(lane_code, result.passage.id)
 
 

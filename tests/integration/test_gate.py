@@ -609,8 +609,13 @@ def test_a_plate_typed_at_the_booth_must_be_a_plate(client, session_factory):  #
                         follow_redirects=True)
         assert "不是有效的车牌。" in r.get_data(as_text=True)
     r = client.post("/booth/E1-IN/manual", data={"plate": "苏HXN335", "trailer_plate": "苏E12",
-                                                 "csrf_token": token}, follow_redirects=True)
-    assert "不是有效的车牌。" in r.get_data(as_text=True)
+                                                 "plate_colour": "yellow", "csrf_token": token})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and "不是有效的车牌。" in page
+    # The form is as the operator left it: one character to fix, not the whole form.
+    assert 'id="m-plate" name="plate" required maxlength="20" value="苏HXN335"' in page
+    assert 'name="trailer_plate" maxlength="20" value="苏E12"' in page
+    assert '<option value="yellow" selected>' in page
     with session_factory() as s:  # nothing recorded for a typo
         assert s.scalar(select(func.count()).select_from(Passage)) == before
     client.post("/booth/E1-IN/manual", data={"plate": " 苏a 12345 ", "csrf_token": token})
@@ -630,9 +635,10 @@ def test_a_credential_typed_at_the_booth_must_be_an_id_or_certificate_number(
         before = s.scalar(select(func.count()).select_from(Passage))
     typo = national_id(1)[:-1] + ("1" if national_id(1)[-1] != "1" else "2")
     for text, says in (("123", "太短"), (typo, "校验位")):
-        r = client.post("/booth/P2-IN/person", data={"credential": text, "csrf_token": token},
-                        follow_redirects=True)
-        assert says in r.get_data(as_text=True)
+        r = client.post("/booth/P2-IN/person", data={"credential": text, "csrf_token": token})
+        page = r.get_data(as_text=True)
+        assert r.status_code == 422 and says in page
+        assert f'name="credential" autocomplete="off" required value="{text}"' in page
     api = client.post("/api/v1/lanes/P2-IN/persons", json={"credential": typo},
                       headers=auth(world.tokens["gate_operator"]))
     assert api.status_code == 422 and api.json["code"] == "ID_CHECKSUM"
@@ -713,5 +719,6 @@ def test_a_mistyped_crew_id_at_the_booth_is_said_not_dropped(client, session_fac
         "csrf_token": token})
     text = r.get_data(as_text=True)
     assert "驾押人员身份证号" in text and "123 — 太短" in text
+    assert f'name="crew_ids" autocomplete="off" value="{national_id(1)} 123"' in text
     with session_factory() as s:
         assert s.scalars(select(Passage)).all() == []  # fixed first, then recorded
