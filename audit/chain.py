@@ -356,6 +356,8 @@ def verify(
             row = conn.execute(text("SELECT hash FROM audit_events WHERE seq = :s"),
                                {"s": start_seq - 1}).first()
             expected_prev = row[0] if row else GENESIS_HASH
+    if progress is not None:
+        progress = _never_back(progress)
     if conn.dialect.name == "postgresql":
         from .chain_check import check_intact
 
@@ -368,8 +370,10 @@ def verify(
     expect = start_seq
     prev = expected_prev
     sha256 = hashlib.sha256
-    pinned = {a.seq: a for a in anchors if a.seq >= start_seq
-              and (end_seq is None or a.seq <= end_seq)}
+    pinned: dict[int, list[Anchor]] = {}
+    for a in anchors:
+        if a.seq >= start_seq and (end_seq is None or a.seq <= end_seq):
+            pinned.setdefault(a.seq, []).append(a)  # two checkpoints may name one event
     anchored = 0
     prev_bytes = prev.encode()
     for chunk in _read_chain(conn, start_seq, end_seq, batch):
@@ -388,8 +392,7 @@ def verify(
             if digest != stored:
                 return VerifyResult(False, expect - start_seq, expect - 1, prev, seq,
                                     "content does not match its hash (edited)")
-            anchor = pinned.get(seq)
-            if anchor is not None:
+            for anchor in pinned.get(seq, ()):
                 if digest != anchor.hash:
                     return VerifyResult(
                         False, expect - start_seq, expect - 1, prev, anchor.covers_from,
@@ -403,7 +406,7 @@ def verify(
             expect += 1
         if progress is not None:
             progress(expect - start_seq)
-    missing = [a for seq, a in sorted(pinned.items()) if seq >= expect]
+    missing = [a for seq, named in sorted(pinned.items()) if seq >= expect for a in named]
     if missing:
         first = missing[0]
         return VerifyResult(False, expect - start_seq, expect - 1, prev, expect,
@@ -414,6 +417,19 @@ def verify(
                             checkpoints_checked=anchored)
     return VerifyResult(True, expect - start_seq, expect - 1, prev,
                         checkpoints_checked=anchored)
+
+
+def _never_back(progress: Callable[[int], None]) -> Callable[[int], None]:
+    """Progress that never goes back: when the database's check finds something amiss
+    part-way, the exact reader starts counting again from the beginning."""
+    furthest = 0
+
+    def report(done: int) -> None:
+        nonlocal furthest
+        if done > furthest:
+            furthest = done
+            progress(done)
+    return report
 
 
 def _read_chain(conn: Connection, start: int, end: int | None,

@@ -168,6 +168,48 @@ def test_an_edit_in_any_slice_is_named(pg_database, small_slices, bad):
     assert "edited" in result.problem
 
 
+@pytest.mark.parametrize("gone", [5, 6])
+def test_an_event_deleted_at_a_slice_edge_is_named(pg_database, small_slices, gone):
+    append(pg_database, 12)
+    with as_superuser(pg_database) as conn:
+        conn.execute(text("DELETE FROM audit_events WHERE seq = :s"), {"s": gone})
+    result = verify_chain(pg_database.engine)
+    assert not result.ok and result.first_bad_seq == gone and result.checked == gone - 1
+
+
+def test_two_checkpoints_naming_one_event_are_both_held_to_it(pg_database, small_slices,
+                                                             monkeypatch):
+    """Two signed checkpoints can name the same event (an idle park signs its head
+    twice): both count, and a forged one beside a true one is not hidden by it."""
+    from audit import chain
+
+    append(pg_database, 12)
+    with pg_database.engine.connect() as conn:
+        signed = conn.execute(text("SELECT hash FROM audit_events WHERE seq = 8")).scalar_one()
+    both = [chain.Anchor(id=1, seq=8, hash=signed, covers_from=1),
+            chain.Anchor(id=2, seq=8, hash=signed, covers_from=9)]
+    forged = [both[0], chain.Anchor(id=3, seq=8, hash="b" * 64, covers_from=1)]
+    fast = verify_chain(pg_database.engine, anchors=both)
+    fast_forged = verify_chain(pg_database.engine, anchors=forged)
+    _exact_only(monkeypatch)
+    exact = verify_chain(pg_database.engine, anchors=both)
+    exact_forged = verify_chain(pg_database.engine, anchors=forged)
+    assert fast.ok and exact.ok and fast.checkpoints_checked == exact.checkpoints_checked == 2
+    for result in (fast_forged, exact_forged):
+        assert not result.ok and result.checkpoint_id == 3
+
+
+def test_progress_never_goes_back_when_the_database_check_gives_way(pg_database,
+                                                                   small_slices):
+    append(pg_database, 12)
+    with as_superuser(pg_database) as conn:
+        conn.execute(text("UPDATE audit_events SET plate = '苏E99999' WHERE seq = 12"))
+    seen: list[int] = []
+    result = verify_chain(pg_database.engine, progress=seen.append)
+    assert not result.ok and result.first_bad_seq == 12
+    assert seen == sorted(seen) and len(seen) == len(set(seen)) and seen[0] == 5
+
+
 def test_a_slice_that_does_not_link_to_the_one_before_is_named(pg_database, small_slices):
     """Event 6 (a slice's first) rewritten to hang off a forged predecessor and hashed
     again: consistent in itself, so only the link between slices shows it."""
