@@ -265,12 +265,23 @@ def _back(lane_code: str, passage_id: int | None = None) -> Any:
 TYPED_FIELDS = ("plate", "plate_colour", "trailer_plate", "crew_ids", "credential")
 
 
-def _refused_form(lane_code: str) -> Any:
-    """The booth again with the refused form still filled in: at 3 a.m. the operator
-    fixes the one wrong character, not the whole form. Rendered in this response, not
-    kept for a redirect: the session is a cookie, and crew IDs are personal data."""
+def _refused_form(lane_code: str, form: str) -> Any:
+    """The booth again with the refused `form` (manual | person) still filled in: at
+    3 a.m. the operator fixes the one wrong character, not the whole form. Rendered in
+    this response, not kept for a redirect: the session is a cookie, and crew IDs are
+    personal data, which is also why no cache may keep the page."""
     typed = {name: (request.form.get(name) or "")[:100] for name in TYPED_FIELDS}
-    return _booth_page(lane_code, typed), 422
+    return _booth_page(lane_code, {**typed, "form": form}), 422, {"Cache-Control": "no-store"}
+
+
+@bp.get("/booth/<lane_code>/manual")
+@bp.get("/booth/<lane_code>/person")
+@require(*BOOTH_ROLES)
+def booth_form_address(lane_code: str) -> Any:
+    """A refused form's page is answered at the form's address; reloading it, or
+    switching language there, is the booth again."""
+    return redirect(url_for("booth.booth", lane_code=lane_code,
+                            lang=request.args.get("lang"), passage=request.args.get("passage")))
 
 
 # The booth's form fields by the labels it shows them under, for a message about one.
@@ -300,14 +311,14 @@ def booth_manual(lane_code: str) -> Any:
         colour = None
     if not plate:
         flash(gettext("Enter a plate."), "error")
-        return _refused_form(lane_code)
+        return _refused_form(lane_code, "manual")
     trailer = (request.form.get("trailer_plate") or "").strip()[:20]
     try:
         plate = typed_plate(plate).text
         trailer = typed_plate(trailer, "trailer_plate").text if trailer else ""
     except DomainError as exc:
         _flash_error(exc)
-        return _refused_form(lane_code)
+        return _refused_form(lane_code, "manual")
     crew = (request.form.get("crew_ids") or "").split()[:6]
     for shown in crew:
         # A typo here would read as "crew not shown" (G13): the operator fixes it now.
@@ -315,7 +326,7 @@ def booth_manual(lane_code: str) -> Any:
         if problem is not None:
             flash(f"{gettext(BOOTH_FIELDS['crew_ids'])}: {shown[:32]} — "
                   f"{gettext(credential_message(problem))}", "error")
-            return _refused_form(lane_code)
+            return _refused_form(lane_code, "manual")
     req = ReadRequest(lane=lane_code[:32], read_id=f"manual-{uuid.uuid4().hex}", plate=plate,
                       colour=colour, confidence=1.0, seen_at=clock.now(),
                       trailer_plate=trailer or None, crew_ids=crew, source="manual")
@@ -323,7 +334,7 @@ def booth_manual(lane_code: str) -> Any:
         result = process_read_once(get_uow(), current_principal(), req, runtime())
     except DomainError as exc:
         _flash_error(exc)
-        return _refused_form(lane_code)
+        return _refused_form(lane_code, "manual")
     # The operator's own check stays on screen: the live view would show the camera's
     # next read within a second.
     return _back(lane_code, result.passage.id)
@@ -335,13 +346,13 @@ def booth_person(lane_code: str) -> Any:
     credential = (request.form.get("credential") or "").strip()[:64]
     if not credential:
         flash(gettext("Enter an ID or certificate number."), "error")
-        return _refused_form(lane_code)
+        return _refused_form(lane_code, "person")
     try:
         result = process_person(get_uow(), current_principal(), lane_code[:32], credential,
                                 runtime(), read_id=f"booth-{uuid.uuid4().hex}")
     except DomainError as exc:
         _flash_error(exc)
-        return _refused_form(lane_code)
+        return _refused_form(lane_code, "person")
     return _back(lane_code, result.passage.id)
 
 

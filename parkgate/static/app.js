@@ -37,6 +37,11 @@
   if (booth) {
     var current = document.getElementById("current");
     var lane = booth.getAttribute("data-lane");
+    // A refused form is answered at the form's address (POST only): put the booth's own
+    // address back, so a reload or a language switch shows the booth, not an error.
+    if (booth.getAttribute("data-page")) {
+      window.history.replaceState(null, "", booth.getAttribute("data-page"));
+    }
     var soundKey = "parkgate.booth.sound";
     var seenKey = "parkgate.booth.newest." + lane;
     var sound = document.getElementById("sound-toggle");

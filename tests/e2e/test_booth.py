@@ -111,6 +111,29 @@ def test_manual_plate_entry_when_the_camera_fails(page, live_server, session_fac
 
 
 @pytest.mark.browser
+def test_a_mistyped_plate_stays_in_its_box_on_the_booth_page(page, live_server,
+                                                            session_factory):
+    make_world(session_factory)
+    sign_in(page, live_server.url, "gate_operator", PASSWORD)
+    page.goto(f"{live_server.url}/booth/P2-IN")
+    page.fill("#m-plate", "苏A8888")  # one digit short
+    page.select_option("#m-colour", "blue")
+    page.fill("#m-trailer", "苏E1234挂")
+    page.click("#manual-submit")
+    page.wait_for_selector("text=不是有效的车牌")
+    assert page.locator("#m-plate").input_value() == "苏A8888"
+    assert page.locator("#m-trailer").input_value() == "苏E1234挂"
+    assert page.evaluate("document.activeElement.id") == "m-plate"
+    # The address is the booth's again: switching language (or reloading) shows it.
+    assert page.url == f"{live_server.url}/booth/P2-IN"
+    page.click("text=English")
+    page.wait_for_selector("#manual-submit >> text=Check this plate")
+    page.fill("#m-plate", "苏A88888")
+    page.click("#manual-submit")
+    page.wait_for_selector("#current-plate >> text=苏A88888")
+
+
+@pytest.mark.browser
 def test_the_roster_lists_who_is_inside(page, live_server, app, session_factory):
     world = make_world(session_factory)
     client = app.test_client()

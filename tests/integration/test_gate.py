@@ -616,6 +616,12 @@ def test_a_plate_typed_at_the_booth_must_be_a_plate(client, session_factory):  #
     assert 'id="m-plate" name="plate" required maxlength="20" value="苏HXN335"' in page
     assert 'name="trailer_plate" maxlength="20" value="苏E12"' in page
     assert '<option value="yellow" selected>' in page
+    assert r.headers["Cache-Control"] == "no-store"  # what was typed stays out of caches
+    # Answered at the form's address: the page puts the booth's back, and the form's
+    # address itself leads there (a reload, a language switch).
+    assert 'data-page="/booth/E1-IN"' in page
+    back = client.get("/booth/E1-IN/manual?lang=en")
+    assert back.status_code == 302 and back.headers["Location"].endswith("/booth/E1-IN?lang=en")
     with session_factory() as s:  # nothing recorded for a typo
         assert s.scalar(select(func.count()).select_from(Passage)) == before
     client.post("/booth/E1-IN/manual", data={"plate": " 苏a 12345 ", "csrf_token": token})
@@ -638,7 +644,9 @@ def test_a_credential_typed_at_the_booth_must_be_an_id_or_certificate_number(
         r = client.post("/booth/P2-IN/person", data={"credential": text, "csrf_token": token})
         page = r.get_data(as_text=True)
         assert r.status_code == 422 and says in page
-        assert f'name="credential" autocomplete="off" required value="{text}"' in page
+        # The cursor is back in the box to fix, not in the plate form above it.
+        assert f'name="credential" autocomplete="off" required value="{text}" autofocus' in page
+        assert 'name="plate" required maxlength="20" value="" autofocus' not in page
     api = client.post("/api/v1/lanes/P2-IN/persons", json={"credential": typo},
                       headers=auth(world.tokens["gate_operator"]))
     assert api.status_code == 422 and api.json["code"] == "ID_CHECKSUM"
