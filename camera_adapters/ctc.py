@@ -71,6 +71,26 @@ class Alphabet:
         return self._sets[chars]
 
 
+# Marks between a plate's characters, never characters of it: the dot after the
+# issuing-office letter (皖A·F06789), bolts and gaps. A general recogniser reads them
+# as characters, and a frame spent on one was taken from the plate's own characters
+# by the grammar's search (the 0 of F06789 went to the dot); as blank they cost nothing.
+SEPARATORS = "·•‧.-_ \u3000"
+
+
+def separator_ids(charset: list[str]) -> np.ndarray:
+    return np.array([i for i, c in enumerate(charset) if i and c in SEPARATORS], np.int64)
+
+
+def fold_separators(probs: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """`probs` (frames × charset) with each separator's probability moved to the blank,
+    in place."""
+    if ids.size:
+        probs[:, 0] += probs[:, ids].sum(axis=1)
+        probs[:, ids] = 0.0
+    return probs
+
+
 def greedy(probs: np.ndarray, charset: list[str]) -> str:
     best = probs.argmax(axis=1)
     out, last = [], 0
@@ -81,6 +101,15 @@ def greedy(probs: np.ndarray, charset: list[str]) -> str:
     return "".join(out)
 
 
+def _contenders(sub: np.ndarray, allowed: np.ndarray, keep: int) -> np.ndarray:
+    """The characters of a position's set that could be read there: those among the
+    `keep` most likely of the set in some frame. (The `keep` with the highest peak
+    over the whole plate are not enough: a plate has seven characters, and the
+    weakest of seven letters and digits was never a candidate for any position.)"""
+    per_frame = np.argsort(sub, axis=1)[:, -keep:]
+    return allowed[np.unique(per_frame)]
+
+
 def decode(probs: np.ndarray, template: Template, alphabet: Alphabet, charset: list[str],
            *, keep: int = 6) -> Decoded | None:
     """The likeliest reading of `probs` (T × C softmax) that fits `template`.
@@ -88,8 +117,9 @@ def decode(probs: np.ndarray, template: Template, alphabet: Alphabet, charset: l
     States: B[k] = k characters read, now in a blank; C[k][c] = reading character k as
     candidate c. CTC rules: a state may repeat; a blank may follow a character; the
     next position may follow a character directly unless it is the same character.
-    Each position considers only the `keep` characters of its set that the frames
-    favour most — the others cannot win — which keeps the search small.
+    Each position considers only the characters of its set that are among the `keep`
+    likeliest in some frame (_contenders): one no frame favours cannot win, and the
+    search stays small.
     """
     T, K = probs.shape[0], len(template.sets)
     if T < K:
@@ -101,8 +131,7 @@ def decode(probs: np.ndarray, template: Template, alphabet: Alphabet, charset: l
         if len(allowed) == 0:
             return None
         if len(allowed) > keep:
-            peaks = probs[:, allowed].max(axis=0)
-            allowed = allowed[np.argsort(peaks)[::-1][:keep]]
+            allowed = _contenders(probs[:, allowed], allowed, keep)
         ids.append(allowed)
     emit = [logp[:, i].tolist() for i in ids]  # emit[k][t][c]
     blank = logp[:, 0].tolist()

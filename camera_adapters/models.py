@@ -17,9 +17,10 @@ import importlib.util
 import os
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
+import numpy as np
 import onnxruntime as ort
 
 
@@ -97,6 +98,13 @@ class Models:
     charset: list[str]  # index -> character; 0 is the CTC blank
     lock: threading.Lock  # onnxruntime sessions are thread-safe, but 2 cores: queue, don't thrash
     name: str = DEFAULT_SET
+
+    @cached_property
+    def separators(self) -> np.ndarray:
+        """The charset's marks that are never a plate's characters (ctc.SEPARATORS)."""
+        from .ctc import separator_ids
+
+        return separator_ids(self.charset)
 
 
 @lru_cache(maxsize=4)

@@ -282,9 +282,10 @@ def recognise(models: Models, images: list[np.ndarray]) -> list[np.ndarray]:
         out = models.rec.run(None, {models.rec.get_inputs()[0].name: batch})[0]
     # Frames past an image's own width carry padding only; trim them.
     results = []
+    separators = models.separators
     for im, probs in zip(images, out, strict=True):
         frames = max(1, int(np.ceil(probs.shape[0] * _rec_width(im) / batch_width)) + 1)
-        results.append(probs[: min(frames, probs.shape[0])])
+        results.append(ctc.fold_separators(probs[: min(frames, probs.shape[0])], separators))
     return results
 
 

@@ -136,6 +136,36 @@ def test_the_grammar_fixes_only_what_it_makes_unambiguous() -> None:
     assert decoded.confidence < 0.6 and decoded.char_confidence[0] == decoded.confidence
 
 
+def test_every_character_of_a_plate_can_be_read_however_many_there_are() -> None:
+    """A new-energy plate has seven letters and digits after its province; the one the
+    frames are least sure of is still read as itself, not as a neighbour's look-alike.
+    And the dot after the issuing letter (皖A·F06789) is a mark, not a character."""
+    charset = ["<blank>", *"皖AFD0123456789", "·", " "]
+    alphabet = ctc.Alphabet(charset)
+
+    def frames(*columns: dict[str, float]) -> np.ndarray:
+        rows = []
+        for column in columns:
+            row = np.full(len(charset), 1e-4)
+            for char, p in column.items():
+                row[charset.index(char)] = p
+            rows.append(row / row.sum())
+            blank = np.full(len(charset), 1e-4)
+            blank[0] = 1.0
+            rows.append(blank / blank.sum())
+        return np.array(rows)
+
+    probs = frames({"皖": 0.9}, {"A": 0.9}, {"·": 0.9}, {"F": 0.9},
+                   {"0": 0.5, "8": 0.2, "D": 0.2}, {"6": 0.9}, {"7": 0.9}, {"8": 0.9},
+                   {"9": 0.9})
+    assert ctc.greedy(probs, charset) == "皖A·F06789"
+    ctc.fold_separators(probs, ctc.separator_ids(charset))
+    assert ctc.greedy(probs, charset) == "皖AF06789"
+    decoded = ctc.best_reading(probs, ctc.TEMPLATES, alphabet, charset,
+                               prior=ctc.colour_prior("green"))
+    assert decoded is not None and (decoded.text, decoded.kind) == ("皖AF06789", "nev_small")
+
+
 def test_the_camera_pipeline_gives_one_read_per_vehicle(reader: PlateReader, rendered: Path
                                                         ) -> None:
     folder = rendered.parent / "lane"
