@@ -106,21 +106,27 @@ def test_a_tight_double_row_crop_is_one_plate(reader: PlateReader, font: str, te
     assert best.crop_jpeg and best.crop_jpeg[:2] == b"\xff\xd8"
 
 
+def _frames(charset: list[str], *columns: dict[str, float]) -> np.ndarray:
+    """Recogniser output for a plate: one frame per column (these characters at these
+    probabilities), a blank frame after each."""
+    rows = []
+    for column in columns:
+        row = np.full(len(charset), 1e-4)
+        for char, p in column.items():
+            row[charset.index(char)] = p
+        rows.append(row / row.sum())
+        blank = np.full(len(charset), 1e-4)
+        blank[0] = 1.0
+        rows.append(blank / blank.sum())
+    return np.array(rows)
+
+
 def test_the_grammar_fixes_only_what_it_makes_unambiguous() -> None:
     charset = ["<blank>", *"皖赣淮康AD0Q123456789", " "]
     alphabet = ctc.Alphabet(charset)
 
     def frames(*columns: dict[str, float]) -> np.ndarray:
-        rows = []
-        for column in columns:
-            row = np.full(len(charset), 1e-4)
-            for char, p in column.items():
-                row[charset.index(char)] = p
-            rows.append(row / row.sum())
-            blank = np.full(len(charset), 1e-4)
-            blank[0] = 1.0
-            rows.append(blank / blank.sum())
-        return np.array(rows)
+        return _frames(charset, *columns)
 
     tail = ({"1": 0.9}, {"2": 0.9}, {"3": 0.9}, {"4": 0.9}, {"5": 0.9})
     # 淮 is no province and 0 no issuing-authority letter: the grammar settles both.
@@ -144,16 +150,7 @@ def test_every_character_of_a_plate_can_be_read_however_many_there_are() -> None
     alphabet = ctc.Alphabet(charset)
 
     def frames(*columns: dict[str, float]) -> np.ndarray:
-        rows = []
-        for column in columns:
-            row = np.full(len(charset), 1e-4)
-            for char, p in column.items():
-                row[charset.index(char)] = p
-            rows.append(row / row.sum())
-            blank = np.full(len(charset), 1e-4)
-            blank[0] = 1.0
-            rows.append(blank / blank.sum())
-        return np.array(rows)
+        return _frames(charset, *columns)
 
     probs = frames({"皖": 0.9}, {"A": 0.9}, {"·": 0.9}, {"F": 0.9},
                    {"0": 0.5, "8": 0.2, "D": 0.2}, {"6": 0.9}, {"7": 0.9}, {"8": 0.9},
