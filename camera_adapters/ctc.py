@@ -105,9 +105,13 @@ def _contenders(sub: np.ndarray, allowed: np.ndarray, keep: int) -> np.ndarray:
     """The characters of a position's set that could be read there: those among the
     `keep` most likely of the set in some frame. (The `keep` with the highest peak
     over the whole plate are not enough: a plate has seven characters, and the
-    weakest of seven letters and digits was never a candidate for any position.)"""
-    per_frame = np.argsort(sub, axis=1)[:, -keep:]
-    return allowed[np.unique(per_frame)]
+    weakest of seven letters and digits was never a candidate for any position.) At
+    most twice `keep`, those with the highest peaks: frames of noise, not of a plate,
+    favour everything, and the search's cost grows with its candidates."""
+    found = np.unique(np.argsort(sub, axis=1)[:, -keep:])
+    if len(found) > 2 * keep:
+        found = found[np.argsort(sub[:, found].max(axis=0))[::-1][: 2 * keep]]
+    return allowed[found]
 
 
 def decode(probs: np.ndarray, template: Template, alphabet: Alphabet, charset: list[str],
