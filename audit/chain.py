@@ -330,6 +330,11 @@ class Anchor:
     covers_from: int  # the first event after the checkpoint before it
 
 
+def anchors_in(anchors: Sequence[Anchor], start: int, end: int | None) -> list[Anchor]:
+    """The checkpoints that name an event in [start, end] (end None: no upper bound)."""
+    return [a for a in anchors if a.seq >= start and (end is None or a.seq <= end)]
+
+
 def verify(
     conn: Connection,
     *,
@@ -371,9 +376,8 @@ def verify(
     prev = expected_prev
     sha256 = hashlib.sha256
     pinned: dict[int, list[Anchor]] = {}
-    for a in anchors:
-        if a.seq >= start_seq and (end_seq is None or a.seq <= end_seq):
-            pinned.setdefault(a.seq, []).append(a)  # two checkpoints may name one event
+    for a in anchors_in(anchors, start_seq, end_seq):
+        pinned.setdefault(a.seq, []).append(a)  # two checkpoints may name one event
     anchored = 0
     prev_bytes = prev.encode()
     for chunk in _read_chain(conn, start_seq, end_seq, batch):

@@ -95,11 +95,11 @@ def check_intact(conn: Connection, *, start: int, end: int | None, expected_prev
                  progress: Callable[[int], None] | None = None) -> Intact | None:
     """The head of [start, end] if every event in it is intact and links to
     `expected_prev`, and every anchor in range matches; otherwise None."""
-    from .chain import sql_linked_body
+    from .chain import anchors_in, sql_linked_body
 
     last = conn.execute(text("SELECT max(seq) FROM audit_events")).scalar() or 0
     stop = last if end is None else min(end, last)
-    pinned = [a for a in anchors if a.seq >= start and (end is None or a.seq <= end)]
+    pinned = anchors_in(anchors, start, end)
     if any(a.seq > stop for a in pinned):
         return None  # a checkpoint names an event the chain no longer holds
     if stop < start:
