@@ -125,6 +125,8 @@ def test_a_mistyped_plate_stays_in_its_box_on_the_booth_page(page, live_server,
     assert page.locator("#m-trailer").input_value() == "苏E1234挂"
     assert page.evaluate("document.activeElement.id") == "m-plate"
     # The address is the booth's again: switching language (or reloading) shows it.
+    # (app.js puts it back once the page has loaded, which may be after the text shows.)
+    page.wait_for_url(f"{live_server.url}/booth/P2-IN")
     assert page.url == f"{live_server.url}/booth/P2-IN"
     page.click("text=English")
     page.wait_for_selector("#manual-submit >> text=Check this plate")
