@@ -223,7 +223,7 @@ def link_pending(session: Session, *, limit: int = 2000, wait: bool = True) -> L
     from models import AuditEvent, AuditPending
     from models.base import table
 
-    from . import tree
+    from . import time_blocks, tree
 
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -266,6 +266,7 @@ def link_pending(session: Session, *, limit: int = 2000, wait: bool = True) -> L
                                                    event["trip_prev_leaf"]))
             events.append(event)
         session.execute(table(AuditEvent).insert(), events)
+        time_blocks.widen(session, events)
         session.execute(delete(queued).where(queued.c.id.in_([r["id"] for r in rows])))
         if tree_size == seq - len(events):
             tree_size, edge = tree.extend(session, tree_size,

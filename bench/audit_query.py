@@ -6,7 +6,9 @@
 Loads a park population and a valid chain of --events events spread over a year
 (COPY), plus a passage (and its reason codes) for every gate decision. Then, through
 the same audit.query code the API and page use, first pages (50 rows, newest first):
-one plate over a month, one enterprise over a day, one reason code over a week —
+one plate over a month, one enterprise over a day, one reason code over a week,
+one day of events and one of passages with nothing else named, the gate's actions
+(`gate.*`) over a day —
 p50/p99 each. Export: --export-rows consecutive events streamed to CSV in a child
 process (rows/s, peak RSS). Verify: the whole chain recomputed, against hashing the
 same bytes with nothing else to do (verify_ratio; 1.0 would be free).
@@ -104,6 +106,13 @@ def time_queries(url: str, n: int, plates: list[str], enterprises: list[int],
         "reason_week": lambda: (passages_page, AuditFilter(
             reason=rng.choice(REASONS[1:]), **dict(zip(
                 ("since", "until"), instant(timedelta(days=7)), strict=True)))),
+        # What happened that night: a day, nothing else named.
+        "day": lambda: (events_page, AuditFilter(**dict(zip(
+            ("since", "until"), instant(timedelta(days=1)), strict=True)))),
+        "gate_actions_day": lambda: (events_page, AuditFilter(action="gate.*", **dict(zip(
+            ("since", "until"), instant(timedelta(days=1)), strict=True)))),
+        "passages_day": lambda: (passages_page, AuditFilter(**dict(zip(
+            ("since", "until"), instant(timedelta(days=1)), strict=True)))),
     }
     figures: dict[str, Any] = {}
     with db.session_factory() as session:
@@ -262,6 +271,9 @@ def main() -> None:
             "plate_month_p50_ms": queries["plate_month"]["p50_ms"],
             "enterprise_day_p50_ms": queries["enterprise_day"]["p50_ms"],
             "reason_week_p50_ms": queries["reason_week"]["p50_ms"],
+            **{f"{kind}_{q}_ms": queries[kind][f"{q}_ms"]
+               for kind in ("day", "gate_actions_day", "passages_day")
+               for q in ("p50", "p99")},
             "export_rows": exported["rows"], "export_rows_per_s": exported["rows_per_s"],
             "export_peak_mb": exported["peak_mb"], "export_growth_mb": exported["growth_mb"],
             "verify_per_s": verified["verify_per_s"],

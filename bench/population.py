@@ -16,7 +16,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+from sqlalchemy.dialects import postgresql
 
+from audit import time_blocks
 from audit.chain import GENESIS_HASH, body, canonical_payload
 from rules.identity import check_digit, uscc_check_char
 
@@ -300,6 +302,10 @@ def append_chain(conn: psycopg.Connection[Any], n: int, start: datetime, end: da
         done += chunk
         conn.commit()
     cur.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", (seq, prev))
+    # The time blocks the sequencer would have kept (audit.time_blocks).
+    cur.execute("DELETE FROM audit_time_blocks")
+    cur.execute(str(time_blocks.rebuild().compile(dialect=postgresql.dialect(),
+                                                  compile_kwargs={"literal_binds": True})))
     conn.commit()
 
 

@@ -1,6 +1,13 @@
 """SQLAlchemy records. Importing this package registers every table on Base.metadata."""
 
-from .audit import AuditCheckpoint, AuditEvent, AuditHead, AuditPending, AuditTreeNode
+from .audit import (
+    AuditCheckpoint,
+    AuditEvent,
+    AuditHead,
+    AuditPending,
+    AuditTimeBlock,
+    AuditTreeNode,
+)
 from .auth import ApiToken, LoginThrottle, Role, User, UserSession, user_roles
 from .base import Base, UTCDateTime
 from .lot import Alarm, Bay, DispatchEstimate, Lot, QueueEntry, Release, Unloading, Zone
@@ -35,6 +42,7 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "AuditPending",
+    "AuditTimeBlock",
     "AuditTreeNode",
     "Base",
     "Bay",

@@ -109,6 +109,20 @@ class AuditTreeNode(Base):
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
+class AuditTimeBlock(Base):
+    """The earliest and latest instant among the events of one block of seq (block b
+    holds seq b·SIZE+1 … (b+1)·SIZE, audit.time_blocks): what turns a time range into
+    a range of seq the primary key answers. Instants follow seq only roughly (stamped
+    before commit, linked after), so a block keeps its span, not one instant. Derived
+    data, widened by the sequencer as it links; a wider span only costs a longer scan."""
+
+    __tablename__ = "audit_time_blocks"
+
+    block: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    first_at: Mapped[datetime]
+    last_at: Mapped[datetime]
+
+
 class AuditCheckpoint(Base):
     """A signed statement of the chain's head at an instant (seq, hash): anyone with the
     park's public key can check an export or the live chain against it offline."""

@@ -25,6 +25,8 @@ class Passage(Base):
         Index("ix_passages_vehicle_seen", "vehicle_id", "seen_at"),
         Index("ix_passages_person_seen", "person_id", "seen_at"),
         Index("ix_passages_trip", "trip_id"),
+        # A window of time as the range of ids it holds (audit.query).
+        Index("ix_passages_seen", "seen_at", "id"),
         # The booth's pending list: a lane's holds nobody has resolved yet.
         Index("ix_passages_lane_pending", "lane_id", "action", "resolved_at"),
         # A read id names a read within its lane: two cameras on two lanes may send the

@@ -1,0 +1,87 @@
+"""A time range as a range of seq: what lets an auditor's old week cost what today's does.
+
+An auditor's page is newest first by seq, the primary key. Given only a time range,
+the planner cannot know that instants follow seq, and walks the whole trail back from
+today to the range (570 ms for one day half a year back at 5 M events, growing with the
+trail: bench/audit_query.py). Each block of SIZE consecutive events keeps the earliest
+and latest instant among them (models.AuditTimeBlock); the blocks whose span meets the
+range bound the seq of every event in it, and that bound is a range the primary key
+answers. The instant conditions stay: the bound narrows, never decides.
+
+Instants follow seq only roughly (an event is stamped before its commit and linked
+after it, so a long transaction's events land among later ones), which is why a block
+keeps a span, not an instant. The sequencer widens the spans of the blocks it links
+into, under its lock (widen). A chain whose blocks do not cover it (events written
+around the sequencer, a database restored without them) is not bounded: `span` says
+so and the query runs as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Insert, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from models import AuditEvent, AuditTimeBlock
+from models.base import table
+
+SIZE = 4096  # events per block: a busy park links a few blocks a day
+
+def rebuild() -> Insert:
+    """The blocks of a chain whose events were written without them (a benchmark's
+    bulk load; the migration that added them writes the same)."""
+    events = table(AuditEvent)
+    # Grouped by the output column: the same expression written twice would carry
+    # two sets of parameters, which PostgreSQL does not see as one grouping.
+    block = ((events.c.seq - 1) // SIZE).label("block")
+    return insert(table(AuditTimeBlock)).from_select(
+        ["block", "first_at", "last_at"],
+        select(block, func.min(events.c.at), func.max(events.c.at)).group_by(block))
+
+
+def block_of(seq: int) -> int:
+    return (seq - 1) // SIZE
+
+
+def widen(session: Session, events: Sequence[dict[str, Any]]) -> None:
+    """Widen the spans of the blocks `events` (just linked: seq, at) fall in to cover
+    them. The caller holds the sequencer's lock, so a read and a write suffice."""
+    spans: dict[int, tuple[datetime, datetime]] = {}
+    for event in events:
+        block, at = block_of(event["seq"]), event["at"]
+        first, last = spans.get(block, (at, at))
+        spans[block] = (min(first, at), max(last, at))
+    blocks = table(AuditTimeBlock)
+    stored = {block: (first, last) for block, first, last in session.execute(
+        select(blocks.c.block, blocks.c.first_at, blocks.c.last_at)
+        .where(blocks.c.block.in_(sorted(spans))))}
+    for block, (first, last) in spans.items():
+        if block not in stored:
+            session.execute(insert(blocks).values(block=block, first_at=first, last_at=last))
+            continue
+        was_first, was_last = stored[block]
+        if first < was_first or last > was_last:
+            session.execute(update(blocks).where(blocks.c.block == block).values(
+                first_at=min(first, was_first), last_at=max(last, was_last)))
+
+
+def span(session: Session, since: datetime | None, until: datetime | None
+         ) -> tuple[int, int] | None:
+    """The seq range (first, last) that holds every linked event stamped in
+    [since, until), (1, 0) when none can be; None when the blocks do not cover the
+    chain and nothing can be bounded."""
+    b = AuditTimeBlock
+    meets = [*([b.last_at >= since] if since is not None else []),
+             *([b.first_at < until] if until is not None else [])]
+    lowest, highest, blocks = session.execute(select(
+        func.min(b.block).filter(*meets), func.max(b.block).filter(*meets),
+        func.count())).one()
+    head = session.scalar(select(func.max(AuditEvent.seq))) or 0
+    if head and blocks != block_of(head) + 1:
+        return None
+    if lowest is None:
+        return (1, 0)
+    return (lowest * SIZE + 1, (highest + 1) * SIZE)
