@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, String, cast, false, func, or_, select
+from sqlalchemy import Select, String, cast, false, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from models import (
@@ -118,6 +118,22 @@ def _listed(session: Session, ids: Select[Any]) -> list[Any] | Select[Any]:
     return found if len(found) <= MAX_LISTED else ids
 
 
+def actions_starting(session: Session, prefix: str) -> list[str]:
+    """The actions in the trail that start with `prefix`, so that a prefix search names
+    them and the (action, at) index answers it: a LIKE it cannot use under a
+    linguistic collation, and the planner walked the trail for a rare prefix (0.4 s
+    at 5 M events). The trail holds a few dozen distinct actions, found by hopping the
+    index from each to the next: as many look-ups, however long the trail."""
+    hops = text(
+        "WITH RECURSIVE a(action) AS ("
+        " SELECT min(action) FROM audit_events"
+        " UNION ALL"
+        " SELECT (SELECT min(e.action) FROM audit_events e WHERE e.action > a.action)"
+        " FROM a WHERE a.action IS NOT NULL)"
+        " SELECT action FROM a WHERE action IS NOT NULL")
+    return [action for (action,) in session.execute(hops) if action.startswith(prefix)]
+
+
 def _trips_of_people(session: Session, ids: Any) -> list[Any] | Select[Any]:
     return _listed(session, select(Trip.id).where(or_(Trip.driver_id.in_(ids),
                                                       Trip.escort_id.in_(ids))))
@@ -200,8 +216,8 @@ def events_statement(session: Session, f: AuditFilter) -> Select[Any]:
             e.person_id.in_(_listed(session, select(Person.id).where(
                 Person.carrier_id == f.carrier_id)))))
     if f.action:
-        stmt = stmt.where(e.action.startswith(f.action[:-1]) if f.action.endswith("*")
-                          else e.action == f.action)
+        stmt = stmt.where(e.action.in_(actions_starting(session, f.action[:-1]))
+                          if f.action.endswith("*") else e.action == f.action)
     if f.about_passages:
         passages = select(cast(Passage.id, String)).where(*_passage_conditions(f))
         if f.reason:
