@@ -131,7 +131,11 @@ def actions_starting(session: Session, prefix: str) -> list[str]:
         " SELECT (SELECT min(e.action) FROM audit_events e WHERE e.action > a.action)"
         " FROM a WHERE a.action IS NOT NULL)"
         " SELECT action FROM a WHERE action IS NOT NULL")
-    return [action for (action,) in session.execute(hops) if action.startswith(prefix)]
+    # Actions are lower-case codes; a prefix typed in capitals finds them as SQLite's
+    # LIKE did.
+    prefix = prefix.lower()
+    return [action for (action,) in session.execute(hops)
+            if action.lower().startswith(prefix)]
 
 
 def _trips_of_people(session: Session, ids: Any) -> list[Any] | Select[Any]:

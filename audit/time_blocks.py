@@ -11,9 +11,10 @@ answers. The instant conditions stay: the bound narrows, never decides.
 Instants follow seq only roughly (an event is stamped before its commit and linked
 after it, so a long transaction's events land among later ones), which is why a block
 keeps a span, not an instant. The sequencer widens the spans of the blocks it links
-into, under its lock (widen). A chain whose blocks do not cover it (events written
-around the sequencer, a database restored without them) is not bounded: `span` says
-so and the query runs as before.
+into, under its lock, and moves the chain's `blocks_through` along (widen). Events
+linked without that (an older process still linking during an upgrade) leave
+`blocks_through` behind the chain: until the next pass catches up on them, `span`
+bounds nothing and the query runs as before.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 from sqlalchemy import Insert, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from models import AuditEvent, AuditTimeBlock
+from models import AuditEvent, AuditHead, AuditTimeBlock
 from models.base import table
 
 SIZE = 4096  # events per block: a busy park links a few blocks a day
@@ -47,9 +48,18 @@ def block_of(seq: int) -> int:
 
 
 def widen(session: Session, events: Sequence[dict[str, Any]]) -> None:
-    """Widen the spans of the blocks `events` (just linked: seq, at) fall in to cover
-    them. The caller holds the sequencer's lock, so a read and a write suffice."""
+    """Widen the spans of the blocks `events` (just linked, in seq order: seq, at) fall
+    in to cover them, and anything linked before them that the blocks do not cover yet
+    (blocks_through behind: a linker that did not keep them); then move blocks_through
+    to the last event. The caller holds the sequencer's lock: reads and writes suffice."""
+    if not events:
+        return
+    head = table(AuditHead)
+    through = session.scalar(select(head.c.blocks_through).where(head.c.id == 1)) or 0
+    before = events[0]["seq"] - 1
     spans: dict[int, tuple[datetime, datetime]] = {}
+    if through < before:
+        spans.update(_spans_between(session, through, before))
     for event in events:
         block, at = block_of(event["seq"]), event["at"]
         first, last = spans.get(block, (at, at))
@@ -66,6 +76,18 @@ def widen(session: Session, events: Sequence[dict[str, Any]]) -> None:
         if first < was_first or last > was_last:
             session.execute(update(blocks).where(blocks.c.block == block).values(
                 first_at=min(first, was_first), last_at=max(last, was_last)))
+    session.execute(update(head).where(head.c.id == 1).values(
+        blocks_through=events[-1]["seq"]))
+
+
+def _spans_between(session: Session, after: int, upto: int
+                   ) -> dict[int, tuple[datetime, datetime]]:
+    """Each block's span over the linked events after..upto."""
+    events = table(AuditEvent)
+    block = ((events.c.seq - 1) // SIZE).label("block")
+    return {b: (first, last) for b, first, last in session.execute(
+        select(block, func.min(events.c.at), func.max(events.c.at))
+        .where(events.c.seq > after, events.c.seq <= upto).group_by(block))}
 
 
 def span(session: Session, since: datetime | None, until: datetime | None
@@ -76,11 +98,12 @@ def span(session: Session, since: datetime | None, until: datetime | None
     b = AuditTimeBlock
     meets = [*([b.last_at >= since] if since is not None else []),
              *([b.first_at < until] if until is not None else [])]
-    lowest, highest, blocks = session.execute(select(
-        func.min(b.block).filter(*meets), func.max(b.block).filter(*meets),
-        func.count())).one()
-    head = session.scalar(select(func.max(AuditEvent.seq))) or 0
-    if head and blocks != block_of(head) + 1:
+    # The watermark first, the blocks after: they cover at least what it says, and
+    # an event linked after it was read leaves the chain past it, which unbounds.
+    through = session.scalar(select(AuditHead.blocks_through).where(AuditHead.id == 1)) or 0
+    lowest, highest = session.execute(select(
+        func.min(b.block).filter(*meets), func.max(b.block).filter(*meets))).one()
+    if (session.scalar(select(func.max(AuditEvent.seq))) or 0) > through:
         return None
     if lowest is None:
         return (1, 0)

@@ -306,6 +306,7 @@ def append_chain(conn: psycopg.Connection[Any], n: int, start: datetime, end: da
     cur.execute("DELETE FROM audit_time_blocks")
     cur.execute(str(time_blocks.rebuild().compile(dialect=postgresql.dialect(),
                                                   compile_kwargs={"literal_binds": True})))
+    cur.execute("UPDATE audit_head SET blocks_through = %s WHERE id = 1", (seq,))
     conn.commit()
 
 

@@ -96,6 +96,10 @@ class AuditHead(Base):
     # The tree's right edge at tree_size (audit.tree.Edge): what the next extension
     # needs, read with the head in the same statement whichever process linked last.
     tree_edge: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Events up to this seq are covered by audit_time_blocks (audit.time_blocks): a
+    # linker that did not keep the blocks (older code during an upgrade) leaves it
+    # behind `seq`, and time ranges go unbounded until the next pass catches up.
+    blocks_through: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class AuditTreeNode(Base):

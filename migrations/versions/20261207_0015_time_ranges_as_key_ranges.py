@@ -25,13 +25,22 @@ def upgrade() -> None:
     sa.Column('last_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('block', name=op.f('pk_audit_time_blocks'))
     )
-    # The chain linked so far, in blocks of 4,096 (audit.time_blocks.SIZE as written).
-    op.execute("INSERT INTO audit_time_blocks (block, first_at, last_at) "
-               "SELECT (seq - 1) / 4096, min(at), max(at) FROM audit_events "
-               "GROUP BY (seq - 1) / 4096")
+    op.add_column('audit_head', sa.Column('blocks_through', sa.BigInteger(),
+                                          server_default='0', nullable=False))
+    # The chain linked so far, in blocks of 4,096 (audit.time_blocks.SIZE as written),
+    # up to the head read first: an older process may go on linking meanwhile, and what
+    # it links stays past blocks_through for the sequencer to catch up.
+    bind = op.get_bind()
+    head = bind.execute(sa.text("SELECT COALESCE(max(seq), 0) FROM audit_events")).scalar()
+    bind.execute(sa.text("INSERT INTO audit_time_blocks (block, first_at, last_at) "
+                         "SELECT (seq - 1) / 4096, min(at), max(at) FROM audit_events "
+                         "WHERE seq <= :head GROUP BY (seq - 1) / 4096"), {"head": head})
+    bind.execute(sa.text("UPDATE audit_head SET blocks_through = :head"), {"head": head})
     op.create_index('ix_passages_seen', 'passages', ['seen_at', 'id'], unique=False)
 
 
 def downgrade() -> None:
     op.drop_index('ix_passages_seen', table_name='passages')
+    with op.batch_alter_table('audit_head') as batch_op:
+        batch_op.drop_column('blocks_through')
     op.drop_table('audit_time_blocks')

@@ -101,14 +101,37 @@ def test_a_time_range_reaches_the_trail_as_a_range_of_seq(trail):
     assert (first, last) == (16, 21)
 
 
-def test_blocks_that_do_not_cover_the_chain_bound_nothing(trail):
+def hourly(database, hours: range) -> None:
+    try:
+        for hour in hours:
+            clock.pin(T0 + timedelta(hours=hour))
+            with unit_of_work(database.session_factory) as uow:
+                uow.audit("test.hourly", ACTOR, payload={"hour": hour})
+                uow.commit()
+    finally:
+        clock.unpin()
+    sequencer.link_all(database.engine)
+
+
+def test_events_linked_without_the_blocks_unbound_ranges_until_a_pass_catches_up(
+        trail, monkeypatch):
+    """An older process still linking during an upgrade keeps no blocks: the chain
+    runs past blocks_through, and no range is bounded (nor any event missed) until
+    the next pass of a current sequencer covers what it linked."""
+    with monkeypatch.context() as old_code:
+        old_code.setattr(time_blocks, "widen", lambda session, events: None)
+        hourly(trail, range(20, 25))  # seq 22–26: block 7 opened, block 8 begun
     with trail.session_factory() as s:
-        s.execute(delete(AuditTimeBlock).where(AuditTimeBlock.block == 6))
-        s.commit()
         assert time_blocks.span(s, T0, None) is None
         assert "BETWEEN" not in str(events_statement(s, AuditFilter(since=T0)))
-    assert page(trail, T0 + timedelta(hours=18), None) == stamped(
-        trail, T0 + timedelta(hours=18), None)
+    late = (T0 + timedelta(hours=19, minutes=30), None)
+    assert page(trail, *late) == stamped(trail, *late) != []
+    hourly(trail, range(25, 26))  # a current sequencer's pass
+    with trail.session_factory() as s:
+        assert time_blocks.span(s, *late) == (22, 27)  # blocks 7 and 8
+    for since in range(-1, 27):
+        window = (T0 + timedelta(hours=since, minutes=30), None)
+        assert page(trail, *window) == stamped(trail, *window), since
 
 
 def test_a_chain_written_without_blocks_gets_the_ones_the_sequencer_keeps(trail):
@@ -134,6 +157,7 @@ def test_the_migration_covers_a_chain_linked_before_it(database, monkeypatch):
         conn.execute(text("UPDATE alembic_version SET version_num = '0014'"))
         conn.execute(text("DROP TABLE audit_time_blocks"))
         conn.execute(text("DROP INDEX ix_passages_seen"))
+        conn.execute(text("ALTER TABLE audit_head DROP COLUMN blocks_through"))
     from parkgate.migrate import upgrade
 
     upgrade(database.url)
@@ -141,6 +165,8 @@ def test_the_migration_covers_a_chain_linked_before_it(database, monkeypatch):
         blocks = s.execute(select(AuditTimeBlock)).scalars().all()
         ats = s.scalars(select(AuditEvent.at)).all()
     assert [(b.block, b.first_at, b.last_at) for b in blocks] == [(0, min(ats), max(ats))]
+    with database.session_factory() as s:
+        assert time_blocks.span(s, min(ats), None) == (1, time_blocks.SIZE)
 
 
 @pytest.fixture
