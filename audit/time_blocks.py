@@ -2,11 +2,12 @@
 
 An auditor's page is newest first by seq, the primary key. Given only a time range,
 the planner cannot know that instants follow seq, and walks the whole trail back from
-today to the range (570 ms for one day half a year back at 5 M events, growing with the
-trail: bench/audit_query.py). Each block of SIZE consecutive events keeps the earliest
-and latest instant among them (models.AuditTimeBlock); the blocks whose span meets the
-range bound the seq of every event in it, and that bound is a range the primary key
-answers. The instant conditions stay: the bound narrows, never decides.
+today to the range (about half a second for one day half a year back at 5 M events,
+growing with the trail: bench/audit_query.py). Each block of SIZE consecutive events
+keeps the earliest and latest instant among them (models.AuditTimeBlock); the blocks
+whose span meets the range bound the seq of every event in it, and that bound is a
+range the primary key answers. The instant conditions stay: the bound narrows, never
+decides.
 
 Instants follow seq only roughly (an event is stamped before its commit and linked
 after it, so a long transaction's events land among later ones), which is why a block
@@ -23,7 +24,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, func, insert, select, update
+from sqlalchemy import Insert, Select, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from models import AuditEvent, AuditHead, AuditTimeBlock
@@ -31,16 +32,22 @@ from models.base import table
 
 SIZE = 4096  # events per block: a busy park links a few blocks a day
 
-def rebuild() -> Insert:
-    """The blocks of a chain whose events were written without them (a benchmark's
-    bulk load; the migration that added them writes the same)."""
+
+def _block_spans(*where: Any) -> Select[int, datetime, datetime]:
+    """Each block's span over the linked events `where` picks."""
     events = table(AuditEvent)
     # Grouped by the output column: the same expression written twice would carry
     # two sets of parameters, which PostgreSQL does not see as one grouping.
     block = ((events.c.seq - 1) // SIZE).label("block")
-    return insert(table(AuditTimeBlock)).from_select(
-        ["block", "first_at", "last_at"],
-        select(block, func.min(events.c.at), func.max(events.c.at)).group_by(block))
+    return (select(block, func.min(events.c.at), func.max(events.c.at)).where(*where)
+            .group_by(block))
+
+
+def rebuild() -> Insert:
+    """The blocks of a chain whose events were written without them (a benchmark's
+    bulk load; the migration that added them writes the same)."""
+    return insert(table(AuditTimeBlock)).from_select(["block", "first_at", "last_at"],
+                                                     _block_spans())
 
 
 def block_of(seq: int) -> int:
@@ -82,12 +89,9 @@ def widen(session: Session, events: Sequence[dict[str, Any]]) -> None:
 
 def _spans_between(session: Session, after: int, upto: int
                    ) -> dict[int, tuple[datetime, datetime]]:
-    """Each block's span over the linked events after..upto."""
-    events = table(AuditEvent)
-    block = ((events.c.seq - 1) // SIZE).label("block")
-    return {b: (first, last) for b, first, last in session.execute(
-        select(block, func.min(events.c.at), func.max(events.c.at))
-        .where(events.c.seq > after, events.c.seq <= upto).group_by(block))}
+    seq = table(AuditEvent).c.seq
+    return {block: (first, last) for block, first, last in session.execute(
+        _block_spans(seq > after, seq <= upto))}
 
 
 def span(session: Session, since: datetime | None, until: datetime | None
