@@ -437,7 +437,7 @@ def test_a_camera_platform_is_not_held_to_the_anonymous_rate_limit(client, sessi
     request: it gets a device's allowance, not an anonymous visitor's."""
     monkeypatch.setenv("PARKGATE_RATE_LIMIT_ANON_PER_MIN", "3")
     monkeypatch.setenv("PARKGATE_RATE_LIMIT_PER_MIN", "4")  # a device: 20 a minute
-    monkeypatch.setattr("parkgate.ratelimit.time.time", lambda: 1_800_000_000.0)  # one minute
+    monkeypatch.setattr("parkgate.ratelimit._now", lambda: 1_800_000_000.0)  # one minute
     world = make_world(session_factory)
     add_camera(session_factory, world, "gat1400", GAT_DEVICE, "P2-IN", username="viid-1",
                password="Viid-Secret-2026")

@@ -57,6 +57,7 @@ def test_json_log_lines_carry_the_request_id(client, session_factory, caplog):
 def test_a_caller_over_its_limit_gets_429_and_others_do_not(client, session_factory,
                                                             monkeypatch):
     monkeypatch.setenv("PARKGATE_RATE_LIMIT_PER_MIN", "5")
+    monkeypatch.setattr("parkgate.ratelimit._now", lambda: 1_800_000_010.0)  # one minute
     world = make_world(session_factory)
     statuses = [client.get("/api/v1/lot", headers=auth(world.tokens["dispatcher"])).status_code
                 for _ in range(7)]
@@ -72,6 +73,7 @@ def test_the_limit_holds_across_workers_through_redis(database, tmp_path, bus, r
                                                       redis_prefix, session_factory,
                                                       monkeypatch):
     monkeypatch.setenv("PARKGATE_RATE_LIMIT_PER_MIN", "6")
+    monkeypatch.setattr("parkgate.ratelimit._now", lambda: 1_800_000_010.0)  # one minute
     world = make_world(session_factory)
     settings = make_settings(database, tmp_path, redis_url=redis_url, redis_prefix=redis_prefix)
     workers = [create_app(settings, database=database, bus=bus).test_client() for _ in range(2)]
