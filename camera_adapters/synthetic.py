@@ -27,8 +27,22 @@ FONT_CANDIDATES = (
 KINDS = ("yellow", "yellow_double", "trailer", "green", "yellow_green")
 
 YELLOW = (0, 194, 242)  # BGR
-BLUE = (160, 60, 10)  # BGR
+# The median blue of the development crops tuned on (GA 36 gives no pigment a camera
+# would see; photos of real plates do). The first renderer's navy (160, 60, 10) was
+# darker than nine plates in ten.
+BLUE = (196, 100, 41)  # BGR
 BLACK = (20, 20, 20)
+
+
+@dataclass(frozen=True)
+class Look:
+    """How one plate is painted: its ground, its characters' colour (None: the kind's
+    own) and whether the separator dot after the issuing letter is drawn (GA 36 draws
+    it; a recogniser that never saw it reads it as a character)."""
+
+    ground: tuple[int, int, int] | None = None  # BGR; None: the kind's standard colour
+    ink: tuple[int, int, int] | None = None  # BGR
+    dot: bool = True
 
 
 class FontMissing(RuntimeError):
@@ -89,8 +103,8 @@ def _text(image: Image.Image, box: tuple[int, int, int, int], char: str,
     image.paste(colour, (x0, y0), glyph)
 
 
-def render_plate(text: str, kind: str, font_file: str, latin_font: str | None = None
-                 ) -> np.ndarray:
+def render_plate(text: str, kind: str, font_file: str, latin_font: str | None = None,
+                 look: Look = Look()) -> np.ndarray:
     """An upright plate image at 1 px per mm (GA 36 proportions, near enough). Letters
     and digits come from `latin_font` when given (the recogniser's training draws them
     in several faces; real plates use a condensed one of their own)."""
@@ -106,13 +120,14 @@ def render_plate(text: str, kind: str, font_file: str, latin_font: str | None = 
         pixels[:, :] = (70, 190, 110)
         pixels[:, : int(width * 0.28)] = YELLOW[::-1]
     elif kind == "blue":
-        pixels[:, :] = BLUE[::-1]
+        pixels[:, :] = (look.ground or BLUE)[::-1]
     else:
-        pixels[:, :] = YELLOW[::-1]
+        pixels[:, :] = (look.ground or YELLOW)[::-1]
     bg = Image.fromarray(pixels)
     draw = ImageDraw.Draw(bg)
     # Blue plates are white on blue, with a white rim; the others black on colour.
-    fg = (245, 245, 245) if kind == "blue" else (20, 20, 20)
+    fg: tuple[int, int, int] = (look.ink[2], look.ink[1], look.ink[0]) if look.ink else \
+        ((245, 245, 245) if kind == "blue" else (20, 20, 20))
 
     def face(char: str) -> str:
         return font_file if latin_font is None or _is_cjk(char) else latin_font
@@ -138,6 +153,9 @@ def render_plate(text: str, kind: str, font_file: str, latin_font: str | None = 
         for i, char in enumerate(text):
             _text(bg, (x, 25, x + cell, 115), char, face(char), fg)
             x += cell + gap + (20 if i == 1 else 0)  # the separator after the letter
+            if i == 1 and look.dot:
+                cx = x - (gap + 20) // 2
+                draw.ellipse((cx - 5, 65, cx + 5, 75), fill=fg)
     return cv2.cvtColor(np.array(bg), cv2.COLOR_RGB2BGR)
 
 
