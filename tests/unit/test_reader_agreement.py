@@ -51,6 +51,26 @@ def test_the_checker_may_change_only_what_the_first_reading_was_unsure_of() -> N
     assert candidates(sure, ["豫A12346", "皖AF06789"], 0.9) == ["皖A12345"]
 
 
+def test_a_sure_character_is_overruled_only_when_outvoted() -> None:
+    """PP-OCR sure of 豫 where the checker and a third recogniser both read 琼: two of
+    three try 琼; one of two, or two split between two other characters, do not."""
+    sure = Opinion("豫ATH276", (0.97,) * 7)
+    assert candidates(sure, ["琼ATH276", "琼ATH276"], 0.9) == ["豫ATH276", "琼ATH276"]
+    assert candidates(sure, ["琼ATH276"], 0.9) == ["豫ATH276"]
+    assert candidates(sure, ["琼ATH276", "皖ATH276"], 0.9) == ["豫ATH276"]
+    # The first reading's own character, read again by a view of its own, holds a tie.
+    assert candidates(sure, ["琼ATH276", "琼ATH276", "豫ATH276"], 0.9) == ["豫ATH276"]
+
+
+def test_an_outvoted_reading_is_chosen_but_stays_below_any_threshold() -> None:
+    first = Opinion("豫ATH276", (0.97,) * 7)
+    others = [Opinion("琼ATH276", (0.99,) * 7), Opinion("琼ATH276", (0.8,) * 7)]
+    agreed = agree([first, *others], lambda t: 1.0 if t[0] == "琼" else 0.0,
+                   lambda t: True, 0.9)
+    assert agreed.text == "琼ATH276" and not agreed.agreed
+    assert agreed.confidence < 0.85  # the booth confirms it (G08)
+
+
 def test_one_dissent_of_two_caps_a_character_at_one_half() -> None:
     first = Opinion("皖A12345", (0.99,) * 7)
     second = Opinion("豫A12345", (0.98,) * 7)
