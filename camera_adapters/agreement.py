@@ -52,6 +52,7 @@ class Opinion:
 
     text: str
     char_confidence: tuple[float, ...]
+    recogniser: str = ""  # which one read it ("": a recogniser of its own)
 
 
 @dataclass(frozen=True)
@@ -65,32 +66,55 @@ class Agreed:
         return min(self.char_confidence) if self.char_confidence else 0.0
 
 
-def outvoted(first: str, others: list[str], i: int, char: str) -> bool:
-    """More of the readings as long as `first` read `char` at position i than read
-    first's own character there."""
-    same = [o for o in others if len(o) == len(first)]
-    return sum(o[i] == char for o in same) > 1 + sum(o[i] == first[i] for o in same)
+# A character the first reading was sure of, changed by the others' votes, is at most
+# this sure: below any lane threshold, however many views agreed (G08).
+OUTVOTED_CAP = 0.5
 
 
-def candidates(first: Opinion, others: list[str], sure: float) -> list[str]:
+def _says(opinions: list[Opinion], length: int, i: int) -> dict[str, str]:
+    """What each recogniser reads at position i: the character most of its readings of
+    that length put there (a tie says nothing)."""
+    tallies: dict[str, dict[str, int]] = {}
+    for n, o in enumerate(opinions):
+        if len(o.text) == length:
+            votes = tallies.setdefault(o.recogniser or f"#{n}", {})
+            votes[o.text[i]] = votes.get(o.text[i], 0) + 1
+    said = {}
+    for recogniser, votes in tallies.items():
+        ranked = sorted(votes.values(), reverse=True)
+        if len(ranked) == 1 or ranked[0] > ranked[1]:
+            said[recogniser] = max(votes, key=votes.__getitem__)
+    return said
+
+
+def outvoted(first: Opinion, others: list[Opinion], i: int, char: str) -> bool:
+    """More recognisers read `char` at position i than read the first reading's own
+    character there, counting each recogniser once, by what most of its views read: a
+    recogniser that looked three times is still one voice."""
+    said = _says([first, *others], len(first.text), i)
+    against = sum(c == char for c in said.values())
+    return against >= 2 and against > sum(c == first.text[i] for c in said.values())
+
+
+def candidates(first: Opinion, others: list[Opinion], sure: float) -> list[str]:
     """The texts worth scoring: the reading under check and, for each other reading as
     long as it, every mix of the two at the positions where they differ and the reading
     under check was less than `sure` (a few), or was outvoted there. A sure character
-    is never overruled by one dissent (the checker is the smaller model), only by more
-    readings than agree with it: with a third recogniser, two of three."""
+    is never overruled by one recogniser (the checker is the smaller model), only by
+    more recognisers than agree with it: with a third, two of three."""
     out = [first.text]
     for other in others:
-        if len(other) != len(first.text) or other == first.text:
+        if len(other.text) != len(first.text) or other.text == first.text:
             continue
-        differ = [i for i, (a, b) in enumerate(zip(first.text, other, strict=True))
+        differ = [i for i, (a, b) in enumerate(zip(first.text, other.text, strict=True))
                   if a != b and (first.char_confidence[i] < sure
-                                 or outvoted(first.text, others, i, b))]
+                                 or outvoted(first, others, i, b))]
         if len(differ) > MAX_MIXED:
             continue
         for picks in itertools.product((0, 1), repeat=len(differ)):
             chars = list(first.text)
             for i, pick in zip(differ, picks, strict=True):
-                chars[i] = (first.text, other)[pick][i]
+                chars[i] = (first.text, other.text)[pick][i]
             mixed = "".join(chars)
             if mixed not in out:
                 out.append(mixed)
@@ -117,9 +141,14 @@ def agree(opinions: list[Opinion], score: Callable[[str], float],
     """The text the recognisers together find likeliest (`score`: the sum of their CTC
     log-likelihoods of a text over every view) among those the plate grammar allows,
     changed only where the reading under check (the first opinion) was less than
-    `sure`, and its per-character confidence."""
-    texts = [t for t in candidates(opinions[0], [o.text for o in opinions[1:]], sure)
-             if valid(t)] or [opinions[0].text]
+    `sure` or was outvoted (candidates), and its per-character confidence; a character
+    changed against a sure first reading is at most OUTVOTED_CAP."""
+    first = opinions[0]
+    texts = [t for t in candidates(first, opinions[1:], sure) if valid(t)] or [first.text]
     chosen = max(texts, key=score) if len(texts) > 1 else texts[0]
-    return Agreed(chosen, combine(opinions, chosen),
-                  all(o.text == chosen for o in opinions))
+    confidence = combine(opinions, chosen)
+    if len(chosen) == len(first.text):
+        confidence = tuple(min(c, OUTVOTED_CAP) if chosen[i] != first.text[i]
+                           and first.char_confidence[i] >= sure else c
+                           for i, c in enumerate(confidence))
+    return Agreed(chosen, confidence, all(o.text == chosen for o in opinions))

@@ -161,4 +161,9 @@ def load_third_opinion(threads: int | None = None) -> Recogniser:
                                session_options(threads), providers=["CPUExecutionProvider"])
     characters = checked(folder / files.characters[0], files.characters[1]).read_text(
         encoding="utf-8").splitlines()
-    return Recogniser(rec, ["<blank>", *characters, " "], threading.Lock())
+    charset = ["<blank>", *characters, " "]
+    width = rec.get_outputs()[0].shape[-1]
+    if width != len(charset):  # every character would be read as its neighbour
+        raise ModelsMissing(f"{files.name}: the model scores {width} characters, its list "
+                            f"names {len(charset)}")
+    return Recogniser(rec, charset, threading.Lock())

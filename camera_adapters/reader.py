@@ -15,6 +15,7 @@ import itertools
 import logging
 import time
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, NamedTuple
 
 import cv2
@@ -43,6 +44,8 @@ SINGLE_ROW_COLOURS = ("blue", "green")
 SURE = 0.9
 # A read the checker could not look at is at most this sure: the booth confirms it.
 UNCHECKED_CAP = 0.5
+# Who read an opinion: each recogniser is one voice however many views it read.
+PPOCR, CHECKER, THIRD = "ppocr", "checker", "third"
 # Rows (or views) smaller than this are not read a second time.
 MIN_ROW_PX = 6
 
@@ -386,8 +389,8 @@ class PlateReader:
         self.use_text_detector = use_text_detector
         self.checker = checker or load_recogniser()
         self.checker_alphabet = ctc.Alphabet(self.checker.charset)
-        self.third = third_opinion or load_third_opinion()
-        self.third_alphabet = ctc.Alphabet(self.third.charset)
+        self._third = third_opinion
+        self._third_failed = False
 
     @staticmethod
     def _row_images(plate: np.ndarray, colour: str | None = None) -> list[np.ndarray]:
@@ -526,11 +529,12 @@ class PlateReader:
         return list(double_rows(plate)) if layout == "double" else [plate]
 
     def _opinion(self, probs: list[np.ndarray], colour: str | None, layout: str,
-                 alphabet: ctc.Alphabet, charset: list[str]) -> Opinion:
+                 alphabet: ctc.Alphabet, charset: list[str], recogniser: str) -> Opinion:
         decoded = (self._decode_double(probs[0], probs[1], alphabet, charset)
                    if layout == "double"
                    else self._decode_single(probs[0], colour, alphabet, charset))
-        return Opinion(decoded.text, decoded.char_confidence) if decoded else Opinion("", ())
+        return Opinion(decoded.text, decoded.char_confidence, recogniser) if decoded \
+            else Opinion("", (), recogniser)
 
     def _opinions(self, views: list[np.ndarray], colour: str | None, layout: str,
                   known: tuple[list[np.ndarray], Opinion] | None = None
@@ -551,11 +555,12 @@ class PlateReader:
         for view_rows in rows:
             part = slice(at, at + len(view_rows))
             at += len(view_rows)
-            for probs, alphabet, charset in ((pp_probs[part], self.alphabet, self.models.charset),
-                                             (ck_probs[part], self.checker_alphabet,
-                                              self.checker.charset)):
+            for probs, alphabet, charset, name in (
+                    (pp_probs[part], self.alphabet, self.models.charset, PPOCR),
+                    (ck_probs[part], self.checker_alphabet, self.checker.charset, CHECKER)):
                 given = known[1] if known is not None and alphabet is self.alphabet else None
-                opinions.append(given or self._opinion(probs, colour, layout, alphabet, charset))
+                opinions.append(given or self._opinion(probs, colour, layout, alphabet, charset,
+                                                       name))
                 frames.append(Frames([ctc.compress(p) for p in probs], alphabet))
         return opinions, frames
 
@@ -564,18 +569,43 @@ class PlateReader:
         rows = [self._layout_rows(v, layout) for v in views]
         return [r for r in rows if all(min(x.shape[:2]) >= MIN_ROW_PX for x in r)]
 
+    @property
+    def third(self) -> Recogniser:
+        """The third recogniser, loaded when a plate first needs it."""
+        if self._third is None:
+            self._third = load_third_opinion()
+        return self._third
+
+    @cached_property
+    def third_alphabet(self) -> ctc.Alphabet:
+        return ctc.Alphabet(self.third.charset)
+
+    def _third_look(self, views: list[np.ndarray], colour: str | None, layout: str
+                    ) -> tuple[list[Opinion], list[Frames]]:
+        """_third_opinions, or none when the third recogniser cannot run (its package
+        missing or its file not the measured one): the second look then rests on two
+        recognisers, as it did before the third, and the log says so once."""
+        try:
+            return self._third_opinions(views, colour, layout)
+        except Exception:
+            if not self._third_failed:
+                log.exception("the third plate recogniser failed; second looks use two")
+                self._third_failed = True
+            return [], []
+
     def _third_opinions(self, views: list[np.ndarray], colour: str | None, layout: str
                         ) -> tuple[list[Opinion], list[Frames]]:
         """The third recogniser's readings of views of a plate, and their frames."""
         rows = self._readable_rows(views, layout)
-        probs = recognise(self.third, [x for r in rows for x in r])
+        third = self.third
+        probs = recognise(third, [x for r in rows for x in r])
         opinions, frames = [], []
         at = 0
         for view_rows in rows:
             part = probs[at: at + len(view_rows)]
             at += len(view_rows)
             opinions.append(self._opinion(part, colour, layout, self.third_alphabet,
-                                          self.third.charset))
+                                          third.charset, THIRD))
             frames.append(Frames([ctc.compress(p) for p in part], self.third_alphabet))
         return opinions, frames
 
@@ -600,7 +630,7 @@ class PlateReader:
                  ) -> tuple[Reading, bool]:
         opinions, frames = self._opinions(
             [seen.plate], seen.colour, seen.layout,
-            known=(list(seen.probs), Opinion(reading.plate, reading.char_confidence)))
+            known=(list(seen.probs), Opinion(reading.plate, reading.char_confidence, PPOCR)))
         if not opinions:  # too small to read twice
             return replace(reading, agreed=False, confidence=min(reading.confidence,
                                                                   UNCHECKED_CAP)), False
@@ -612,8 +642,8 @@ class PlateReader:
             # of three can outvote a character the first was wrongly sure of.
             views = self._other_views(image, seen)
             more, more_frames = self._opinions(views, seen.colour, seen.layout)
-            third, third_frames = self._third_opinions([seen.plate, *views], seen.colour,
-                                                       seen.layout)
+            third, third_frames = self._third_look([seen.plate, *views], seen.colour,
+                                                   seen.layout)
             agreed = self._agree(opinions + more + third, frames + more_frames + third_frames,
                                  seen.layout)
         check, colour = validated(agreed.text, reading.colour)

@@ -41,34 +41,51 @@ def test_a_doubled_character_needs_a_blank_between() -> None:
     assert log_likelihood(probs, [1, 1]) < -20
 
 
+def _said(text: str, recogniser: str, sure: float = 0.99) -> Opinion:
+    return Opinion(text, (sure,) * len(text), recogniser)
+
+
 def test_the_checker_may_change_only_what_the_first_reading_was_unsure_of() -> None:
-    first = Opinion("皖A12345", (0.6,) + (0.99,) * 5 + (0.7,))
-    tried = candidates(first, ["豫A12346"], 0.9)
+    first = Opinion("皖A12345", (0.6,) + (0.99,) * 5 + (0.7,), "ppocr")
+    tried = candidates(first, [_said("豫A12346", "checker")], 0.9)
     assert tried[0] == "皖A12345"
     assert sorted(tried[1:]) == sorted(["豫A12345", "皖A12346", "豫A12346"])
     # A sure character is never overruled; a reading of another length is no candidate.
-    sure = Opinion("皖A12345", (0.99,) * 7)
-    assert candidates(sure, ["豫A12346", "皖AF06789"], 0.9) == ["皖A12345"]
+    sure = _said("皖A12345", "ppocr")
+    assert candidates(sure, [_said("豫A12346", "checker"), _said("皖AF06789", "checker")],
+                      0.9) == ["皖A12345"]
 
 
-def test_a_sure_character_is_overruled_only_when_outvoted() -> None:
-    """PP-OCR sure of 豫 where the checker and a third recogniser both read 琼: two of
-    three try 琼; one of two, or two split between two other characters, do not."""
-    sure = Opinion("豫ATH276", (0.97,) * 7)
-    assert candidates(sure, ["琼ATH276", "琼ATH276"], 0.9) == ["豫ATH276", "琼ATH276"]
-    assert candidates(sure, ["琼ATH276"], 0.9) == ["豫ATH276"]
-    assert candidates(sure, ["琼ATH276", "皖ATH276"], 0.9) == ["豫ATH276"]
-    # The first reading's own character, read again by a view of its own, holds a tie.
-    assert candidates(sure, ["琼ATH276", "琼ATH276", "豫ATH276"], 0.9) == ["豫ATH276"]
+def test_a_sure_character_is_overruled_only_when_two_recognisers_of_three_say_so() -> None:
+    """PP-OCR sure of 豫 where the checker and the third recogniser both read 琼."""
+    sure = _said("豫ATH276", "ppocr")
+    both = [_said("琼ATH276", "checker"), _said("琼ATH276", "third")]
+    assert candidates(sure, both, 0.9) == ["豫ATH276", "琼ATH276"]
+    # One recogniser is one voice, however many views it read and whatever the others
+    # failed to read (an empty reading is no vote for the first).
+    one = [_said("琼ATH276", "checker")] * 3 + [_said("", "third")] * 3
+    assert candidates(sure, one, 0.9) == ["豫ATH276"]
+    # Two dissenters who disagree with each other do not outvote it either.
+    split = [_said("琼ATH276", "checker"), _said("皖ATH276", "third")]
+    assert candidates(sure, split, 0.9) == ["豫ATH276"]
+    # A recogniser counts by what most of its views read: the third's one view of 琼
+    # against two of 豫 sides with PP-OCR.
+    third_mostly_first = [_said("琼ATH276", "checker"), _said("琼ATH276", "third"),
+                          _said("豫ATH276", "third"), _said("豫ATH276", "third")]
+    assert candidates(sure, third_mostly_first, 0.9) == ["豫ATH276"]
 
 
-def test_an_outvoted_reading_is_chosen_but_stays_below_any_threshold() -> None:
-    first = Opinion("豫ATH276", (0.97,) * 7)
-    others = [Opinion("琼ATH276", (0.99,) * 7), Opinion("琼ATH276", (0.8,) * 7)]
+def test_an_outvoted_reading_is_chosen_but_never_sure_however_many_views_agree() -> None:
+    """Nine readings (three recognisers, three views), eight of them 琼 at 0.99: the mean
+    would say 0.88; a character changed against a sure first reading says at most 0.5."""
+    first = _said("豫ATH276", "ppocr", 0.97)
+    others = [_said("琼ATH276", "ppocr"), _said("琼ATH276", "ppocr")] + \
+        [_said("琼ATH276", r) for r in ("checker", "third") for _ in range(3)]
     agreed = agree([first, *others], lambda t: 1.0 if t[0] == "琼" else 0.0,
                    lambda t: True, 0.9)
     assert agreed.text == "琼ATH276" and not agreed.agreed
-    assert agreed.confidence < 0.85  # the booth confirms it (G08)
+    assert agreed.char_confidence[0] <= 0.5 and agreed.confidence < 0.85
+    assert min(agreed.char_confidence[1:]) > 0.9  # what all read stays sure
 
 
 def test_one_dissent_of_two_caps_a_character_at_one_half() -> None:
