@@ -26,7 +26,7 @@ from rules import plates
 from . import ctc
 from .agreement import Agreed, Opinion, agree, log_likelihood
 from .lane_view import RegionOfInterest, nearer_unread, nearest_first
-from .models import Models, Recogniser, load, load_third_opinion
+from .models import Models, ModelsMissing, Recogniser, load, load_third_opinion
 from .plate_rec import PlateRecogniser, double_rows, load_recogniser
 
 log = logging.getLogger(__name__)
@@ -390,7 +390,7 @@ class PlateReader:
         self.checker = checker or load_recogniser()
         self.checker_alphabet = ctc.Alphabet(self.checker.charset)
         self._third = third_opinion
-        self._third_failed = False
+        self._third_failed = self._third_missing = False
 
     @staticmethod
     def _row_images(plate: np.ndarray, colour: str | None = None) -> list[np.ndarray]:
@@ -585,9 +585,13 @@ class PlateReader:
         """_third_opinions, or none when the third recogniser cannot run (its package
         missing or its file not the measured one): the second look then rests on two
         recognisers, as it did before the third, and the log says so once."""
+        if self._third_missing:
+            return [], []
         try:
             return self._third_opinions(views, colour, layout)
-        except Exception:
+        except Exception as exc:
+            # A missing or swapped model stays so: not hashed again on every unsure read.
+            self._third_missing = isinstance(exc, ModelsMissing)
             if not self._third_failed:
                 log.exception("the third plate recogniser failed; second looks use two")
                 self._third_failed = True

